@@ -1,0 +1,99 @@
+/**
+ * Argument groups shared by several commands, and the one place where strings from
+ * the command line become numbers, id lists and rings. Every parser here throws
+ * UsageError (exit 2) with the offending value and what would be accepted.
+ */
+import type { ArgsDef } from "citty";
+import { UsageError } from "../errors.ts";
+import { toCanonicalId, canonicalId, MAX_ID } from "../expenses/id.ts";
+import { DEFAULT_VNODES, HashRing, RingError } from "../ring/hash-ring.ts";
+import { DEFAULT_NODES, NodeListError, parseNodeList, type NodeSpec } from "../ring/nodes.ts";
+
+export const ringArgs = {
+  nodes: {
+    type: "string",
+    valueHint: "LIST",
+    description: `Comma-separated [name=]host:port[:weight]; env SHARDCTL_NODES (default: ${DEFAULT_NODES})`,
+  },
+  vnodes: {
+    type: "string",
+    valueHint: "K",
+    description: `Virtual nodes per node of weight 1; env SHARDCTL_VNODES (default: ${DEFAULT_VNODES})`,
+  },
+} as const satisfies ArgsDef;
+
+export const jsonArg = {
+  json: { type: "boolean", description: "Machine-readable JSON on stdout" },
+} as const satisfies ArgsDef;
+
+export const idsArg = {
+  ids: {
+    type: "string",
+    valueHint: "A..B|a,b,c",
+    description: "Expense ids: an inclusive range A..B, a comma list, or both (default: 1..10)",
+  },
+} as const satisfies ArgsDef;
+
+/** Largest id list a command accepts, so a typo like 1..1e15 fails fast instead of eating memory. */
+export const MAX_IDS = 10_000_000;
+
+/** An integer option within [min, max]; `undefined` when absent. */
+export function intOption(
+  value: string | undefined,
+  flag: string,
+  { min, max }: { min: number; max: number },
+): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  if (!/^-?\d+$/.test(text)) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UsageError(`--${flag} must be from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+/** `1..10`, `1,2,7`, `1..3,9` -> canonical ids in the given order, without repeats. */
+export function parseIds(text: string | undefined): string[] {
+  const spec = (text ?? "1..10").trim();
+  if (spec === "") throw new UsageError(`--ids is empty; give a range like 1..10 or a list like 1,2,3`);
+  const out = new Set<string>();
+  for (const part of spec.split(",")) {
+    const item = part.trim();
+    const range = /^(\S+)\.\.(\S+)$/.exec(item);
+    if (range) {
+      const [lo, hi] = [idOf(range[1]!, item), idOf(range[2]!, item)].map(Number) as [number, number];
+      if (hi < lo) throw new UsageError(`--ids range "${item}" is empty: ${hi} is below ${lo}`);
+      if (hi - lo + 1 + out.size > MAX_IDS) throw new UsageError(`--ids "${item}" names more than ${MAX_IDS} ids`);
+      for (let i = lo; i <= hi; i++) out.add(String(i));
+    } else {
+      out.add(idOf(item, item));
+    }
+  }
+  return [...out];
+}
+
+function idOf(text: string, item: string): string {
+  const r = canonicalId(text);
+  if (!r.ok) {
+    throw new UsageError(`--ids "${item}": an id must be a canonical integer from 0 to ${MAX_ID}, got "${text}"`);
+  }
+  return toCanonicalId(text);
+}
+
+export interface ResolvedRing {
+  readonly ring: HashRing;
+  readonly nodes: readonly NodeSpec[];
+}
+
+/** The ring from --nodes/--vnodes, else SHARDCTL_NODES/SHARDCTL_VNODES, else the defaults. */
+export function resolveRing(args: { nodes?: string; vnodes?: string }, env = process.env): ResolvedRing {
+  const vnodes =
+    intOption(args.vnodes ?? env.SHARDCTL_VNODES, "vnodes", { min: 1, max: 100_000 }) ?? DEFAULT_VNODES;
+  const list = args.nodes ?? env.SHARDCTL_NODES ?? DEFAULT_NODES;
+  try {
+    const nodes = parseNodeList(list);
+    return { ring: new HashRing(nodes, { vnodes }), nodes };
+  } catch (e) {
+    if (e instanceof NodeListError || e instanceof RingError) throw new UsageError(`--nodes: ${e.message}`);
+    throw e;
+  }
+}

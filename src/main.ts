@@ -1,0 +1,102 @@
+/**
+ * Runs a citty command tree with the contract's exit statuses (citty's own runMain
+ * exits 1 for usage errors): 0 success, 1 the job found a problem, 2 bad usage.
+ * It also rejects unknown flags, which citty silently ignores.
+ */
+import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
+import { JobFailed, UsageError } from "./errors.ts";
+
+type AnyCommand = CommandDef<any>;
+
+async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined): Promise<T | undefined> {
+  return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
+}
+
+/** Walks the sub-command names at the front of rawArgs: the leaf command and its own args. */
+async function findLeaf(root: AnyCommand, rawArgs: string[]) {
+  let cmd = root;
+  let parent: AnyCommand | undefined;
+  let rest = rawArgs;
+  const path: string[] = [];
+  for (;;) {
+    const subs = await resolve(cmd.subCommands);
+    const first = rest.find((a) => !a.startsWith("-"));
+    if (!subs || first === undefined || rest[0] !== first || !(first in subs)) break;
+    parent = cmd;
+    cmd = (await resolve(subs[first]))!;
+    path.push(first);
+    rest = rest.slice(1);
+  }
+  return { cmd, parent, rest, path };
+}
+
+function knownFlags(args: ArgsDef): Set<string> {
+  const known = new Set(["help", "h"]);
+  for (const [name, def] of Object.entries(args)) {
+    if (def.type === "positional") continue;
+    const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    for (const n of [name, kebab]) {
+      known.add(n);
+      if (def.type === "boolean") known.add(`no-${n}`);
+    }
+    const alias = (def as { alias?: string | string[] }).alias;
+    for (const a of alias === undefined ? [] : Array.isArray(alias) ? alias : [alias]) known.add(a);
+  }
+  return known;
+}
+
+export async function main(root: AnyCommand, rawArgs: string[]): Promise<number> {
+  const { cmd, parent, rest, path } = await findLeaf(root, rawArgs);
+  const name = ["shardctl", ...path].join(" ");
+  const usage = async () => renderUsage(cmd, parent);
+  const dashdash = rest.indexOf("--");
+  const flags = (dashdash >= 0 ? rest.slice(0, dashdash) : rest).filter((a) => a.startsWith("-") && a !== "-");
+
+  if (flags.includes("--help") || flags.includes("-h")) {
+    console.log((await usage()) + "\n");
+    return 0;
+  }
+  if (path.length === 0 && rest.length === 1 && (rest[0] === "--version" || rest[0] === "-v")) {
+    const meta = await resolve(root.meta);
+    console.log(meta?.version ?? "unknown");
+    return 0;
+  }
+  const subs = await resolve(cmd.subCommands);
+  if (subs && !cmd.run) {
+    const word = rest.find((a) => !a.startsWith("-"));
+    if (word === undefined && path.length === 0 && rest.length === 0) {
+      console.log((await usage()) + "\n");
+      return 0;
+    }
+    const choices = Object.keys(subs).join(", ");
+    return usageError(
+      name,
+      word === undefined ? `missing command: one of ${choices}` : `unknown command "${word}": one of ${choices}`,
+    );
+  }
+  const args = (await resolve(cmd.args)) ?? {};
+  const known = knownFlags(args);
+  for (const flag of flags) {
+    const bare = flag.replace(/^--?/, "").split("=")[0]!;
+    if (!known.has(bare)) return usageError(name, `unknown option ${flag.split("=")[0]}`);
+  }
+  try {
+    await runCommand(cmd, { rawArgs: rest });
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError || (e instanceof Error && e.name === "CLIError")) {
+      return usageError(name, e.message);
+    }
+    if (e instanceof JobFailed) {
+      console.error(`${name}: ${e.message}`);
+      return 1;
+    }
+    console.error(e);
+    return 1;
+  }
+}
+
+function usageError(name: string, message: string): number {
+  console.error(`${name}: ${message}\nRun "${name} --help" for usage.`);
+  return 2;
+}

@@ -1,0 +1,3 @@
+export * from "./hash.ts";
+export * from "./hash-ring.ts";
+export * from "./nodes.ts";

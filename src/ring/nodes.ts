@@ -1,0 +1,83 @@
+import type { RingNode } from "./hash-ring.ts";
+
+/** The default cluster of the contract: three instances on the loopback. */
+export const DEFAULT_NODES = "127.0.0.1:5001,127.0.0.1:5002,127.0.0.1:5003";
+
+export class NodeListError extends Error {
+  override readonly name = "NodeListError";
+}
+
+/** A node as given on the command line: placement name plus where it answers. */
+export interface NodeSpec extends RingNode {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+  readonly weight: number;
+}
+
+const PORT_MAX = 65535;
+
+/** `8080` -> 8080; anything else (0, 65536, "80x", "") throws with the value. */
+export function parsePort(text: string, what = "port"): number {
+  if (!/^\d{1,5}$/.test(text)) throw new NodeListError(`${what} "${text}" is not a number from 1 to ${PORT_MAX}`);
+  const port = Number(text);
+  if (port < 1 || port > PORT_MAX) throw new NodeListError(`${what} ${port} is out of range 1..${PORT_MAX}`);
+  return port;
+}
+
+/**
+ * One `[name=]host:port[:weight]` entry. IPv6 hosts go in brackets: `[::1]:5001`.
+ * The name defaults to `host:port`.
+ */
+export function parseNodeSpec(entry: string): NodeSpec {
+  const text = entry.trim();
+  if (text === "") throw new NodeListError("empty entry in the node list");
+  const eq = text.indexOf("=");
+  const name = eq >= 0 ? text.slice(0, eq).trim() : undefined;
+  const address = eq >= 0 ? text.slice(eq + 1).trim() : text;
+  if (name === "") throw new NodeListError(`"${entry}": the name before "=" is empty`);
+
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]\s/]+):([^:]*)(?::([^:]*))?$/.exec(address);
+  if (!m) {
+    throw new NodeListError(`"${entry}" is not [name=]host:port[:weight] (e.g. a=127.0.0.1:5001 or 127.0.0.1:5002:2)`);
+  }
+  const host = m[1]!;
+  const port = parsePort(m[2]!, `"${entry}": port`);
+  let weight = 1;
+  if (m[3] !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(m[3])) {
+      throw new NodeListError(`"${entry}": weight "${m[3]}" is not a positive number`);
+    }
+    weight = Number(m[3]);
+    if (!(weight > 0)) throw new NodeListError(`"${entry}": weight must be greater than 0, got ${m[3]}`);
+  }
+  return { name: name ?? `${host}:${port}`, host, port, url: `http://${host}:${port}`, weight };
+}
+
+/** A comma-separated node list; rejects empty lists, duplicate names and duplicate addresses. */
+export function parseNodeList(text: string): NodeSpec[] {
+  const entries = text.split(",").filter((e) => e.trim() !== "");
+  if (entries.length === 0) throw new NodeListError("the node list is empty; give at least one host:port");
+  const nodes = entries.map(parseNodeSpec);
+  assertDistinct(nodes);
+  return nodes;
+}
+
+export function assertDistinct(nodes: readonly NodeSpec[]): void {
+  const names = new Map<string, NodeSpec>();
+  const addresses = new Map<string, NodeSpec>();
+  for (const n of nodes) {
+    if (names.has(n.name)) throw new NodeListError(`duplicate node name "${n.name}"`);
+    names.set(n.name, n);
+    const addr = `${n.host.toLowerCase()}:${n.port}`;
+    const other = addresses.get(addr);
+    if (other) throw new NodeListError(`nodes "${other.name}" and "${n.name}" have the same address ${addr}`);
+    addresses.set(addr, n);
+  }
+}
+
+/** `name=host:port[:weight]` back, for messages and files. */
+export function formatNodeSpec(n: NodeSpec): string {
+  const addr = `${n.host}:${n.port}`;
+  return `${n.name === addr ? "" : `${n.name}=`}${addr}${n.weight === 1 ? "" : `:${n.weight}`}`;
+}

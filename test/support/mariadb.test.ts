@@ -1,0 +1,27 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import mysql from "mysql2/promise";
+import { mysqlUnavailable, startMariaDBs } from "./mariadb.ts";
+
+describe.skipIf(!!mysqlUnavailable)("test harness: MariaDB", () => {
+  test("starts three independent servers on 127.0.0.1 and stops them by PID", async () => {
+    const servers = await startMariaDBs(3);
+    try {
+      expect(new Set(servers.map((s) => s.port)).size).toBe(3);
+      for (const [i, s] of servers.entries()) {
+        const c = await mysql.createConnection({ host: "127.0.0.1", port: s.port, user: "root" });
+        await c.query(`CREATE DATABASE own_${i}`);
+        const [rows] = await c.query("SHOW DATABASES LIKE 'own_%'");
+        await c.end();
+        // each server sees only its own database: separate data dirs
+        expect((rows as object[]).map((r) => Object.values(r)[0])).toEqual([`own_${i}`]);
+      }
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+    for (const s of servers) {
+      expect(existsSync(s.dir)).toBe(false);
+      expect(() => process.kill(s.pid, 0)).toThrow();
+    }
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * Real MySQL-compatible servers for tests: each one gets its own data dir, port,
+ * socket, tmpdir and pid file (instances that share /tmp as tmpdir break each other
+ * at start-up), binds to 127.0.0.1 only, and is stopped by PID.
+ *
+ * Without a server binary the MySQL suites skip with a printed reason, except under
+ * CI=true, where a missing binary is an error (.ci/run installs mariadb-server).
+ */
+import { mkdtempSync, rmSync, existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, waitFor } from "./net.ts";
+
+export interface MariaDB {
+  readonly port: number;
+  readonly dir: string;
+  readonly pid: number;
+  /** `mysql://root@127.0.0.1:<port>/<database>` */
+  url(database: string): string;
+  stop(): Promise<void>;
+  /** SIGKILL, for fault tests. */
+  kill(): Promise<void>;
+}
+
+function which(names: string[]): string | undefined {
+  for (const n of names) {
+    const found = Bun.which(n, { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/usr/local/sbin:/usr/local/mysql/bin` });
+    if (found) return found;
+  }
+  return undefined;
+}
+
+export const serverBinary = which(["mariadbd", "mysqld"]);
+export const installDbBinary = which(["mariadb-install-db", "mysql_install_db"]);
+
+/** Why MySQL suites cannot run here, or undefined when they can. */
+export const mysqlUnavailable: string | undefined =
+  serverBinary && installDbBinary
+    ? undefined
+    : "no MariaDB/MySQL server binary (mariadbd + mariadb-install-db) on PATH or in /usr/sbin; install mariadb-server to run the MySQL suites";
+
+if (mysqlUnavailable) {
+  if (process.env.CI === "true") throw new Error(`CI=true but ${mysqlUnavailable}`);
+  console.warn(`[skip] MySQL suites: ${mysqlUnavailable}`);
+}
+
+const isRoot = process.getuid?.() === 0;
+
+export async function startMariaDB(): Promise<MariaDB> {
+  if (!serverBinary || !installDbBinary) throw new Error(mysqlUnavailable);
+  const dir = mkdtempSync(join(tmpdir(), "shardctl-mariadb-"));
+  const datadir = join(dir, "data");
+  const install = Bun.spawnSync(
+    [
+      installDbBinary,
+      "--no-defaults",
+      `--datadir=${datadir}`,
+      "--auth-root-authentication-method=normal",
+      "--skip-test-db",
+      ...(isRoot ? ["--user=root"] : []),
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  if (install.exitCode !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`mariadb-install-db failed (${install.exitCode}): ${install.stderr.toString()}`);
+  }
+
+  // A port can be taken between freePort() and bind; retry a few times.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const pidFile = join(dir, "mariadbd.pid");
+    const proc = Bun.spawn(
+      [
+        serverBinary,
+        "--no-defaults",
+        `--datadir=${datadir}`,
+        `--port=${port}`,
+        "--bind-address=127.0.0.1",
+        `--socket=${join(dir, "mariadbd.sock")}`,
+        `--pid-file=${pidFile}`,
+        `--tmpdir=${dir}`,
+        `--log-error=${join(dir, "error.log")}`,
+        "--skip-name-resolve",
+        "--skip-log-bin",
+        "--innodb-buffer-pool-size=64M",
+        "--innodb-flush-log-at-trx-commit=2",
+        "--max-connections=500",
+        ...(isRoot ? ["--user=root"] : []),
+      ],
+      { stdout: "ignore", stderr: "ignore" },
+    );
+    const ready = await waitFor(
+      async () => {
+        if (proc.exitCode !== null) return "exited";
+        return (await canConnect(port)) ? "ready" : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    ).catch(() => "timeout" as const);
+    if (ready === "ready") {
+      return handle(dir, port, proc);
+    }
+    proc.kill("SIGKILL");
+    await proc.exited;
+    const log = existsSync(join(dir, "error.log")) ? readFileSync(join(dir, "error.log"), "utf8") : "";
+    if (attempt >= 3 || !/address already in use/i.test(log)) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`mariadbd did not start (${ready}) on port ${port}:\n${log.slice(-2000)}`);
+    }
+  }
+}
+
+/** Starts `n` servers at once (the cluster tests use three, one per instance). */
+export function startMariaDBs(n: number): Promise<MariaDB[]> {
+  return Promise.all(Array.from({ length: n }, () => startMariaDB()));
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  const mysql = await import("mysql2/promise");
+  try {
+    const c = await mysql.createConnection({ host: "127.0.0.1", port, user: "root", connectTimeout: 1000 });
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function handle(dir: string, port: number, proc: Bun.Subprocess): MariaDB {
+  let stopped = false;
+  const stop = async (signal: "SIGTERM" | "SIGKILL") => {
+    if (stopped) return;
+    stopped = true;
+    proc.kill(signal);
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+    await proc.exited;
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return {
+    port,
+    dir,
+    pid: proc.pid,
+    url: (database) => `mysql://root@127.0.0.1:${port}/${database}`,
+    stop: () => stop("SIGTERM"),
+    kill: () => stop("SIGKILL"),
+  };
+}
