@@ -58,6 +58,7 @@ export function parseIds(text: string | undefined): string[] {
   const out = new Set<string>();
   for (const part of spec.split(",")) {
     const item = part.trim();
+    if (item === "") throw new UsageError(`--ids "${spec}" has an empty item between commas`);
     const range = /^(\S+)\.\.(\S+)$/.exec(item);
     if (range) {
       const [lo, hi] = [idOf(range[1]!, item), idOf(range[2]!, item)].map(Number) as [number, number];

@@ -1,0 +1,92 @@
+import { afterEach, beforeEach, describe, expect, spyOn, test } from "bun:test";
+import { defineCommand } from "citty";
+import { JobFailed, UsageError } from "../../src/errors.ts";
+import { main } from "../../src/main.ts";
+
+// A small real command tree: the runner is tested on its own, apart from the product's commands.
+const seen: Record<string, unknown>[] = [];
+const leaf = defineCommand({
+  meta: { name: "leaf", description: "a leaf" },
+  args: {
+    count: { type: "string", description: "a number" },
+    dryRun: { type: "boolean", description: "camel-cased flag" },
+    word: { type: "positional", required: false },
+  },
+  run({ args }) {
+    seen.push({ ...args });
+    if (args.word === "usage") throw new UsageError("--count is wrong");
+    if (args.word === "fail") throw new JobFailed("2 ids failed");
+    if (args.word === "crash") throw new TypeError("a bug");
+  },
+});
+const root = defineCommand({
+  meta: { name: "tool", version: "9.9.9", description: "root" },
+  subCommands: { group: defineCommand({ meta: { name: "group" }, subCommands: { leaf } }) },
+});
+
+let out: string[];
+let err: string[];
+beforeEach(() => {
+  out = [];
+  err = [];
+  seen.length = 0;
+  spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
+  spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
+});
+afterEach(() => {
+  (console.log as any).mockRestore();
+  (console.error as any).mockRestore();
+});
+
+describe("main: exit statuses of the contract", () => {
+  test("success is 0 and the leaf gets its arguments", async () => {
+    expect(await main(root, ["group", "leaf", "--count", "3", "--dry-run", "x"])).toBe(0);
+    expect(seen[0]).toMatchObject({ count: "3", dryRun: true, word: "x" });
+  });
+
+  test("UsageError is 2 with the message and a pointer to --help", async () => {
+    expect(await main(root, ["group", "leaf", "usage"])).toBe(2);
+    expect(err.join("\n")).toContain("shardctl group leaf: --count is wrong");
+    expect(err.join("\n")).toContain('Run "shardctl group leaf --help"');
+  });
+
+  test("JobFailed is 1 with the message", async () => {
+    expect(await main(root, ["group", "leaf", "fail"])).toBe(1);
+    expect(err.join("\n")).toContain("2 ids failed");
+  });
+
+  test("an unexpected error is 1", async () => {
+    expect(await main(root, ["group", "leaf", "crash"])).toBe(1);
+  });
+
+  test("an unknown option is 2 and the command does not run", async () => {
+    expect(await main(root, ["group", "leaf", "--cuont", "3"])).toBe(2);
+    expect(err.join("\n")).toContain("unknown option --cuont");
+    expect(seen).toHaveLength(0);
+  });
+
+  test("options after -- are not checked", async () => {
+    expect(await main(root, ["group", "leaf", "--", "--anything"])).toBe(0);
+  });
+
+  test("an unknown or missing sub-command is 2 and lists the choices", async () => {
+    expect(await main(root, ["group", "nope"])).toBe(2);
+    expect(err.join("\n")).toContain('unknown command "nope": one of leaf');
+    expect(await main(root, ["group"])).toBe(2);
+    expect(err.join("\n")).toContain("missing command: one of leaf");
+  });
+
+  test("--help prints the leaf's usage and is 0", async () => {
+    expect(await main(root, ["group", "leaf", "--help"])).toBe(0);
+    expect(out.join("\n")).toContain("a number");
+    expect(seen).toHaveLength(0);
+  });
+
+  test("no arguments prints the root usage and is 0; --version prints the version", async () => {
+    expect(await main(root, [])).toBe(0);
+    expect(out.join("\n")).toContain("group");
+    out.length = 0;
+    expect(await main(root, ["--version"])).toBe(0);
+    expect(out).toEqual(["9.9.9"]);
+  });
+});
