@@ -1,0 +1,41 @@
+/**
+ * Why a request to a shard did not give the expected answer. `kind` is for programs,
+ * `message` for people: it always names the node, its address and the reason.
+ */
+export type FailureKind =
+  /** Nothing listens at the address (ECONNREFUSED). */
+  | "refused"
+  /** No complete answer within the timeout. */
+  | "timeout"
+  /** The connection broke mid-request (ECONNRESET, closed socket). */
+  | "reset"
+  /** Any other transport failure (DNS, unreachable host, TLS). */
+  | "network"
+  /** The node answered with a status the operation does not accept. */
+  | "http"
+  /** The id is already stored there with different content (409 and a differing record). */
+  | "conflict"
+  /** The answer came from a node with another name (X-Shard-Node): --nodes does not match the cluster. */
+  | "wrong-node"
+  /** The body was not the JSON the contract promises. */
+  | "invalid-response";
+
+export class ShardRequestError extends Error {
+  override readonly name = "ShardRequestError";
+
+  constructor(
+    /** The node's ring name. */
+    readonly node: string,
+    /** The node's base URL. */
+    readonly url: string,
+    readonly kind: FailureKind,
+    /** What went wrong, without the node prefix, e.g. `HTTP 422: estimated_costs must be ...`. */
+    readonly reason: string,
+    /** The HTTP status when the node answered. */
+    readonly status?: number,
+    /** Requests made, retries included. */
+    readonly attempts = 1,
+  ) {
+    super(`node ${node} (${url}): ${reason}`);
+  }
+}

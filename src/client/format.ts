@@ -1,0 +1,50 @@
+/** Plain-text tables and the terminal progress bar of the client commands. */
+
+/** Columns padded to their widest cell; a dashed line under the header. */
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+export interface ProgressSink {
+  update(label: string, done: number, total: number): void;
+  finish(): void;
+}
+
+/**
+ * A one-line bar on stderr, redrawn at most every 100 ms; only when stderr is a
+ * terminal and the job is long enough to watch. Otherwise a no-op.
+ */
+export function progressBar({
+  total,
+  stream = process.stderr,
+  minTotal = 200,
+}: {
+  total: number;
+  stream?: NodeJS.WriteStream;
+  minTotal?: number;
+}): ProgressSink {
+  if (!stream.isTTY || total < minTotal) return { update() {}, finish() {} };
+  let last = 0;
+  let drawn = false;
+  return {
+    update(label, done, of) {
+      const now = performance.now();
+      if (done < of && now - last < 100) return;
+      last = now;
+      const width = 30;
+      const filled = of === 0 ? width : Math.round((done / of) * width);
+      const pct = of === 0 ? 100 : Math.floor((done / of) * 100);
+      stream.write(`\r${label.padEnd(4)} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${of} ${pct}%\x1b[K`);
+      drawn = true;
+    },
+    finish() {
+      if (drawn) stream.write("\r\x1b[K");
+    },
+  };
+}

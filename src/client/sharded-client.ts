@@ -1,0 +1,181 @@
+/**
+ * The sharded expense client: each call picks the owner of the record's id on the
+ * ring and talks to that instance only. Embeddable; the `client` commands are thin
+ * layers over it.
+ *
+ *   const shards = new ShardedExpenseClient({ nodes: "a=10.0.0.1:5001,b=10.0.0.2:5001" });
+ *   await shards.create(record);          // POST to the owner of record.id
+ *   const back = await shards.get("7");   // GET from the owner of "7"
+ */
+import { toCanonicalId } from "../expenses/id.ts";
+import type { Expense, ExpenseCreate, ExpenseUpdate } from "../expenses/model.ts";
+import { HashRing } from "../ring/hash-ring.ts";
+import { parseNodeList } from "../ring/nodes.ts";
+import { compareRecord, describeDifferences, type FieldDifference } from "./compare.ts";
+import { ShardRequestError } from "./errors.ts";
+import { callShard, httpError, type RetryOptions, type ShardRequest, type ShardResponse, type ShardTarget } from "./transport.ts";
+
+/** A node of the cluster: its ring name, where it answers, and its weight (default 1). */
+export interface ShardNode extends ShardTarget {
+  readonly weight?: number;
+}
+
+export interface ShardedClientOptions extends RetryOptions {
+  /** The cluster: a `--nodes` style list (`[name=]host:port[:weight],...`) or node objects. */
+  readonly nodes: string | readonly ShardNode[];
+  /** Virtual nodes per node of weight 1. Default 160, as the contract. */
+  readonly vnodes?: number;
+  /**
+   * Fail with kind "wrong-node" when an answer's X-Shard-Node is another node's name,
+   * which means the node list does not match the running cluster. Default true.
+   */
+  readonly checkNodeName?: boolean;
+}
+
+/** What `ensure` did: stored the record, or found exactly that record already stored. */
+export interface EnsureResult {
+  readonly outcome: "created" | "exists";
+  readonly record: Expense;
+  readonly node: ShardNode;
+  readonly attempts: number;
+}
+
+/** An id stored on its owner with content other than the record sent (409 and a differing record). */
+export class ConflictError extends ShardRequestError {
+  constructor(
+    node: ShardTarget,
+    readonly differences: readonly FieldDifference[],
+  ) {
+    super(node.name, node.url, "conflict", `HTTP 409: the id is stored with other content (${describeDifferences(differences)})`, 409);
+  }
+}
+
+export class ShardedExpenseClient {
+  readonly ring: HashRing;
+  readonly nodes: readonly ShardNode[];
+  readonly #retry: RetryOptions;
+  readonly #checkNodeName: boolean;
+
+  constructor(options: ShardedClientOptions) {
+    this.nodes = typeof options.nodes === "string" ? parseNodeList(options.nodes) : [...options.nodes];
+    this.ring = new HashRing(this.nodes, { vnodes: options.vnodes });
+    this.#retry = { timeoutMs: options.timeoutMs, retries: options.retries, backoffMs: options.backoffMs };
+    this.#checkNodeName = options.checkNodeName ?? true;
+  }
+
+  /** The node that owns `id` (canonical decimal; JSON numbers are accepted). */
+  ownerOf(id: string | number): ShardNode {
+    return this.ring.ownerOf(toCanonicalId(id)) as ShardNode;
+  }
+
+  /** The node called `name`; throws when the cluster has none. */
+  node(name: string): ShardNode {
+    const n = this.ring.node(name);
+    if (!n) throw new RangeError(`no node named "${name}" in the cluster (${this.nodes.map((x) => x.name).join(", ")})`);
+    return n as ShardNode;
+  }
+
+  /** POST the record to its owner; 201 answers the stored record, anything else throws (409 included). */
+  async create(record: ExpenseCreate): Promise<Expense> {
+    const node = this.ownerOf(record.id);
+    const res = await this.request(node, { method: "POST", path: "/v1/expenses", body: record });
+    if (res.status !== 201) throw httpError(node, res);
+    return res.body as Expense;
+  }
+
+  /**
+   * Idempotent create: POST to the owner; a 409 whose stored record equals `record`
+   * counts as done ("exists"), one with other content throws ConflictError.
+   */
+  async ensure(record: ExpenseCreate): Promise<EnsureResult> {
+    const node = this.ownerOf(record.id);
+    const res = await this.request(node, { method: "POST", path: "/v1/expenses", body: record });
+    if (res.status === 201) return { outcome: "created", record: res.body as Expense, node, attempts: res.attempts };
+    if (res.status !== 409) throw httpError(node, res);
+    const stored = await this.get(record.id);
+    if (!stored) throw httpError(node, res); // 409 but gone: deleted in between; report the 409
+    const differences = compareRecord(record, stored);
+    if (differences.length > 0) throw new ConflictError(node, differences);
+    return { outcome: "exists", record: stored, node, attempts: res.attempts };
+  }
+
+  /** The record from its owner, or undefined when the owner has none (404). */
+  async get(id: string | number): Promise<Expense | undefined> {
+    const key = toCanonicalId(id);
+    const node = this.ownerOf(key);
+    const res = await this.request(node, { method: "GET", path: `/v1/expenses/${key}` });
+    if (res.status === 200) return res.body as Expense;
+    if (res.status === 404) return undefined;
+    throw httpError(node, res);
+  }
+
+  /** PUT the given fields on the owner; the updated record, or undefined when there is none. */
+  async update(id: string | number, fields: ExpenseUpdate): Promise<Expense | undefined> {
+    const key = toCanonicalId(id);
+    const node = this.ownerOf(key);
+    const res = await this.request(node, { method: "PUT", path: `/v1/expenses/${key}`, body: fields });
+    if (res.status === 202 || res.status === 200) return res.body as Expense;
+    if (res.status === 404) return undefined;
+    throw httpError(node, res);
+  }
+
+  /** DELETE on the owner; true when a record was deleted, false when there was none. */
+  async delete(id: string | number): Promise<boolean> {
+    const key = toCanonicalId(id);
+    const node = this.ownerOf(key);
+    const res = await this.request(node, { method: "DELETE", path: `/v1/expenses/${key}` });
+    if (res.status === 204 || res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw httpError(node, res);
+  }
+
+  /** Every record stored on one node, in id order, one page per request (for verify and rebalance). */
+  async *list(nodeName: string, { pageSize = 500 }: { pageSize?: number } = {}): AsyncGenerator<Expense> {
+    const node = this.node(nodeName);
+    let after: string | undefined;
+    for (;;) {
+      const query = `limit=${pageSize}` + (after === undefined ? "" : `&after=${after}`);
+      const res = await this.request(node, { method: "GET", path: `/v1/expenses?${query}` });
+      if (res.status !== 200) throw httpError(node, res);
+      const page = pageItems(res.body);
+      if (!page) {
+        throw new ShardRequestError(node.name, node.url, "invalid-response", "the listing is not an array of records (nor { items: [...] })", 200);
+      }
+      if (page.length === 0) return;
+      yield* page;
+      const last = page[page.length - 1]!.id;
+      if (after !== undefined && BigInt(last) <= BigInt(after)) {
+        throw new ShardRequestError(node.name, node.url, "invalid-response", `the listing after ${after} went back to ${last}`, 200);
+      }
+      after = String(last);
+    }
+  }
+
+  /** One request to one node, with this client's timeout, retries and node-name check. */
+  async request(node: ShardNode, request: ShardRequest): Promise<ShardResponse> {
+    const res = await callShard(node, request, this.#retry);
+    if (this.#checkNodeName && res.servedBy !== null && res.servedBy !== node.name) {
+      throw new ShardRequestError(
+        node.name,
+        node.url,
+        "wrong-node",
+        `answered by node "${res.servedBy}" (X-Shard-Node); the node list names this address "${node.name}": fix --nodes or the instance's --name`,
+        res.status,
+        res.attempts,
+      );
+    }
+    return res;
+  }
+}
+
+/** A listing page: a bare array, or an object holding the array under a usual key. */
+function pageItems(body: unknown): Expense[] | undefined {
+  if (Array.isArray(body)) return body as Expense[];
+  if (body && typeof body === "object") {
+    for (const key of ["items", "expenses", "records", "data"]) {
+      const v = (body as Record<string, unknown>)[key];
+      if (Array.isArray(v)) return v as Expense[];
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,115 @@
+/**
+ * `client verify`: reads every node's whole listing (page by page) and checks the
+ * cluster against the expected records and the ring:
+ *
+ *   missing     an expected id is on no node
+ *   mismatched  an expected id is on its owner with other content
+ *   misplaced   a record sits on a node that does not own it, and its owner lacks it
+ *   extra       a second copy: a record on a non-owner while its owner has it too
+ *
+ * Placement is checked for every record found, not only the expected ids; records on
+ * their owner outside the expected set are counted as `unchecked`.
+ */
+import type { ExpenseCreate } from "../expenses/model.ts";
+import { compareRecord, type FieldDifference } from "./compare.ts";
+import { ShardRequestError } from "./errors.ts";
+import type { ShardedExpenseClient } from "./sharded-client.ts";
+
+export interface Placed {
+  readonly id: string;
+  /** Where the record was found. */
+  readonly node: string;
+  /** Where the ring puts it. */
+  readonly owner: string;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  /** Expected ids checked. */
+  readonly checked: number;
+  /** Expected ids on their owner with the expected content. */
+  readonly good: number;
+  readonly nodes: readonly { node: string; url: string; records: number; error?: string }[];
+  readonly missing: readonly { id: string; owner: string }[];
+  readonly mismatched: readonly { id: string; owner: string; differences: readonly FieldDifference[] }[];
+  readonly misplaced: readonly Placed[];
+  readonly extra: readonly Placed[];
+  /** Records on their owner whose id was not in the expected set. */
+  readonly unchecked: number;
+  /** Nodes whose listing could not be read: the check is incomplete. */
+  readonly errors: readonly { node: string; message: string }[];
+}
+
+export interface VerifyOptions {
+  /** Records per listing request. Default 500. */
+  readonly pageSize?: number;
+}
+
+export async function verifyRecords(
+  client: ShardedExpenseClient,
+  expected: readonly ExpenseCreate[],
+  { pageSize = 500 }: VerifyOptions = {},
+): Promise<VerifyReport> {
+  // id -> node name -> stored record, from every node's listing
+  const found = new Map<string, Map<string, unknown>>();
+  const errors: { node: string; message: string }[] = [];
+  const nodes = await Promise.all(
+    client.nodes.map(async (n) => {
+      let records = 0;
+      try {
+        for await (const record of client.list(n.name, { pageSize })) {
+          const id = String(record.id);
+          let where = found.get(id);
+          if (!where) found.set(id, (where = new Map()));
+          where.set(n.name, record);
+          records++;
+        }
+        return { node: n.name, url: n.url, records };
+      } catch (e) {
+        const message = e instanceof ShardRequestError ? e.reason : e instanceof Error ? e.message : String(e);
+        errors.push({ node: n.name, message: `listing failed after ${records} records: ${message}` });
+        return { node: n.name, url: n.url, records, error: message };
+      }
+    }),
+  );
+
+  const missing: { id: string; owner: string }[] = [];
+  const mismatched: { id: string; owner: string; differences: FieldDifference[] }[] = [];
+  const expectedIds = new Set<string>();
+  let good = 0;
+  for (const record of expected) {
+    const id = String(record.id);
+    expectedIds.add(id);
+    const owner = client.ownerOf(id).name;
+    const where = found.get(id);
+    if (where?.has(owner)) {
+      const differences = compareRecord(record, where.get(owner));
+      if (differences.length > 0) mismatched.push({ id, owner, differences });
+      else good++;
+    } else if (!where) {
+      missing.push({ id, owner });
+    } // else: only on other nodes, reported as misplaced below
+  }
+
+  const misplaced: Placed[] = [];
+  const extra: Placed[] = [];
+  let unchecked = 0;
+  for (const [id, where] of found) {
+    const owner = client.ownerOf(id).name;
+    for (const node of where.keys()) {
+      if (node === owner) {
+        if (!expectedIds.has(id)) unchecked++;
+      } else if (where.has(owner)) {
+        extra.push({ id, node, owner });
+      } else {
+        misplaced.push({ id, node, owner });
+      }
+    }
+  }
+  const byId = (a: { id: string }, b: { id: string }) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0);
+  misplaced.sort(byId);
+  extra.sort(byId);
+
+  const ok = errors.length === 0 && missing.length + mismatched.length + misplaced.length + extra.length === 0;
+  return { ok, checked: expected.length, good, nodes, missing, mismatched, misplaced, extra, unchecked, errors };
+}

@@ -1,0 +1,27 @@
+import { defineCommand } from "citty";
+import { renderTable } from "../../client/format.ts";
+import { parseIds, idsArg, jsonArg, resolveRing, ringArgs } from "../_args.ts";
+
+export default defineCommand({
+  meta: {
+    name: "ring",
+    description: "Print which node owns each id (no HTTP): the mapping `client run` uses",
+  },
+  args: { ...ringArgs, ...idsArg, ...jsonArg },
+  run({ args }) {
+    const { ring } = resolveRing(args);
+    const rows = parseIds(args.ids).map((id) => {
+      const node = ring.ownerOf(id);
+      return { id, node: node.name, url: node.url ?? "" };
+    });
+    if (args.json) {
+      console.log(JSON.stringify(rows, null, 2));
+      return;
+    }
+    console.log(renderTable(["id", "node", "url"], rows.map((r) => [r.id, r.node, r.url])));
+    const counts = new Map(ring.nodes.map((n) => [n.name, 0]));
+    for (const r of rows) counts.set(r.node, counts.get(r.node)! + 1);
+    console.log();
+    console.log(renderTable(["node", "url", "ids"], ring.nodes.map((n) => [n.name, n.url ?? "", String(counts.get(n.name))])));
+  },
+});

@@ -1,0 +1,32 @@
+import { defineCommand } from "citty";
+import { renderVerify, summarizeVerifyFailures } from "../../client/report.ts";
+import { verifyRecords } from "../../client/verify.ts";
+import { JobFailed } from "../../errors.ts";
+import { idsArg, intOption, jsonArg, ringArgs } from "../_args.ts";
+import { clientFromArgs, dataArg, recordsFromArgs, requestArgs } from "./_args.ts";
+
+export default defineCommand({
+  meta: {
+    name: "verify",
+    description:
+      "Check that each id is on its owner with the expected content, and (reading every node's listing) that no record " +
+      "sits on a node that does not own it and none is stored twice. Exit 1 on any missing, mismatched, misplaced or extra record.",
+  },
+  args: {
+    ...ringArgs,
+    ...idsArg,
+    ...dataArg,
+    "page-size": { type: "string", valueHint: "N", description: "Records per listing request (default: 500)" },
+    ...requestArgs,
+    ...jsonArg,
+  },
+  async run({ args }) {
+    const client = clientFromArgs(args);
+    const pageSize = intOption(args["page-size"], "page-size", { min: 1, max: 10_000 }) ?? 500;
+    const expected = await recordsFromArgs(args);
+    const report = await verifyRecords(client, expected, { pageSize });
+    if (args.json) console.log(JSON.stringify(report, null, 2));
+    else console.log(renderVerify(report));
+    if (!report.ok) throw new JobFailed(summarizeVerifyFailures(report));
+  },
+});
