@@ -1,0 +1,56 @@
+/**
+ * `shardctl serve`: one expense instance until SIGTERM/SIGINT, then a graceful stop
+ * (requests in flight finish, the database pool closes). A database that cannot be
+ * reached at start is a job failure (exit 1); a malformed --db is bad usage (exit 2).
+ */
+import { defineCommand } from "citty";
+import { JobFailed, UsageError } from "../errors.ts";
+import { startInstance } from "../server/instance.ts";
+import { redact } from "../store/url.ts";
+import { StoreUnavailable, StoreUrlError } from "../store/types.ts";
+import { intOption } from "./_args.ts";
+
+export default defineCommand({
+  meta: { name: "serve", description: "Run one expense instance (the HTTP API of the contract)" },
+  args: {
+    port: { type: "string", valueHint: "PORT", description: "TCP port; 0 picks a free one (default: 5001)" },
+    host: { type: "string", valueHint: "HOST", description: "Address to bind (default: 127.0.0.1)" },
+    db: {
+      type: "string",
+      valueHint: "URL",
+      description:
+        "mysql://user:pass@host:port/database[?pool=N] or sqlite:<path>; env SHARDCTL_DB (default: sqlite:./data/shardctl-<port>.sqlite)",
+    },
+    name: { type: "string", valueHint: "NAME", description: "Node name for X-Shard-Node (default: host:port)" },
+  },
+  async run({ args }) {
+    const port = intOption(args.port, "port", { min: 0, max: 65535 }) ?? 5001;
+    const host = args.host ?? "127.0.0.1";
+    const db = args.db ?? process.env.SHARDCTL_DB;
+    if (args.name !== undefined && args.name.trim() === "") throw new UsageError("--name is empty; give a node name or leave it out");
+
+    let instance;
+    try {
+      instance = await startInstance({ port, host, db, name: args.name });
+    } catch (e) {
+      if (e instanceof StoreUrlError) throw new UsageError(e.message);
+      const what = db === undefined ? "the default database" : `the database ${redact(db)}`;
+      if (e instanceof StoreUnavailable) throw new JobFailed(`cannot reach ${what}: ${e.message}`);
+      if (e instanceof Error && "code" in e && e.code === "EADDRINUSE") {
+        throw new JobFailed(`cannot listen on ${host}:${port}: the address is in use`);
+      }
+      throw new JobFailed(`cannot start on ${host}:${port} with ${what}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    console.error(
+      `shardctl serve: node ${instance.name} listening on ${instance.url} (db ${redact(instance.db)}); API docs at ${instance.url}/openapi`,
+    );
+
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
+    console.error(`shardctl serve: ${signal}: finishing requests in flight, then closing the database`);
+    await instance.stop();
+    console.error("shardctl serve: stopped");
+  },
+});

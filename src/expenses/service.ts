@@ -1,0 +1,84 @@
+/**
+ * The expense rules, free of HTTP: a request body that passed the schema becomes a
+ * canonical record here, and store answers become errors with a status.
+ */
+import type { ExpenseStore } from "../store/types.ts";
+import { DuplicateExpense, ExpenseNotFound, InvalidField } from "./errors.ts";
+import { canonicalId } from "./id.ts";
+import { DEFAULT_PAGE, MAX_PAGE, type Expense, type ExpenseCreate, type ExpensePage, type ExpenseUpdate } from "./model.ts";
+import { centsToCost, costToCents, MAX_COST } from "./values.ts";
+
+function idOf(input: unknown, field = "id"): string {
+  const r = canonicalId(input);
+  if (!r.ok) throw new InvalidField(field, r.problem);
+  return r.id;
+}
+
+/** "0700.50" or 700.5 -> "700.5"; the schema lets through JSON numbers finer than cents, this does not. */
+function costOf(input: string | number): string {
+  const cents = costToCents(input);
+  if (cents === undefined) {
+    throw new InvalidField(
+      "estimated_costs",
+      `must be a non-negative amount up to ${MAX_COST} with at most 2 decimals, got ${JSON.stringify(input)}`,
+    );
+  }
+  return centsToCost(cents);
+}
+
+export class ExpenseService {
+  constructor(private readonly store: ExpenseStore) {}
+
+  /** Stores a new expense as pending; DuplicateExpense (and nothing overwritten) when the id exists. */
+  async create(input: ExpenseCreate): Promise<Expense> {
+    const record: Expense = {
+      id: idOf(input.id),
+      name: input.name,
+      email: input.email,
+      category: input.category,
+      description: input.description,
+      link: input.link,
+      estimated_costs: costOf(input.estimated_costs),
+      submit_date: input.submit_date,
+      status: "pending",
+      decision_date: "",
+    };
+    if (!(await this.store.insert(record))) throw new DuplicateExpense(record.id);
+    return record;
+  }
+
+  async get(id: string): Promise<Expense> {
+    const record = await this.store.get(idOf(id));
+    if (!record) throw new ExpenseNotFound(id);
+    return record;
+  }
+
+  /** Changes the given fields; the id itself cannot change (a body may repeat it). */
+  async update(id: string, input: ExpenseUpdate): Promise<Expense> {
+    const key = idOf(id);
+    const { id: bodyId, estimated_costs, ...rest } = input;
+    if (bodyId !== undefined && idOf(bodyId) !== key) {
+      throw new InvalidField("id", `cannot be changed: the path names ${key}, the body ${JSON.stringify(bodyId)}`);
+    }
+    const changes = estimated_costs === undefined ? rest : { ...rest, estimated_costs: costOf(estimated_costs) };
+    const record = await this.store.update(key, changes);
+    if (!record) throw new ExpenseNotFound(key);
+    return record;
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!(await this.store.delete(idOf(id)))) throw new ExpenseNotFound(id);
+  }
+
+  /** Up to `limit` records after the id `after`, in numeric id order, and the `after` of the next page. */
+  async page(after: string | undefined, limit: string | number | undefined): Promise<ExpensePage> {
+    const from = after === undefined ? undefined : idOf(after, "after");
+    const size = limit === undefined ? DEFAULT_PAGE : Number(limit);
+    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) {
+      throw new InvalidField("limit", `must be an integer from 1 to ${MAX_PAGE}, got ${JSON.stringify(limit)}`);
+    }
+    const rows = await this.store.list(from, size + 1);
+    const items = rows.slice(0, size);
+    return { items, next: rows.length > size ? items[size - 1]!.id : null };
+  }
+}

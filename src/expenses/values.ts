@@ -1,0 +1,59 @@
+/**
+ * The value rules of an expense record, as plain functions: the `t` formats in
+ * model.ts call them to validate, the service calls them to produce the canonical
+ * form that is stored and returned.
+ */
+
+/** Largest estimated cost: 12 integer digits and cents, so cents fit a JS number exactly. */
+export const MAX_COST = 999_999_999_999.99;
+export const MAX_COST_CENTS = 99_999_999_999_999;
+
+const COST_TEXT = /^(\d{1,12})(?:\.(\d{1,2}))?$/;
+
+/** "700", "700.5", "0700.50" or 700.5 -> 70050 cents; undefined when not a non-negative cost with at most cents. */
+export function costToCents(input: string | number): number | undefined {
+  const text = typeof input === "number" ? (Number.isFinite(input) ? String(input) : "") : input;
+  const m = COST_TEXT.exec(text);
+  if (!m) return undefined;
+  const cents = Number(m[1]) * 100 + Number((m[2] ?? "").padEnd(2, "0"));
+  return cents <= MAX_COST_CENTS ? cents : undefined;
+}
+
+/** 70050 -> "700.5", 70000 -> "700", 7 -> "0.07": the canonical string form of a cost. */
+export function centsToCost(cents: number): string {
+  const whole = Math.floor(cents / 100);
+  const frac = cents % 100;
+  if (frac === 0) return String(whole);
+  return `${whole}.${String(frac).padStart(2, "0").replace(/0$/, "")}`;
+}
+
+const DMY = /^(\d{2})-(\d{2})-(\d{4})$/;
+
+/** "12-10-2016" -> "2016-10-12" when the day exists (years 1000..9999, the range of SQL DATE). */
+export function dmyToIso(text: string): string | undefined {
+  const m = DMY.exec(text);
+  if (!m) return undefined;
+  const [day, month, year] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (year < 1000 || month < 1 || month > 12 || day < 1) return undefined;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day > daysInMonth) return undefined;
+  return `${m[3]}-${m[2]}-${m[1]}`;
+}
+
+/** "2016-10-12" -> "12-10-2016". */
+export function isoToDmy(iso: string): string {
+  const [y, m, d] = iso.split("-");
+  return `${d}-${m}-${y}`;
+}
+
+/** An email address: one @, no spaces, a dot in the domain. Deliberately loose (RFC 5322 is not the point). */
+export function isEmail(text: string): boolean {
+  return /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/.test(text);
+}
+
+/** An absolute http(s) URL. */
+export function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol, hostname } = new URL(text);
+  return (protocol === "http:" || protocol === "https:") && hostname !== "";
+}

@@ -1,0 +1,69 @@
+/**
+ * The HTTP app of one expense instance, without a socket: `startInstance` serves it,
+ * tests call `app.handle(new Request(...))`.
+ */
+import { openapi } from "@elysiajs/openapi";
+import { Elysia } from "elysia";
+import { expensesFeature } from "../expenses/index.ts";
+import { ExpenseService } from "../expenses/service.ts";
+import type { ExpenseStore } from "../store/types.ts";
+import { VERSION } from "../version.ts";
+import { parseJsonBody } from "./body.ts";
+import { errorAnswer } from "./errors.ts";
+import { healthFeature } from "./health.ts";
+
+/** Where request log lines go; false for none. */
+export type RequestLog = ((line: string) => void) | false;
+
+export interface AppOptions {
+  store: ExpenseStore;
+  /** The node name, sent as X-Shard-Node on every answer. */
+  name: string;
+  /** Default: one line per request on stdout. */
+  log?: RequestLog;
+}
+
+export function createApp({ store, name, log = (line) => console.log(line) }: AppOptions) {
+  // afterResponse runs late (after the bytes are handed over), so the handler's end is
+  // noted in afterHandle / onError and the logged duration is the app's own time.
+  const started = new WeakMap<Request, number>();
+  const finished = new WeakMap<Request, number>();
+  return new Elysia({ name: "shardctl-instance", seed: name, normalize: false })
+    .onRequest(({ request, set }) => {
+      started.set(request, performance.now());
+      set.headers["x-shard-node"] = name;
+    })
+    .onParse({ as: "global" }, parseJsonBody)
+    .onError({ as: "global" }, ({ code, error, request, set }) => {
+      finished.set(request, performance.now());
+      return errorAnswer(code, error, request, set, (e) => console.error(`[${name}] ${request.method} ${request.url}:`, e));
+    })
+    .onAfterHandle({ as: "global" }, ({ request }) => {
+      finished.set(request, performance.now());
+    })
+    .onAfterResponse({ as: "global" }, ({ request, set }) => {
+      if (!log) return;
+      const end = finished.get(request) ?? performance.now();
+      const ms = end - (started.get(request) ?? end);
+      const { pathname, search } = new URL(request.url);
+      log(`${new Date().toISOString()} ${name} ${request.method} ${pathname}${search} ${set.status ?? 200} ${ms.toFixed(1)}ms`);
+    })
+    .use(
+      openapi({
+        path: "/openapi",
+        documentation: {
+          info: {
+            title: "shardctl expense instance",
+            version: VERSION,
+            description:
+              "One shard of the expense service. Every answer carries X-Shard-Node. Errors are JSON {error, message, field}: malformed JSON 400, missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, database unreachable 503.",
+          },
+        },
+      }),
+    )
+    .use(healthFeature(store, name))
+    .use(expensesFeature(new ExpenseService(store)));
+}
+
+
+export type App = ReturnType<typeof createApp>;

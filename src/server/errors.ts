@@ -1,0 +1,96 @@
+/**
+ * The one place where errors become answers: `{ error, message, field?, errors? }`
+ * with the status the error stands for. Client mistakes are 4xx: malformed JSON 400,
+ * a missing, unknown or invalid field 422, body too large 413; an unreachable
+ * database is 503; anything else is a bug, logged with its stack, and a 500.
+ */
+import { ParseError, ValidationError } from "elysia";
+import { HttpError } from "./body.ts";
+
+export interface ErrorAnswer {
+  error: string;
+  message: string;
+  field?: string;
+  errors?: { field: string; message: string }[];
+}
+
+// TypeBox ValueErrorType codes (stable since typebox 0.32).
+const UNEXPECTED_PROPERTY = 42;
+const REQUIRED_PROPERTY = 45;
+
+interface ValueIssue {
+  type: number;
+  path: string;
+  value: unknown;
+  schema?: { description?: string };
+  message: string;
+}
+
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function acceptedFields(error: ValidationError): string[] {
+  const schema = (error.validator as { schema?: { properties?: object } }).schema;
+  return Object.keys(schema?.properties ?? {});
+}
+
+/** One message per field, the first problem found, in the order TypeBox reports them. */
+function validationAnswer(error: ValidationError): ErrorAnswer {
+  const seen = new Map<string, string>();
+  for (const issue of error.all as unknown as ValueIssue[]) {
+    const field = issue.path.replace(/^\//, "").split("/")[0] || error.type;
+    if (seen.has(field)) continue;
+    const rule = issue.schema?.description ?? issue.message.toLowerCase();
+    let message: string;
+    if (issue.type === UNEXPECTED_PROPERTY) {
+      const accepted = acceptedFields(error);
+      message = `${field}: unknown field${accepted.length ? `; accepted fields are ${accepted.join(", ")}` : ""}`;
+    } else if (issue.type === REQUIRED_PROPERTY) {
+      message = `${field}: is required; it ${rule}`;
+    } else {
+      message = `${field}: ${rule}, got ${shown(issue.value)}`;
+    }
+    seen.set(field, message);
+  }
+  const errors = [...seen].map(([field, message]) => ({ field, message }));
+  const first = errors[0] ?? { field: error.type, message: `${error.type}: invalid` };
+  return { error: "invalid_field", message: first.message, field: first.field, errors };
+}
+
+/** The answer for `error`; sets `set.status` so that the request log sees the real status. */
+export function errorAnswer(
+  code: string | number,
+  error: unknown,
+  request: Request,
+  set: { status?: number | string },
+  report: (e: unknown) => void,
+): ErrorAnswer {
+  let cause = error;
+  if (error instanceof ParseError) cause = error.cause ?? error;
+  if (cause instanceof ValidationError) {
+    set.status = 422;
+    return validationAnswer(cause);
+  }
+  if (code === "NOT_FOUND") {
+    set.status = 404;
+    return { error: "not_found", message: `no route for ${request.method} ${new URL(request.url).pathname}` };
+  }
+  const known = cause as { status?: unknown; kind?: unknown; message?: unknown; field?: unknown };
+  if (cause instanceof Error && typeof known.status === "number" && typeof known.kind === "string") {
+    set.status = known.status;
+    const answer: ErrorAnswer = { error: known.kind, message: cause.message };
+    if (typeof known.field === "string") answer.field = known.field;
+    return answer;
+  }
+  if (cause instanceof ParseError || code === "PARSE") {
+    set.status = 400;
+    return { error: "malformed_body", message: "body: could not be parsed as JSON" };
+  }
+  report(error);
+  set.status = 500;
+  return { error: "internal", message: "internal error; the server log has the details" };
+}
+
+export { HttpError };

@@ -1,0 +1,74 @@
+/**
+ * One expense instance on a socket: open the store, bind, serve the app; `stop()`
+ * lets requests in flight finish, then closes the store (and its pool).
+ */
+import { openStore } from "../store/open.ts";
+import type { ExpenseStore } from "../store/types.ts";
+import { createApp, type RequestLog } from "./app.ts";
+import { MAX_BODY_BYTES } from "./body.ts";
+
+export interface InstanceOptions {
+  /** 0 picks a free port; `port` of the result is the real one. */
+  port: number;
+  host?: string;
+  /** A --db URL; default `sqlite:./data/shardctl-<port>.sqlite`. */
+  db?: string;
+  /** Default `host:port`, the ring's default node name for this address. */
+  name?: string;
+  log?: RequestLog;
+}
+
+export interface Instance {
+  readonly url: string;
+  readonly port: number;
+  readonly name: string;
+  readonly db: string;
+  stop(): Promise<void>;
+}
+
+export const defaultDbUrl = (port: number) => `sqlite:./data/shardctl-${port}.sqlite`;
+
+/** `host:port` as a client writes it (IPv6 in brackets), the same spelling as the ring's default names. */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+export async function startInstance({ port, host = "127.0.0.1", db, name, log }: InstanceOptions): Promise<Instance> {
+  // Bind first so that port 0 resolves before the default name and database are chosen;
+  // nothing is answered until the store is open and the app exists.
+  let handle: ((request: Request) => Response | Promise<Response>) | undefined;
+  const server = Bun.serve({
+    port,
+    hostname: host,
+    // Our own limit (MAX_BODY_BYTES) answers 413 in JSON; this is only the socket's backstop.
+    maxRequestBodySize: 16 * 1024 * 1024,
+    fetch: (request) => handle?.(request) ?? new Response("starting", { status: 503 }),
+  });
+  const realPort = server.port!;
+  const url = db ?? defaultDbUrl(realPort);
+  let store: ExpenseStore;
+  try {
+    store = await openStore(url);
+  } catch (e) {
+    await server.stop(true);
+    throw e;
+  }
+  const nodeName = name ?? hostPort(host, realPort);
+  const app = createApp({ store, name: nodeName, log });
+  handle = app.fetch;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${hostPort(host, realPort)}`,
+    port: realPort,
+    name: nodeName,
+    db: url,
+    stop: () =>
+      (stopping ??= (async () => {
+        await server.stop(false);
+        await store.close();
+      })()),
+  };
+}
+
+export { MAX_BODY_BYTES };

@@ -1,0 +1,3 @@
+export { openStore } from "./open.ts";
+export { parseStoreUrl, redact, type StoreTarget } from "./url.ts";
+export { StoreUnavailable, StoreUrlError, type ExpenseChanges, type ExpenseStore } from "./types.ts";

@@ -1,0 +1,26 @@
+/**
+ * MySQL/MariaDB schema migrations, embedded as strings so that they travel inside
+ * the compiled binary. Append only: a released migration never changes.
+ */
+import type { Migration } from "../sqlite/migrations.ts";
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "create expenses",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS expenses (
+        id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+        name VARCHAR(255) NOT NULL,
+        email VARCHAR(254) NOT NULL,
+        category VARCHAR(255) NOT NULL,
+        description TEXT NOT NULL,
+        link VARCHAR(2048) NOT NULL,
+        estimated_costs_cents BIGINT UNSIGNED NOT NULL,
+        submit_date DATE NOT NULL,
+        status ENUM('pending', 'approved', 'rejected', 'overbudget') NOT NULL DEFAULT 'pending',
+        decision_date DATE NULL
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
+    ],
+  },
+];

@@ -1,0 +1,15 @@
+import { openMysqlStore } from "./mysql/store.ts";
+import { openSqliteStore } from "./sqlite/store.ts";
+import type { ExpenseStore } from "./types.ts";
+import { parseStoreUrl } from "./url.ts";
+
+/**
+ * The store a `--db` URL names, migrated and ready: `mysql://user:pass@host:port/db`
+ * (database created if missing; `?pool=N` sets the pool size) or `sqlite:<path>` /
+ * `sqlite::memory:`. Throws StoreUrlError for a malformed URL, StoreUnavailable when
+ * the database cannot be reached.
+ */
+export async function openStore(url: string): Promise<ExpenseStore> {
+  const target = parseStoreUrl(url);
+  return target.dialect === "sqlite" ? openSqliteStore(target.path) : openMysqlStore(target);
+}

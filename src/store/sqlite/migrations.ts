@@ -1,0 +1,30 @@
+/**
+ * SQLite schema migrations, embedded as strings so that they travel inside the
+ * compiled binary. Append only: a released migration never changes.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "create expenses",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS expenses (
+        id INTEGER PRIMARY KEY CHECK (id >= 0),
+        name TEXT NOT NULL,
+        email TEXT NOT NULL,
+        category TEXT NOT NULL,
+        description TEXT NOT NULL,
+        link TEXT NOT NULL,
+        estimated_costs_cents INTEGER NOT NULL CHECK (estimated_costs_cents >= 0),
+        submit_date TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'overbudget')),
+        decision_date TEXT
+      ) STRICT`,
+    ],
+  },
+];

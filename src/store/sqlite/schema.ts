@@ -1,0 +1,16 @@
+import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { STATUSES } from "../../expenses/model.ts";
+
+/** The expenses table in SQLite; column names and meaning as in ../record.ts and mysql/schema.ts. */
+export const expenses = sqliteTable("expenses", {
+  id: integer("id").primaryKey(),
+  name: text("name").notNull(),
+  email: text("email").notNull(),
+  category: text("category").notNull(),
+  description: text("description").notNull(),
+  link: text("link").notNull(),
+  costCents: integer("estimated_costs_cents").notNull(),
+  submitDate: text("submit_date").notNull(),
+  status: text("status", { enum: STATUSES }).notNull(),
+  decisionDate: text("decision_date"),
+});

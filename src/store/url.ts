@@ -1,0 +1,65 @@
+/**
+ * `--db` values: `mysql://user:pass@host:port/database[?pool=N]`, `sqlite:<path>`,
+ * `sqlite::memory:`. Parsing is separate from opening so that a malformed value is a
+ * usage error (exit 2) while an unreachable database is a job failure (exit 1).
+ */
+import { StoreUrlError } from "./types.ts";
+
+export type StoreTarget =
+  | { dialect: "sqlite"; path: string }
+  | {
+      dialect: "mysql";
+      host: string;
+      port: number;
+      user: string;
+      password: string;
+      database: string;
+      poolSize: number;
+    };
+
+export const DEFAULT_POOL = 16;
+const ACCEPTED = "mysql://user:pass@host:port/database or sqlite:<path>";
+
+export function parseStoreUrl(url: string): StoreTarget {
+  if (url.startsWith("sqlite:")) {
+    const path = url.slice("sqlite:".length).replace(/^\/\//, "");
+    if (path === "") throw new StoreUrlError(`--db "${url}" has no path; expected ${ACCEPTED}`);
+    return { dialect: "sqlite", path };
+  }
+  if (url.startsWith("mysql://")) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new StoreUrlError(`--db "${redact(url)}" is not a URL; expected ${ACCEPTED}`);
+    }
+    const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
+    if (!/^[A-Za-z0-9_$-]{1,64}$/.test(database)) {
+      throw new StoreUrlError(
+        `--db "${redact(url)}": the database name must be 1 to 64 letters, digits, _, $ or -, got "${database}"`,
+      );
+    }
+    for (const key of u.searchParams.keys()) {
+      if (key !== "pool") throw new StoreUrlError(`--db "${redact(url)}": unknown parameter "${key}" (accepted: pool)`);
+    }
+    const pool = u.searchParams.get("pool") ?? String(DEFAULT_POOL);
+    if (!/^\d{1,3}$/.test(pool) || Number(pool) < 1) {
+      throw new StoreUrlError(`--db "${redact(url)}": pool must be an integer from 1 to 999, got "${pool}"`);
+    }
+    return {
+      dialect: "mysql",
+      host: u.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1",
+      port: u.port === "" ? 3306 : Number(u.port),
+      user: decodeURIComponent(u.username) || "root",
+      password: decodeURIComponent(u.password),
+      database,
+      poolSize: Number(pool),
+    };
+  }
+  throw new StoreUrlError(`--db "${redact(url)}" is not a known database URL; expected ${ACCEPTED}`);
+}
+
+/** The URL with its password replaced, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/^(mysql:\/\/[^:@/]*:)[^@/]*@/, "$1***@");
+}
