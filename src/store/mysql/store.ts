@@ -97,7 +97,8 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
     enableKeepAlive: true,
     waitForConnections: true,
   });
-  const db = drizzle({ client: pool, mode: "default" });
+  // No `mode` here: drizzle 0.45 isConfig() rejects any object with a `mode` key.
+  const db = drizzle({ client: pool });
 
   const get = db
     .select()

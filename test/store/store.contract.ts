@@ -1,0 +1,118 @@
+/**
+ * The ExpenseStore contract: every implementation runs this same suite
+ * (sqlite.test.ts, mysql.test.ts). `open` returns a fresh, empty store each time.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import type { Expense } from "../../src/expenses/model.ts";
+import { seedRecord } from "../../src/expenses/seed-data.ts";
+import type { ExpenseStore } from "../../src/store/types.ts";
+
+/** A stored record as the service would produce it from the seed's test data. */
+export function stored(id: string, over: Partial<Expense> = {}): Expense {
+  const r = seedRecord(id);
+  return { ...r, id, estimated_costs: String(r.estimated_costs), status: "pending", decision_date: "", ...over };
+}
+
+export function runStoreContract(name: string, open: () => Promise<ExpenseStore>) {
+  describe(`ExpenseStore contract: ${name}`, () => {
+    const opened: ExpenseStore[] = [];
+    const fresh = async () => {
+      const s = await open();
+      opened.push(s);
+      return s;
+    };
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    });
+
+    test("insert then get returns the record exactly", async () => {
+      const s = await fresh();
+      expect(await s.insert(stored("1"))).toBe(true);
+      expect(await s.get("1")).toEqual(stored("1"));
+    });
+
+    test("get of an absent id is undefined", async () => {
+      const s = await fresh();
+      expect(await s.get("42")).toBeUndefined();
+    });
+
+    test("a duplicate insert returns false and overwrites nothing", async () => {
+      const s = await fresh();
+      await s.insert(stored("7"));
+      expect(await s.insert(stored("7", { name: "Intruder", estimated_costs: "1" }))).toBe(false);
+      expect(await s.get("7")).toEqual(stored("7"));
+    });
+
+    test("values round-trip: cents, dates, edge ids, long and non-ASCII text", async () => {
+      const s = await fresh();
+      const records = [
+        stored("0", { estimated_costs: "0" }),
+        stored("2", { estimated_costs: "0.07", name: "Zoë 😀 — 東京", submit_date: "29-02-2016" }),
+        stored("9007199254740991", {
+          estimated_costs: "999999999999.99",
+          description: "d".repeat(4000),
+          link: `http://example.com/${"p".repeat(2020)}`,
+          status: "approved",
+          decision_date: "31-12-9999",
+          submit_date: "01-01-1000",
+        }),
+        stored("3", { description: "", estimated_costs: "700.5" }),
+      ];
+      for (const r of records) expect(await s.insert(r)).toBe(true);
+      for (const r of records) expect(await s.get(r.id)).toEqual(r);
+    });
+
+    test("update changes only the given fields and returns the record", async () => {
+      const s = await fresh();
+      await s.insert(stored("5"));
+      const updated = await s.update("5", { status: "approved", decision_date: "13-10-2016", estimated_costs: "750.25" });
+      const expected = stored("5", { status: "approved", decision_date: "13-10-2016", estimated_costs: "750.25" });
+      expect(updated).toEqual(expected);
+      expect(await s.get("5")).toEqual(expected);
+      expect(await s.update("5", { decision_date: "" })).toEqual({ ...expected, decision_date: "" });
+    });
+
+    test("update with no changes returns the record unchanged", async () => {
+      const s = await fresh();
+      await s.insert(stored("5"));
+      expect(await s.update("5", {})).toEqual(stored("5"));
+    });
+
+    test("update of an absent id is undefined and creates nothing", async () => {
+      const s = await fresh();
+      expect(await s.update("8", { name: "Ghost" })).toBeUndefined();
+      expect(await s.update("8", {})).toBeUndefined();
+      expect(await s.get("8")).toBeUndefined();
+      expect(await s.list(undefined, 10)).toEqual([]);
+    });
+
+    test("delete removes once, then reports absence", async () => {
+      const s = await fresh();
+      await s.insert(stored("4"));
+      await s.insert(stored("6"));
+      expect(await s.delete("4")).toBe(true);
+      expect(await s.delete("4")).toBe(false);
+      expect(await s.get("4")).toBeUndefined();
+      expect(await s.get("6")).toEqual(stored("6"));
+    });
+
+    test("list pages in numeric id order, not text order", async () => {
+      const s = await fresh();
+      const ids = ["10", "9", "100", "2", "0", "9007199254740991", "11"];
+      for (const id of ids) await s.insert(stored(id));
+      const all = await s.list(undefined, 100);
+      expect(all.map((r) => r.id)).toEqual(["0", "2", "9", "10", "11", "100", "9007199254740991"]);
+      expect(all[3]).toEqual(stored("10"));
+      expect((await s.list(undefined, 2)).map((r) => r.id)).toEqual(["0", "2"]);
+      expect((await s.list("2", 3)).map((r) => r.id)).toEqual(["9", "10", "11"]);
+      expect((await s.list("9", 100)).map((r) => r.id)).toEqual(["10", "11", "100", "9007199254740991"]);
+      expect((await s.list("5", 1)).map((r) => r.id)).toEqual(["9"]);
+      expect(await s.list("9007199254740991", 10)).toEqual([]);
+    });
+
+    test("ping resolves while the database is there", async () => {
+      const s = await fresh();
+      await expect(s.ping()).resolves.toBeUndefined();
+    });
+  });
+}
