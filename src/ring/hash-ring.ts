@@ -1,4 +1,4 @@
-import { compareWords, md5Into, md5Words, wordsToHex, type Words } from "./hash.ts";
+import { compareWords, md5Bytes, md5Words, wordAt, wordsToHex, type Words } from "./hash.ts";
 
 /** A member of the ring. Only `name` takes part in placement. */
 export interface RingNode {
@@ -16,6 +16,12 @@ export interface RingOptions {
 }
 
 export const DEFAULT_VNODES = 160;
+
+/** The largest vnode count the command line and ring files accept. */
+export const MAX_VNODES = 100_000;
+
+/** A bound on the points of one ring, so that a typo such as weight 1e6 fails fast instead of eating memory. */
+export const MAX_POINTS = 1 << 22;
 
 /** One point on the ring: the hash of a vnode label, owned by a node. */
 export interface RingPoint {
@@ -58,8 +64,10 @@ export function pointCount(vnodes: number, weight = 1): number {
 /**
  * A consistent hash ring (MD5, named nodes, virtual nodes, weights).
  *
- * Immutable: a change of membership builds a new ring. Lookups are one MD5 and one
- * binary search over the sorted points, comparing 32-bit words.
+ * Immutable: a change of membership builds a new ring. A lookup is one MD5 and a
+ * search for the first point strictly greater than the key's hash. The search starts
+ * from a bucket table indexed by the top bits of the hash, sized so that a bucket
+ * holds about half a point: most lookups compare one 32-bit word, none use BigInt.
  */
 export class HashRing {
   readonly nodes: readonly RingNode[];
@@ -67,10 +75,14 @@ export class HashRing {
   /** All points, sorted by hash. */
   readonly points: readonly RingPoint[];
 
-  // Sorted point hashes, 4 words each, and the owning node's index per point.
-  readonly #words: Uint32Array;
-  readonly #owner: Uint16Array;
   readonly #byName: ReadonlyMap<string, RingNode>;
+  /** Per sorted point: its most significant word, all four words, its node. */
+  readonly #top: Uint32Array;
+  readonly #words: Uint32Array;
+  readonly #pointNode: readonly RingNode[];
+  /** #bucket[b] = index of the first point whose top word >>> #shift is >= b. */
+  readonly #bucket: Uint32Array;
+  readonly #shift: number;
 
   constructor(nodes: readonly RingNode[], options: RingOptions = {}) {
     const vnodes = options.vnodes ?? DEFAULT_VNODES;
@@ -78,10 +90,10 @@ export class HashRing {
       throw new RingError(`vnodes must be a positive integer, got ${vnodes}`);
     }
     if (nodes.length === 0) throw new RingError("the ring needs at least one node");
-    if (nodes.length > 0xffff) throw new RingError(`at most 65535 nodes, got ${nodes.length}`);
 
     const byName = new Map<string, RingNode>();
-    const points: RingPoint[] = [];
+    const labels: string[] = [];
+    const labelNode: RingNode[] = [];
     for (const node of nodes) {
       if (node.name === "") throw new RingError("a node name must not be empty");
       if (byName.has(node.name)) throw new RingError(`duplicate node name "${node.name}"`);
@@ -96,88 +108,123 @@ export class HashRing {
           `node "${node.name}": weight ${weight} x ${vnodes} vnodes rounds to 0 points; use a larger weight or more vnodes`,
         );
       }
+      if (labels.length + count > MAX_POINTS) {
+        throw new RingError(`the ring would have more than ${MAX_POINTS} points; use fewer vnodes or smaller weights`);
+      }
       for (const label of pointLabels(node.name, count)) {
-        points.push({ label, node: node.name, hash: md5Words(label) });
+        labels.push(label);
+        labelNode.push(node);
       }
     }
 
-    points.sort((a, b) => compareWords(a.hash, b.hash));
-    for (let i = 1; i < points.length; i++) {
-      const a = points[i - 1]!;
-      const b = points[i]!;
-      if (compareWords(a.hash, b.hash) === 0) {
-        throw new RingError(`points collide: "${a.label}" and "${b.label}" hash to ${wordsToHex(a.hash)}`);
-      }
+    // Hash every label into one flat array, then sort label indices by hash.
+    const n = labels.length;
+    const raw = new Uint32Array(n * 4);
+    for (let i = 0; i < n; i++) {
+      const h = md5Bytes(labels[i]!);
+      for (let w = 0; w < 4; w++) raw[i * 4 + w] = wordAt(h, w);
     }
-
-    const index = new Map<string, number>();
-    nodes.forEach((n, i) => index.set(n.name, i));
-    const words = new Uint32Array(points.length * 4);
-    const owner = new Uint16Array(points.length);
-    points.forEach((p, i) => {
-      words.set(p.hash, i * 4);
-      owner[i] = index.get(p.node)!;
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((a, b) => {
+      for (let w = 0; w < 4; w++) {
+        const d = raw[a * 4 + w]! - raw[b * 4 + w]!;
+        if (d !== 0) return d;
+      }
+      return 0;
     });
+
+    const top = new Uint32Array(n);
+    const words = new Uint32Array(n * 4);
+    const pointNode: RingNode[] = new Array(n);
+    const points: RingPoint[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const from = order[i]!;
+      const hash = [raw[from * 4]!, raw[from * 4 + 1]!, raw[from * 4 + 2]!, raw[from * 4 + 3]!] as const;
+      const prev = points[i - 1];
+      if (prev && compareWords(prev.hash, hash) === 0) {
+        throw new RingError(`points collide: "${prev.label}" and "${labels[from]}" both hash to ${wordsToHex(hash)}`);
+      }
+      words.set(hash, i * 4);
+      top[i] = hash[0];
+      pointNode[i] = labelNode[from]!;
+      points[i] = { label: labels[from]!, node: labelNode[from]!.name, hash };
+    }
+
+    const bits = Math.min(20, Math.ceil(Math.log2(n)) + 1);
+    const shift = 32 - bits;
+    const bucket = new Uint32Array((1 << bits) + 1);
+    for (let b = 0, p = 0; b < bucket.length; b++) {
+      while (p < n && top[p]! >>> shift < b) p++;
+      bucket[b] = p;
+    }
 
     this.nodes = Object.freeze([...nodes]);
     this.vnodes = vnodes;
-    this.points = Object.freeze(points);
-    this.#words = words;
-    this.#owner = owner;
+    this.points = points; // not frozen: Object.freeze on thousands of elements costs milliseconds in JSC
     this.#byName = byName;
+    this.#top = top;
+    this.#words = words;
+    this.#pointNode = pointNode;
+    this.#bucket = bucket;
+    this.#shift = shift;
   }
 
   /** The name of the node that owns `key`. */
   get(key: string): string {
-    return this.nodes[this.#owner[this.#successor(key)]!]!.name;
+    return this.#pointNode[this.#successor(key)]!.name;
   }
 
   /** The node that owns `key`. */
   ownerOf(key: string): RingNode {
-    return this.nodes[this.#owner[this.#successor(key)]!]!;
+    return this.#pointNode[this.#successor(key)]!;
   }
 
   /** The owner of `key` and why: its hash, the owning point, whether it wrapped. */
   locate(key: string): Placement {
-    const keyHash = md5Words(key);
     const i = this.#successor(key);
+    const keyHash = md5Words(key);
     const point = this.points[i]!;
+    const last = this.points[this.points.length - 1]!;
     return {
       key,
-      node: this.ownerOf(key),
+      node: this.#pointNode[i]!,
       keyHash: wordsToHex(keyHash),
       point: { ...point, hex: wordsToHex(point.hash) },
       pointIndex: i,
-      wrapped: i === 0 && compareWords(keyHash, point.hash) >= 0,
+      wrapped: i === 0 && compareWords(keyHash, last.hash) >= 0,
     };
   }
 
+  /** The member called `name`, if any. */
   node(name: string): RingNode | undefined {
     return this.#byName.get(name);
   }
 
-  /** Index of the first point strictly greater than md5(key), wrapping to 0. */
+  /** Index of the first point strictly greater than md5(key), wrapping to 0. The hot path. */
   #successor(key: string): number {
-    const v = md5Into(key);
-    const k0 = v.getUint32(0);
-    const k1 = v.getUint32(4);
-    const k2 = v.getUint32(8);
-    const k3 = v.getUint32(12);
-    const w = this.#words;
-    let lo = 0;
-    let hi = this.#owner.length;
-    // Invariant: points below lo are <= key, points at or above hi are > key.
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const o = mid * 4;
-      let greater: boolean;
-      if (w[o]! !== k0) greater = w[o]! > k0;
-      else if (w[o + 1]! !== k1) greater = w[o + 1]! > k1;
-      else if (w[o + 2]! !== k2) greater = w[o + 2]! > k2;
-      else greater = w[o + 3]! > k3;
-      if (greater) hi = mid;
-      else lo = mid + 1;
+    const h = md5Bytes(key);
+    const k0 = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+    const top = this.#top;
+    const b = k0 >>> this.#shift;
+    let i = this.#bucket[b]!;
+    const end = this.#bucket[b + 1]!;
+    // Points before the bucket are below the key and points after it are above, so
+    // the answer is the first point of the bucket above the key, else `end`.
+    while (i < end) {
+      const t = top[i]!;
+      if (t > k0 || (t === k0 && this.#restGreater(i, h))) break;
+      i++;
     }
-    return lo === this.#owner.length ? 0 : lo;
+    return i === top.length ? 0 : i;
+  }
+
+  /** Whether point i's lower three words exceed the hash's (its top word being equal). */
+  #restGreater(i: number, h: Uint8Array): boolean {
+    for (let w = 1; w < 4; w++) {
+      const p = this.#words[i * 4 + w]!;
+      const k = wordAt(h, w);
+      if (p !== k) return p > k;
+    }
+    return false;
   }
 }

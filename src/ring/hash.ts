@@ -3,24 +3,32 @@
  * 128-bit big-endian integer.
  *
  * The ring compares hashes as four big-endian 32-bit words (no BigInt on the hot
- * path); BigInt and hex forms exist for explanations and tests.
+ * path); BigInt and hex forms exist for explanations, arc lengths and tests.
  */
 
 /** A 128-bit hash as four unsigned 32-bit words, most significant first. */
 export type Words = readonly [number, number, number, number];
 
 const scratch = new Uint8Array(16);
-const view = new DataView(scratch.buffer);
 
-/** MD5 of `key` into the shared scratch buffer; read it before the next call. */
-export function md5Into(key: string): DataView {
+/**
+ * MD5 of `key` into one shared 16-byte buffer, which the next call overwrites.
+ * The hot path reads the bytes it needs straight from it (a DataView costs more).
+ */
+export function md5Bytes(key: string): Uint8Array {
   Bun.MD5.hash(key, scratch);
-  return view;
+  return scratch;
+}
+
+/** Big-endian 32-bit word `i` (0..3) of a 16-byte hash. */
+export function wordAt(bytes: Uint8Array, i: number): number {
+  const o = i * 4;
+  return ((bytes[o]! << 24) | (bytes[o + 1]! << 16) | (bytes[o + 2]! << 8) | bytes[o + 3]!) >>> 0;
 }
 
 export function md5Words(key: string): Words {
-  const v = md5Into(key);
-  return [v.getUint32(0), v.getUint32(4), v.getUint32(8), v.getUint32(12)];
+  const b = md5Bytes(key);
+  return [wordAt(b, 0), wordAt(b, 1), wordAt(b, 2), wordAt(b, 3)];
 }
 
 export function md5Hex(key: string): string {
@@ -36,7 +44,7 @@ export function wordsToHex(w: Words): string {
 }
 
 export function wordsToBigInt(w: Words): bigint {
-  return BigInt("0x" + wordsToHex(w));
+  return (BigInt(w[0]) << 96n) | (BigInt(w[1]) << 64n) | (BigInt(w[2]) << 32n) | BigInt(w[3]);
 }
 
 /** -1, 0 or 1 as a < b, a == b, a > b (unsigned 128-bit order). */
