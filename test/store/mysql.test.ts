@@ -27,7 +27,7 @@ describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
     expect(await second.get("1")).toEqual(stored("1"));
     await second.close();
     const c = await mysql.createConnection({ host: "127.0.0.1", port: server.port, user: "root", database: "created_here" });
-    const [migrations] = await c.query("SELECT version FROM schema_migrations");
+    const [migrations] = await c.query<mysql.RowDataPacket[]>("SELECT version FROM schema_migrations");
     await c.end();
     expect(migrations).toEqual([{ version: 1 }]);
   });
