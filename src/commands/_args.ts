@@ -6,8 +6,10 @@
 import type { ArgsDef } from "citty";
 import { UsageError } from "../errors.ts";
 import { toCanonicalId, canonicalId, MAX_ID } from "../expenses/id.ts";
-import { DEFAULT_VNODES, HashRing, RingError } from "../ring/hash-ring.ts";
+import { readFileSync } from "node:fs";
+import { DEFAULT_VNODES, HashRing, MAX_VNODES, RingError } from "../ring/hash-ring.ts";
 import { DEFAULT_NODES, NodeListError, parseNodeList, type NodeSpec } from "../ring/nodes.ts";
+import { parseRingFile, type RingFile } from "../ring/ring-file.ts";
 
 export const ringArgs = {
   nodes: {
@@ -19,6 +21,12 @@ export const ringArgs = {
     type: "string",
     valueHint: "K",
     description: `Virtual nodes per node of weight 1; env SHARDCTL_VNODES (default: ${DEFAULT_VNODES})`,
+  },
+  ring: {
+    type: "string",
+    valueHint: "FILE",
+    description:
+      'JSON ring file {"vnodes": K, "nodes": [...]}; env SHARDCTL_RING. --nodes/--vnodes win over it, it wins over SHARDCTL_NODES/SHARDCTL_VNODES',
   },
 } as const satisfies ArgsDef;
 
@@ -85,16 +93,63 @@ export interface ResolvedRing {
   readonly nodes: readonly NodeSpec[];
 }
 
-/** The ring from --nodes/--vnodes, else SHARDCTL_NODES/SHARDCTL_VNODES, else the defaults. */
-export function resolveRing(args: { nodes?: string; vnodes?: string }, env = process.env): ResolvedRing {
-  const vnodes =
-    intOption(args.vnodes ?? env.SHARDCTL_VNODES, "vnodes", { min: 1, max: 100_000 }) ?? DEFAULT_VNODES;
-  const list = args.nodes ?? env.SHARDCTL_NODES ?? DEFAULT_NODES;
+/**
+ * The ring, each setting taken from the first source that has it: --nodes/--vnodes,
+ * then the ring file (--ring, else SHARDCTL_RING), then SHARDCTL_NODES/SHARDCTL_VNODES,
+ * then the defaults. Errors name the source that was wrong.
+ */
+export function resolveRing(
+  args: { nodes?: string; vnodes?: string; ring?: string },
+  env = process.env,
+): ResolvedRing {
+  const file =
+    args.ring !== undefined
+      ? readRingFile(args.ring, `--ring ${args.ring}`)
+      : env.SHARDCTL_RING !== undefined
+        ? readRingFile(env.SHARDCTL_RING, `SHARDCTL_RING=${env.SHARDCTL_RING}`)
+        : undefined;
+
+  let vnodes = DEFAULT_VNODES;
+  if (args.vnodes !== undefined) vnodes = intOption(args.vnodes, "vnodes", { min: 1, max: MAX_VNODES })!;
+  else if (file?.vnodes !== undefined) vnodes = file.vnodes;
+  else if (env.SHARDCTL_VNODES !== undefined) {
+    try {
+      vnodes = intOption(env.SHARDCTL_VNODES, "vnodes", { min: 1, max: MAX_VNODES })!;
+    } catch (e) {
+      throw new UsageError(`SHARDCTL_VNODES: ${(e as Error).message.replace(/^--vnodes /, "")}`);
+    }
+  }
+
+  const [source, list]: [string, string | readonly NodeSpec[]] =
+    args.nodes !== undefined
+      ? ["--nodes", args.nodes]
+      : file
+        ? [file.source, file.nodes]
+        : env.SHARDCTL_NODES !== undefined
+          ? ["SHARDCTL_NODES", env.SHARDCTL_NODES]
+          : ["the default nodes", DEFAULT_NODES];
   try {
-    const nodes = parseNodeList(list);
+    const nodes = typeof list === "string" ? parseNodeList(list) : list;
     return { ring: new HashRing(nodes, { vnodes }), nodes };
   } catch (e) {
-    if (e instanceof NodeListError || e instanceof RingError) throw new UsageError(`--nodes: ${e.message}`);
+    if (e instanceof NodeListError || e instanceof RingError) throw new UsageError(`${source}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A ring file, read and checked; `source` says where its path came from, for messages. */
+function readRingFile(path: string, source: string): RingFile & { source: string } {
+  if (path.trim() === "") throw new UsageError(`${source}: the ring file path is empty`);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`${source}: cannot read the ring file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return { ...parseRingFile(text), source };
+  } catch (e) {
+    if (e instanceof NodeListError) throw new UsageError(`${source}: ${e.message}`);
     throw e;
   }
 }

@@ -17,12 +17,34 @@ export interface NodeSpec extends RingNode {
 
 const PORT_MAX = 65535;
 
+/** A host name, IPv4 address or bracketed IPv6 address: no colon, slash or space outside brackets. */
+const HOST = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]\s/=,]+)$/;
+
 /** `8080` -> 8080; anything else (0, 65536, "80x", "") throws with the value. */
 export function parsePort(text: string, what = "port"): number {
   if (!/^\d{1,5}$/.test(text)) throw new NodeListError(`${what} "${text}" is not a number from 1 to ${PORT_MAX}`);
   const port = Number(text);
   if (port < 1 || port > PORT_MAX) throw new NodeListError(`${what} ${port} is out of range 1..${PORT_MAX}`);
   return port;
+}
+
+/**
+ * A node from its parts, each checked; `where` names the entry in messages.
+ * The name defaults to `host:port`; the url is `http://host:port`.
+ */
+export function nodeSpec(
+  parts: { name?: string; host: string; port: number; weight?: number },
+  where: string,
+): NodeSpec {
+  const { name, host, port, weight = 1 } = parts;
+  if (name !== undefined && name.trim() === "") throw new NodeListError(`${where}: the node name is empty`);
+  if (!HOST.test(host)) {
+    throw new NodeListError(`${where}: host "${host}" is not a host name or address (IPv6 goes in brackets: [::1])`);
+  }
+  if (!(Number.isFinite(weight) && weight > 0)) {
+    throw new NodeListError(`${where}: weight must be a number greater than 0, got ${weight}`);
+  }
+  return { name: name ?? `${host}:${port}`, host, port, url: `http://${host}:${port}`, weight };
 }
 
 /**
@@ -37,21 +59,20 @@ export function parseNodeSpec(entry: string): NodeSpec {
   const address = eq >= 0 ? text.slice(eq + 1).trim() : text;
   if (name === "") throw new NodeListError(`"${entry}": the name before "=" is empty`);
 
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]\s/]+):([^:]*)(?::([^:]*))?$/.exec(address);
+  if (address.includes("://")) throw new NodeListError(`"${entry}" is a URL; give host:port, e.g. 127.0.0.1:5001`);
+  const m = /^(\[[^\]]*\]|[^:]*):([^:]*)(?::([^:]*))?$/.exec(address);
   if (!m) {
     throw new NodeListError(`"${entry}" is not [name=]host:port[:weight] (e.g. a=127.0.0.1:5001 or 127.0.0.1:5002:2)`);
   }
-  const host = m[1]!;
   const port = parsePort(m[2]!, `"${entry}": port`);
   let weight = 1;
   if (m[3] !== undefined) {
     if (!/^\d+(\.\d+)?$/.test(m[3])) {
-      throw new NodeListError(`"${entry}": weight "${m[3]}" is not a positive number`);
+      throw new NodeListError(`"${entry}": weight "${m[3]}" is not a number greater than 0`);
     }
     weight = Number(m[3]);
-    if (!(weight > 0)) throw new NodeListError(`"${entry}": weight must be greater than 0, got ${m[3]}`);
   }
-  return { name: name ?? `${host}:${port}`, host, port, url: `http://${host}:${port}`, weight };
+  return nodeSpec({ name, host: m[1]!, port, weight }, `"${entry}"`);
 }
 
 /** A comma-separated node list; rejects empty lists, duplicate names and duplicate addresses. */
@@ -63,6 +84,7 @@ export function parseNodeList(text: string): NodeSpec[] {
   return nodes;
 }
 
+/** Throws on two nodes with one name, or with one address (host compared without case). */
 export function assertDistinct(nodes: readonly NodeSpec[]): void {
   const names = new Map<string, NodeSpec>();
   const addresses = new Map<string, NodeSpec>();
