@@ -1,0 +1,129 @@
+/**
+ * Graceful stop: a request in flight when stop() is called (or SIGTERM/SIGINT arrives)
+ * still gets its answer, no new connection is accepted, and the database pool is
+ * closed afterwards. Start-up failures exit with the contract's statuses.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mysql from "mysql2/promise";
+import { seedRecord } from "../../src/expenses/seed-data.ts";
+import { startInstance } from "../../src/server/index.ts";
+import { mysqlUnavailable, startMariaDB, type MariaDB } from "../support/mariadb.ts";
+import { freePort, waitFor } from "../support/net.ts";
+
+const BUN = process.execPath;
+const { SHARDCTL_DB: _, ...withoutDbEnv } = process.env;
+const CLI = join(import.meta.dir, "../../src/cli.ts");
+
+describe.skipIf(!!mysqlUnavailable)("stop() on MySQL", () => {
+  let server: MariaDB;
+  beforeAll(async () => {
+    server = await startMariaDB();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test("a request in flight finishes, then the pool closes", async () => {
+    const instance = await startInstance({ port: 0, db: server.url("shutdown"), log: false });
+    await fetch(`${instance.url}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord("1")) });
+
+    // Hold a row lock so that the PUT below is still in flight when stop() is called.
+    const locker = await mysql.createConnection({ host: "127.0.0.1", port: server.port, user: "root", database: "shutdown" });
+    await locker.query("BEGIN");
+    await locker.query("SELECT * FROM expenses WHERE id = 1 FOR UPDATE");
+    const put = fetch(`${instance.url}/v1/expenses/1`, {
+      method: "PUT",
+      body: JSON.stringify({ status: "approved" }),
+    });
+    await Bun.sleep(200);
+
+    let stopped = false;
+    const stopping = instance.stop().then(() => (stopped = true));
+    await Bun.sleep(200);
+    expect(stopped).toBe(false); // waiting for the PUT
+    await expect(fetch(`${instance.url}/healthz`)).rejects.toThrow(); // no new connections
+
+    await locker.query("COMMIT");
+    const answer = await put;
+    expect(answer.status).toBe(202);
+    expect(((await answer.json()) as { status: string }).status).toBe("approved");
+    await stopping;
+    expect(stopped).toBe(true);
+
+    // the instance's pool connections are gone; only ours is left on this database
+    const [rows] = await locker.query<mysql.RowDataPacket[]>(
+      "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = 'shutdown'",
+    );
+    await locker.end();
+    expect(Number(rows[0]!.n)).toBe(1);
+  });
+});
+
+describe("shardctl serve as a process", () => {
+  const dir = mkdtempSync(join(tmpdir(), "shardctl-serve-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    test(`${signal}: exits 0 after a graceful stop`, async () => {
+      const port = await freePort();
+      const proc = Bun.spawn([BUN, CLI, "serve", "--port", String(port), "--db", `sqlite:${join(dir, `${signal}.sqlite`)}`], {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: withoutDbEnv,
+      });
+      try {
+        await waitFor(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => (r.ok ? true : undefined), () => undefined), {
+          timeoutMs: 15_000,
+        });
+        const created = await fetch(`http://127.0.0.1:${port}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord("1")) });
+        expect(created.headers.get("x-shard-node")).toBe(`127.0.0.1:${port}`);
+        proc.kill(signal);
+        expect(await proc.exited).toBe(0);
+        const stderr = await new Response(proc.stderr).text();
+        expect(stderr).toContain(`${signal}: finishing requests in flight`);
+        expect(stderr).toContain("stopped");
+        const stdout = await new Response(proc.stdout).text();
+        expect(stdout).toMatch(/POST \/v1\/expenses 201/);
+      } finally {
+        proc.kill("SIGKILL");
+      }
+    });
+  }
+
+  test("a database that cannot be reached: a clear message and exit 1", async () => {
+    const dbPort = await freePort();
+    const proc = Bun.spawn([BUN, CLI, "serve", "--port", "0", "--db", `mysql://root:secret@127.0.0.1:${dbPort}/x`], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await proc.exited).toBe(1);
+    const stderr = await new Response(proc.stderr).text();
+    expect(stderr).toContain(`cannot reach the database mysql://root:***@127.0.0.1:${dbPort}/x`);
+    expect(stderr).toContain("ECONNREFUSED");
+    expect(stderr).not.toContain("secret");
+  });
+
+  test("SHARDCTL_DB is used when --db is absent", async () => {
+    const dbPort = await freePort();
+    const proc = Bun.spawn([BUN, CLI, "serve", "--port", "0"], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, SHARDCTL_DB: `mysql://root@127.0.0.1:${dbPort}/from_env` },
+    });
+    expect(await proc.exited).toBe(1);
+    expect(await new Response(proc.stderr).text()).toContain(`127.0.0.1:${dbPort}/from_env`);
+  });
+
+  test.each([
+    ["--db", "postgres://x/y", "is not a known database URL"],
+    ["--db", "mysql://root@127.0.0.1:3306/bad;name", "database name"],
+    ["--port", "70000", "--port must be from 0 to 65535"],
+  ])("bad usage %s %s: exit 2 with a message", async (flag, value, message) => {
+    const proc = Bun.spawn([BUN, CLI, "serve", flag, value], { stdout: "pipe", stderr: "pipe" });
+    expect(await proc.exited).toBe(2);
+    expect(await new Response(proc.stderr).text()).toContain(message);
+  });
+});
