@@ -167,7 +167,7 @@ describe("construction errors", () => {
     ["fractional vnodes", [{ name: "a" }], 1.5, /vnodes must be a positive integer/],
     ["too many points", [{ name: "a", weight: 1e6 }], 160, /more than \d+ points/],
   ] as const)("%s", (_, nodes, vnodes, message) => {
-    expect(() => new HashRing(nodes as RingNode[], { vnodes })).toThrow(message);
+    expect(() => new HashRing(nodes as readonly RingNode[], { vnodes })).toThrow(message);
   });
 
   test("colliding points: node a:1 and the second vnode of node a both hash the label a:1", () => {

@@ -1,0 +1,61 @@
+/** `shardctl ring show <id>...`: where each id goes, and why. */
+import { defineCommand } from "citty";
+import { UsageError } from "../../errors.ts";
+import { canonicalId } from "../../expenses/id.ts";
+import { jsonArg, resolveRing, ringArgs } from "../_args.ts";
+import { table } from "./_shared.ts";
+
+export default defineCommand({
+  meta: {
+    name: "show",
+    description:
+      "Where each id goes and why: md5(id), the first point strictly above it (wrapping past the largest), that point's vnode label, its node and url",
+  },
+  args: {
+    ids: {
+      type: "positional",
+      description: "One or more expense ids in canonical form (7, not 007 or 7.0)",
+      required: true,
+    },
+    ...ringArgs,
+    ...jsonArg,
+  },
+  run({ args }) {
+    const ids = args._.map(String);
+    for (const id of ids) {
+      const r = canonicalId(id);
+      if (!r.ok) throw new UsageError(`id ${r.problem}`);
+    }
+    const { ring } = resolveRing(args);
+
+    const placements = ids.map((id) => ring.locate(id));
+    if (args.json) {
+      const out = placements.map((p) => ({
+        id: p.key,
+        node: p.node.name,
+        url: p.node.url ?? null,
+        hash: p.keyHash,
+        point: p.point.hex,
+        vnode: p.point.label,
+        pointIndex: p.pointIndex,
+        wrapped: p.wrapped,
+      }));
+      console.log(JSON.stringify(out, null, 2));
+      return;
+    }
+    const rows = placements.map((p) => [
+      p.key,
+      p.node.name,
+      p.node.url ?? "",
+      p.keyHash,
+      p.point.hex,
+      p.point.label + (p.wrapped ? " (wrapped)" : ""),
+    ]);
+    console.log(table([["ID", "NODE", "URL", "MD5(ID)", "FIRST POINT ABOVE", "VNODE"], ...rows], [0]));
+    console.log(
+      `\nAn id belongs to the node of the first of the ring's ${ring.points.length} points ` +
+        `(${ring.nodes.length} nodes, ${ring.vnodes} vnodes) strictly greater than md5(id); ` +
+        `past the largest point it wraps to the smallest.`,
+    );
+  },
+});

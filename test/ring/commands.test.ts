@@ -1,0 +1,267 @@
+import { afterAll, afterEach, beforeEach, describe, expect, spyOn, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { root } from "../../src/cli.ts";
+import { main } from "../../src/main.ts";
+import { refArcs, refOwner, refPoints, type RefNode } from "./reference.ts";
+
+const ENV = ["SHARDCTL_NODES", "SHARDCTL_VNODES", "SHARDCTL_RING"] as const;
+let saved: Record<string, string | undefined>;
+let out: string[];
+let err: string[];
+
+beforeEach(() => {
+  saved = Object.fromEntries(ENV.map((k) => [k, process.env[k]]));
+  for (const k of ENV) delete process.env[k];
+  out = [];
+  err = [];
+  spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
+  spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
+  spyOn(process.stdout, "write").mockImplementation((chunk: any) => (out.push(String(chunk)), true));
+});
+afterEach(() => {
+  for (const k of ENV) saved[k] === undefined ? delete process.env[k] : (process.env[k] = saved[k]);
+  (console.log as any).mockRestore();
+  (console.error as any).mockRestore();
+  (process.stdout.write as any).mockRestore();
+});
+
+async function shardctl(...argv: string[]) {
+  const code = await main(root, argv);
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+const json = async (...argv: string[]) => {
+  const r = await shardctl(...argv, "--json");
+  expect(r).toMatchObject({ code: 0, stderr: "" });
+  return JSON.parse(r.stdout);
+};
+
+const DEFAULT: RefNode[] = [{ name: "127.0.0.1:5001" }, { name: "127.0.0.1:5002" }, { name: "127.0.0.1:5003" }];
+const SEED = ["--vnodes", "1", "--nodes", "1=127.0.0.1:5001,2=127.0.0.1:5002,3=127.0.0.1:5003"];
+const md5 = (s: string) => createHash("md5").update(s).digest("hex");
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => String(a + i));
+
+describe("ring show", () => {
+  test("the seed table, with urls, hashes and the owning point's label", async () => {
+    const rows = await json("ring", "show", ...SEED, ...range(1, 10));
+    expect(rows.map((r: any) => r.node)).toEqual(["2", "3", "1", "1", "3", "1", "1", "3", "1", "3"]);
+    for (const r of rows) {
+      expect(r.url).toBe(`http://127.0.0.1:500${r.node}`);
+      expect(r.hash).toBe(md5(r.id));
+      // One point per node: the point's label is the node's name, and its hash md5(name).
+      expect([r.vnode, r.point]).toEqual([r.node, md5(r.node)]);
+    }
+    expect(rows.find((r: any) => r.id === "3").wrapped).toBe(true);
+  });
+
+  test("the default ring agrees with the reference", async () => {
+    const ref = refPoints(DEFAULT, 160);
+    const rows = await json("ring", "show", ...range(1, 40));
+    expect(rows.map((r: any) => [r.id, r.node])).toEqual(range(1, 40).map((id) => [id, refOwner(ref, id)]));
+    for (const r of rows) expect(r.vnode).toStartWith(`${r.node}:`);
+  });
+
+  test("the table names the columns and marks a wrap", async () => {
+    const r = await shardctl("ring", "show", ...SEED, "3");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("MD5(ID)");
+    expect(r.stdout).toMatch(/^\s*3\s+1\s+http:\/\/127\.0\.0\.1:5001\s+eccbc87e4b5ce2fe28308fd9f2a7baf3\s+c4ca4238a0b923820dcc509a6f75849b\s+1 \(wrapped\)$/m);
+  });
+
+  test.each([["007"], ["7.0"], ["+7"], ["x"], ["9007199254740992"]])("a non-canonical id %j is a usage error", async (id) => {
+    const r = await shardctl("ring", "show", "1", id);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("canonical");
+    expect(r.stderr).toContain(JSON.stringify(id));
+    expect(r.stdout).toBe("");
+  });
+
+  test("no id is a usage error", async () => {
+    expect((await shardctl("ring", "show")).code).toBe(2);
+  });
+});
+
+describe("ring stats", () => {
+  test("--json: points, exact arcs and sample counts per node, and max/mean", async () => {
+    const s = await json("ring", "stats", "--ids", "1..3000");
+    expect([s.vnodes, s.points, s.sample]).toEqual([160, 480, 3000]);
+    const arcs = refArcs(refPoints(DEFAULT, 160));
+    const ref = refPoints(DEFAULT, 160);
+    for (const n of s.nodes) {
+      expect(n.points).toBe(160);
+      expect(BigInt(n.space.arc)).toBe(arcs.get(n.name)!);
+      expect(n.sample.ids).toBe(range(1, 3000).filter((id) => refOwner(ref, id) === n.name).length);
+    }
+    expect(s.nodes.reduce((sum: bigint, n: any) => sum + BigInt(n.space.arc), 0n)).toBe(1n << 128n);
+    expect(s.maxOverMean.space).toBeCloseTo(Math.max(...s.nodes.map((n: any) => n.space.share)) * 3, 12);
+    expect(s.maxOverMean.sample).toBeCloseTo(Math.max(...s.nodes.map((n: any) => n.sample.ids)) / 1000, 12);
+  });
+
+  test("max/mean is against each node's fair share when weights differ", async () => {
+    const s = await json("ring", "stats", "--nodes", "a=h:1,b=h:2:3", "--vnodes", "50", "--ids", "1..100");
+    const [a, b] = s.nodes;
+    expect([a.points, b.points]).toEqual([50, 150]);
+    expect(s.maxOverMean.space).toBeCloseTo(Math.max(a.space.share / 0.25, b.space.share / 0.75), 12);
+  });
+
+  test("the table shows every node and the balance", async () => {
+    const r = await shardctl("ring", "stats", "--ids", "1..500");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toStartWith("3 nodes, 160 vnodes, 480 points; sample: 500 ids (1..500)");
+    for (const n of DEFAULT) expect(r.stdout).toMatch(new RegExp(`^${n.name}\\s+1\\s+160\\s+\\d+\\.\\d{4}%`, "m"));
+    expect(r.stdout).toMatch(/^max\/mean\s+1\.\d{4}\s+1\.\d{4}$/m);
+  });
+});
+
+describe("ring diff", () => {
+  test("--add: only moves onto the new node, as much space as it owns afterwards", async () => {
+    const d = await json("ring", "diff", "--add", "d=127.0.0.1:5004", "--ids", "1..2000");
+    expect(d.moves.map((m: any) => [m.from, m.to])).toEqual(DEFAULT.map((n) => [n.name, "d"]));
+    const after = [...DEFAULT, { name: "d" }];
+    expect(BigInt(d.moved.space.arc)).toBe(refArcs(refPoints(after, 160)).get("d")!);
+    expect(BigInt(d.moved.space.arc) + BigInt(d.stays.space.arc)).toBe(1n << 128n);
+    const [before, next] = [refPoints(DEFAULT, 160), refPoints(after, 160)];
+    expect(d.moved.sample.ids).toBe(range(1, 2000).filter((id) => refOwner(before, id) !== refOwner(next, id)).length);
+    expect(d.onlyChangedNodesMove).toBe(true);
+    expect(d.add).toMatchObject({ name: "d", url: "http://127.0.0.1:5004", points: 160 });
+  });
+
+  test("--remove: only the removed node's keys move", async () => {
+    const d = await json("ring", "diff", "--remove", "127.0.0.1:5002", "--ids", "1..2000");
+    expect(new Set(d.moves.map((m: any) => m.from))).toEqual(new Set(["127.0.0.1:5002"]));
+    expect(BigInt(d.moved.space.arc)).toBe(refArcs(refPoints(DEFAULT, 160)).get("127.0.0.1:5002")!);
+    const ref = refPoints(DEFAULT, 160);
+    expect(d.moved.sample.ids).toBe(range(1, 2000).filter((id) => refOwner(ref, id) === "127.0.0.1:5002").length);
+  });
+
+  test("a node moved to a new address under its name moves nothing", async () => {
+    const d = await json("ring", "diff", "--remove", "127.0.0.1:5003", "--add", "127.0.0.1:5003=10.0.0.3:5003", "--ids", "1..500");
+    expect(d.moves).toEqual([]);
+    expect(d.stays.space.share).toBe(1);
+  });
+
+  test("the text says nothing else moves", async () => {
+    const r = await shardctl("ring", "diff", "--add", "d=127.0.0.1:5004", "--ids", "1..100");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^127\.0\.0\.1:5001\s+d\s+\d+\.\d{4}%/m);
+    expect(r.stdout).toContain("Nothing else moves");
+  });
+
+  test.each([
+    ["neither --add nor --remove", [], /give --add NAME=HOST:PORT\[:WEIGHT\] or --remove NAME/],
+    ["an unknown node", ["--remove", "zz"], /--remove zz: no such node; the nodes are 127\.0\.0\.1:5001/],
+    ["the only node", ["--nodes", "a=h:1", "--remove", "a"], /--remove a: it is the only node/],
+    ["a taken name", ["--add", "127.0.0.1:5001=h:9"], /--add .*: duplicate node name "127\.0\.0\.1:5001"/],
+    ["a taken address", ["--add", "d=127.0.0.1:5002"], /--add .*: nodes "127\.0\.0\.1:5002" and "d" have the same address/],
+    ["a bad port", ["--add", "d=h:0"], /--add d=h:0: "d=h:0": port 0 is out of range/],
+    ["a zero weight", ["--add", "d=h:9:0"], /weight must be a number greater than 0/],
+    ["colliding points", ["--nodes", "a=h:1:2", "--vnodes", "1", "--add", "a:1=h:2"], /--add a:1=h:2: points collide/],
+  ])("%s is a usage error", async (_, argv, message) => {
+    const r = await shardctl("ring", "diff", ...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
+
+describe("ring draw", () => {
+  test("an SVG with one tick per point, the sample ids, a legend, and arcs in node colors", async () => {
+    const r = await shardctl("ring", "draw", ...SEED, "--ids", "1..10");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toStartWith("<svg xmlns=\"http://www.w3.org/2000/svg\"");
+    expect(r.stdout.trimEnd()).toEndWith("</svg>");
+    // 3 point ticks and the dashed zero mark.
+    expect(r.stdout.match(/<line /g)?.length).toBe(4);
+    // One dot per sample id, titled with its hash and owner.
+    expect(r.stdout.match(/<circle /g)?.length).toBe(10);
+    expect(r.stdout).toContain(`<title>id 1: md5 ${md5("1")} -&gt; 2 (2)</title>`);
+    // With one point per node, each point owns one arc: three arcs, three colors.
+    const arcs = [...r.stdout.matchAll(/<path d="M [^"]*" stroke="(#[0-9a-f]{6})"\/>/g)].map((m) => m[1]);
+    expect(arcs.length).toBe(3);
+    expect(new Set(arcs).size).toBe(3);
+    for (const name of ["1", "2", "3"]) expect(r.stdout).toContain(`>${name}</text>`);
+  });
+
+  test("runs of one node's points make one arc; a lone node is a full circle", async () => {
+    const nodes: RefNode[] = [{ name: "a" }, { name: "b" }, { name: "c" }];
+    const r = await shardctl("ring", "draw", "--nodes", "a=h:1,b=h:2,c=h:3", "--vnodes", "20", "--ids", "1");
+    const owners = refPoints(nodes, 20).map((p) => p.node);
+    const runs = owners.filter((o, i) => o !== owners[(i + owners.length - 1) % owners.length]).length;
+    expect(runs).toBeLessThan(60);
+    expect(r.stdout.match(/<path d="M [^"]*" stroke="#/g)?.length).toBe(runs);
+    out.length = 0;
+    const solo = await shardctl("ring", "draw", "--nodes", "solo=h:1", "--vnodes", "5", "--ids", "1");
+    expect(solo.stdout.match(/<circle cx="320" cy="340" r="240"/g)?.length).toBe(1);
+    expect(solo.stdout.match(/<path d="M [^"]*" stroke="#/g)).toBeNull();
+  });
+
+  test("names are escaped", async () => {
+    const r = await shardctl("ring", "draw", "--nodes", "a&b=h:1,<c>=h:2", "--vnodes", "5", "--ids", "1");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(">a&amp;b</text>");
+    expect(r.stdout).toContain(">&lt;c&gt;</text>");
+    expect(r.stdout).not.toMatch(/a&b|<c>/);
+  });
+
+  test("a bad ring is a usage error, with nothing on stdout", async () => {
+    const r = await shardctl("ring", "draw", "--vnodes", "0");
+    expect([r.code, r.stdout]).toEqual([2, ""]);
+  });
+});
+
+describe("shared options and errors", () => {
+  const dir = mkdtempSync(join(tmpdir(), "shardctl-cmd-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("--ring and SHARDCTL_RING feed every ring command", async () => {
+    const path = join(dir, "ring.json");
+    writeFileSync(path, JSON.stringify({ vnodes: 1, nodes: ["1=127.0.0.1:5001", { name: "2", host: "127.0.0.1", port: 5002 }, "3=127.0.0.1:5003"] }));
+    const viaFlag = await json("ring", "show", "--ring", path, "1", "2", "3");
+    expect(viaFlag.map((r: any) => r.node)).toEqual(["2", "3", "1"]);
+    out.length = 0;
+    process.env.SHARDCTL_RING = path;
+    const stats = await json("ring", "stats", "--ids", "1..10");
+    expect(stats.nodes.map((n: any) => n.sample.ids)).toEqual([5, 1, 4]);
+  });
+
+  test.each([
+    ["an empty node list", ["--nodes", ""], /--nodes: the node list is empty/],
+    ["duplicate names", ["--nodes", "a=h:1,a=h:2"], /duplicate node name "a"/],
+    ["duplicate addresses", ["--nodes", "h:1,a=h:1"], /have the same address h:1/],
+    ["a bad port", ["--nodes", "h:65536"], /port 65536 is out of range 1\.\.65535/],
+    ["a zero weight", ["--nodes", "h:1:0"], /weight must be a number greater than 0, got 0/],
+    ["a negative weight", ["--nodes", "h:1:-1"], /weight "-1" is not a number greater than 0/],
+    ["zero vnodes", ["--vnodes", "0"], /--vnodes must be from 1 to 100000, got 0/],
+    ["colliding points", ["--nodes", "a=h:1:2,a:1=h:2", "--vnodes", "1"], /points collide: "a:1" and "a:1"/],
+    ["a missing ring file", ["--ring", "/nonexistent/ring.json"], /--ring \/nonexistent\/ring\.json: cannot read the ring file/],
+    ["an unknown option", ["--node", "h:1"], /unknown option --node/],
+    ["a bad sample", ["--ids", "5..1"], /--ids range "5\.\.1" is empty/],
+  ])("%s: exit 2 with the reason", async (_, argv, message) => {
+    const r = await shardctl("ring", "stats", ...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe("");
+  });
+
+  test("SHARDCTL_NODES is used, and named when wrong", async () => {
+    process.env.SHARDCTL_NODES = "x=h:1,y=h:2";
+    expect((await json("ring", "show", "1"))[0].node).toBeOneOf(["x", "y"]);
+    process.env.SHARDCTL_NODES = "x=h:1,x=h:2";
+    const r = await shardctl("ring", "show", "1");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('SHARDCTL_NODES: duplicate node name "x"');
+  });
+
+  test("--help describes each command and exits 0", async () => {
+    for (const cmd of ["show", "stats", "diff", "draw"]) {
+      out.length = 0;
+      expect(await main(root, ["ring", cmd, "--help"])).toBe(0);
+      expect(out.join("\n")).toContain("--nodes");
+      expect(out.join("\n")).toContain("--ring");
+    }
+    out.length = 0;
+    expect(await main(root, ["ring", "--help"])).toBe(0);
+    for (const cmd of ["show", "stats", "diff", "draw"]) expect(out.join("\n")).toContain(cmd);
+  });
+});
