@@ -20,8 +20,11 @@ export const DEFAULT_VNODES = 160;
 /** The largest vnode count the command line and ring files accept. */
 export const MAX_VNODES = 100_000;
 
-/** A bound on the points of one ring, so that a typo such as weight 1e6 fails fast instead of eating memory. */
-export const MAX_POINTS = 1 << 22;
+/**
+ * A bound on the points of one ring: a typo such as weight 1e6 fails fast instead of
+ * eating memory, and a point's index fits in the 21 bits that sortByHash packs it into.
+ */
+export const MAX_POINTS = 1 << 21;
 
 /** One point on the ring: the hash of a vnode label, owned by a node. */
 export interface RingPoint {
@@ -62,6 +65,36 @@ export function pointCount(vnodes: number, weight = 1): number {
 }
 
 /**
+ * Indices 0..n-1 of the hashes in `raw` (4 words each), in increasing hash order.
+ *
+ * A comparator sort costs milliseconds before the JIT warms up, and a CLI builds its ring
+ * once, cold. So: sort `top word * 2^21 + index` as doubles (exact: 32 + 21 bits), a native
+ * numeric sort, then order the rare runs that share a top word by their other words.
+ */
+function sortByHash(raw: Uint32Array, n: number): Uint32Array {
+  const keyed = new Float64Array(n);
+  for (let i = 0; i < n; i++) keyed[i] = raw[i * 4]! * MAX_POINTS + i;
+  keyed.sort();
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = keyed[i]! % MAX_POINTS;
+  for (let start = 0; start < n; ) {
+    let end = start + 1;
+    while (end < n && raw[order[end]! * 4] === raw[order[start]! * 4]) end++;
+    if (end - start > 1) {
+      order.subarray(start, end).sort((a, b) => {
+        for (let w = 1; w < 4; w++) {
+          const d = raw[a * 4 + w]! - raw[b * 4 + w]!;
+          if (d !== 0) return d;
+        }
+        return 0;
+      });
+    }
+    start = end;
+  }
+  return order;
+}
+
+/**
  * A consistent hash ring (MD5, named nodes, virtual nodes, weights).
  *
  * Immutable: a change of membership builds a new ring. A lookup is one MD5 and a
@@ -72,14 +105,15 @@ export function pointCount(vnodes: number, weight = 1): number {
 export class HashRing {
   readonly nodes: readonly RingNode[];
   readonly vnodes: number;
-  /** All points, sorted by hash. */
-  readonly points: readonly RingPoint[];
 
   readonly #byName: ReadonlyMap<string, RingNode>;
   /** Per sorted point: its most significant word, all four words, its node. */
   readonly #top: Uint32Array;
   readonly #words: Uint32Array;
   readonly #pointNode: readonly RingNode[];
+  readonly #pointLabel: readonly string[];
+  /** The points as objects, made on first use: lookups never need them. */
+  #points?: readonly RingPoint[];
   /** #bucket[b] = index of the first point whose top word >>> #shift is >= b. */
   readonly #bucket: Uint32Array;
   readonly #shift: number;
@@ -124,30 +158,24 @@ export class HashRing {
       const h = md5Bytes(labels[i]!);
       for (let w = 0; w < 4; w++) raw[i * 4 + w] = wordAt(h, w);
     }
-    const order = Array.from({ length: n }, (_, i) => i);
-    order.sort((a, b) => {
-      for (let w = 0; w < 4; w++) {
-        const d = raw[a * 4 + w]! - raw[b * 4 + w]!;
-        if (d !== 0) return d;
-      }
-      return 0;
-    });
-
+    const order = sortByHash(raw, n);
     const top = new Uint32Array(n);
     const words = new Uint32Array(n * 4);
     const pointNode: RingNode[] = new Array(n);
-    const points: RingPoint[] = new Array(n);
+    const pointLabel: string[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const from = order[i]!;
-      const hash = [raw[from * 4]!, raw[from * 4 + 1]!, raw[from * 4 + 2]!, raw[from * 4 + 3]!] as const;
-      const prev = points[i - 1];
-      if (prev && compareWords(prev.hash, hash) === 0) {
-        throw new RingError(`points collide: "${prev.label}" and "${labels[from]}" both hash to ${wordsToHex(hash)}`);
-      }
-      words.set(hash, i * 4);
-      top[i] = hash[0];
+      words.set(raw.subarray(from * 4, from * 4 + 4), i * 4);
+      top[i] = words[i * 4]!;
       pointNode[i] = labelNode[from]!;
-      points[i] = { label: labels[from]!, node: labelNode[from]!.name, hash };
+      pointLabel[i] = labels[from]!;
+      if (i > 0 && top[i] === top[i - 1]) {
+        const [a, b] = [words.subarray(i * 4 - 4, i * 4), words.subarray(i * 4, i * 4 + 4)];
+        if (a.every((x, w) => x === b[w])) {
+          const hex = wordsToHex([b[0]!, b[1]!, b[2]!, b[3]!]);
+          throw new RingError(`points collide: "${pointLabel[i - 1]}" and "${pointLabel[i]}" both hash to ${hex}`);
+        }
+      }
     }
 
     const bits = Math.min(20, Math.ceil(Math.log2(n)) + 1);
@@ -160,13 +188,18 @@ export class HashRing {
 
     this.nodes = Object.freeze([...nodes]);
     this.vnodes = vnodes;
-    this.points = points; // not frozen: Object.freeze on thousands of elements costs milliseconds in JSC
     this.#byName = byName;
     this.#top = top;
     this.#words = words;
     this.#pointNode = pointNode;
+    this.#pointLabel = pointLabel;
     this.#bucket = bucket;
     this.#shift = shift;
+  }
+
+  /** All points, sorted by hash. */
+  get points(): readonly RingPoint[] {
+    return (this.#points ??= Array.from({ length: this.#top.length }, (_, i) => this.#point(i)));
   }
 
   /** The name of the node that owns `key`. */
@@ -183,8 +216,8 @@ export class HashRing {
   locate(key: string): Placement {
     const i = this.#successor(key);
     const keyHash = md5Words(key);
-    const point = this.points[i]!;
-    const last = this.points[this.points.length - 1]!;
+    const point = this.#point(i);
+    const last = this.#point(this.#top.length - 1);
     return {
       key,
       node: this.#pointNode[i]!,
@@ -198,6 +231,11 @@ export class HashRing {
   /** The member called `name`, if any. */
   node(name: string): RingNode | undefined {
     return this.#byName.get(name);
+  }
+
+  #point(i: number): RingPoint {
+    const w = this.#words.subarray(i * 4, i * 4 + 4);
+    return { label: this.#pointLabel[i]!, node: this.#pointNode[i]!.name, hash: [w[0]!, w[1]!, w[2]!, w[3]!] };
   }
 
   /** Index of the first point strictly greater than md5(key), wrapping to 0. The hot path. */
