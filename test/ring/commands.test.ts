@@ -109,7 +109,7 @@ describe("ring stats", () => {
   test("the table shows every node and the balance", async () => {
     const r = await shardctl("ring", "stats", "--ids", "1..500");
     expect(r.code).toBe(0);
-    expect(r.stdout).toStartWith("3 nodes, 160 vnodes, 480 points; sample: 500 ids (1..500)");
+    expect(r.stdout).toStartWith("3 nodes, 160 vnodes each, 480 points; sample: 500 ids (1..500)");
     for (const n of DEFAULT) expect(r.stdout).toMatch(new RegExp(`^${n.name}\\s+1\\s+160\\s+\\d+\\.\\d{4}%`, "m"));
     expect(r.stdout).toMatch(/^max\/mean\s+1\.\d{4}\s+1\.\d{4}$/m);
   });

@@ -55,6 +55,11 @@ export function table(rows: readonly (readonly string[])[], right: readonly numb
     .join("\n");
 }
 
+/** `1 vnode`, `160 vnodes`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 export function percent(fraction: number, digits = 4): string {
   return `${(fraction * 100).toFixed(digits)}%`;
 }

@@ -13,7 +13,7 @@ import {
   type Transfer,
 } from "../../ring/index.ts";
 import { jsonArg, resolveRing, ringArgs } from "../_args.ts";
-import { parseSample, percent, sampleArg, shareJson, table } from "./_shared.ts";
+import { parseSample, percent, plural, sampleArg, shareJson, table } from "./_shared.ts";
 
 interface Change {
   readonly added?: NodeSpec;
@@ -104,8 +104,8 @@ export default defineCommand({
         change.added && `add ${change.added.name} (${change.added.url}, weight ${change.added.weight})`,
       ].filter(Boolean);
       console.log(
-        `${what.join(", ")}: ${before.nodes.length} -> ${after.nodes.length} nodes, ${before.vnodes} vnodes; ` +
-          `sample: ${n} ids (${sample.spec})\n`,
+        `${what.join(", ")}: ${before.nodes.length} -> ${plural(after.nodes.length, "node")}, ` +
+          `${plural(before.vnodes, "vnode")} each; sample: ${plural(n, "id")} (${sample.spec})\n`,
       );
       const row = (from: string, to: string, s: { space: bigint; keys: number }) => [
         from,

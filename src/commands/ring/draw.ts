@@ -2,7 +2,7 @@
 import { defineCommand } from "citty";
 import { md5Words, percentOf, spaceShares, type HashRing, type Words } from "../../ring/index.ts";
 import { idsArg, resolveRing, ringArgs } from "../_args.ts";
-import { parseSample } from "./_shared.ts";
+import { parseSample, plural } from "./_shared.ts";
 
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"];
 
@@ -15,8 +15,6 @@ export function nodeColor(i: number): string {
 function turn(hash: Words): number {
   return (hash[0] + hash[1] / 2 ** 32) / 2 ** 32;
 }
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 const escape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
