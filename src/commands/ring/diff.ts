@@ -52,7 +52,7 @@ export default defineCommand({
       "What adding or removing a node would move: the share of the hash space and of a sample of ids going from which node to which, and proof that nothing else moves",
   },
   args: {
-    add: { type: "string", valueHint: "NAME=HOST:PORT[:WEIGHT]", description: "A node to add" },
+    add: { type: "string", valueHint: "NAME=HOST:PORT[:WEIGHT]", description: "A node to add (with --remove as well: a replacement)" },
     remove: { type: "string", valueHint: "NAME", description: "The name of a node to remove" },
     ...ringArgs,
     ...sampleArg,
