@@ -15,6 +15,7 @@ const proc = Bun.spawnSync(
     "--minify",
     "--sourcemap",
     "--bytecode",
+    "--format=esm", // the entry uses top-level await; --bytecode defaults to cjs
     `--define=SHARDCTL_VERSION=${JSON.stringify(pkg.version)}`,
     `--outfile=${outfile}`,
   ],

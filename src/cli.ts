@@ -22,6 +22,19 @@ export const root = defineCommand({
   },
 });
 
+const EXAMPLES = `
+EXAMPLES
+
+  shardctl demo                                   three instances + run + verify, no MySQL needed
+  shardctl serve --port 5001                      one instance on ./data/shardctl-5001.sqlite
+  shardctl serve --port 5001 --db mysql://root@127.0.0.1:3306/expenses_1
+  shardctl client run --ids 1..10                 POST each record to its owner, GET it back
+  shardctl client verify                          every id on its owner and nowhere else
+  shardctl ring show 1 2 3                        where ids go, and why
+
+Nodes: --nodes a=127.0.0.1:5001,b=127.0.0.1:5002 (or SHARDCTL_NODES); exit status 0 ok, 1 problem found, 2 bad usage.
+`;
+
 if (import.meta.main) {
-  process.exitCode = await main(root, process.argv.slice(2));
+  process.exitCode = await main(root, process.argv.slice(2), { epilogue: EXAMPLES });
 }

@@ -45,10 +45,16 @@ function knownFlags(args: ArgsDef): Set<string> {
   return known;
 }
 
-export async function main(root: AnyCommand, rawArgs: string[]): Promise<number> {
+export interface MainOptions {
+  /** Printed after the root command's usage (examples, where to read more). */
+  readonly epilogue?: string;
+}
+
+export async function main(root: AnyCommand, rawArgs: string[], options: MainOptions = {}): Promise<number> {
   const { cmd, parent, rest, path } = await findLeaf(root, rawArgs);
   const name = ["shardctl", ...path].join(" ");
-  const usage = async () => renderUsage(cmd, parent);
+  const epilogue = path.length === 0 && options.epilogue ? `\n\n${options.epilogue.trim()}` : "";
+  const usage = async () => tidy(await renderUsage(cmd, parent), process.stdout.isTTY === true) + epilogue;
   const dashdash = rest.indexOf("--");
   const flags = (dashdash >= 0 ? rest.slice(0, dashdash) : rest).filter((a) => a.startsWith("-") && a !== "-");
 
@@ -94,6 +100,15 @@ export async function main(root: AnyCommand, rawArgs: string[]): Promise<number>
     console.error(e);
     return 1;
   }
+}
+
+/** citty pads every column and colours unconditionally: trim the padding, drop colour off a terminal. */
+function tidy(text: string, colour: boolean): string {
+  const plain = colour ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
+  return plain
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .join("\n");
 }
 
 function usageError(name: string, message: string): number {
