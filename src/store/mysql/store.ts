@@ -100,10 +100,22 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
   // No `mode` here: drizzle 0.45 isConfig() rejects any object with a `mode` key.
   const db = drizzle({ client: pool });
 
-  const get = db
-    .select()
-    .from(expenses)
-    .where(eq(expenses.id, sqlPlaceholder()))
+  // The hot statements are built once; execute() only binds the values.
+  const get = db.select().from(expenses).where(eq(expenses.id, sql.placeholder("id"))).prepare();
+  const insert = db
+    .insert(expenses)
+    .values({
+      id: sql.placeholder("id"),
+      name: sql.placeholder("name"),
+      email: sql.placeholder("email"),
+      category: sql.placeholder("category"),
+      description: sql.placeholder("description"),
+      link: sql.placeholder("link"),
+      costCents: sql.placeholder("costCents"),
+      submitDate: sql.placeholder("submitDate"),
+      status: sql.placeholder("status"),
+      decisionDate: sql.placeholder("decisionDate"),
+    })
     .prepare();
 
   return {
@@ -111,7 +123,7 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
     insert: (record) =>
       guarded(async () => {
         try {
-          await db.insert(expenses).values(toRow(record));
+          await insert.execute({ ...toRow(record) });
           return true;
         } catch (e) {
           if (driverError(e)?.code === "ER_DUP_ENTRY") return false;
@@ -158,11 +170,6 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
       await pool.end();
     },
   };
-}
-
-function sqlPlaceholder() {
-  // drizzle's sql.placeholder: bound at execute(), so the statement is built once.
-  return sql.placeholder("id");
 }
 
 async function migrate(conn: mysql.Connection): Promise<void> {
