@@ -141,13 +141,15 @@ export class ShardedExpenseClient {
       if (!page) {
         throw new ShardRequestError(node.name, node.url, "invalid-response", "the listing is not an array of records (nor { items: [...] })", 200);
       }
-      if (page.length === 0) return;
       yield* page;
-      const last = page[page.length - 1]!.id;
-      if (after !== undefined && BigInt(last) <= BigInt(after)) {
-        throw new ShardRequestError(node.name, node.url, "invalid-response", `the listing after ${after} went back to ${last}`, 200);
+      // `{ items, next }`: next is the cursor of the following page, null at the end.
+      // A bare array ends with an empty page.
+      const next = nextCursor(res.body, page);
+      if (next === null) return;
+      if (after !== undefined && BigInt(next) <= BigInt(after)) {
+        throw new ShardRequestError(node.name, node.url, "invalid-response", `the listing after ${after} went back to ${next}`, 200);
       }
-      after = String(last);
+      after = next;
     }
   }
 
@@ -166,6 +168,14 @@ export class ShardedExpenseClient {
     }
     return res;
   }
+}
+
+function nextCursor(body: unknown, page: readonly Expense[]): string | null {
+  if (body && typeof body === "object" && "next" in body) {
+    const next = (body as { next: unknown }).next;
+    return next === null || next === undefined ? null : String(next);
+  }
+  return page.length === 0 ? null : String(page[page.length - 1]!.id);
 }
 
 /** A listing page: a bare array, or an object holding the array under a usual key. */
