@@ -1,0 +1,39 @@
+/** Real expense instances in this process (embedded SQLite in a temp dir) for the client tests. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startInstance, type Instance } from "../../src/server/index.ts";
+
+export interface LocalCluster {
+  readonly instances: Instance[];
+  /** `name=host:port,...` for --nodes and ShardedExpenseClient. */
+  readonly nodeList: string;
+  readonly nodes: { name: string; url: string }[];
+  /** Stops one instance (its data stays) and starts it again on the same port and file. */
+  stopNode(name: string): Promise<void>;
+  startNode(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalCluster(names = ["a", "b", "c"]): Promise<LocalCluster> {
+  const dir = mkdtempSync(join(tmpdir(), "shardctl-client-test-"));
+  const db = (name: string) => `sqlite:${join(dir, `${name}.sqlite`)}`;
+  const instances = await Promise.all(names.map((name) => startInstance({ port: 0, db: db(name), name, log: false })));
+  const byName = new Map(instances.map((s) => [s.name, s]));
+  const ports = new Map(instances.map((s) => [s.name, s.port]));
+  return {
+    instances,
+    nodeList: instances.map((s) => `${s.name}=127.0.0.1:${s.port}`).join(","),
+    nodes: instances.map((s) => ({ name: s.name, url: s.url })),
+    async stopNode(name) {
+      await byName.get(name)!.stop();
+    },
+    async startNode(name) {
+      byName.set(name, await startInstance({ port: ports.get(name)!, db: db(name), name, log: false }));
+    },
+    async stop() {
+      await Promise.allSettled([...byName.values()].map((s) => s.stop()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/** The client commands and demo, in-process through the CLI runner (exit statuses, output). */
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { root } from "../../src/cli.ts";
+import { main } from "../../src/main.ts";
+import { seedRecord } from "../../src/expenses/seed-data.ts";
+import { startLocalCluster, type LocalCluster } from "./cluster.ts";
+
+/** Runs `shardctl <argv>` in this process; its exit status and what it printed. */
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
+  const error = spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
+  try {
+    const code = await main(root, argv);
+    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+let cluster: LocalCluster;
+let dir: string;
+beforeAll(async () => {
+  cluster = await startLocalCluster(["1", "2", "3"]);
+  dir = mkdtempSync(join(tmpdir(), "shardctl-cmd-test-"));
+});
+afterAll(async () => {
+  await cluster.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("usage errors exit 2 and say what was wrong", () => {
+  test.each([
+    [["client", "run", "--concurrency", "0"], "--concurrency must be from 1 to 1024, got 0"],
+    [["client", "run", "--timeout", "soon"], '--timeout must be an integer from 1 to 600000, got "soon"'],
+    [["client", "run", "--ids", "1..3", "--data", "x.json"], "give --ids (seed records) or --data FILE (your records), not both"],
+    [["client", "verify", "--data", "/nonexistent.json"], "--data: --data /nonexistent.json: no such file"],
+    [["client", "ring", "--nodes", "a=127.0.0.1:1,a=127.0.0.1:2"], 'duplicate node name "a"'],
+    [["demo", "--db", "sqlite:/tmp/x.sqlite"], "--db gives 1 URL(s) for 3 instances"],
+  ])("%p", async (argv, message) => {
+    const r = await cli(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+});
+
+describe("client ring", () => {
+  test("--json maps ids to node names and urls without HTTP (the seed table with one point per node)", async () => {
+    const r = await cli("client", "ring", "--nodes", "1=127.0.0.1:5001,2=127.0.0.1:5002,3=127.0.0.1:5003", "--vnodes", "1", "--ids", "1..4", "--json");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { id: "1", node: "2", url: "http://127.0.0.1:5002" },
+      { id: "2", node: "3", url: "http://127.0.0.1:5003" },
+      { id: "3", node: "1", url: "http://127.0.0.1:5001" },
+      { id: "4", node: "1", url: "http://127.0.0.1:5001" },
+    ]);
+  });
+});
+
+describe("client run and verify", () => {
+  test("run prints the id -> node -> POST/GET table and per-node counts; verify is clean", async () => {
+    const run = await cli("client", "run", "--nodes", cluster.nodeList, "--ids", "1..10");
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split("\n");
+    expect(lines[0]).toMatch(/^id\s+node\s+url\s+POST\s+GET$/);
+    expect(lines.filter((l) => /^\d+\s+\d\s+http:\/\/127\.0\.0\.1:\d+\s+201 created\s+200 match$/.test(l))).toHaveLength(10);
+    expect(run.stdout).toMatch(/^node\s+url\s+ids\s+ok\s+failed$/m);
+    expect(run.stdout).toContain("10 ids: 10 ok, 0 failed");
+
+    const verify = await cli("client", "verify", "--nodes", cluster.nodeList, "--json");
+    expect(verify.code).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, checked: 10, good: 10 });
+  });
+
+  test("--data NDJSON sends the user's records; a conflicting re-send exits 1 naming node and field", async () => {
+    const file = join(dir, "mine.ndjson");
+    writeFileSync(file, [seedRecord("300"), { ...seedRecord("301"), estimated_costs: 12.5 }].map((r) => JSON.stringify(r)).join("\n"));
+    const ok = await cli("client", "run", "--nodes", cluster.nodeList, "--data", file, "--json");
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).rows.map((r: { id: string; ok: boolean }) => [r.id, r.ok])).toEqual([["300", true], ["301", true]]);
+
+    writeFileSync(file, JSON.stringify([{ ...seedRecord("300"), name: "Someone else" }]));
+    const bad = await cli("client", "run", "--nodes", cluster.nodeList, "--data", file);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("1 of 1 ids failed");
+    expect(bad.stderr).toMatch(/node \d \(http:\/\/127\.0\.0\.1:\d+\): HTTP 409: the id is stored with other content \(name: expected "Someone else", got "Foo 300"\): id 300/);
+  });
+
+  test("with a node down, run exits 1 and names the node and the reason for its ids", async () => {
+    await cluster.stopNode("3");
+    try {
+      const r = await cli("client", "run", "--nodes", cluster.nodeList, "--ids", "1..10", "--retries", "0");
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^shardctl client run: \d+ of 10 ids failed$/m);
+      expect(r.stderr).toContain(`node 3 (${cluster.nodes[2]!.url}): connection refused (is the instance running?): ids `);
+      expect(r.stdout).toMatch(/^\d+\s+3\s+\S+\s+refused\s+skipped\s+node 3 .*connection refused/m);
+    } finally {
+      await cluster.startNode("3");
+    }
+  });
+});
+
+describe("demo", () => {
+  test("starts three instances, runs and verifies the seed data, stops them", async () => {
+    const r = await cli("demo", "--vnodes", "1");
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/^started node [123] at http:\/\/127\.0\.0\.1:\d+ on sqlite:/gm)).toHaveLength(3);
+    // names 1, 2, 3 with one point each: the seed README's table and its 5/1/4 split
+    expect(r.stdout).toMatch(/^1\s+2\s+http\S+\s+201 created\s+200 match$/m);
+    expect(r.stdout).toMatch(/^3\s+http\S+\s+4\s+4\s+0$/m);
+    expect(r.stdout).toContain("10 of 10 ids on their owner with the expected content; 0 missing, 0 mismatched, 0 misplaced, 0 extra");
+    expect(r.stdout).toContain("stopped 3 instance(s) and removed their temp data");
+    const dirs = /on sqlite:(\S+)\/node-1\.sqlite/.exec(r.stdout)![1]!;
+    expect(await Bun.file(join(dirs, "node-1.sqlite")).exists()).toBe(false);
+  });
+
+  test("--json prints the run and verify reports", async () => {
+    const r = await cli("demo", "--json", "--ids", "1..20");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.run.rows).toHaveLength(20);
+    expect(out.verify).toMatchObject({ ok: true, good: 20 });
+  });
+});
