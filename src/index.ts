@@ -4,3 +4,18 @@ export { canonicalId, MAX_ID } from "./expenses/id.ts";
 export type { Expense, ExpenseCreate, ExpenseUpdate, ExpenseStatus } from "./expenses/model.ts";
 export { createApp, startInstance, type Instance, type InstanceOptions } from "./server/index.ts";
 export { openStore, type ExpenseStore } from "./store/index.ts";
+export { seedRecord } from "./expenses/seed-data.ts";
+export {
+  ShardedExpenseClient,
+  ConflictError,
+  ShardRequestError,
+  runRecords,
+  verifyRecords,
+  type ShardedClientOptions,
+  type ShardNode,
+  type EnsureResult,
+  type FailureKind,
+  type RunReport,
+  type RunRow,
+  type VerifyReport,
+} from "./client/index.ts";
