@@ -29,6 +29,13 @@ export default defineCommand({
     const db = args.db ?? process.env.SHARDCTL_DB;
     if (args.name !== undefined && args.name.trim() === "") throw new UsageError("--name is empty; give a node name or leave it out");
 
+    // Listen for signals before starting, so that one arriving during start-up still
+    // ends in a graceful stop rather than the default exit.
+    const signal = new Promise<NodeJS.Signals>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
+
     let instance;
     try {
       instance = await startInstance({ port, host, db, name: args.name });
@@ -45,11 +52,7 @@ export default defineCommand({
       `shardctl serve: node ${instance.name} listening on ${instance.url} (db ${redact(instance.db)}); API docs at ${instance.url}/openapi`,
     );
 
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-      process.once("SIGINT", () => resolve("SIGINT"));
-    });
-    console.error(`shardctl serve: ${signal}: finishing requests in flight, then closing the database`);
+    console.error(`shardctl serve: ${await signal}: finishing requests in flight, then closing the database`);
     await instance.stop();
     console.error("shardctl serve: stopped");
   },

@@ -1,0 +1,74 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { seedRecord } from "../../src/expenses/seed-data.ts";
+import { defaultDbUrl, startInstance } from "../../src/server/index.ts";
+import { waitFor } from "../support/net.ts";
+
+describe("startInstance", () => {
+  test("port 0 gives a real port, and the default name is host:port as in the ring", async () => {
+    const instance = await startInstance({ port: 0, db: "sqlite::memory:", log: false });
+    try {
+      expect(instance.port).toBeGreaterThan(0);
+      expect(instance.name).toBe(`127.0.0.1:${instance.port}`);
+      expect(instance.url).toBe(`http://127.0.0.1:${instance.port}`);
+      const r = await fetch(`${instance.url}/healthz`);
+      expect(r.headers.get("x-shard-node")).toBe(instance.name);
+    } finally {
+      await instance.stop();
+    }
+  });
+
+  test("three instances in one process keep their own records and names", async () => {
+    const nodes = await Promise.all(
+      ["a", "b", "c"].map((name) => startInstance({ port: 0, db: "sqlite::memory:", name, log: false })),
+    );
+    try {
+      for (const [i, node] of nodes.entries()) {
+        const r = await fetch(`${node.url}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(String(i + 1))) });
+        expect(r.status).toBe(201);
+      }
+      for (const [i, node] of nodes.entries()) {
+        const r = await fetch(`${node.url}/v1/expenses`);
+        expect(r.headers.get("x-shard-node")).toBe(["a", "b", "c"][i]!);
+        expect(((await r.json()) as { items: { id: string }[] }).items.map((x) => x.id)).toEqual([String(i + 1)]);
+      }
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  });
+
+  test("a database that cannot be opened releases the port and rejects", async () => {
+    await expect(startInstance({ port: 0, db: "mysql://root@127.0.0.1:1/x", log: false })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  test("the default database is a SQLite file per port under ./data", () => {
+    expect(defaultDbUrl(5001)).toBe("sqlite:./data/shardctl-5001.sqlite");
+  });
+});
+
+describe("serve without --db", () => {
+  const cwd = mkdtempSync(join(tmpdir(), "shardctl-default-db-"));
+  afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+  test("creates ./data/shardctl-<port>.sqlite in the working directory", async () => {
+    const { SHARDCTL_DB: _, ...env } = process.env;
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/cli.ts"), "serve", "--port", "0"], {
+      cwd,
+      env,
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    try {
+      const file = await waitFor(
+        () => (existsSync(join(cwd, "data")) ? readdirSync(join(cwd, "data")).find((f) => f.endsWith(".sqlite")) : undefined),
+        { timeoutMs: 15_000 },
+      );
+      expect(file).toMatch(/^shardctl-\d+\.sqlite$/);
+    } finally {
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(0);
+    }
+  });
+});
