@@ -4,11 +4,12 @@
  * (api.sqlite.test.ts, api.mysql.test.ts). Every answer is checked for X-Shard-Node,
  * and every rejected request is followed by a check that nothing was stored.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { createApp } from "../../src/server/app.ts";
 import { MAX_BODY_BYTES } from "../../src/server/body.ts";
 import type { ExpenseStore } from "../../src/store/types.ts";
+import { useStores } from "../store/fixtures.ts";
 
 const NODE = "node-under-test";
 
@@ -99,15 +100,8 @@ const badPosts: [string, string | object, number, string][] = [
 
 export function runApiContract(name: string, open: () => Promise<ExpenseStore>) {
   describe(`HTTP API: ${name}`, () => {
-    const opened: ExpenseStore[] = [];
-    const fresh = async () => {
-      const store = await open();
-      opened.push(store);
-      return harness(store);
-    };
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((s) => s.close()));
-    });
+    const openStore = useStores(open);
+    const fresh = async () => harness(await openStore());
 
     test("POST stores the record: 201, Location, canonical id and cost, pending, no decision", async () => {
       const { call } = await fresh();

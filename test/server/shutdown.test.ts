@@ -3,14 +3,15 @@
  * still gets its answer, no new connection is accepted, and the database pool is
  * closed afterwards. Start-up failures exit with the contract's statuses.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { startInstance } from "../../src/server/index.ts";
-import { mysqlUnavailable, startMariaDB, type MariaDB } from "../support/mariadb.ts";
+import { mysqlUnavailable } from "../support/mariadb.ts";
+import { useMariaDB } from "../store/fixtures.ts";
 import { freePort, waitFor } from "../support/net.ts";
 
 const BUN = process.execPath;
@@ -18,15 +19,10 @@ const { SHARDCTL_DB: _, ...withoutDbEnv } = process.env;
 const CLI = join(import.meta.dir, "../../src/cli.ts");
 
 describe.skipIf(!!mysqlUnavailable)("stop() on MySQL", () => {
-  let server: MariaDB;
-  beforeAll(async () => {
-    server = await startMariaDB();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const mariadb = useMariaDB("shutdown");
 
   test("a request in flight finishes, then the pool closes", async () => {
+    const server = mariadb.server();
     const instance = await startInstance({ port: 0, db: server.url("shutdown"), log: false });
     await fetch(`${instance.url}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord("1")) });
 

@@ -1,39 +1,34 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import mysql from "mysql2/promise";
 import { openStore, StoreUnavailable } from "../../src/store/index.ts";
 import { freePort } from "../support/net.ts";
-import { mysqlUnavailable, startMariaDB, type MariaDB } from "../support/mariadb.ts";
+import { mysqlUnavailable } from "../support/mariadb.ts";
+import { useMariaDB } from "./fixtures.ts";
 import { runStoreContract, stored } from "./store.contract.ts";
 
 describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
-  let server: MariaDB;
-  let n = 0;
-  beforeAll(async () => {
-    server = await startMariaDB();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const mariadb = useMariaDB("contract");
+  const server = () => mariadb.server();
 
   // Each store gets a database of its own, created by openStore.
-  runStoreContract("mysql", () => openStore(server.url(`contract_${n++}`)));
+  runStoreContract("mysql", () => openStore(mariadb.db()));
 
   test("creates the database if missing, and reopening it keeps records (migrations run once)", async () => {
-    const url = server.url("created_here");
+    const url = server().url("created_here");
     const first = await openStore(url);
     await first.insert(stored("1"));
     await first.close();
     const second = await openStore(url);
     expect(await second.get("1")).toEqual(stored("1"));
     await second.close();
-    const c = await mysql.createConnection({ host: "127.0.0.1", port: server.port, user: "root", database: "created_here" });
+    const c = await mysql.createConnection({ host: "127.0.0.1", port: server().port, user: "root", database: "created_here" });
     const [migrations] = await c.query<mysql.RowDataPacket[]>("SELECT version FROM schema_migrations");
     await c.end();
     expect(migrations.map((r) => r.version)).toEqual([1]);
   });
 
   test("the pool size comes from ?pool=", async () => {
-    const store = await openStore(`${server.url("pooled")}?pool=3`);
+    const store = await openStore(`${server().url("pooled")}?pool=3`);
     // 6 concurrent reads on 3 connections all complete
     await store.insert(stored("1"));
     const got = await Promise.all(Array.from({ length: 6 }, () => store.get("1")));

@@ -2,10 +2,11 @@
  * The ExpenseStore contract: every implementation runs this same suite
  * (sqlite.test.ts, mysql.test.ts). `open` returns a fresh, empty store each time.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Expense } from "../../src/expenses/model.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import type { ExpenseStore } from "../../src/store/types.ts";
+import { useStores } from "./fixtures.ts";
 
 /** A stored record as the service would produce it from the seed's test data. */
 export function stored(id: string, over: Partial<Expense> = {}): Expense {
@@ -15,15 +16,7 @@ export function stored(id: string, over: Partial<Expense> = {}): Expense {
 
 export function runStoreContract(name: string, open: () => Promise<ExpenseStore>) {
   describe(`ExpenseStore contract: ${name}`, () => {
-    const opened: ExpenseStore[] = [];
-    const fresh = async () => {
-      const s = await open();
-      opened.push(s);
-      return s;
-    };
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((s) => s.close()));
-    });
+    const fresh = useStores(open);
 
     test("insert then get returns the record exactly", async () => {
       const s = await fresh();
