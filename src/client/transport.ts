@@ -60,7 +60,7 @@ export async function callShard(
     body: request.body === undefined ? undefined : JSON.stringify(request.body),
   };
   for (let attempt = 1; ; attempt++) {
-    let failure: { kind: FailureKind; reason: string };
+    let failure: { kind: FailureKind; reason: string; hint?: string };
     try {
       const res = await fetch(node.url + request.path, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       const text = await res.text();
@@ -74,8 +74,9 @@ export async function callShard(
       failure = classify(e, timeoutMs);
     }
     if (attempt > retries) {
-      const tries = attempt === 1 ? "" : ` (${attempt} attempts)`;
-      throw new ShardRequestError(node.name, node.url, failure.kind, failure.reason + tries, undefined, attempt);
+      const tries = attempt === 1 ? "" : ` after ${attempt} attempts`;
+      const hint = failure.hint ? ` (${failure.hint})` : "";
+      throw new ShardRequestError(node.name, node.url, failure.kind, failure.reason + tries + hint, undefined, attempt);
     }
     await backoff(attempt, backoffMs);
   }
@@ -98,7 +99,7 @@ function backoff(attempt: number, baseMs: number): Promise<void> {
   return Bun.sleep(Math.random() * ceiling);
 }
 
-function classify(e: unknown, timeoutMs: number): { kind: FailureKind; reason: string } {
+function classify(e: unknown, timeoutMs: number): { kind: FailureKind; reason: string; hint?: string } {
   const err = e as { name?: string; code?: string; message?: string };
   if (err?.name === "TimeoutError" || err?.name === "AbortError") {
     return { kind: "timeout", reason: `timeout: no answer within ${timeoutMs} ms` };
@@ -106,7 +107,7 @@ function classify(e: unknown, timeoutMs: number): { kind: FailureKind; reason: s
   switch (err?.code) {
     case "ECONNREFUSED":
     case "ConnectionRefused":
-      return { kind: "refused", reason: "connection refused (is the instance running?)" };
+      return { kind: "refused", reason: "connection refused", hint: "is the instance running?" };
     case "ECONNRESET":
     case "ConnectionClosed":
     case "EPIPE":
