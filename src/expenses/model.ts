@@ -106,7 +106,7 @@ export const DEFAULT_PAGE = 100;
 export const MAX_PAGE = 1000;
 
 export const PageQuery = t.Object({
-  after: t.Optional(t.String({ format: "expense-id", description: `must be an expense id; ${ID_RULE}` })),
+  after: t.Optional(t.String({ format: "expense-id", description: ID_RULE })),
   limit: t.Optional(
     t.String({ pattern: "^[1-9][0-9]{0,3}$", description: `must be an integer from 1 to ${MAX_PAGE} (default ${DEFAULT_PAGE})` }),
   ),

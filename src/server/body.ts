@@ -18,12 +18,14 @@ export class HttpError extends Error {
 const tooLarge = () =>
   new HttpError(413, "body_too_large", `body: larger than the limit of ${MAX_BODY_BYTES} bytes`);
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 async function readLimited(request: Request): Promise<string> {
   const length = request.headers.get("content-length");
   if (length !== null) {
     if (Number(length) > MAX_BODY_BYTES) throw tooLarge();
     // The socket layer holds the body to its declared length: read it the fast, native way.
-    return request.text();
+    return utf8.decode(await request.arrayBuffer());
   }
   if (!request.body) return "";
   const chunks: Uint8Array[] = [];
@@ -33,7 +35,7 @@ async function readLimited(request: Request): Promise<string> {
     if (size > MAX_BODY_BYTES) throw tooLarge();
     chunks.push(chunk);
   }
-  return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+  return utf8.decode(Buffer.concat(chunks));
 }
 
 /**

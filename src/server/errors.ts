@@ -46,7 +46,8 @@ function validationAnswer(error: ValidationError): ErrorAnswer {
     let message: string;
     if (issue.type === UNEXPECTED_PROPERTY) {
       const accepted = acceptedFields(error);
-      message = `${field}: unknown field${accepted.length ? `; accepted fields are ${accepted.join(", ")}` : ""}`;
+      const noun = error.type === "query" ? "query parameter" : "field";
+      message = `${field}: unknown ${noun}${accepted.length ? `; accepted: ${accepted.join(", ")}` : ""}`;
     } else if (issue.type === REQUIRED_PROPERTY) {
       message = `${field}: is required; it ${rule}`;
     } else {

@@ -243,6 +243,8 @@ export function runApiContract(name: string, open: () => Promise<ExpenseStore>) 
         ["limit=1001", "limit"],
         ["limit=ten", "limit"],
         ["limit=2.5", "limit"],
+        ["limit=", "limit"],
+        ["page=2", "page"],
       ]) {
         const r = await call("GET", `/v1/expenses?${query}`);
         expect({ query, status: r.status }).toEqual({ query, status: 422 });
@@ -289,6 +291,19 @@ export function runApiContract(name: string, open: () => Promise<ExpenseStore>) 
       expect((await call("POST", "/v1/expenses", atLimit + " ")).status).toBe(413);
       expect((await call("GET", "/v1/expenses/1")).status).toBe(404);
       expect((await call("POST", "/v1/expenses", atLimit)).status).toBe(201);
+    });
+
+    test("a body that is not UTF-8 is 400 and stores nothing", async () => {
+      const { call } = await fresh();
+      const json = new TextEncoder().encode(JSON.stringify(record("1")));
+      const broken = new Uint8Array([...json.slice(0, 20), 0xff, 0xfe, ...json.slice(20)]);
+      const variants: Record<string, string>[] = [{ "content-type": "application/json" }, { "content-length": String(broken.length) }];
+      for (const headers of variants) {
+        const r = await call("POST", "/v1/expenses", undefined, { body: broken, headers });
+        expect(r.status).toBe(400);
+        expect(r.json.message).toStartWith("body:");
+      }
+      expect((await call("GET", "/v1/expenses/1")).status).toBe(404);
     });
 
     test("curl -d style bodies (form content type) are read as JSON", async () => {
