@@ -31,7 +31,13 @@ export const requestArgs = {
   },
 } as const satisfies ArgsDef;
 
-export function clientFromArgs(args: { nodes?: string; vnodes?: string; timeout?: string; retries?: string }): ShardedExpenseClient {
+export function clientFromArgs(args: {
+  nodes?: string;
+  vnodes?: string;
+  ring?: string;
+  timeout?: string;
+  retries?: string;
+}): ShardedExpenseClient {
   const { ring, nodes } = resolveRing(args);
   return new ShardedExpenseClient({
     nodes,
