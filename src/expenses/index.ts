@@ -8,7 +8,7 @@ import { ErrorBody, Expense, ExpenseCreate, ExpensePage, ExpenseUpdate, IdParams
 import type { ExpenseService } from "./service.ts";
 
 export function expensesFeature(service: ExpenseService) {
-  return new Elysia({ name: "expenses", prefix: "/v1/expenses", seed: service })
+  return new Elysia({ name: "expenses", prefix: "/v1/expenses" })
     .post(
       "",
       async ({ body, set, status }) => {

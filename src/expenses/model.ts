@@ -119,6 +119,7 @@ export const ErrorBody = t.Object({
   error: t.String({ description: "a short machine-readable kind, e.g. invalid_field, not_found, conflict" }),
   message: t.String(),
   field: t.Optional(t.String()),
+  errors: t.Optional(t.Array(t.Object({ field: t.String(), message: t.String() }), { description: "every invalid field" })),
 });
 
 export type ExpenseCreate = typeof ExpenseCreate.static;

@@ -5,7 +5,6 @@
  * database is 503; anything else is a bug, logged with its stack, and a 500.
  */
 import { ParseError, ValidationError } from "elysia";
-import { HttpError } from "./body.ts";
 
 export interface ErrorAnswer {
   error: string;
@@ -93,5 +92,3 @@ export function errorAnswer(
   set.status = 500;
   return { error: "internal", message: "internal error; the server log has the details" };
 }
-
-export { HttpError };

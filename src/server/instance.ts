@@ -5,7 +5,6 @@
 import { openStore } from "../store/open.ts";
 import type { ExpenseStore } from "../store/types.ts";
 import { createApp, type RequestLog } from "./app.ts";
-import { MAX_BODY_BYTES } from "./body.ts";
 
 export interface InstanceOptions {
   /** 0 picks a free port; `port` of the result is the real one. */
@@ -70,5 +69,3 @@ export async function startInstance({ port, host = "127.0.0.1", db, name, log }:
       })()),
   };
 }
-
-export { MAX_BODY_BYTES };

@@ -2,11 +2,7 @@
  * SQLite schema migrations, embedded as strings so that they travel inside the
  * compiled binary. Append only: a released migration never changes.
  */
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly statements: readonly string[];
-}
+import type { Migration } from "../migration.ts";
 
 export const migrations: readonly Migration[] = [
   {
