@@ -65,5 +65,4 @@ export function createApp({ store, name, log = (line) => console.log(line) }: Ap
     .use(expensesFeature(new ExpenseService(store)));
 }
 
-
 export type App = ReturnType<typeof createApp>;
