@@ -15,19 +15,17 @@ async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined
 /** Walks the sub-command names at the front of rawArgs: the leaf command and its own args. */
 async function findLeaf(root: AnyCommand, rawArgs: string[]) {
   let cmd = root;
-  let parent: AnyCommand | undefined;
   let rest = rawArgs;
   const path: string[] = [];
   for (;;) {
     const subs = await resolve(cmd.subCommands);
     const first = rest.find((a) => !a.startsWith("-"));
     if (!subs || first === undefined || rest[0] !== first || !(first in subs)) break;
-    parent = cmd;
     cmd = (await resolve(subs[first]))!;
     path.push(first);
     rest = rest.slice(1);
   }
-  return { cmd, parent, rest, path };
+  return { cmd, rest, path };
 }
 
 function knownFlags(args: ArgsDef): Set<string> {
@@ -51,10 +49,13 @@ export interface MainOptions {
 }
 
 export async function main(root: AnyCommand, rawArgs: string[], options: MainOptions = {}): Promise<number> {
-  const { cmd, parent, rest, path } = await findLeaf(root, rawArgs);
+  const { cmd, rest, path } = await findLeaf(root, rawArgs);
   const name = ["shardctl", ...path].join(" ");
   const epilogue = path.length === 0 && options.epilogue ? `\n\n${options.epilogue.trim()}` : "";
-  const usage = async () => tidy(await renderUsage(cmd, parent), process.stdout.isTTY === true) + epilogue;
+  // citty names a command by its parent's name and its own; give it the whole path.
+  const prefix = { meta: { ...(await resolve(root.meta)), name: ["shardctl", ...path.slice(0, -1)].join(" ") } };
+  const usage = async () =>
+    tidy(await renderUsage(cmd, path.length === 0 ? undefined : prefix), process.stdout.isTTY === true) + epilogue;
   const dashdash = rest.indexOf("--");
   const flags = (dashdash >= 0 ? rest.slice(0, dashdash) : rest).filter((a) => a.startsWith("-") && a !== "-");
 

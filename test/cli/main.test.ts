@@ -79,6 +79,7 @@ describe("main: exit statuses of the contract", () => {
   test("--help prints the leaf's usage and is 0", async () => {
     expect(await main(root, ["group", "leaf", "--help"])).toBe(0);
     expect(out.join("\n")).toContain("a number");
+    expect(out.join("\n")).toContain("USAGE shardctl group leaf [OPTIONS]");
     expect(seen).toHaveLength(0);
   });
 
