@@ -7,7 +7,7 @@
  *   await shards.create(record);          // POST to the owner of record.id
  *   const back = await shards.get("7");   // GET from the owner of "7"
  */
-import { toCanonicalId } from "../expenses/id.ts";
+import { canonicalId, toCanonicalId } from "../expenses/id.ts";
 import type { Expense, ExpenseCreate, ExpenseUpdate } from "../expenses/model.ts";
 import { HashRing } from "../ring/hash-ring.ts";
 import { parseNodeList } from "../ring/nodes.ts";
@@ -129,27 +129,38 @@ export class ShardedExpenseClient {
     throw httpError(node, res);
   }
 
-  /** Every record stored on one node, in id order, one page per request (for verify and rebalance). */
+  /**
+   * Every record stored on one node, in id order, one page per request (for verify and rebalance).
+   *
+   * The next page starts after the last id received, and the answer's `next` only says
+   * whether one follows (null: no; a bare array ends with an empty page). So a page
+   * larger than asked, or a `next` that skips or repeats ids, can neither hide a record
+   * nor yield one twice. Ids must rise strictly across the whole listing and an empty
+   * page must not promise more: a node that breaks either fails with "invalid-response"
+   * instead of paging forever.
+   */
   async *list(nodeName: string, { pageSize = 500 }: { pageSize?: number } = {}): AsyncGenerator<Expense> {
     const node = this.node(nodeName);
-    let after: string | undefined;
+    const invalid = (reason: string) => new ShardRequestError(node.name, node.url, "invalid-response", reason, 200);
+    let after: bigint | undefined;
     for (;;) {
       const query = `limit=${pageSize}` + (after === undefined ? "" : `&after=${after}`);
       const res = await this.request(node, { method: "GET", path: `/v1/expenses?${query}` });
       if (res.status !== 200) throw httpError(node, res);
       const page = pageItems(res.body);
-      if (!page) {
-        throw new ShardRequestError(node.name, node.url, "invalid-response", "the listing is not an array of records (nor { items: [...] })", 200);
+      if (!page) throw invalid("the listing is not an array of records (nor { items: [...] })");
+      for (const record of page) {
+        const id = canonicalId((record as { id?: unknown } | null)?.id);
+        if (!id.ok) throw invalid(`the listing holds a record whose id ${id.problem}`);
+        if (after !== undefined && BigInt(id.id) <= after) {
+          throw invalid(`the listing after ${after} went back to ${id.id}`);
+        }
+        after = BigInt(id.id);
+        yield record;
       }
-      yield* page;
-      // `{ items, next }`: next is the cursor of the following page, null at the end.
-      // A bare array ends with an empty page.
-      const next = nextCursor(res.body, page);
-      if (next === null) return;
-      if (after !== undefined && BigInt(next) <= BigInt(after)) {
-        throw new ShardRequestError(node.name, node.url, "invalid-response", `the listing after ${after} went back to ${next}`, 200);
-      }
-      after = next;
+      const more = hasMore(res.body, page);
+      if (!more) return;
+      if (page.length === 0) throw invalid(`an empty page${after === undefined ? "" : ` after ${after}`} says more records follow`);
     }
   }
 
@@ -170,12 +181,13 @@ export class ShardedExpenseClient {
   }
 }
 
-function nextCursor(body: unknown, page: readonly Expense[]): string | null {
-  if (body && typeof body === "object" && "next" in body) {
+/** Whether another page follows: `{ items, next }` says so with a non-null next; else until an empty page. */
+function hasMore(body: unknown, page: readonly unknown[]): boolean {
+  if (body && typeof body === "object" && !Array.isArray(body) && "next" in body) {
     const next = (body as { next: unknown }).next;
-    return next === null || next === undefined ? null : String(next);
+    return next !== null && next !== undefined;
   }
-  return page.length === 0 ? null : String(page[page.length - 1]!.id);
+  return page.length > 0;
 }
 
 /** A listing page: a bare array, or an object holding the array under a usual key. */
