@@ -38,6 +38,8 @@ describe("usage errors exit 2 and say what was wrong", () => {
   test.each([
     [["client", "run", "--concurrency", "0"], "--concurrency must be from 1 to 1024, got 0"],
     [["client", "run", "--timeout", "soon"], '--timeout must be an integer from 1 to 600000, got "soon"'],
+    // the service answers at most 1000 records a page; a larger page size would fail every listing
+    [["client", "verify", "--page-size", "1001"], "--page-size must be from 1 to 1000, got 1001"],
     [["client", "run", "--ids", "1..3", "--data", "x.json"], "give --ids (seed records) or --data FILE (your records), not both"],
     [["client", "verify", "--data", "/nonexistent.json"], "--data: --data /nonexistent.json: no such file"],
     [["client", "ring", "--nodes", "a=127.0.0.1:1,a=127.0.0.1:2"], 'duplicate node name "a"'],
@@ -75,6 +77,10 @@ describe("client run and verify", () => {
     const verify = await cli("client", "verify", "--nodes", cluster.nodeList, "--json");
     expect(verify.code).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, checked: 10, good: 10 });
+
+    const largest = await cli("client", "verify", "--nodes", cluster.nodeList, "--page-size", "1000", "--json");
+    expect([largest.code, largest.stderr]).toEqual([0, ""]);
+    expect(JSON.parse(largest.stdout)).toMatchObject({ ok: true, good: 10, errors: [] });
   });
 
   test("--data NDJSON sends the user's records; a conflicting re-send exits 1 naming node and field", async () => {

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { renderVerify, summarizeVerifyFailures } from "../../client/report.ts";
 import { verifyRecords } from "../../client/verify.ts";
 import { JobFailed } from "../../errors.ts";
+import { MAX_PAGE } from "../../expenses/model.ts";
 import { idsArg, intOption, jsonArg, ringArgs } from "../_args.ts";
 import { clientFromArgs, dataArg, recordsFromArgs, requestArgs } from "./_args.ts";
 
@@ -16,13 +17,17 @@ export default defineCommand({
     ...ringArgs,
     ...idsArg,
     ...dataArg,
-    "page-size": { type: "string", valueHint: "N", description: "Records per listing request (default: 500)" },
+    "page-size": {
+      type: "string",
+      valueHint: "N",
+      description: `Records per listing request, at most the service's limit of ${MAX_PAGE} (default: 500)`,
+    },
     ...requestArgs,
     ...jsonArg,
   },
   async run({ args }) {
     const client = clientFromArgs(args);
-    const pageSize = intOption(args["page-size"], "page-size", { min: 1, max: 10_000 }) ?? 500;
+    const pageSize = intOption(args["page-size"], "page-size", { min: 1, max: MAX_PAGE }) ?? 500;
     const expected = await recordsFromArgs(args);
     const report = await verifyRecords(client, expected, { pageSize });
     if (args.json) console.log(JSON.stringify(report, null, 2));
