@@ -25,9 +25,12 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
 
   beforeAll(async () => {
     logDir = mkdtempSync(join(tmpdir(), "shardctl-e2e-"));
-    const [built, servers] = await Promise.all([Promise.resolve().then(compiledBinary), startMariaDBs(3)]);
-    bin = built;
-    dbs = servers;
+    // Both settle before either failure is thrown, so afterAll stops whatever did start.
+    const [built, servers] = await Promise.allSettled([Promise.resolve().then(compiledBinary), startMariaDBs(3)]);
+    if (built.status === "fulfilled") bin = built.value;
+    if (servers.status === "fulfilled") dbs = servers.value;
+    if (built.status === "rejected") throw built.reason;
+    if (servers.status === "rejected") throw servers.reason;
     shards = await Promise.all(NAMES.map((name, i) => startServe(bin!.path, { name, db: dbs[i]!.url("expenses"), logDir })));
     nodeList = shards.map((s) => `${s.name}=127.0.0.1:${s.port}`).join(",");
   }, 240_000);

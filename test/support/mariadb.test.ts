@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import mysql from "mysql2/promise";
-import { mysqlUnavailable, startMariaDBs } from "./mariadb.ts";
+import { mysqlUnavailable, startMariaDBs, type MariaDB } from "./mariadb.ts";
 
 describe.skipIf(!!mysqlUnavailable)("test harness: MariaDB", () => {
   test("starts three independent servers on 127.0.0.1 and stops them by PID", async () => {
@@ -24,4 +24,17 @@ describe.skipIf(!!mysqlUnavailable)("test harness: MariaDB", () => {
       expect(() => process.kill(s.pid, 0)).toThrow();
     }
   });
+});
+
+test("startMariaDBs stops the servers that started when another one fails", async () => {
+  const stopped: number[] = [];
+  let n = 0;
+  const fake = async (): Promise<MariaDB> => {
+    const i = n++;
+    await Bun.sleep(5 * i);
+    if (i === 1) throw new Error("mariadbd did not start");
+    return { port: i, dir: "", pid: 0, url: () => "", stop: async () => void stopped.push(i), kill: async () => {} };
+  };
+  await expect(startMariaDBs(3, fake)).rejects.toThrow("mariadbd did not start");
+  expect(stopped.sort()).toEqual([0, 2]);
 });

@@ -110,9 +110,20 @@ export async function startMariaDB(): Promise<MariaDB> {
   }
 }
 
-/** Starts `n` servers at once (the cluster tests use three, one per instance). */
-export function startMariaDBs(n: number): Promise<MariaDB[]> {
-  return Promise.all(Array.from({ length: n }, () => startMariaDB()));
+/**
+ * Starts `n` servers at once (the cluster tests use three, one per instance). When one
+ * fails, the others are stopped before the error is thrown: the caller never got them,
+ * so its afterAll could not.
+ */
+export async function startMariaDBs(n: number, start: () => Promise<MariaDB> = startMariaDB): Promise<MariaDB[]> {
+  const results = await Promise.allSettled(Array.from({ length: n }, () => start()));
+  const started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed) {
+    await Promise.allSettled(started.map((s) => s.stop()));
+    throw failed.reason;
+  }
+  return started;
 }
 
 async function canConnect(port: number): Promise<boolean> {
