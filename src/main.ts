@@ -43,6 +43,29 @@ function knownFlags(args: ArgsDef): Set<string> {
   return known;
 }
 
+/** The words of `tokens` that are neither an option nor the value of an option that takes one. */
+function positionals(args: ArgsDef, tokens: readonly string[]): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, def] of Object.entries(args)) {
+    if (def.type !== "string" && def.type !== "enum") continue;
+    takesValue.add(name);
+    takesValue.add(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
+    const alias = (def as { alias?: string | string[] }).alias;
+    for (const a of alias === undefined ? [] : Array.isArray(alias) ? alias : [alias]) takesValue.add(a);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (token.startsWith("-") && token !== "-") {
+      const bare = token.replace(/^--?/, "");
+      if (!bare.includes("=") && takesValue.has(bare)) i++; // its value is the next token
+      continue;
+    }
+    out.push(token);
+  }
+  return out;
+}
+
 export interface MainOptions {
   /** Printed after the root command's usage (examples, where to read more). */
   readonly epilogue?: string;
@@ -86,6 +109,15 @@ export async function main(root: AnyCommand, rawArgs: string[], options: MainOpt
   for (const flag of flags) {
     const bare = flag.replace(/^--?/, "").split("=")[0]!;
     if (!known.has(bare)) return usageError(name, `unknown option ${flag.split("=")[0]}`);
+  }
+  // citty ignores words a command has no positional for: `client verify 5..7` would
+  // check the default ids and succeed. Such a word is bad usage.
+  if (!Object.values(args as ArgsDef).some((def) => def.type === "positional")) {
+    const stray = positionals(args as ArgsDef, dashdash >= 0 ? rest.slice(0, dashdash) : rest)[0];
+    if (stray !== undefined) {
+      const hint = "ids" in args && /^[\d.,]+$/.test(stray) ? `; ids go in --ids (e.g. --ids ${stray})` : "";
+      return usageError(name, `unexpected argument "${stray}"${hint}`);
+    }
   }
   try {
     await runCommand(cmd, { rawArgs: rest });

@@ -19,9 +19,16 @@ const leaf = defineCommand({
     if (args.word === "crash") throw new TypeError("a bug");
   },
 });
+const plain = defineCommand({
+  meta: { name: "plain", description: "options only, no positional" },
+  args: { ids: { type: "string" }, dryRun: { type: "boolean" }, mode: { type: "enum", options: ["a", "b"] } },
+  run({ args }) {
+    seen.push({ ...args });
+  },
+});
 const root = defineCommand({
   meta: { name: "tool", version: "9.9.9", description: "root" },
-  subCommands: { group: defineCommand({ meta: { name: "group" }, subCommands: { leaf } }) },
+  subCommands: { group: defineCommand({ meta: { name: "group" }, subCommands: { leaf, plain } }) },
 });
 
 let out: string[];
@@ -63,6 +70,20 @@ describe("main: exit statuses of the contract", () => {
     expect(await main(root, ["group", "leaf", "--cuont", "3"])).toBe(2);
     expect(err.join("\n")).toContain("unknown option --cuont");
     expect(seen).toHaveLength(0);
+  });
+
+  test("a word that a command without positionals would ignore is 2, and the command does not run", async () => {
+    expect(await main(root, ["group", "plain", "--ids", "1..3", "5..7"])).toBe(2);
+    expect(err.join("\n")).toContain('shardctl group plain: unexpected argument "5..7"; ids go in --ids (e.g. --ids 5..7)');
+    expect(await main(root, ["group", "plain", "--dry-run", "true"])).toBe(2);
+    expect(err.join("\n")).toContain('shardctl group plain: unexpected argument "true"\n');
+    expect(seen).toHaveLength(0);
+  });
+
+  test("option values are not taken for stray words", async () => {
+    expect(await main(root, ["group", "plain", "--ids", "5..7", "--dry-run", "--mode", "b"])).toBe(0);
+    expect(await main(root, ["group", "plain", "--ids=5..7", "--dryRun"])).toBe(0);
+    expect(seen).toMatchObject([{ ids: "5..7", dryRun: true, mode: "b" }, { ids: "5..7", dryRun: true }]);
   });
 
   test("options after -- are not checked", async () => {

@@ -40,6 +40,8 @@ describe("usage errors exit 2 and say what was wrong", () => {
     [["client", "run", "--timeout", "soon"], '--timeout must be an integer from 1 to 600000, got "soon"'],
     // the service answers at most 1000 records a page; a larger page size would fail every listing
     [["client", "verify", "--page-size", "1001"], "--page-size must be from 1 to 1000, got 1001"],
+    // a word citty would ignore: verify would check the default ids 1..10 and pass
+    [["client", "verify", "5..7"], 'unexpected argument "5..7"; ids go in --ids (e.g. --ids 5..7)'],
     [["client", "run", "--ids", "1..3", "--data", "x.json"], "give --ids (seed records) or --data FILE (your records), not both"],
     [["client", "verify", "--data", "/nonexistent.json"], "--data: --data /nonexistent.json: no such file"],
     [["client", "ring", "--nodes", "a=127.0.0.1:1,a=127.0.0.1:2"], 'duplicate node name "a"'],
