@@ -71,6 +71,7 @@ export function renderVerify(report: VerifyReport): string {
   );
   const problems: string[][] = [];
   for (const m of report.missing) problems.push(["missing", m.id, m.owner, "-", "on no node"]);
+  for (const m of report.unknown) problems.push(["unknown", m.id, m.owner, "-", "not found; its owner's listing failed before it"]);
   for (const m of report.mismatched) {
     const what = m.differences.map((d) => `${d.field}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.actual) ?? "nothing"}`);
     problems.push(["mismatched", m.id, m.owner, m.owner, what.join("; ")]);
@@ -82,6 +83,7 @@ export function renderVerify(report: VerifyReport): string {
     `${report.good} of ${report.checked} ids on their owner with the expected content`,
     `${report.missing.length} missing, ${report.mismatched.length} mismatched, ${report.misplaced.length} misplaced, ${report.extra.length} extra`,
   ];
+  if (report.unknown.length > 0) summary.push(`${report.unknown.length} unknown (their owner's listing failed)`);
   if (report.unchecked > 0) summary.push(`${report.unchecked} other records on their owners (not in the checked ids)`);
   parts.push(summary.join("; "));
   return parts.join("\n\n");
@@ -91,6 +93,7 @@ export function summarizeVerifyFailures(report: VerifyReport): string {
   const out: string[] = [];
   for (const e of report.errors) out.push(`node ${e.node}: ${e.message} (verify is incomplete)`);
   if (report.missing.length) out.push(`missing: ${listIds(report.missing.map((m) => `${m.id} (owner ${m.owner})`), 8)}`);
+  if (report.unknown.length) out.push(`not checked, their owner's listing failed: ${listIds(report.unknown.map((m) => `${m.id} (owner ${m.owner})`), 8)}`);
   if (report.mismatched.length) out.push(`mismatched: ${listIds(report.mismatched.map((m) => `${m.id} on ${m.owner}`), 8)}`);
   if (report.misplaced.length) out.push(`misplaced: ${listIds(report.misplaced.map((p) => `${p.id} on ${p.node}, owner ${p.owner}`), 8)}`);
   if (report.extra.length) out.push(`extra copies: ${listIds(report.extra.map((p) => `${p.id} on ${p.node}, owner ${p.owner}`), 8)}`);

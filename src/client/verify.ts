@@ -3,6 +3,8 @@
  * cluster against the expected records and the ring:
  *
  *   missing     an expected id is on no node
+ *   unknown     an expected id not found, whose owner's listing failed before reaching
+ *               it: not known to be missing (the listing is in id order)
  *   mismatched  an expected id is on its owner with other content
  *   misplaced   a record sits on a node that does not own it, and its owner lacks it
  *   extra       a second copy: a record on a non-owner while its owner has it too
@@ -31,6 +33,8 @@ export interface VerifyReport {
   readonly good: number;
   readonly nodes: readonly { node: string; url: string; records: number; error?: string }[];
   readonly missing: readonly { id: string; owner: string }[];
+  /** Expected ids not found whose owner's listing failed before reaching them: neither found nor known missing. */
+  readonly unknown: readonly { id: string; owner: string }[];
   readonly mismatched: readonly { id: string; owner: string; differences: readonly FieldDifference[] }[];
   readonly misplaced: readonly Placed[];
   readonly extra: readonly Placed[];
@@ -53,9 +57,12 @@ export async function verifyRecords(
   // id -> node name -> stored record, from every node's listing
   const found = new Map<string, Map<string, unknown>>();
   const errors: { node: string; message: string }[] = [];
+  // node name -> how far its listing got: "all", or the last id read before it failed
+  const listedThrough = new Map<string, "all" | bigint | undefined>();
   const nodes = await Promise.all(
     client.nodes.map(async (n) => {
       let records = 0;
+      let last: bigint | undefined;
       try {
         for await (const record of client.list(n.name, { pageSize })) {
           const id = String(record.id);
@@ -63,17 +70,26 @@ export async function verifyRecords(
           if (!where) found.set(id, (where = new Map()));
           where.set(n.name, record);
           records++;
+          last = BigInt(id);
         }
+        listedThrough.set(n.name, "all");
         return { node: n.name, url: n.url, records };
       } catch (e) {
+        listedThrough.set(n.name, last);
         const message = e instanceof ShardRequestError ? e.reason : e instanceof Error ? e.message : String(e);
         errors.push({ node: n.name, message: `listing failed after ${records} records: ${message}` });
         return { node: n.name, url: n.url, records, error: message };
       }
     }),
   );
+  /** Whether the listing of `node` read far enough to say that `id` is not there. */
+  const reached = (node: string, id: string) => {
+    const through = listedThrough.get(node);
+    return through === "all" || (through !== undefined && BigInt(id) <= through);
+  };
 
   const missing: { id: string; owner: string }[] = [];
+  const unknown: { id: string; owner: string }[] = [];
   const mismatched: { id: string; owner: string; differences: FieldDifference[] }[] = [];
   const expectedIds = new Set<string>();
   let good = 0;
@@ -87,7 +103,7 @@ export async function verifyRecords(
       if (differences.length > 0) mismatched.push({ id, owner, differences });
       else good++;
     } else if (!where) {
-      missing.push({ id, owner });
+      (reached(owner, id) ? missing : unknown).push({ id, owner });
     } // else: only on other nodes, reported as misplaced below
   }
 
@@ -111,5 +127,5 @@ export async function verifyRecords(
   extra.sort(byId);
 
   const ok = errors.length === 0 && missing.length + mismatched.length + misplaced.length + extra.length === 0;
-  return { ok, checked: expected.length, good, nodes, missing, mismatched, misplaced, extra, unchecked, errors };
+  return { ok, checked: expected.length, good, nodes, missing, unknown, mismatched, misplaced, extra, unchecked, errors };
 }

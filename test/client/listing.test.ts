@@ -24,7 +24,9 @@ const server = Bun.serve({
     const url = new URL(req.url);
     const after = url.searchParams.has("after") ? Number(url.searchParams.get("after")) : -1;
     const limit = Number(url.searchParams.get("limit"));
-    return Response.json(answer(after, limit, ALL.filter((r) => Number(r.id) > after)));
+    const body = answer(after, limit, ALL.filter((r) => Number(r.id) > after));
+    const status = (body as { status?: unknown } | null)?.status;
+    return typeof status === "number" ? Response.json({ message: "scripted failure" }, { status }) : Response.json(body);
   },
 });
 afterAll(() => server.stop(true));
@@ -127,6 +129,21 @@ describe("verify over such listings", () => {
     const report = await verifyRecords(client, expected, { pageSize: 4 });
     expect(report).toMatchObject({ ok: true, good: 25, errors: [] });
     expect(report.nodes[0]!.records).toBe(25);
+  });
+
+  test("a listing that fails part-way: ids it read past are missing, the rest unknown", async () => {
+    // Id 2 is not stored; the third page fails (after 9).
+    answer = (after, limit, rest) => {
+      if (after >= 9) return { status: 500 };
+      const items = rest.filter((r) => r.id !== "2").slice(0, limit);
+      return { items, next: items.at(-1)!.id };
+    };
+    const report = await verifyRecords(client, expected, { pageSize: 4 });
+    expect(report.ok).toBe(false);
+    expect(report.errors).toHaveLength(1);
+    expect(report.missing).toEqual([{ id: "2", owner: "n" }]);
+    expect(report.unknown.map((u) => u.id)).toEqual(every.slice(9));
+    expect(report.good).toBe(8);
   });
 
   test("a record with an invalid id makes verify fail for that node, not crash", async () => {

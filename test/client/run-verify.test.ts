@@ -113,6 +113,11 @@ describe("verifyRecords", () => {
       expect(report.errors).toHaveLength(1);
       expect(report.errors[0]!.node).toBe("2");
       expect(report.errors[0]!.message).toContain("connection refused");
+      // Its ids were never read, so they are unknown, not "missing on no node".
+      const ofNode2 = expected.map((r) => String(r.id)).filter((id) => client.ownerOf(id).name === "2");
+      expect(ofNode2.length).toBeGreaterThan(0);
+      expect(report.missing).toEqual([]);
+      expect(report.unknown).toEqual(ofNode2.map((id) => ({ id, owner: "2" })));
     } finally {
       await cluster.startNode("2");
     }
