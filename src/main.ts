@@ -43,6 +43,15 @@ function knownFlags(args: ArgsDef): Set<string> {
   return known;
 }
 
+/**
+ * Whether a token is an option (`--json`, `-h`, `--ids=1..3`) rather than a word: `-` is
+ * stdin and `-1` a negative number (the value of `--retries -1`, which the command then
+ * rejects by name), not unknown options.
+ */
+function isOption(token: string): boolean {
+  return token.startsWith("-") && token !== "-" && !/^-\d/.test(token);
+}
+
 /** The words of `tokens` that are neither an option nor the value of an option that takes one. */
 function positionals(args: ArgsDef, tokens: readonly string[]): string[] {
   const takesValue = new Set<string>();
@@ -56,7 +65,7 @@ function positionals(args: ArgsDef, tokens: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
-    if (token.startsWith("-") && token !== "-") {
+    if (isOption(token)) {
       const bare = token.replace(/^--?/, "");
       if (!bare.includes("=") && takesValue.has(bare)) i++; // its value is the next token
       continue;
@@ -80,7 +89,7 @@ export async function main(root: AnyCommand, rawArgs: string[], options: MainOpt
   const usage = async () =>
     tidy(await renderUsage(cmd, path.length === 0 ? undefined : prefix), process.stdout.isTTY === true) + epilogue;
   const dashdash = rest.indexOf("--");
-  const flags = (dashdash >= 0 ? rest.slice(0, dashdash) : rest).filter((a) => a.startsWith("-") && a !== "-");
+  const flags = (dashdash >= 0 ? rest.slice(0, dashdash) : rest).filter(isOption);
 
   if (flags.includes("--help") || flags.includes("-h")) {
     console.log((await usage()) + "\n");

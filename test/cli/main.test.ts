@@ -86,6 +86,15 @@ describe("main: exit statuses of the contract", () => {
     expect(seen).toMatchObject([{ ids: "5..7", dryRun: true, mode: "b" }, { ids: "5..7", dryRun: true }]);
   });
 
+  test("a negative number is a value for the command to judge, not an unknown option", async () => {
+    expect(await main(root, ["group", "leaf", "--count", "-3"])).toBe(0);
+    expect(seen[0]).toMatchObject({ count: "-3" });
+    expect(err.join("\n")).not.toContain("unknown option");
+    expect(await main(root, ["group", "plain", "--ids", "1", "-5"])).toBe(2);
+    expect(err.join("\n")).toContain('shardctl group plain: unexpected argument "-5"');
+    expect(seen).toHaveLength(1);
+  });
+
   test("options after -- are not checked", async () => {
     expect(await main(root, ["group", "leaf", "--", "--anything"])).toBe(0);
   });
