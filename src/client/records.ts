@@ -2,6 +2,7 @@
  * The records a run sends: the seed data for `--ids`, or the user's own from
  * `--data FILE` (a JSON array, or NDJSON: one record per line).
  */
+import { readFile } from "node:fs/promises";
 import { canonicalId } from "../expenses/id.ts";
 import type { ExpenseCreate } from "../expenses/model.ts";
 import { seedRecord } from "../expenses/seed-data.ts";
@@ -63,7 +64,11 @@ export async function readRecordsFile(path: string): Promise<ExpenseCreate[]> {
 }
 
 async function readText(path: string): Promise<string> {
-  const file = Bun.file(path);
-  if (!(await file.exists())) throw new DataFileError(`--data ${path}: no such file`);
-  return file.text();
+  try {
+    return await readFile(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a file" : `cannot read it (${code ?? (e as Error).message})`;
+    throw new DataFileError(`${path}: ${why}`);
+  }
 }

@@ -43,7 +43,10 @@ describe("usage errors exit 2 and say what was wrong", () => {
     // a word citty would ignore: verify would check the default ids 1..10 and pass
     [["client", "verify", "5..7"], 'unexpected argument "5..7"; ids go in --ids (e.g. --ids 5..7)'],
     [["client", "run", "--ids", "1..3", "--data", "x.json"], "give --ids (seed records) or --data FILE (your records), not both"],
-    [["client", "verify", "--data", "/nonexistent.json"], "--data: --data /nonexistent.json: no such file"],
+    [["client", "verify", "--data", "/nonexistent.json"], "shardctl client verify: --data: /nonexistent.json: no such file\n"],
+    [["client", "run", "--data", tmpdir()], `--data: ${tmpdir()}: is a directory, not a file`],
+    // a negative value is judged by its option, not taken for an unknown option "-1"
+    [["client", "run", "--retries", "-1"], "--retries must be from 0 to 20, got -1"],
     [["client", "ring", "--nodes", "a=127.0.0.1:1,a=127.0.0.1:2"], 'duplicate node name "a"'],
     [["demo", "--db", "sqlite:/tmp/x.sqlite"], "--db gives 1 URL(s) for 3 instances"],
   ])("%p", async (argv, message) => {
