@@ -196,6 +196,19 @@ describe("ring draw", () => {
     expect(solo.stdout.match(/<path d="M [^"]*" stroke="#/g)).toBeNull();
   });
 
+  test("the picture is wide enough for its longest legend line (default nodes, long names and urls)", async () => {
+    for (const argv of [[], ["--nodes", "a-very-long-node-name-for-production=somehost.example.internal:5001,b=h:2"]]) {
+      out.length = 0;
+      const r = await shardctl("ring", "draw", ...argv);
+      expect(r.code).toBe(0);
+      const width = Number(r.stdout.match(/^<svg [^>]*width="(\d+)"/)![1]);
+      // Legend text starts at x = 672; 11px sans-serif averages at least 5.5px a character.
+      const lines = [...r.stdout.matchAll(/<text x="672" [^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!.replace(/&[a-z]+;/g, "&"));
+      expect(lines.length).toBeGreaterThanOrEqual(4);
+      for (const line of lines) expect(672 + line.length * 5.5).toBeLessThan(width);
+    }
+  });
+
   test("names are escaped", async () => {
     const r = await shardctl("ring", "draw", "--nodes", "a&b=h:1,<c>=h:2", "--vnodes", "5", "--ids", "1");
     expect(r.code).toBe(0);

@@ -27,6 +27,12 @@ const R = 240;
 const LABEL_POINTS = 24;
 /** Ids get a text label when there are this few of them. */
 const LABEL_IDS = 40;
+/**
+ * Generous average character widths, in em, of the legend's sans-serif text (the name at
+ * 12px, the facts at 11px): the picture is made wide enough for its longest legend line.
+ */
+const LEGEND_NAME_EM = 0.62;
+const LEGEND_FACTS_EM = 0.58;
 
 function at(t: number, r: number): [number, number] {
   const a = 2 * Math.PI * t;
@@ -57,7 +63,17 @@ export function renderRingSvg(ring: HashRing, ids: readonly string[]): string {
   const color = new Map(ring.nodes.map((n, i) => [n.name, nodeColor(i)]));
   const points = ring.points;
   const out: string[] = [];
-  const width = SIZE + 320;
+  // The legend's lines, so that the picture is wide enough for the longest (a long name or
+  // url would otherwise be cut off at the right edge).
+  const shares = spaceShares(ring);
+  const legend = ring.nodes.map((n) => {
+    const count = points.filter((p) => p.node === n.name).length;
+    const facts = [n.url, plural(count, "point"), `${percentOf(shares.get(n.name)!, 2)} of the circle`];
+    return { name: n.name, facts: facts.filter(Boolean).join(" · ") };
+  });
+  const lx = SIZE + 10;
+  const widest = Math.max(0, ...legend.map((l) => Math.max(l.name.length * LEGEND_NAME_EM * 12, l.facts.length * LEGEND_FACTS_EM * 11)));
+  const width = Math.max(SIZE + 320, Math.ceil(lx + 22 + widest + 16));
   const height = Math.max(SIZE + 20, 120 + ring.nodes.length * 36);
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
@@ -113,17 +129,13 @@ export function renderRingSvg(ring: HashRing, ids: readonly string[]): string {
   }
 
   // Legend: color and name, then url, points and exact share of the circle.
-  const shares = spaceShares(ring);
-  const lx = SIZE + 10;
   out.push(`<text x="${lx}" y="80" font-weight="bold">Nodes</text>`);
-  ring.nodes.forEach((n, i) => {
+  legend.forEach((l, i) => {
     const y = 104 + i * 36;
-    const count = points.filter((p) => p.node === n.name).length;
-    const facts = [n.url, plural(count, "point"), `${percentOf(shares.get(n.name)!, 2)} of the circle`];
     out.push(
-      `<rect x="${lx}" y="${y - 10}" width="14" height="14" fill="${color.get(n.name)}"/>`,
-      `<text x="${lx + 22}" y="${y + 2}">${escape(n.name)}</text>`,
-      `<text x="${lx + 22}" y="${y + 17}" fill="#555" font-size="11">${escape(facts.filter(Boolean).join(" · "))}</text>`,
+      `<rect x="${lx}" y="${y - 10}" width="14" height="14" fill="${color.get(l.name)}"/>`,
+      `<text x="${lx + 22}" y="${y + 2}">${escape(l.name)}</text>`,
+      `<text x="${lx + 22}" y="${y + 17}" fill="#555" font-size="11">${escape(l.facts)}</text>`,
     );
   });
   out.push(`</svg>`);
