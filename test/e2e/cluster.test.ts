@@ -129,11 +129,14 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
     const victim = 2;
     const ids = "1000..3999";
     const before = (await idsInDb(victim)).size;
-    const run = spawnCli(bin!.path, ["client", "run", "--nodes", nodeList, "--ids", ids, "--concurrency", "8", "--retries", "0", "--timeout", "2000", "--json"], {
+    const concurrency = 8;
+    const run = spawnCli(bin!.path, ["client", "run", "--nodes", nodeList, "--ids", ids, "--concurrency", String(concurrency), "--retries", "0", "--timeout", "2000", "--json"], {
       timeoutMs: 120_000,
     });
-    // Kill once the victim has stored some of this run's records.
-    await waitFor(async () => ((await idsInDb(victim)).size >= before + 30 ? true : undefined), { timeoutMs: 60_000, intervalMs: 10 });
+    // Kill once the victim has stored some of this run's records. Up to `concurrency` of
+    // the rows counted may not be acknowledged yet, so wait for that many more than the
+    // 30 acknowledged records the test asks for below.
+    await waitFor(async () => ((await idsInDb(victim)).size >= before + 30 + concurrency ? true : undefined), { timeoutMs: 60_000, intervalMs: 10 });
     await shards[victim]!.kill();
     const result = await run.result;
     expect(result.code).toBe(1);
