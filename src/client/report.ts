@@ -76,7 +76,9 @@ export function renderVerify(report: VerifyReport): string {
     const what = m.differences.map((d) => `${d.field}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.actual) ?? "nothing"}`);
     problems.push(["mismatched", m.id, m.owner, m.owner, what.join("; ")]);
   }
-  for (const p of report.misplaced) problems.push(["misplaced", p.id, p.owner, p.node, "its owner does not have it"]);
+  for (const p of report.misplaced) {
+    problems.push(["misplaced", p.id, p.owner, p.node, p.ownerUnread ? "its owner's listing failed before it" : "its owner does not have it"]);
+  }
   for (const p of report.extra) problems.push(["extra", p.id, p.owner, p.node, "a second copy; the owner has it too"]);
   if (problems.length > 0) parts.push(renderTable(["problem", "id", "owner", "found on", "detail"], problems));
   const summary = [
@@ -84,7 +86,8 @@ export function renderVerify(report: VerifyReport): string {
     `${report.missing.length} missing, ${report.mismatched.length} mismatched, ${report.misplaced.length} misplaced, ${report.extra.length} extra`,
   ];
   if (report.unknown.length > 0) summary.push(`${report.unknown.length} unknown (their owner's listing failed)`);
-  if (report.unchecked > 0) summary.push(`${report.unchecked} other records on their owners (not in the checked ids)`);
+  if (report.unchecked === 1) summary.push("1 other record on its owner (not in the checked ids)");
+  if (report.unchecked > 1) summary.push(`${report.unchecked} other records on their owners (not in the checked ids)`);
   parts.push(summary.join("; "));
   return parts.join("\n\n");
 }

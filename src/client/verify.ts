@@ -7,6 +7,7 @@
  *               it: not known to be missing (the listing is in id order)
  *   mismatched  an expected id is on its owner with other content
  *   misplaced   a record sits on a node that does not own it, and its owner lacks it
+ *               (or, `ownerUnread`, its owner's listing failed before reaching it)
  *   extra       a second copy: a record on a non-owner while its owner has it too
  *
  * Placement is checked for every record found, not only the expected ids; records on
@@ -23,6 +24,11 @@ export interface Placed {
   readonly node: string;
   /** Where the ring puts it. */
   readonly owner: string;
+  /**
+   * Misplaced only: true when the owner's listing failed before reaching this id, so whether
+   * the owner has it too (which would make this copy extra) is not known.
+   */
+  readonly ownerUnread?: true;
 }
 
 export interface VerifyReport {
@@ -118,7 +124,7 @@ export async function verifyRecords(
       } else if (where.has(owner)) {
         extra.push({ id, node, owner });
       } else {
-        misplaced.push({ id, node, owner });
+        misplaced.push(reached(owner, id) ? { id, node, owner } : { id, node, owner, ownerUnread: true });
       }
     }
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { runRecords } from "../../src/client/run.ts";
 import { verifyRecords } from "../../src/client/verify.ts";
+import { renderVerify } from "../../src/client/report.ts";
 import { recordsForIds } from "../../src/client/records.ts";
 import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
@@ -105,6 +106,13 @@ describe("verifyRecords", () => {
     expect(report.good).toBe(expected.length - 1);
   });
 
+  test("the summary counts other records in the right number", () => {
+    const base = { ok: true, checked: 1, good: 1, nodes: [], missing: [], unknown: [], mismatched: [], misplaced: [], extra: [], errors: [] };
+    expect(renderVerify({ ...base, unchecked: 1 })).toEndWith("; 1 other record on its owner (not in the checked ids)");
+    expect(renderVerify({ ...base, unchecked: 2 })).toEndWith("; 2 other records on their owners (not in the checked ids)");
+    expect(renderVerify({ ...base, unchecked: 0 })).toEndWith("0 extra");
+  });
+
   test("a node that cannot be listed makes verify fail, saying so", async () => {
     await cluster.stopNode("2");
     try {
@@ -120,6 +128,28 @@ describe("verifyRecords", () => {
       expect(report.unknown).toEqual(ofNode2.map((id) => ({ id, owner: "2" })));
     } finally {
       await cluster.startNode("2");
+    }
+  });
+
+  test("a copy on a non-owner whose owner cannot be listed is misplaced with ownerUnread, not 'its owner does not have it'", async () => {
+    const firstOwnedBy = (owner: string) => ids(900, 9000).find((id) => client.ownerOf(id).name === owner)!;
+    const of2 = firstOwnedBy("2"); // its owner will be down
+    const of3 = firstOwnedBy("3"); // its owner is up and lacks it
+    for (const id of [of2, of3]) {
+      expect((await fetch(`${nodeUrl("1")}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(id)) })).status).toBe(201);
+    }
+    await cluster.stopNode("2");
+    try {
+      const report = await verifyRecords(client, recordsForIds(ids(1, 10)));
+      expect(report.ok).toBe(false);
+      expect(report.misplaced).toContainEqual({ id: of2, node: "1", owner: "2", ownerUnread: true });
+      expect(report.misplaced).toContainEqual({ id: of3, node: "1", owner: "3" });
+      const text = renderVerify(report);
+      expect(text).toMatch(new RegExp(`misplaced +${of2} +2 +1 +its owner's listing failed before it`));
+      expect(text).toMatch(new RegExp(`misplaced +${of3} +3 +1 +its owner does not have it`));
+    } finally {
+      await cluster.startNode("2");
+      for (const id of [of2, of3]) await fetch(`${nodeUrl("1")}/v1/expenses/${id}`, { method: "DELETE" });
     }
   });
 });
