@@ -28,17 +28,18 @@ async function findLeaf(root: AnyCommand, rawArgs: string[]) {
   return { cmd, rest, path };
 }
 
+/** The spellings of an option on the command line: its name, kebab-cased, and its aliases. */
+function optionNames(name: string, def: ArgsDef[string]): string[] {
+  const alias = (def as { alias?: string | string[] }).alias;
+  return [name, name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), ...(alias === undefined ? [] : [alias].flat())];
+}
+
 function knownFlags(args: ArgsDef): Set<string> {
   const known = new Set(["help", "h"]);
   for (const [name, def] of Object.entries(args)) {
     if (def.type === "positional") continue;
-    const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    for (const n of [name, kebab]) {
-      known.add(n);
-      if (def.type === "boolean") known.add(`no-${n}`);
-    }
-    const alias = (def as { alias?: string | string[] }).alias;
-    for (const a of alias === undefined ? [] : Array.isArray(alias) ? alias : [alias]) known.add(a);
+    for (const n of optionNames(name, def)) known.add(n);
+    if (def.type === "boolean") for (const n of optionNames(name, {})) known.add(`no-${n}`);
   }
   return known;
 }
@@ -56,11 +57,7 @@ function isOption(token: string): boolean {
 function positionals(args: ArgsDef, tokens: readonly string[]): string[] {
   const takesValue = new Set<string>();
   for (const [name, def] of Object.entries(args)) {
-    if (def.type !== "string" && def.type !== "enum") continue;
-    takesValue.add(name);
-    takesValue.add(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
-    const alias = (def as { alias?: string | string[] }).alias;
-    for (const a of alias === undefined ? [] : Array.isArray(alias) ? alias : [alias]) takesValue.add(a);
+    if (def.type === "string" || def.type === "enum") for (const n of optionNames(name, def)) takesValue.add(n);
   }
   const out: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
