@@ -71,9 +71,23 @@ export async function runRecords(
     };
   });
 
+  // Before writing anything, ask each owner who it is: under a node list whose names do not
+  // match the instances' --name, every record would be stored (201) and only then fail.
+  const misnamed = new Map<string, Step<PostOutcome>>();
+  await Promise.all(
+    [...new Set(rows.map((r) => r.node))].map(async (name) => {
+      try {
+        await client.checkName(name);
+      } catch (e) {
+        const { outcome, message } = failure(e); // no status: the answer was /healthz's, not a POST's
+        misnamed.set(name, { ok: false, outcome, message: `${message}; nothing was sent to it` });
+      }
+    }),
+  );
+
   let done = 0;
   await forEachLimit(records, concurrency, async (record, i) => {
-    rows[i]!.post = await postOne(client, record);
+    rows[i]!.post = misnamed.get(rows[i]!.node) ?? (await postOne(client, record));
     onProgress?.("POST", ++done, records.length);
   });
 

@@ -13,7 +13,7 @@ import { HashRing } from "../ring/hash-ring.ts";
 import { parseNodeList } from "../ring/nodes.ts";
 import { compareRecord, describeDifferences, type FieldDifference } from "./compare.ts";
 import { ShardRequestError } from "./errors.ts";
-import { callShard, httpError, type RetryOptions, type ShardRequest, type ShardResponse, type ShardTarget } from "./transport.ts";
+import { callShard, DEFAULT_TIMEOUT_MS, httpError, type RetryOptions, type ShardRequest, type ShardResponse, type ShardTarget } from "./transport.ts";
 
 /** A node of the cluster: its ring name, where it answers, and its weight (default 1). */
 export interface ShardNode extends ShardTarget {
@@ -164,9 +164,32 @@ export class ShardedExpenseClient {
     }
   }
 
+  /**
+   * Asks node `name` who it is (`GET /healthz`, one attempt, at most 2 s) and throws the
+   * "wrong-node" ShardRequestError when it answers under another name, before anything is
+   * written to it. A node that does not answer passes: its requests report that themselves.
+   */
+  async checkName(name: string): Promise<void> {
+    if (!this.#checkNodeName) return;
+    const node = this.node(name);
+    const timeoutMs = Math.min(this.#retry.timeoutMs ?? DEFAULT_TIMEOUT_MS, 2000);
+    let res: ShardResponse;
+    try {
+      res = await callShard(node, { method: "GET", path: "/healthz" }, { timeoutMs, retries: 0 });
+    } catch {
+      return;
+    }
+    this.#checkServedBy(node, res);
+  }
+
   /** One request to one node, with this client's timeout, retries and node-name check. */
   async request(node: ShardNode, request: ShardRequest): Promise<ShardResponse> {
     const res = await callShard(node, request, this.#retry);
+    this.#checkServedBy(node, res);
+    return res;
+  }
+
+  #checkServedBy(node: ShardNode, res: ShardResponse): void {
     if (this.#checkNodeName && res.servedBy !== null && res.servedBy !== node.name) {
       throw new ShardRequestError(
         node.name,
@@ -177,7 +200,6 @@ export class ShardedExpenseClient {
         res.attempts,
       );
     }
-    return res;
   }
 }
 

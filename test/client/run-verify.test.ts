@@ -45,6 +45,35 @@ describe("runRecords", () => {
     expect(report.rows[0]!.get.outcome).toBe("skipped");
   });
 
+  test("a node list whose names do not match the instances' fails those nodes' ids as wrong-node without storing them", async () => {
+    // The addresses of nodes 1 and 2 swapped under their names; node 3 as it is.
+    const byName = (name: string) => cluster.nodes.find((n) => n.name === name)!.url;
+    const swapped = new ShardedExpenseClient({
+      nodes: [
+        { name: "1", url: byName("2") },
+        { name: "2", url: byName("1") },
+        { name: "3", url: byName("3") },
+      ],
+      vnodes: 1,
+      retries: 0,
+    });
+    const report = await runRecords(swapped, recordsForIds(ids(300, 340)));
+    expect(report.ok).toBe(false);
+    const wrong = report.rows.filter((r) => r.node !== "3");
+    expect(wrong.length).toBeGreaterThan(0);
+    for (const r of wrong) {
+      expect(r.post).toMatchObject({ ok: false, outcome: "wrong-node" });
+      expect(r.post.status).toBeUndefined();
+      expect(r.post.message).toContain("nothing was sent to it");
+      // Not stored under either name.
+      for (const url of [byName("1"), byName("2")]) expect((await fetch(`${url}/v1/expenses/${r.id}`)).status).toBe(404);
+    }
+    const fine = report.rows.filter((r) => r.node === "3");
+    expect(fine.every((r) => r.ok)).toBe(true);
+    // Leave the cluster as the later tests expect it.
+    for (const r of fine) expect((await fetch(`${byName("3")}/v1/expenses/${r.id}`, { method: "DELETE" })).status).toBe(204);
+  });
+
   test("with one node down its ids fail as refused, the others succeed; after restart a re-run completes", async () => {
     await cluster.stopNode("1");
     try {
