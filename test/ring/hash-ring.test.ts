@@ -69,6 +69,23 @@ describe("agrees with an independent sorted-array BigInt reference", () => {
     }
   });
 
+  test("a key whose hash equals a point belongs to the next point (every point of every case above)", () => {
+    // The key *is* a vnode label, so md5(key) is exactly that point; "strictly greater"
+    // sends it on to the following point, across bucket boundaries and past the end.
+    for (const c of cases) {
+      const ring = new HashRing(c.nodes, { vnodes: c.vnodes });
+      const ref = refPoints(c.nodes, c.vnodes);
+      const labels = c.nodes.flatMap((n) => {
+        const count = Math.floor(c.vnodes * (n.weight ?? 1) + 0.5);
+        return count === 1 ? [n.name] : Array.from({ length: count }, (_, i) => `${n.name}:${i}`);
+      });
+      expect(labels.length).toBe(ref.length);
+      const index = new Map(ref.map((p, i) => [p.at, i]));
+      const wrong = labels.filter((label) => ring.get(label) !== ref[(index.get(md5Ref(label))! + 1) % ref.length]!.node);
+      expect({ what: c.what, wrong }).toEqual({ what: c.what, wrong: [] });
+    }
+  });
+
   test("a weight rounds half up: 3 vnodes x 0.5 = 1.5 -> 2 points", () => {
     const ring = new HashRing([{ name: "half", weight: 0.5 }, { name: "full" }], { vnodes: 3 });
     expect(ring.points.filter((p) => p.node === "half").map((p) => p.label).sort()).toEqual(["half:0", "half:1"]);
