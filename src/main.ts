@@ -72,6 +72,22 @@ function positionals(args: ArgsDef, tokens: readonly string[]): string[] {
   return out;
 }
 
+/** The first option that takes a value and occurs more than once in `flags`, as written. */
+function repeatedOption(args: ArgsDef, flags: readonly string[]): string | undefined {
+  const canonical = new Map<string, string>();
+  for (const [name, def] of Object.entries(args)) {
+    if (def.type === "string" || def.type === "enum") for (const n of optionNames(name, def)) canonical.set(n, name);
+  }
+  const seen = new Set<string>();
+  for (const flag of flags) {
+    const name = canonical.get(flag.replace(/^--?/, "").split("=")[0]!);
+    if (name === undefined) continue;
+    if (seen.has(name)) return flag.split("=")[0]!;
+    seen.add(name);
+  }
+  return undefined;
+}
+
 export interface MainOptions {
   /** Printed after the root command's usage (examples, where to read more). */
   readonly epilogue?: string;
@@ -116,6 +132,10 @@ export async function main(root: AnyCommand, rawArgs: string[], options: MainOpt
     const bare = flag.replace(/^--?/, "").split("=")[0]!;
     if (!known.has(bare)) return usageError(name, `unknown option ${flag.split("=")[0]}`);
   }
+  // citty keeps only the last value of an option given twice: `ring diff --remove a --remove b`
+  // would remove b alone and succeed. An option that takes a value is given once.
+  const repeated = repeatedOption(args as ArgsDef, flags);
+  if (repeated) return usageError(name, `${repeated} is given more than once; give it once`);
   // citty ignores words a command has no positional for: `client verify 5..7` would
   // check the default ids and succeed. Such a word is bad usage.
   if (!Object.values(args as ArgsDef).some((def) => def.type === "positional")) {

@@ -95,6 +95,13 @@ describe("main: exit statuses of the contract", () => {
     expect(seen).toHaveLength(1);
   });
 
+  test("an option that takes a value, given twice, is 2 rather than the last one silently winning", async () => {
+    expect(await main(root, ["group", "plain", "--ids", "1", "--ids=2"])).toBe(2);
+    expect(err.join("\n")).toContain("shardctl group plain: --ids is given more than once; give it once");
+    expect(await main(root, ["group", "leaf", "--count", "1", "--dry-run", "--dry-run"])).toBe(0);
+    expect(seen).toHaveLength(1);
+  });
+
   test("options after -- are not checked", async () => {
     expect(await main(root, ["group", "leaf", "--", "--anything"])).toBe(0);
   });

@@ -158,6 +158,8 @@ describe("ring diff", () => {
     ["a bad port", ["--add", "d=h:0"], /--add d=h:0: "d=h:0": port 0 is out of range/],
     ["a zero weight", ["--add", "d=h:9:0"], /weight must be a number greater than 0/],
     ["colliding points", ["--nodes", "a=h:1:2", "--vnodes", "1", "--add", "a:1=h:2"], /--add a:1=h:2: points collide/],
+    // citty would keep the last one only and describe the removal of b alone
+    ["--remove twice", ["--nodes", "a=h:1,b=h:2,c=h:3", "--remove", "a", "--remove", "b"], /--remove is given more than once; give it once/],
   ])("%s is a usage error", async (_, argv, message) => {
     const r = await shardctl("ring", "diff", ...argv);
     expect(r.code).toBe(2);
