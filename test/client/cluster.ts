@@ -18,7 +18,15 @@ export interface LocalCluster {
 export async function startLocalCluster(names = ["a", "b", "c"]): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), "shardctl-client-test-"));
   const db = (name: string) => `sqlite:${join(dir, `${name}.sqlite`)}`;
-  const instances = await Promise.all(names.map((name) => startInstance({ port: 0, db: db(name), name, log: false })));
+  const started = await Promise.allSettled(names.map((name) => startInstance({ port: 0, db: db(name), name, log: false })));
+  const instances = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) {
+    // The caller gets no cluster to stop: stop what did start and remove the files here.
+    await Promise.allSettled(instances.map((s) => s.stop()));
+    rmSync(dir, { recursive: true, force: true });
+    throw failed.reason;
+  }
   const byName = new Map(instances.map((s) => [s.name, s]));
   const ports = new Map(instances.map((s) => [s.name, s.port]));
   return {
