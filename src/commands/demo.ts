@@ -43,9 +43,15 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
+    // The demo starts its own cluster: of the environment only SHARDCTL_VNODES applies, not
+    // the SHARDCTL_NODES or SHARDCTL_RING of a real cluster (nor would a bad one stop it).
+    const env = { SHARDCTL_VNODES: process.env.SHARDCTL_VNODES };
     // Without --nodes: nodes 1, 2, 3 on ports the system picks (port 0), known once bound.
-    const wanted = args.nodes !== undefined ? resolveRing(args).nodes : DEMO_NAMES.map((name) => ({ name, host: "127.0.0.1", port: 0, weight: 1 }));
-    const vnodes = resolveRing({ vnodes: args.vnodes }).ring.vnodes;
+    const wanted =
+      args.nodes !== undefined
+        ? resolveRing({ nodes: args.nodes, vnodes: args.vnodes }, env).nodes
+        : DEMO_NAMES.map((name) => ({ name, host: "127.0.0.1", port: 0, weight: 1 }));
+    const vnodes = resolveRing({ vnodes: args.vnodes }, env).ring.vnodes;
     const ids = parseIds(args.ids);
     const dbs = args.db?.split(",").map((s) => s.trim()) ?? [];
     if (args.db !== undefined && dbs.length !== wanted.length) {

@@ -130,6 +130,24 @@ describe("demo", () => {
     expect(await Bun.file(join(dirs, "node-1.sqlite")).exists()).toBe(false);
   });
 
+  test("a real cluster's SHARDCTL_NODES and SHARDCTL_RING do not apply to the demo's own cluster; SHARDCTL_VNODES does", async () => {
+    const ringFile = join(dir, "ring-vnodes-7.json");
+    writeFileSync(ringFile, JSON.stringify({ vnodes: 7, nodes: ["a=127.0.0.1:1"] }));
+    const saved = { ...process.env };
+    Object.assign(process.env, { SHARDCTL_NODES: "not a node list", SHARDCTL_RING: ringFile, SHARDCTL_VNODES: "1" });
+    try {
+      const r = await cli("demo", "--json");
+      expect(r.code).toBe(0);
+      // one point per node (SHARDCTL_VNODES=1, not the ring file's 7): the seed README's table
+      expect(JSON.parse(r.stdout).run.rows.map((x: { node: string }) => x.node)).toEqual(["2", "3", "1", "1", "3", "1", "1", "3", "1", "3"]);
+    } finally {
+      for (const k of ["SHARDCTL_NODES", "SHARDCTL_RING", "SHARDCTL_VNODES"]) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
+  });
+
   test("--json prints the run and verify reports", async () => {
     const r = await cli("demo", "--json", "--ids", "1..20");
     expect(r.code).toBe(0);
