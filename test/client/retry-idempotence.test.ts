@@ -4,12 +4,15 @@
  * no second copy. A real instance sits behind a proxy that forwards every request and
  * then spoils the first answer to each POST.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { runRecords } from "../../src/client/run.ts";
 import { recordsForIds } from "../../src/client/records.ts";
 import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { startLocalCluster, type LocalCluster } from "./cluster.ts";
+
+// Each spoiled answer costs a client timeout (1.5 s); leave room on a loaded machine.
+setDefaultTimeout(30_000);
 
 let cluster: LocalCluster;
 let spoil: "slow" | "503" = "slow";

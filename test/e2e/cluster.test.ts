@@ -4,7 +4,7 @@
  * and the placement checked in each database directly. Then the faults: an instance
  * down, an instance SIGKILLed mid-run, a record planted on the wrong node.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,10 @@ import { waitFor } from "../support/net.ts";
 import { cli, compiledBinary, spawnCli, startServe, stopAll, type ServeProcess } from "./support.ts";
 
 const NAMES = ["shard1", "shard2", "shard3"];
+
+// bun test's default is 5 s per test (bunfig.toml's [test] timeout is not read by bun);
+// these tests run the binary several times and restart instances.
+setDefaultTimeout(120_000);
 
 describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three instances, the client", () => {
   let bin: ReturnType<typeof compiledBinary> | undefined;

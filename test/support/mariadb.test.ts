@@ -23,7 +23,7 @@ describe.skipIf(!!mysqlUnavailable)("test harness: MariaDB", () => {
       expect(existsSync(s.dir)).toBe(false);
       expect(() => process.kill(s.pid, 0)).toThrow();
     }
-  });
+  }, 120_000); // three installs and starts: far over bun's default 5 s on a loaded machine
 });
 
 test("startMariaDBs stops the servers that started when another one fails", async () => {
