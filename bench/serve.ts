@@ -1,13 +1,18 @@
 /**
  * `npm run bench:serve`: requests/s of one expense instance on MariaDB (POST and GET
  * at concurrency 1 and 32, HTTP over loopback), beside the same inserts and selects
- * sent straight through a mysql2 pool (prepared statements) to the same server in the
- * same run, as a ratio. The instance is a separate `shardctl serve` process with its
- * request log on (as deployed, sent to /dev/null). Medians of several rounds.
+ * sent straight through a mysql2 pool to the same server in the same run, as a ratio.
+ * Both sides make the same driver call: prepared statements through the pool's
+ * callback `execute`, as the store does. The instance is a separate `shardctl serve`
+ * process with its request log on (as deployed, sent to /dev/null). Medians of several
+ * rounds. Beside the rates: CPU time per operation of each process (this bench with its
+ * HTTP client or mysql2 pool, the serve process, mariadbd), from /proc, which says
+ * where the time goes on a machine where the three share the cores.
  *
  * Env: BENCH_ROUNDS (default 5), BENCH_SECONDS per round and cell (default 1.5),
  * BENCH_POOL (connections in each pool, default the service's default).
  */
+import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
@@ -23,10 +28,27 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const CONCURRENCY = [1, 32];
 const POOL = Number(process.env.BENCH_POOL ?? DEFAULT_POOL);
 
-/** Runs `op(i)` from `concurrency` workers for `seconds`; operations per second. */
-async function measure(concurrency: number, seconds: number, op: (i: number) => Promise<void>): Promise<number> {
+/** CPU time (user + system) of a process so far, in microseconds; undefined without /proc. */
+function cpuMicros(pid: number): number | undefined {
+  const file = `/proc/${pid}/stat`;
+  if (!existsSync(file)) return undefined;
+  const stat = readFileSync(file, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6; // utime, stime in USER_HZ (100)
+}
+
+interface Cell {
+  rate: number;
+  /** CPU microseconds per operation: this process, the serve process, mariadbd. */
+  cpu: (number | undefined)[];
+}
+
+/** Runs `op(i)` from `concurrency` workers for `seconds`: operations per second and CPU per operation. */
+async function measure(concurrency: number, seconds: number, op: (i: number) => Promise<void>): Promise<Cell> {
   let next = 0;
   let done = 0;
+  const pids = [process.pid, proc!.pid, server.pid];
+  const before = pids.map(cpuMicros);
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
   await Promise.all(
@@ -37,14 +59,13 @@ async function measure(concurrency: number, seconds: number, op: (i: number) => 
       }
     }),
   );
-  return done / ((performance.now() - start) / 1000);
+  const rate = done / ((performance.now() - start) / 1000);
+  const cpu = pids.map(cpuMicros).map((t, k) => (t === undefined || before[k] === undefined ? undefined : (t - before[k]) / done));
+  return { rate, cpu };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+/** The round with the median rate. */
+const medianCell = (cells: Cell[]) => [...cells].sort((a, b) => a.rate - b.rate)[cells.length >> 1]!;
 
 const server = await startMariaDB();
 let proc: Bun.Subprocess | undefined;
@@ -60,6 +81,8 @@ try {
   const base = `http://127.0.0.1:${port}`;
   await waitFor(() => fetch(`${base}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 20_000 });
 
+  // The callback pool: the same call the store makes (no promise wrapper, which captures
+  // a stack trace per call).
   const raw = mysql.createPool({
     host: "127.0.0.1",
     port: server.port,
@@ -68,6 +91,8 @@ try {
     connectionLimit: POOL,
     dateStrings: true,
   });
+  const run = <T>(sql: string, values: mysql.ExecuteValues[]) =>
+    new Promise<T>((resolve, reject) => raw.pool.execute(sql, values, (e, result) => (e ? reject(e) : resolve(result as T))));
   const [[version]] = (await raw.query("SELECT VERSION() AS v")) as unknown as [[{ v: string }]];
 
   // Each POST uses a fresh id; ids continue across rounds so that every insert is new.
@@ -89,7 +114,7 @@ try {
       raw: async () => {
         const id = String(++rawId);
         const row = toRow({ ...seedRecord(id), estimated_costs: "800", status: "pending", decision_date: "" } as never);
-        await raw.execute(INSERT, [row.id, row.name, row.email, row.category, row.description, row.link, row.costCents, row.submitDate, row.status, row.decisionDate]);
+        await run(INSERT, [row.id, row.name, row.email, row.category, row.description, row.link, row.costCents, row.submitDate, row.status, row.decisionDate]);
       },
     },
     GET: {
@@ -101,7 +126,7 @@ try {
       },
       raw: async (i: number) => {
         const id = (i % rawId) + 1;
-        const [rows] = (await raw.execute(SELECT, [id])) as unknown as [unknown[]];
+        const rows = await run<unknown[]>(SELECT, [id]);
         if (rows.length !== 1) throw new Error(`SELECT ${id}: ${rows.length} rows`);
       },
     },
@@ -113,42 +138,53 @@ try {
     await measure(32, 0.5, op.raw);
   }
 
-  const results: { op: string; concurrency: number; http: number; raw: number }[] = [];
+  const results: { op: string; concurrency: number; http: Cell; raw: Cell }[] = [];
   for (const name of ["POST", "GET"] as const) {
     for (const concurrency of CONCURRENCY) {
-      const http: number[] = [];
-      const rawRates: number[] = [];
+      const http: Cell[] = [];
+      const rawCells: Cell[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         http.push(await measure(concurrency, SECONDS, ops[name].http));
-        rawRates.push(await measure(concurrency, SECONDS, ops[name].raw));
+        rawCells.push(await measure(concurrency, SECONDS, ops[name].raw));
       }
-      results.push({ op: name, concurrency, http: median(http), raw: median(rawRates) });
+      results.push({ op: name, concurrency, http: medianCell(http), raw: medianCell(rawCells) });
     }
   }
   // The HTTP hop alone (no database): the most any HTTP endpoint of this server can do here.
-  const floor = new Map<number, number>();
+  const floor = new Map<number, Cell>();
   for (const concurrency of CONCURRENCY) {
-    const rates: number[] = [];
+    const cells: Cell[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      rates.push(
+      cells.push(
         await measure(concurrency, SECONDS, async () => {
           const r = await fetch(`${base}/healthz`);
           await r.arrayBuffer();
         }),
       );
     }
-    floor.set(concurrency, median(rates));
+    floor.set(concurrency, medianCell(cells));
   }
   await raw.end();
 
   const cpu = cpus();
   console.log(`machine: ${cpu.length} CPUs (nproc), ${cpu[0]?.model ?? "unknown CPU"}; bun ${Bun.version}; MariaDB ${version?.v}`);
-  console.log(`method: medians of ${ROUNDS} rounds x ${SECONDS}s per cell; service pool ${POOL} connections, raw mysql2 pool ${POOL} (execute = prepared statements); the service runs as a separate serve process with its request log on`);
+  console.log(`method: medians of ${ROUNDS} rounds x ${SECONDS}s per cell; service pool ${POOL} connections, raw mysql2 pool ${POOL}; both sides: prepared statements through the pool's callback execute; the service runs as a separate serve process with its request log on`);
   console.log("");
   console.log("op    concurrency  service req/s  raw mysql2 ops/s  ratio   (HTTP alone: GET /healthz req/s)");
   for (const r of results) {
     console.log(
-      `${r.op.padEnd(5)} ${String(r.concurrency).padStart(11)}  ${r.http.toFixed(0).padStart(13)}  ${r.raw.toFixed(0).padStart(16)}  ${(r.http / r.raw).toFixed(2).padStart(5)}   (${floor.get(r.concurrency)!.toFixed(0)})`,
+      `${r.op.padEnd(5)} ${String(r.concurrency).padStart(11)}  ${r.http.rate.toFixed(0).padStart(13)}  ${r.raw.rate.toFixed(0).padStart(16)}  ${(r.http.rate / r.raw.rate).toFixed(2).padStart(5)}   (${floor.get(r.concurrency)!.rate.toFixed(0)})`,
+    );
+  }
+  const us = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(0));
+  const total = (c: Cell) => (c.cpu.some((v) => v === undefined) ? undefined : c.cpu.reduce((a, b) => a! + b!, 0));
+  console.log("");
+  console.log("CPU us per operation (median round), by process: bench = this process (HTTP client, or the raw mysql2 pool)");
+  console.log("op    concurrency  service: bench  serve  mariadbd  total   raw: bench  mariadbd  total   /healthz: bench  serve");
+  for (const r of results) {
+    const h = floor.get(r.concurrency)!;
+    console.log(
+      `${r.op.padEnd(5)} ${String(r.concurrency).padStart(11)}  ${us(r.http.cpu[0]).padStart(14)}  ${us(r.http.cpu[1]).padStart(5)}  ${us(r.http.cpu[2]).padStart(8)}  ${us(total(r.http)).padStart(5)}  ${us(r.raw.cpu[0]).padStart(10)}  ${us(r.raw.cpu[2]).padStart(8)}  ${us(total(r.raw)).padStart(5)}  ${us(h.cpu[0]).padStart(15)}  ${us(h.cpu[1]).padStart(5)}`,
     );
   }
 } finally {
