@@ -84,6 +84,17 @@ describe("ring show", () => {
 });
 
 describe("ring stats", () => {
+  test("the heading says 'vnodes each' only when every weight is 1", async () => {
+    const even = await shardctl("ring", "stats", "--nodes", "a=h:1,b=h:2", "--vnodes", "10", "--ids", "1..5");
+    expect(even.stdout).toStartWith("2 nodes, 10 vnodes each, 20 points;");
+    out.length = 0;
+    const weighted = await shardctl("ring", "stats", "--nodes", "a=h:1:2,b=h:2", "--vnodes", "10", "--ids", "1..5");
+    expect(weighted.stdout).toStartWith("2 nodes, 10 vnodes per unit of weight, 30 points;");
+    out.length = 0;
+    const diff = await shardctl("ring", "diff", "--nodes", "a=h:1,b=h:2", "--vnodes", "10", "--ids", "1..5", "--add", "c=h:3:3");
+    expect(diff.stdout).toStartWith("add c (http://h:3, weight 3): 2 -> 3 nodes, 10 vnodes per unit of weight;");
+  });
+
   test("--json: points, exact arcs and sample counts per node, and max/mean", async () => {
     const s = await json("ring", "stats", "--ids", "1..3000");
     expect([s.vnodes, s.points, s.sample]).toEqual([160, 480, 3000]);

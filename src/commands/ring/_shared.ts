@@ -60,6 +60,15 @@ export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
+/**
+ * `160 vnodes each`, or `160 vnodes per unit of weight` when some node's weight is not 1
+ * (a node of weight w has round(160 w) points).
+ */
+export function vnodesEach(ring: { vnodes: number; nodes: readonly { weight?: number }[] }): string {
+  const weighted = ring.nodes.some((n) => (n.weight ?? 1) !== 1);
+  return `${plural(ring.vnodes, "vnode")} ${weighted ? "per unit of weight" : "each"}`;
+}
+
 export function percent(fraction: number, digits = 4): string {
   return `${(fraction * 100).toFixed(digits)}%`;
 }

@@ -13,7 +13,7 @@ import {
   type Transfer,
 } from "../../ring/index.ts";
 import { jsonArg, resolveRing, ringArgs } from "../_args.ts";
-import { parseSample, percent, plural, sampleArg, shareJson, table } from "./_shared.ts";
+import { parseSample, percent, plural, sampleArg, shareJson, table, vnodesEach } from "./_shared.ts";
 
 interface Change {
   readonly added?: NodeSpec;
@@ -105,7 +105,7 @@ export default defineCommand({
       ].filter(Boolean);
       console.log(
         `${what.join(", ")}: ${before.nodes.length} -> ${plural(after.nodes.length, "node")}, ` +
-          `${plural(before.vnodes, "vnode")} each; sample: ${plural(n, "id")} (${sample.spec})\n`,
+          `${vnodesEach({ vnodes: before.vnodes, nodes: [...before.nodes, ...after.nodes] })}; sample: ${plural(n, "id")} (${sample.spec})\n`,
       );
       const row = (from: string, to: string, s: { space: bigint; keys: number }) => [
         from,

@@ -2,7 +2,7 @@
 import { defineCommand } from "citty";
 import { md5Words, percentOf, spaceShares, type HashRing, type Words } from "../../ring/index.ts";
 import { idsArg, resolveRing, ringArgs } from "../_args.ts";
-import { parseSample, plural } from "./_shared.ts";
+import { parseSample, plural, vnodesEach } from "./_shared.ts";
 
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"];
 
@@ -79,7 +79,7 @@ export function renderRingSvg(ring: HashRing, ids: readonly string[]): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="16" y="26" font-size="16" font-weight="bold">${escape(
-      `Consistent hash ring: ${plural(ring.nodes.length, "node")}, ${plural(ring.vnodes, "vnode")} each, ${plural(points.length, "point")}`,
+      `Consistent hash ring: ${plural(ring.nodes.length, "node")}, ${vnodesEach(ring)}, ${plural(points.length, "point")}`,
     )}</text>`,
     `<text x="16" y="46" fill="#555">An id belongs to the first point clockwise from md5(id); 0 = 2^128 at the top.</text>`,
   );

@@ -3,7 +3,7 @@ import { defineCommand } from "citty";
 import { UsageError } from "../../errors.ts";
 import { canonicalId } from "../../expenses/id.ts";
 import { jsonArg, resolveRing, ringArgs } from "../_args.ts";
-import { plural, table } from "./_shared.ts";
+import { plural, table, vnodesEach } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
@@ -54,7 +54,7 @@ export default defineCommand({
     console.log(table([["ID", "NODE", "URL", "MD5(ID)", "FIRST POINT ABOVE", "VNODE"], ...rows], [0]));
     console.log(
       `\nAn id belongs to the node of the first of the ring's ${plural(ring.points.length, "point")} ` +
-        `(${plural(ring.nodes.length, "node")}, ${plural(ring.vnodes, "vnode")} each) strictly greater than md5(id); ` +
+        `(${plural(ring.nodes.length, "node")}, ${vnodesEach(ring)}) strictly greater than md5(id); ` +
         `past the largest point it wraps to the smallest.`,
     );
   },

@@ -2,7 +2,7 @@
 import { defineCommand } from "citty";
 import { fractionOf, percentOf, sampleShares, spaceShares } from "../../ring/index.ts";
 import { jsonArg, resolveRing, ringArgs } from "../_args.ts";
-import { maxOverFair, parseSample, percent, plural, sampleArg, shareJson, table } from "./_shared.ts";
+import { maxOverFair, parseSample, percent, plural, sampleArg, shareJson, table, vnodesEach } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
@@ -45,7 +45,7 @@ export default defineCommand({
     ]);
     const foot = ["max/mean", "", "", balance.space.toFixed(4), "", balance.sample.toFixed(4)];
     console.log(
-      `${plural(ring.nodes.length, "node")}, ${plural(ring.vnodes, "vnode")} each, ${plural(ring.points.length, "point")}; ` +
+      `${plural(ring.nodes.length, "node")}, ${vnodesEach(ring)}, ${plural(ring.points.length, "point")}; ` +
         `sample: ${plural(sample.ids.length, "id")} (${sample.spec})\n`,
     );
     console.log(table([["NODE", "WEIGHT", "POINTS", "SPACE", "IDS", "IDS %"], ...rows, foot], [1, 2, 3, 4, 5]));
