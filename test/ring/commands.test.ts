@@ -222,6 +222,19 @@ describe("ring draw", () => {
     }
   });
 
+  test("a reader that stops early (| head) ends it quietly with status 0, not an EPIPE crash", async () => {
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/cli.ts"), "ring", "draw", "--ids", "1..5000"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const reader = proc.stdout.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toStartWith("<svg");
+    await reader.cancel();
+    expect(await proc.exited).toBe(0);
+    expect(await new Response(proc.stderr).text()).toBe("");
+  }, 20_000);
+
   test("names are escaped", async () => {
     const r = await shardctl("ring", "draw", "--nodes", "a&b=h:1,<c>=h:2", "--vnodes", "5", "--ids", "1");
     expect(r.code).toBe(0);

@@ -154,6 +154,8 @@ export default defineCommand({
   },
   run({ args }) {
     const { ring } = resolveRing(args);
-    process.stdout.write(renderRingSvg(ring, parseSample(args.ids, "1..10").ids));
+    // console.log, not process.stdout.write: a reader that stops early (`| head`) must not
+    // turn into an EPIPE crash with exit status 1.
+    console.log(renderRingSvg(ring, parseSample(args.ids, "1..10").ids).trimEnd());
   },
 });
