@@ -15,7 +15,8 @@ import { verifyRecords } from "../client/verify.ts";
 import { recordsForIds } from "../client/records.ts";
 import { JobFailed, UsageError } from "../errors.ts";
 import { startInstance, type Instance } from "../server/index.ts";
-import { redact } from "../store/url.ts";
+import { StoreUnavailable, StoreUrlError } from "../store/types.ts";
+import { parseStoreUrl, redact } from "../store/url.ts";
 import { idsArg, jsonArg, parseIds, resolveRing, ringArgs } from "./_args.ts";
 
 /** Node names as in the seed README. */
@@ -57,6 +58,14 @@ export default defineCommand({
     if (args.db !== undefined && dbs.length !== wanted.length) {
       throw new UsageError(`--db gives ${dbs.length} URL(s) for ${wanted.length} instances; give one per instance, comma-separated`);
     }
+    for (const url of dbs) {
+      try {
+        parseStoreUrl(url);
+      } catch (e) {
+        if (e instanceof StoreUrlError) throw new UsageError(e.message);
+        throw e;
+      }
+    }
     const say = (line: string) => (args.json ? console.error(line) : console.log(line));
 
     const dataDir = args.db === undefined ? mkdtempSync(join(tmpdir(), "shardctl-demo-")) : undefined;
@@ -64,7 +73,7 @@ export default defineCommand({
     try {
       for (const [i, node] of wanted.entries()) {
         const db = dbs[i] ?? `sqlite:${join(dataDir!, `node-${node.name}.sqlite`)}`;
-        const instance = await startInstance({ host: node.host, port: node.port, db, name: node.name, log: false });
+        const instance = await start(node, db);
         instances.push(instance);
         say(`started node ${instance.name} at ${instance.url} on ${redact(db)}`);
       }
@@ -92,3 +101,17 @@ export default defineCommand({
     }
   },
 });
+
+/** One instance of the demo; a failure to start says which node, where and why, without a stack. */
+async function start(node: { name: string; host: string; port: number }, db: string): Promise<Instance> {
+  try {
+    return await startInstance({ host: node.host, port: node.port, db, name: node.name, log: false });
+  } catch (e) {
+    if (e instanceof StoreUrlError) throw new UsageError(e.message);
+    const where = `cannot start node ${node.name} on ${node.port === 0 ? `a free port of ${node.host}` : `${node.host}:${node.port}`}`;
+    if (e instanceof StoreUnavailable) throw new JobFailed(`${where}: cannot reach the database ${redact(db)}: ${e.message}`);
+    const code = e instanceof Error && "code" in e ? e.code : undefined;
+    if (code === "EADDRINUSE") throw new JobFailed(`${where}: the address is in use`);
+    throw new JobFailed(`${where} with the database ${redact(db)}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

@@ -49,6 +49,7 @@ describe("usage errors exit 2 and say what was wrong", () => {
     [["client", "run", "--retries", "-1"], "--retries must be from 0 to 20, got -1"],
     [["client", "ring", "--nodes", "a=127.0.0.1:1,a=127.0.0.1:2"], 'duplicate node name "a"'],
     [["demo", "--db", "sqlite:/tmp/x.sqlite"], "--db gives 1 URL(s) for 3 instances"],
+    [["demo", "--db", "foo:,sqlite::memory:,sqlite::memory:"], 'shardctl demo: --db "foo:" is not a known database URL'],
   ])("%p", async (argv, message) => {
     const r = await cli(...argv);
     expect(r.code).toBe(2);
@@ -146,6 +147,14 @@ describe("demo", () => {
         else process.env[k] = saved[k];
       }
     }
+  });
+
+  test("an instance that cannot start fails the demo (1) naming the node, where and why, without a stack", async () => {
+    const taken = cluster.nodes[0]!.url.replace("http://", "");
+    const r = await cli("demo", "--nodes", `a=${taken},b=127.0.0.1:1,c=127.0.0.1:2`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`shardctl demo: cannot start node a on ${taken}: the address is in use`);
+    expect(r.stdout).toContain("stopped 0 instance(s)");
   });
 
   test("--json prints the run and verify reports", async () => {
