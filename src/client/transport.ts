@@ -131,7 +131,9 @@ export function errorMessage(body: unknown): string {
 
 /** A ShardRequestError for an answer with an unexpected status. */
 export function httpError(node: ShardTarget, res: ShardResponse): ShardRequestError {
-  return new ShardRequestError(node.name, node.url, "http", `HTTP ${res.status}: ${errorMessage(res.body)}`, res.status, res.attempts);
+  // Every answer of an instance carries X-Shard-Node; one without it is from something else.
+  const stranger = res.servedBy === null ? " from something that is not a shardctl instance (no X-Shard-Node header)" : "";
+  return new ShardRequestError(node.name, node.url, "http", `HTTP ${res.status}${stranger}: ${errorMessage(res.body)}`, res.status, res.attempts);
 }
 
 function clip(text: string, max = 300): string {

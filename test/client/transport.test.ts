@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { callShard, errorMessage } from "../../src/client/transport.ts";
+import { callShard, errorMessage, httpError } from "../../src/client/transport.ts";
 import { ShardRequestError } from "../../src/client/errors.ts";
 import { freePort } from "../support/net.ts";
 
@@ -33,6 +33,17 @@ const server = Bun.serve({
 });
 const node = { name: "a", url: server.url.origin };
 afterAll(() => server.stop(true));
+
+describe("httpError", () => {
+  test("an answer without X-Shard-Node is said to come from something that is not an instance", async () => {
+    const stranger = await callShard(node, { method: "GET", path: "/nowhere" }, { retries: 0 });
+    expect(httpError(node, stranger).message).toBe(
+      "node a (" + node.url + "): HTTP 404 from something that is not a shardctl instance (no X-Shard-Node header): no",
+    );
+    const own = await callShard(node, { method: "GET", path: "/bad-request" }, { retries: 0 });
+    expect(httpError(node, own).message).toBe("node a (" + node.url + "): HTTP 422: estimated_costs must be a number");
+  });
+});
 
 describe("callShard", () => {
   test("sends JSON and returns status, parsed body and the X-Shard-Node header", async () => {
