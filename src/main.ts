@@ -94,6 +94,13 @@ export interface MainOptions {
 }
 
 export async function main(root: AnyCommand, rawArgs: string[], options: MainOptions = {}): Promise<number> {
+  // `shardctl help client run` is `shardctl client run --help`.
+  if (rawArgs[0] === "help" && !("help" in ((await resolve(root.subCommands)) ?? {}))) {
+    const words = rawArgs.slice(1);
+    // A word that names no command: the usual "unknown command" error.
+    if ((await findLeaf(root, words)).path.length < words.length) return main(root, words, options);
+    return main(root, [...words, "--help"], options);
+  }
   const { cmd, rest, path } = await findLeaf(root, rawArgs);
   const name = ["shardctl", ...path].join(" ");
   const epilogue = path.length === 0 && options.epilogue ? `\n\n${options.epilogue.trim()}` : "";

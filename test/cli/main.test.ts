@@ -120,6 +120,17 @@ describe("main: exit statuses of the contract", () => {
     expect(seen).toHaveLength(0);
   });
 
+  test("help [command...] prints that command's usage and is 0", async () => {
+    expect(await main(root, ["help", "group", "leaf"])).toBe(0);
+    expect(out.join("\n")).toContain("USAGE shardctl group leaf [OPTIONS]");
+    out.length = 0;
+    expect(await main(root, ["help"])).toBe(0);
+    expect(out.join("\n")).toContain("group");
+    expect(await main(root, ["help", "nope"])).toBe(2);
+    expect(err.join("\n")).toContain('unknown command "nope"');
+    expect(seen).toHaveLength(0);
+  });
+
   test("no arguments prints the root usage and is 0; --version prints the version", async () => {
     expect(await main(root, [])).toBe(0);
     expect(out.join("\n")).toContain("group");
