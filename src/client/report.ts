@@ -80,7 +80,12 @@ export function renderVerify(report: VerifyReport): string {
     problems.push(["misplaced", p.id, p.owner, p.node, p.ownerUnread ? "its owner's listing failed before it" : "its owner does not have it"]);
   }
   for (const p of report.extra) problems.push(["extra", p.id, p.owner, p.node, "a second copy; the owner has it too"]);
-  if (problems.length > 0) parts.push(renderTable(["problem", "id", "owner", "found on", "detail"], problems));
+  if (problems.length > 0) {
+    // After a membership change thousands of records can be misplaced: show the first ones.
+    const shown = problems.slice(0, FULL_TABLE_LIMIT);
+    parts.push(renderTable(["problem", "id", "owner", "found on", "detail"], shown));
+    if (problems.length > shown.length) parts.push(`(${problems.length - shown.length} more problems not shown; --json lists them all)`);
+  }
   const summary = [
     `${report.good} of ${report.checked} ids on their owner with the expected content`,
     `${report.missing.length} missing, ${report.mismatched.length} mismatched, ${report.misplaced.length} misplaced, ${report.extra.length} extra`,

@@ -142,6 +142,16 @@ describe("verifyRecords", () => {
     expect(renderVerify({ ...base, unchecked: 0 })).toEndWith("0 extra");
   });
 
+  test("the problem table shows the first 100 problems and says how many more --json has", () => {
+    const base = { ok: false, checked: 0, good: 0, nodes: [], unknown: [], mismatched: [], extra: [], errors: [], unchecked: 0, missing: [] };
+    const misplaced = ids(1, 250).map((id) => ({ id, node: "1", owner: "2" }));
+    const text = renderVerify({ ...base, misplaced });
+    expect(text.match(/^misplaced /gm)).toHaveLength(100);
+    expect(text).toContain("(150 more problems not shown; --json lists them all)");
+    expect(text).toEndWith("0 missing, 0 mismatched, 250 misplaced, 0 extra");
+    expect(renderVerify({ ...base, misplaced: misplaced.slice(0, 100) })).not.toContain("more problems not shown");
+  });
+
   test("a node that cannot be listed makes verify fail, saying so", async () => {
     await cluster.stopNode("2");
     try {
