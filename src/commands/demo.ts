@@ -70,6 +70,14 @@ export default defineCommand({
 
     const dataDir = args.db === undefined ? mkdtempSync(join(tmpdir(), "shardctl-demo-")) : undefined;
     const instances: Instance[] = [];
+    // Ctrl-C or SIGTERM part-way: stop at once, but leave no temp data behind.
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      console.error(`\nshardctl demo: ${signal}: stopped${dataDir ? "; removed the temp data" : ""}`);
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
     try {
       for (const [i, node] of wanted.entries()) {
         const db = dbs[i] ?? `sqlite:${join(dataDir!, `node-${node.name}.sqlite`)}`;
@@ -95,6 +103,8 @@ export default defineCommand({
       if (!run.ok) throw new JobFailed(summarizeRunFailures(run));
       if (!verify.ok) throw new JobFailed(summarizeVerifyFailures(verify));
     } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
       await Promise.allSettled(instances.map((s) => s.stop()));
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
       say(`\nstopped ${instances.length} instance(s)${dataDir ? " and removed their temp data" : ""}`);

@@ -157,6 +157,26 @@ describe("demo", () => {
     expect(r.stdout).toContain("stopped 0 instance(s)");
   });
 
+  test("SIGTERM part-way stops the demo with 143 and removes its temp data", async () => {
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/cli.ts"), "demo", "--ids", "1..100000"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const reader = proc.stdout.getReader();
+    let text = "";
+    while (!/^started node 3 .*$/m.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const dataDir = /on sqlite:(\S+)\/node-1\.sqlite/.exec(text)![1]!;
+    expect(await Bun.file(join(dataDir, "node-1.sqlite")).exists()).toBe(true);
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(143);
+    expect(await new Response(proc.stderr).text()).toContain("shardctl demo: SIGTERM: stopped; removed the temp data");
+    expect(await Bun.file(join(dataDir, "node-1.sqlite")).exists()).toBe(false);
+  }, 30_000);
+
   test("--json prints the run and verify reports", async () => {
     const r = await cli("demo", "--json", "--ids", "1..20");
     expect(r.code).toBe(0);
