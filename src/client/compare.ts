@@ -25,12 +25,16 @@ export interface FieldDifference {
 
 const NUMERIC_FIELDS = new Set<string>(["id", "estimated_costs"]);
 
-/** The fields of `sent` that `stored` does not hold; empty when they agree. */
+/**
+ * The fields of `sent` that `stored` does not hold; empty when they agree. A field that
+ * `sent` leaves out is not compared (a `--data` record for verify may give only some).
+ */
 export function compareRecord(sent: ExpenseCreate, stored: unknown): FieldDifference[] {
   const s = (stored && typeof stored === "object" ? stored : {}) as Record<string, unknown>;
   const out: FieldDifference[] = [];
   for (const field of SENT_FIELDS) {
     const expected = sent[field];
+    if (expected === undefined) continue;
     const actual = s[field];
     if (!sameValue(field, expected, actual)) out.push({ field, expected, actual });
   }

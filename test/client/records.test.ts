@@ -42,6 +42,11 @@ describe("compareRecord", () => {
     ]);
   });
 
+  test("a field the sent record leaves out is not compared (a partial --data record for verify)", () => {
+    expect(compareRecord({ id: "3", name: "Foo 3" } as never, stored)).toEqual([]);
+    expect(compareRecord({ id: "3", name: "Bar" } as never, stored)).toEqual([{ field: "name", expected: "Bar", actual: "Foo 3" }]);
+  });
+
   test("names each differing field with both values", () => {
     const diffs = compareRecord(sent, { ...stored, name: "Bar", email: undefined });
     expect(diffs.map((d) => d.field)).toEqual(["name", "email"]);
