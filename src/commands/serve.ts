@@ -6,7 +6,7 @@
 import { defineCommand } from "citty";
 import { JobFailed, UsageError } from "../errors.ts";
 import { startInstance } from "../server/instance.ts";
-import { redact } from "../store/url.ts";
+import { parseStoreUrl, redact } from "../store/url.ts";
 import { StoreUnavailable, StoreUrlError } from "../store/types.ts";
 import { intOption } from "./_args.ts";
 
@@ -28,6 +28,15 @@ export default defineCommand({
     const host = args.host ?? "127.0.0.1";
     const db = args.db ?? process.env.SHARDCTL_DB;
     if (args.name !== undefined && args.name.trim() === "") throw new UsageError("--name is empty; give a node name or leave it out");
+    // Bad usage is found before the port is bound, so it exits 2 even when the port is taken.
+    if (db !== undefined) {
+      try {
+        parseStoreUrl(db);
+      } catch (e) {
+        if (e instanceof StoreUrlError) throw new UsageError(e.message);
+        throw e;
+      }
+    }
 
     // Listen for signals before starting, so that one arriving during start-up still
     // ends in a graceful stop rather than the default exit.

@@ -3,6 +3,7 @@
  * lets requests in flight finish, then closes the store (and its pool).
  */
 import { openStore } from "../store/open.ts";
+import { parseStoreUrl } from "../store/url.ts";
 import type { ExpenseStore } from "../store/types.ts";
 import { createApp, type RequestLog } from "./app.ts";
 
@@ -33,6 +34,9 @@ export function hostPort(host: string, port: number): string {
 }
 
 export async function startInstance({ port, host = "127.0.0.1", db, name, log }: InstanceOptions): Promise<Instance> {
+  // A malformed --db is a usage error whatever happens to the port: parse it before binding
+  // (StoreUrlError), so a busy port cannot hide it. The default URL is always well-formed.
+  if (db !== undefined) parseStoreUrl(db);
   // Bind first so that port 0 resolves before the default name and database are chosen;
   // nothing is answered until the store is open and the app exists.
   let handle: ((request: Request) => Response | Promise<Response>) | undefined;

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { startInstance } from "../../src/server/index.ts";
+import { StoreUrlError } from "../../src/store/types.ts";
 import { mysqlUnavailable } from "../support/mariadb.ts";
 import { useMariaDB } from "../store/fixtures.ts";
 import { freePort, waitFor } from "../support/net.ts";
@@ -118,8 +119,39 @@ describe("shardctl serve as a process", () => {
     ["--db", "mysql://root@127.0.0.1:3306/bad;name", "database name"],
     ["--port", "70000", "--port must be from 0 to 65535"],
   ])("bad usage %s %s: exit 2 with a message", async (flag, value, message) => {
-    const proc = Bun.spawn([BUN, CLI, "serve", flag, value], { stdout: "pipe", stderr: "pipe" });
+    // --port 0 unless the case is about the port: the default 5001 may be taken on this machine
+    const port = flag === "--port" ? [] : ["--port", "0"];
+    const proc = Bun.spawn([BUN, CLI, "serve", ...port, flag, value], { stdout: "pipe", stderr: "pipe", env: withoutDbEnv });
     expect(await proc.exited).toBe(2);
     expect(await new Response(proc.stderr).text()).toContain(message);
+  });
+
+  test.each([
+    ["postgres://x/y", "is not a known database URL"],
+    ["mysql://root@127.0.0.1:3306/bad;name", "database name"],
+  ])("a malformed --db %s is bad usage (exit 2) even when the port is taken", async (db, message) => {
+    const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const proc = Bun.spawn([BUN, CLI, "serve", "--port", String(busy.port), "--db", db], {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: withoutDbEnv,
+      });
+      expect(await proc.exited).toBe(2);
+      const stderr = await new Response(proc.stderr).text();
+      expect(stderr).toContain(message);
+      expect(stderr).not.toContain("in use");
+    } finally {
+      busy.stop(true);
+    }
+  });
+
+  test("startInstance rejects a malformed URL before binding: the busy port is not the error", async () => {
+    const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      await expect(startInstance({ port: busy.port, db: "postgres://x/y", log: false })).rejects.toBeInstanceOf(StoreUrlError);
+    } finally {
+      busy.stop(true);
+    }
   });
 });
