@@ -33,21 +33,32 @@ export function hostPort(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
+/** The answer while the store is still opening: the contract's JSON error with X-Shard-Node. */
+function starting(node: string): Response {
+  return Response.json(
+    { error: "starting", message: "the instance is starting: its database is not open yet; retry shortly" },
+    { status: 503, headers: { "x-shard-node": node, "retry-after": "1" } },
+  );
+}
+
 export async function startInstance({ port, host = "127.0.0.1", db, name, log }: InstanceOptions): Promise<Instance> {
   // A malformed --db is a usage error whatever happens to the port: parse it before binding
   // (StoreUrlError), so a busy port cannot hide it. The default URL is always well-formed.
   if (db !== undefined) parseStoreUrl(db);
   // Bind first so that port 0 resolves before the default name and database are chosen;
-  // nothing is answered until the store is open and the app exists.
+  // until the store is open and the app exists, every request gets a JSON 503 "starting".
   let handle: ((request: Request) => Response | Promise<Response>) | undefined;
+  let nodeName = name ?? "";
   const server = Bun.serve({
     port,
     hostname: host,
     // Our own limit (MAX_BODY_BYTES) answers 413 in JSON; this is only the socket's backstop.
     maxRequestBodySize: 16 * 1024 * 1024,
-    fetch: (request) => handle?.(request) ?? new Response("starting", { status: 503 }),
+    fetch: (request) => handle?.(request) ?? starting(nodeName),
   });
   const realPort = server.port!;
+  // Set before the first await, so even an answer while the store opens names the node.
+  nodeName = name ?? hostPort(host, realPort);
   const url = db ?? defaultDbUrl(realPort);
   let store: ExpenseStore;
   try {
@@ -56,7 +67,6 @@ export async function startInstance({ port, host = "127.0.0.1", db, name, log }:
     await server.stop(true);
     throw e;
   }
-  const nodeName = name ?? hostPort(host, realPort);
   const app = createApp({ store, name: nodeName, log });
   handle = app.fetch;
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { defaultDbUrl, startInstance } from "../../src/server/index.ts";
-import { waitFor } from "../support/net.ts";
+import { freePort, waitFor } from "../support/net.ts";
 
 describe("startInstance", () => {
   test("port 0 gives a real port, and the default name is host:port as in the ring", async () => {
@@ -41,6 +41,26 @@ describe("startInstance", () => {
 
   test("a database that cannot be opened releases the port and rejects", async () => {
     await expect(startInstance({ port: 0, db: "mysql://root@127.0.0.1:1/x", log: false })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  test("while the database is still opening, requests get a JSON 503 that names the node", async () => {
+    // A "MySQL server" that accepts connections and never greets: the store stays opening.
+    const held: { end(): void }[] = [];
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => void held.push(s), data() {} } });
+    const port = await freePort();
+    const starting = startInstance({ port, db: `mysql://root@127.0.0.1:${silent.port}/x`, log: false });
+    starting.catch(() => {});
+    try {
+      const r = await waitFor(() => (held.length > 0 ? fetch(`http://127.0.0.1:${port}/v1/expenses/1`) : undefined));
+      expect(r.status).toBe(503);
+      expect(r.headers.get("x-shard-node")).toBe(`127.0.0.1:${port}`);
+      expect(r.headers.get("content-type")).toContain("application/json");
+      expect(((await r.json()) as { error: string }).error).toBe("starting");
+    } finally {
+      for (const s of held) s.end();
+      silent.stop(true);
+    }
+    await expect(starting).rejects.toThrow();
   });
 
   test("the default database is a SQLite file per port under ./data", () => {
