@@ -9,7 +9,7 @@
 import { t } from "elysia";
 import { FormatRegistry } from "elysia/type-system";
 import { canonicalId, MAX_ID } from "./id.ts";
-import { costToCents, dmyToIso, isEmail, isHttpUrl, MAX_COST } from "./values.ts";
+import { costToCents, dmyToIso, isEmail, isHttpUrl, isText, MAX_COST } from "./values.ts";
 
 export const STATUSES = ["pending", "approved", "rejected", "overbudget"] as const;
 
@@ -17,8 +17,15 @@ FormatRegistry.Set("expense-id", (v) => canonicalId(v).ok);
 FormatRegistry.Set("expense-cost", (v) => costToCents(v) !== undefined);
 FormatRegistry.Set("dd-mm-yyyy", (v) => dmyToIso(v) !== undefined);
 FormatRegistry.Set("dd-mm-yyyy-or-empty", (v) => v === "" || dmyToIso(v) !== undefined);
-FormatRegistry.Set("expense-email", isEmail);
-FormatRegistry.Set("http-url", isHttpUrl);
+// Text lengths are counted in characters (code points), as MySQL utf8mb4 VARCHAR counts them,
+// so no t.String maxLength (TypeBox counts UTF-16 units: 128 emoji would be "256"); every text
+// must also be well-formed Unicode (a lone surrogate would be stored as U+FFFD).
+export const MAX_NAME = 255;
+export const MAX_EMAIL = 254;
+export const MAX_DESCRIPTION = 4000;
+export const MAX_LINK = 2048;
+FormatRegistry.Set("expense-email", (v) => isText(v, 1, MAX_EMAIL) && isEmail(v));
+FormatRegistry.Set("http-url", (v) => isText(v, 1, MAX_LINK) && isHttpUrl(v));
 
 const ID_RULE = `must be a canonical decimal integer from 0 to ${MAX_ID} (string or JSON number; no sign, leading zeros or decimals)`;
 const COST_RULE = `must be a non-negative amount up to ${MAX_COST} with at most 2 decimals (string or JSON number)`;
@@ -31,23 +38,30 @@ export const ExpenseId = t.Union(
   { description: ID_RULE, examples: ["1"] },
 );
 
-const text = (maxLength: number, what: string, example: string, minLength = 1) =>
-  t.String({ minLength, maxLength, description: `must be ${what} of ${minLength} to ${maxLength} characters`, examples: [example] });
+/** A text field of `minLength` to `maxLength` characters (code points), well-formed Unicode. */
+function text(maxLength: number, what: string, example: string, minLength = 1) {
+  const format = `text-${minLength}-${maxLength}`;
+  FormatRegistry.Set(format, (v) => isText(v, minLength, maxLength));
+  return t.String({
+    format,
+    minLength,
+    description: `must be ${what} of ${minLength} to ${maxLength} characters`,
+    examples: [example],
+  });
+}
 
 const fields = {
-  name: text(255, "a name", "Foo 1"),
+  name: text(MAX_NAME, "a name", "Foo 1"),
   email: t.String({
     format: "expense-email",
-    maxLength: 254,
-    description: "must be an email address like foo@bar.com (at most 254 characters)",
+    description: `must be an email address like foo@bar.com (at most ${MAX_EMAIL} characters)`,
     examples: ["foo1@bar.com"],
   }),
-  category: text(255, "a category", "office supplies"),
-  description: text(4000, "a text", "iPad for office use", 0),
+  category: text(MAX_NAME, "a category", "office supplies"),
+  description: text(MAX_DESCRIPTION, "a text", "iPad for office use", 0),
   link: t.String({
     format: "http-url",
-    maxLength: 2048,
-    description: "must be an absolute http(s) URL of at most 2048 characters",
+    description: `must be an absolute http(s) URL of at most ${MAX_LINK} characters`,
     examples: ["http://www.apple.com/shop/buy-ipad/ipad-pro"],
   }),
   estimated_costs: t.Union(

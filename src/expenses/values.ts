@@ -57,3 +57,32 @@ export function isHttpUrl(text: string): boolean {
   const { protocol, hostname } = new URL(text);
   return (protocol === "http:" || protocol === "https:") && hostname !== "";
 }
+
+/**
+ * The length of `text` in characters as MySQL's utf8mb4 VARCHAR counts them: Unicode code
+ * points, so an emoji is one character (String.length would count its two UTF-16 units).
+ */
+export function charCount(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // a high surrogate followed by a low one is one code point
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Text that can be stored as given: well-formed Unicode (no lone surrogate such as
+ * "\ud800", which JSON can carry but UTF-8 cannot; the databases would store U+FFFD)
+ * of `min` to `max` characters (code points).
+ */
+export function isText(text: string, min: number, max: number): boolean {
+  if (!text.isWellFormed()) return false;
+  const n = charCount(text);
+  return n >= min && n <= max;
+}

@@ -47,6 +47,8 @@ function validationAnswer(error: ValidationError): ErrorAnswer {
       const accepted = acceptedFields(error);
       const noun = error.type === "query" ? "query parameter" : "field";
       message = `${field}: unknown ${noun}${accepted.length ? `; accepted: ${accepted.join(", ")}` : ""}`;
+    } else if (typeof issue.value === "string" && !issue.value.isWellFormed()) {
+      message = `${field}: must be well-formed Unicode text (it contains a lone surrogate, which cannot be stored), got ${shown(issue.value)}`;
     } else if (issue.type === REQUIRED_PROPERTY) {
       message = `${field}: is required; it ${rule}`;
     } else {

@@ -94,6 +94,18 @@ const badPosts: [string, string | object, number, string][] = [
   ),
   ["name empty", record("1", { name: "" }), 422, "name"],
   ["name too long", record("1", { name: "n".repeat(256) }), 422, "name"],
+  ["name of 256 emoji (characters are code points)", record("1", { name: "😀".repeat(256) }), 422, "name"],
+  ["category of 256 emoji", record("1", { category: "😀".repeat(256) }), 422, "category"],
+  ["description of 4001 emoji", record("1", { description: "😀".repeat(4001) }), 422, "description"],
+  ["email of 255 characters", record("1", { email: `${"😀".repeat(247)}@bar.com` }), 422, "email"],
+  ["link of 2049 characters", record("1", { link: `http://example.com/${"😀".repeat(2030)}` }), 422, "link"],
+  // JSON can carry a lone surrogate; UTF-8 (and so the database) cannot: it would come back as U+FFFD
+  ...(["name", "category", "description", "email", "link"] as const).map(
+    (field): [string, object, number, string] => {
+      const value = { name: "\ud800", category: "a\udc00b", description: "x\ud83d", email: "f\ud800@bar.com", link: "http://a.com/\ud800" }[field];
+      return [`${field} with a lone surrogate`, record("1", { [field]: value }), 422, field];
+    },
+  ),
   ["category as an object", record("1", { category: { a: 1 } }), 422, "category"],
   ["body over the limit", record("1", { description: "x".repeat(MAX_BODY_BYTES) }), 413, "body"],
 ];
@@ -119,6 +131,40 @@ export function runApiContract(name: string, open: () => Promise<ExpenseStore>) 
       expect(padded.json.estimated_costs).toBe("700.5");
 
       expect((await call("GET", "/v1/expenses/42")).json).toEqual(storedForm("42", { estimated_costs: "700.5" }));
+    });
+
+    test("lengths count characters (code points): 255 emoji are a valid name, stored and returned as sent", async () => {
+      const { call } = await fresh();
+      const long = record("1", {
+        name: "😀".repeat(255),
+        category: "東".repeat(255),
+        description: "😀".repeat(4000),
+        email: `${"😀".repeat(246)}@bar.com`,
+        link: `http://example.com/${"😀".repeat(2048 - "http://example.com/".length)}`,
+      });
+      const created = await call("POST", "/v1/expenses", long);
+      expect(created.status).toBe(201);
+      expect(created.json).toEqual(storedForm("1", long));
+      expect((await call("GET", "/v1/expenses/1")).json).toEqual(storedForm("1", long));
+      const put = await call("PUT", "/v1/expenses/1", { name: "😀".repeat(128), category: "x" });
+      expect(put.status).toBe(202);
+      expect((await call("GET", "/v1/expenses/1")).json).toEqual(storedForm("1", { ...long, name: "😀".repeat(128), category: "x" }));
+    });
+
+    test("a lone surrogate is 422 naming the field on POST and PUT, and nothing changes", async () => {
+      const { call } = await fresh();
+      const bad = await call("POST", "/v1/expenses", record("1", { description: "\ud800" }));
+      expect(bad.status).toBe(422);
+      expect(bad.json.field).toBe("description");
+      expect(bad.json.message).toContain("well-formed Unicode");
+      expect((await call("GET", "/v1/expenses/1")).status).toBe(404);
+      await call("POST", "/v1/expenses", record("1"));
+      for (const field of ["name", "description", "category"]) {
+        const put = await call("PUT", "/v1/expenses/1", { [field]: "ok \udfff" });
+        expect({ field, status: put.status }).toEqual({ field, status: 422 });
+        expect(put.json.message).toStartWith(`${field}:`);
+      }
+      expect((await call("GET", "/v1/expenses/1")).json).toEqual(storedForm("1"));
     });
 
     test("GET answers 200 with the record, 404 with a JSON error naming the id", async () => {

@@ -50,6 +50,14 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
           submit_date: "01-01-1000",
         }),
         stored("3", { description: "", estimated_costs: "700.5" }),
+        // the longest texts the API accepts, in characters (code points) of 4 UTF-8 bytes each
+        stored("4", {
+          name: "😀".repeat(255),
+          category: "😀".repeat(255),
+          email: `${"😀".repeat(246)}@bar.com`,
+          description: "😀".repeat(4000),
+          link: `http://example.com/${"😀".repeat(2048 - "http://example.com/".length)}`,
+        }),
       ];
       for (const r of records) expect(await s.insert(r)).toBe(true);
       for (const r of records) expect(await s.get(r.id)).toEqual(r);
