@@ -1,15 +1,4 @@
-/** Plain-text tables and the terminal progress bar of the client commands. */
-
-/** Columns padded to their widest cell; a dashed line under the header. */
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-}
+/** The terminal progress bar of the client commands. */
 
 export interface ProgressSink {
   update(label: string, done: number, total: number): void;

@@ -1,5 +1,5 @@
 /** Human-readable output of `client run` and `client verify`. */
-import { renderTable } from "./format.ts";
+import { numeric, renderTable } from "../cli-output/table.ts";
 import type { RunReport, RunRow, Step } from "./run.ts";
 import type { VerifyReport } from "./verify.ts";
 
@@ -14,7 +14,7 @@ export function renderRun(report: RunReport, { allRows = false } = {}): string {
   const full = allRows || report.rows.length <= FULL_TABLE_LIMIT;
   const shown = full ? report.rows : report.rows.filter((r) => !r.ok);
   const withProblem = shown.some((r) => !r.ok);
-  const header = ["id", "node", "url", "POST", "GET", ...(withProblem ? ["problem"] : [])];
+  const header = [numeric("id"), "node", "url", "POST", "GET", ...(withProblem ? ["problem"] : [])];
   const parts: string[] = [];
   if (shown.length > 0) {
     parts.push(
@@ -27,7 +27,7 @@ export function renderRun(report: RunReport, { allRows = false } = {}): string {
   if (!full) parts.push(`(${report.rows.length - shown.length} ok rows not shown; --table shows all, --json gives every row)`);
   parts.push(
     renderTable(
-      ["node", "url", "ids", "ok", "failed"],
+      ["node", "url", numeric("ids"), numeric("ok"), numeric("failed")],
       report.nodes.map((n) => [n.node, n.url, String(n.ids), String(n.ok), String(n.failed)]),
     ),
   );
@@ -65,7 +65,7 @@ export function renderVerify(report: VerifyReport): string {
   const parts: string[] = [];
   parts.push(
     renderTable(
-      ["node", "url", "records", "listing"],
+      ["node", "url", numeric("records"), "listing"],
       report.nodes.map((n) => [n.node, n.url, String(n.records), n.error ? `FAILED: ${n.error}` : "ok"]),
     ),
   );
@@ -83,7 +83,7 @@ export function renderVerify(report: VerifyReport): string {
   if (problems.length > 0) {
     // After a membership change thousands of records can be misplaced: show the first ones.
     const shown = problems.slice(0, FULL_TABLE_LIMIT);
-    parts.push(renderTable(["problem", "id", "owner", "found on", "detail"], shown));
+    parts.push(renderTable(["problem", numeric("id"), "owner", "found on", "detail"], shown));
     if (problems.length > shown.length) parts.push(`(${problems.length - shown.length} more problems not shown; --json lists them all)`);
   }
   const summary = [

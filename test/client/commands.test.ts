@@ -76,7 +76,7 @@ describe("client run and verify", () => {
     expect(run.code).toBe(0);
     const lines = run.stdout.split("\n");
     expect(lines[0]).toMatch(/^id\s+node\s+url\s+POST\s+GET$/);
-    expect(lines.filter((l) => /^\d+\s+\d\s+http:\/\/127\.0\.0\.1:\d+\s+201 created\s+200 match$/.test(l))).toHaveLength(10);
+    expect(lines.filter((l) => /^ *\d+\s+\d\s+http:\/\/127\.0\.0\.1:\d+\s+201 created\s+200 match$/.test(l))).toHaveLength(10);
     expect(run.stdout).toMatch(/^node\s+url\s+ids\s+ok\s+failed$/m);
     expect(run.stdout).toContain("10 ids: 10 ok, 0 failed");
 
@@ -110,7 +110,7 @@ describe("client run and verify", () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^shardctl client run: \d+ of 10 ids failed$/m);
       expect(r.stderr).toContain(`node 3 (${cluster.nodes[2]!.url}): connection refused (is the instance running?): ids `);
-      expect(r.stdout).toMatch(/^\d+\s+3\s+\S+\s+refused\s+skipped\s+node 3 .*connection refused/m);
+      expect(r.stdout).toMatch(/^ *\d+\s+3\s+\S+\s+refused\s+skipped\s+node 3 .*connection refused/m);
     } finally {
       await cluster.startNode("3");
     }
@@ -123,7 +123,7 @@ describe("demo", () => {
     expect(r.code).toBe(0);
     expect(r.stdout.match(/^started node [123] at http:\/\/127\.0\.0\.1:\d+ on sqlite:/gm)).toHaveLength(3);
     // names 1, 2, 3 with one point each: the seed README's table and its 5/1/4 split
-    expect(r.stdout).toMatch(/^1\s+2\s+http\S+\s+201 created\s+200 match$/m);
+    expect(r.stdout).toMatch(/^ *1\s+2\s+http\S+\s+201 created\s+200 match$/m);
     expect(r.stdout).toMatch(/^3\s+http\S+\s+4\s+4\s+0$/m);
     expect(r.stdout).toContain("10 of 10 ids on their owner with the expected content; 0 missing, 0 mismatched, 0 misplaced, 0 extra");
     expect(r.stdout).toContain("stopped 3 instance(s) and removed their temp data");

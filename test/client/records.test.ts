@@ -2,7 +2,6 @@ import { describe, expect, test } from "bun:test";
 import { compareRecord, describeDifferences } from "../../src/client/compare.ts";
 import { DataFileError, parseRecords, recordsForIds } from "../../src/client/records.ts";
 import { forEachLimit } from "../../src/client/pool.ts";
-import { renderTable } from "../../src/client/format.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 
 describe("seed data", () => {
@@ -91,13 +90,5 @@ describe("forEachLimit", () => {
     });
     expect(peak).toBe(5);
     expect(seen.sort((x, y) => x - y)).toEqual([...Array(40).keys()]);
-  });
-});
-
-describe("renderTable", () => {
-  test("pads columns to the widest cell", () => {
-    expect(renderTable(["id", "node"], [["1", "2"], ["10", "node-3"]])).toBe(
-      ["id  node", "--  ------", "1   2", "10  node-3"].join("\n"),
-    );
   });
 });

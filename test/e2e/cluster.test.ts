@@ -93,7 +93,7 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
     const run = await withNodes("client", "run");
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    expect(run.stdout.split("\n").filter((l) => /^\d+\s+shard\d\s+http\S+\s+201 created\s+200 match$/.test(l))).toHaveLength(10);
+    expect(run.stdout.split("\n").filter((l) => /^ *\d+\s+shard\d\s+http\S+\s+201 created\s+200 match$/.test(l))).toHaveLength(10);
     expect(run.stdout).toContain("10 ids: 10 ok, 0 failed");
 
     const verify = await withNodes("client", "verify");

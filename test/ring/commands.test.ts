@@ -66,7 +66,7 @@ describe("ring show", () => {
   test("the table names the columns and marks a wrap", async () => {
     const r = await shardctl("ring", "show", ...SEED, "3");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("MD5(ID)");
+    expect(r.stdout).toContain("md5(id)");
     expect(r.stdout).toMatch(/^\s*3\s+1\s+http:\/\/127\.0\.0\.1:5001\s+eccbc87e4b5ce2fe28308fd9f2a7baf3\s+c4ca4238a0b923820dcc509a6f75849b\s+1 \(wrapped\)$/m);
   });
 
@@ -121,6 +121,8 @@ describe("ring stats", () => {
     const r = await shardctl("ring", "stats", "--ids", "1..500");
     expect(r.code).toBe(0);
     expect(r.stdout).toStartWith("3 nodes, 160 vnodes each, 480 points; sample: 500 ids (1..500)");
+    // the CLI's one table style: lowercase header, a rule of dashes, numbers aligned right
+    expect(r.stdout).toMatch(/^node {12}weight {2}points {5}space {2}ids {5}ids %\n-{14}( {2}-+){5}$/m);
     for (const n of DEFAULT) expect(r.stdout).toMatch(new RegExp(`^${n.name}\\s+1\\s+160\\s+\\d+\\.\\d{4}%`, "m"));
     expect(r.stdout).toMatch(/^max\/mean\s+1\.\d{4}\s+1\.\d{4}$/m);
   });

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { renderTable } from "../../client/format.ts";
+import { numeric, renderTable } from "../../cli-output/table.ts";
 import { parseIds, idsArg, jsonArg, resolveRing, ringArgs } from "../_args.ts";
 
 export default defineCommand({
@@ -18,10 +18,10 @@ export default defineCommand({
       console.log(JSON.stringify(rows, null, 2));
       return;
     }
-    console.log(renderTable(["id", "node", "url"], rows.map((r) => [r.id, r.node, r.url])));
+    console.log(renderTable([numeric("id"), "node", "url"], rows.map((r) => [r.id, r.node, r.url])));
     const counts = new Map(ring.nodes.map((n) => [n.name, 0]));
     for (const r of rows) counts.set(r.node, counts.get(r.node)! + 1);
     console.log();
-    console.log(renderTable(["node", "url", "ids"], ring.nodes.map((n) => [n.name, n.url ?? "", String(counts.get(n.name))])));
+    console.log(renderTable(["node", "url", numeric("ids")], ring.nodes.map((n) => [n.name, n.url ?? "", String(counts.get(n.name))])));
   },
 });

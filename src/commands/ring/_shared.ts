@@ -1,4 +1,4 @@
-/** What the ring commands share: the sample of ids, a plain-text table, share figures. */
+/** What the ring commands share: the sample of ids, share figures, wording. */
 import type { ArgsDef } from "citty";
 import { fractionOf, type HashRing } from "../../ring/index.ts";
 import { idsArg, parseIds } from "../_args.ts";
@@ -39,20 +39,6 @@ export function shareJson(space: bigint, ids: number, sampleSize: number) {
 export function maxOverFair(shares: ReadonlyMap<string, number>, ring: HashRing): number {
   const total = ring.nodes.reduce((sum, n) => sum + (n.weight ?? 1), 0);
   return Math.max(...ring.nodes.map((n) => shares.get(n.name)! / ((n.weight ?? 1) / total)));
-}
-
-/** Rows as columns padded to their widest cell; the columns in `right` align right (numbers). */
-export function table(rows: readonly (readonly string[])[], right: readonly number[] = []): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, c) => (widths[c] = Math.max(widths[c] ?? 0, cell.length)));
-  return rows
-    .map((row) =>
-      row
-        .map((cell, c) => (right.includes(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
 }
 
 /** `1 vnode`, `160 vnodes`. */

@@ -13,7 +13,8 @@ import {
   type Transfer,
 } from "../../ring/index.ts";
 import { jsonArg, resolveRing, ringArgs } from "../_args.ts";
-import { parseSample, percent, plural, sampleArg, shareJson, table, vnodesEach } from "./_shared.ts";
+import { numeric, renderTable } from "../../cli-output/table.ts";
+import { parseSample, percent, plural, sampleArg, shareJson, vnodesEach } from "./_shared.ts";
 
 interface Change {
   readonly added?: NodeSpec;
@@ -115,12 +116,8 @@ export default defineCommand({
         percent(n === 0 ? 0 : s.keys / n),
       ];
       const rows = moves.map((t) => row(t.from, t.to, t));
-      console.log(
-        table(
-          [["FROM", "TO", "SPACE", "IDS", "IDS %"], ...rows, row("moves", "", moved), row("stays", "", stays)],
-          [2, 3, 4],
-        ),
-      );
+      const columns = ["from", "to", ...["space", "ids", "ids %"].map(numeric)];
+      console.log(renderTable(columns, rows, [row("moves", "", moved), row("stays", "", stays)]));
       const onto = [
         change.removed !== undefined && `leaves ${change.removed}`,
         change.added && `moves onto ${change.added.name}`,

@@ -3,7 +3,8 @@ import { defineCommand } from "citty";
 import { UsageError } from "../../errors.ts";
 import { canonicalId } from "../../expenses/id.ts";
 import { jsonArg, resolveRing, ringArgs } from "../_args.ts";
-import { plural, table, vnodesEach } from "./_shared.ts";
+import { numeric, renderTable } from "../../cli-output/table.ts";
+import { plural, vnodesEach } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
@@ -51,7 +52,7 @@ export default defineCommand({
       p.point.hex,
       p.point.label + (p.wrapped ? " (wrapped)" : ""),
     ]);
-    console.log(table([["ID", "NODE", "URL", "MD5(ID)", "FIRST POINT ABOVE", "VNODE"], ...rows], [0]));
+    console.log(renderTable([numeric("id"), "node", "url", "md5(id)", "first point above", "vnode"], rows));
     console.log(
       `\nAn id belongs to the node of the first of the ring's ${plural(ring.points.length, "point")} ` +
         `(${plural(ring.nodes.length, "node")}, ${vnodesEach(ring)}) strictly greater than md5(id); ` +

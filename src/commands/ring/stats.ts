@@ -2,7 +2,8 @@
 import { defineCommand } from "citty";
 import { fractionOf, percentOf, sampleShares, spaceShares } from "../../ring/index.ts";
 import { jsonArg, resolveRing, ringArgs } from "../_args.ts";
-import { maxOverFair, parseSample, percent, plural, sampleArg, shareJson, table, vnodesEach } from "./_shared.ts";
+import { numeric, renderTable } from "../../cli-output/table.ts";
+import { maxOverFair, parseSample, percent, plural, sampleArg, shareJson, vnodesEach } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
@@ -48,10 +49,11 @@ export default defineCommand({
       `${plural(ring.nodes.length, "node")}, ${vnodesEach(ring)}, ${plural(ring.points.length, "point")}; ` +
         `sample: ${plural(sample.ids.length, "id")} (${sample.spec})\n`,
     );
-    console.log(table([["NODE", "WEIGHT", "POINTS", "SPACE", "IDS", "IDS %"], ...rows, foot], [1, 2, 3, 4, 5]));
+    const columns = ["node", ...["weight", "points", "space", "ids", "ids %"].map(numeric)];
+    console.log(renderTable(columns, rows, [foot]));
     console.log(
-      "\nSPACE: exact share of the 2^128 hash circle (BigInt sum of the arcs each node's points own).\n" +
-        "IDS: how many of the sample ids the node owns.\n" +
+      "\nspace: exact share of the 2^128 hash circle (BigInt sum of the arcs each node's points own).\n" +
+        "ids: how many of the sample ids the node owns.\n" +
         "max/mean: the largest share over its fair share (weight / total weight); 1 is perfect balance.",
     );
   },
