@@ -100,10 +100,13 @@ describe("ring stats", () => {
     expect([s.vnodes, s.points, s.sample]).toEqual([160, 480, 3000]);
     const arcs = refArcs(refPoints(DEFAULT, 160));
     const ref = refPoints(DEFAULT, 160);
+    // "node" names the node, as in every other JSON output
+    expect(s.nodes.map((n: any) => n.node)).toEqual(DEFAULT.map((n) => n.name));
     for (const n of s.nodes) {
+      expect(n).not.toHaveProperty("name");
       expect(n.points).toBe(160);
-      expect(BigInt(n.space.arc)).toBe(arcs.get(n.name)!);
-      expect(n.sample.ids).toBe(range(1, 3000).filter((id) => refOwner(ref, id) === n.name).length);
+      expect(BigInt(n.space.arc)).toBe(arcs.get(n.node)!);
+      expect(n.sample.ids).toBe(range(1, 3000).filter((id) => refOwner(ref, id) === n.node).length);
     }
     expect(s.nodes.reduce((sum: bigint, n: any) => sum + BigInt(n.space.arc), 0n)).toBe(1n << 128n);
     expect(s.maxOverMean.space).toBeCloseTo(Math.max(...s.nodes.map((n: any) => n.space.share)) * 3, 12);

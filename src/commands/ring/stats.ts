@@ -26,7 +26,7 @@ export default defineCommand({
 
     if (args.json) {
       const nodes = ring.nodes.map((n) => ({
-        name: n.name,
+        node: n.name,
         url: n.url ?? null,
         weight: n.weight ?? 1,
         points: points.get(n.name)!,
