@@ -52,8 +52,11 @@ export async function startInstance({ port, host = "127.0.0.1", db, name, log }:
   const server = Bun.serve({
     port,
     hostname: host,
-    // Our own limit (MAX_BODY_BYTES) answers 413 in JSON; this is only the socket's backstop.
-    maxRequestBodySize: 16 * 1024 * 1024,
+    // The app's own limit (MAX_BODY_BYTES, body.ts) answers every oversized body with a JSON
+    // 413 and X-Shard-Node, from Content-Length before reading or while streaming a chunked
+    // body, so it never buffers more than the limit. Bun's own check would answer first, with
+    // a bare 413, for anything above this backstop: keep it out of the way.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch: (request) => handle?.(request) ?? starting(nodeName),
   });
   const realPort = server.port!;

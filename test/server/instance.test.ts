@@ -1,10 +1,30 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { defaultDbUrl, startInstance } from "../../src/server/index.ts";
 import { freePort, waitFor } from "../support/net.ts";
+
+/** Sends `head` on a fresh connection and returns what comes back until the answer's body has started (or the socket closes). */
+function rawRequest(port: number, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const socket = connect(port, "127.0.0.1", () => socket.write(head));
+    const done = () => {
+      socket.destroy();
+      resolve(text);
+    };
+    socket.on("data", (chunk) => {
+      text += chunk.toString("utf8");
+      if (/\r\n\r\n[\s\S]*\}/.test(text)) done();
+    });
+    socket.on("end", done);
+    socket.on("error", (e) => (text ? done() : reject(e)));
+    socket.setTimeout(10_000, () => reject(new Error(`no answer; got ${JSON.stringify(text)}`)));
+  });
+}
 
 describe("startInstance", () => {
   test("port 0 gives a real port, and the default name is host:port as in the ring", async () => {
@@ -61,6 +81,29 @@ describe("startInstance", () => {
       silent.stop(true);
     }
     await expect(starting).rejects.toThrow();
+  });
+
+  test("a body far over the limit (past Bun's own default) still gets the JSON 413 with X-Shard-Node", async () => {
+    const instance = await startInstance({ port: 0, db: "sqlite::memory:", log: false });
+    try {
+      // Declared length only: the answer must come from the header, before the body is read.
+      for (const length of [17 * 1024 * 1024, 200 * 1024 * 1024, 2 ** 40]) {
+        const answer = await rawRequest(
+          instance.port,
+          `POST /v1/expenses HTTP/1.1\r\nHost: 127.0.0.1:${instance.port}\r\nContent-Length: ${length}\r\nContent-Type: application/json\r\n\r\n{"id":`,
+        );
+        expect({ length, status: answer.split("\r\n")[0] }).toEqual({ length, status: "HTTP/1.1 413 Payload Too Large" });
+        expect(answer.toLowerCase()).toContain(`x-shard-node: ${instance.name}`);
+        expect(answer).toContain('"error":"body_too_large"');
+      }
+      // an actual 17 MiB body, sent in full
+      const r = await fetch(`${instance.url}/v1/expenses`, { method: "POST", body: " ".repeat(17 * 1024 * 1024) });
+      expect(r.status).toBe(413);
+      expect(r.headers.get("x-shard-node")).toBe(instance.name);
+      expect(((await r.json()) as { error: string }).error).toBe("body_too_large");
+    } finally {
+      await instance.stop();
+    }
   });
 
   test("the default database is a SQLite file per port under ./data", () => {
