@@ -53,23 +53,29 @@ function isOption(token: string): boolean {
   return token.startsWith("-") && token !== "-" && !/^-\d/.test(token);
 }
 
-/** The words of `tokens` that are neither an option nor the value of an option that takes one. */
-function positionals(args: ArgsDef, tokens: readonly string[]): string[] {
+/**
+ * `tokens` split into its words (neither an option nor the value of an option that takes
+ * one) and its options with their values, each in order.
+ */
+function splitWords(args: ArgsDef, tokens: readonly string[]): { words: string[]; options: string[] } {
   const takesValue = new Set<string>();
   for (const [name, def] of Object.entries(args)) {
     if (def.type === "string" || def.type === "enum") for (const n of optionNames(name, def)) takesValue.add(n);
   }
-  const out: string[] = [];
+  const words: string[] = [];
+  const options: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
     if (isOption(token)) {
       const bare = token.replace(/^--?/, "");
-      if (!bare.includes("=") && takesValue.has(bare)) i++; // its value is the next token
+      if (bare.includes("=") || !takesValue.has(bare)) options.push(token);
+      else if (i + 1 < tokens.length) options.push(token, tokens[++i]!); // its value is the next token
+      else options.push(`${token}=`); // no value: empty, as citty reads it at the end
       continue;
     }
-    out.push(token);
+    words.push(token);
   }
-  return out;
+  return { words, options };
 }
 
 /** The first option that takes a value and occurs more than once in `flags`, as written. */
@@ -143,17 +149,33 @@ export async function main(root: AnyCommand, rawArgs: string[], options: MainOpt
   // would remove b alone and succeed. An option that takes a value is given once.
   const repeated = repeatedOption(args as ArgsDef, flags);
   if (repeated) return usageError(name, `${repeated} is given more than once; give it once`);
-  // citty ignores words a command has no positional for: `client verify 5..7` would
-  // check the default ids and succeed. Such a word is bad usage.
-  if (!Object.values(args as ArgsDef).some((def) => def.type === "positional")) {
-    const stray = positionals(args as ArgsDef, dashdash >= 0 ? rest.slice(0, dashdash) : rest)[0];
+  const { words, options: optionTokens } = splitWords(args as ArgsDef, dashdash >= 0 ? rest.slice(0, dashdash) : rest);
+  const wanted = Object.entries(args as ArgsDef).filter(([, def]) => def.type === "positional");
+  let leafArgs = rest;
+  if (wanted.length === 0) {
+    // citty ignores words a command has no positional for: `client verify 5..7` would
+    // check the default ids and succeed. Such a word is bad usage.
+    const stray = words[0];
     if (stray !== undefined) {
       const hint = "ids" in args && /^[\d.,]+$/.test(stray) ? `; ids go in --ids (e.g. --ids ${stray})` : "";
       return usageError(name, `unexpected argument "${stray}"${hint}`);
     }
+  } else {
+    // citty reads a word like -1 as an option: `ring show 1 -1` showed id 1 alone, and
+    // `ring show -1` said "Missing required positional argument: IDS". After "--" citty
+    // takes words as they are, so the command judges them (and names the bad id).
+    const given = [...words, ...(dashdash >= 0 ? rest.slice(dashdash + 1) : [])];
+    const required = wanted.filter(([, def]) => def.required !== false && def.default === undefined);
+    const missing = required[given.length];
+    if (missing) {
+      const [argName, def] = missing;
+      const what = def.description ? `: ${def.description.charAt(0).toLowerCase()}${def.description.slice(1)}` : "";
+      return usageError(name, `missing ${argName}${what}`);
+    }
+    leafArgs = [...optionTokens, "--", ...given];
   }
   try {
-    await runCommand(cmd, { rawArgs: rest });
+    await runCommand(cmd, { rawArgs: leafArgs });
     return 0;
   } catch (e) {
     if (e instanceof UsageError || (e instanceof Error && e.name === "CLIError")) {

@@ -26,9 +26,16 @@ const plain = defineCommand({
     seen.push({ ...args });
   },
 });
+const need = defineCommand({
+  meta: { name: "need", description: "a required positional" },
+  args: { count: { type: "string" }, ids: { type: "positional", description: "One or more ids", required: true } },
+  run({ args }) {
+    seen.push({ ...args, _: [...args._] });
+  },
+});
 const root = defineCommand({
   meta: { name: "tool", version: "9.9.9", description: "root" },
-  subCommands: { group: defineCommand({ meta: { name: "group" }, subCommands: { leaf, plain } }) },
+  subCommands: { group: defineCommand({ meta: { name: "group" }, subCommands: { leaf, plain, need } }) },
 });
 
 let out: string[];
@@ -93,6 +100,21 @@ describe("main: exit statuses of the contract", () => {
     expect(await main(root, ["group", "plain", "--ids", "1", "-5"])).toBe(2);
     expect(err.join("\n")).toContain('shardctl group plain: unexpected argument "-5"');
     expect(seen).toHaveLength(1);
+  });
+
+  test("a word like -1 reaches a command with positionals as a word, for it to judge", async () => {
+    // citty alone reads -1 as an option: `need 1 -1` would see only "1", `need -1` no word at all
+    expect(await main(root, ["group", "need", "-1"])).toBe(0);
+    expect(await main(root, ["group", "need", "1", "--count", "3", "-1", "--", "-2"])).toBe(0);
+    expect(seen).toMatchObject([{ ids: "-1", _: ["-1"] }, { ids: "1", count: "3", _: ["1", "-1", "-2"] }]);
+    expect(err).toEqual([]);
+  });
+
+  test("a missing required positional is 2, named with its description rather than citty's message", async () => {
+    expect(await main(root, ["group", "need", "--count", "3"])).toBe(2);
+    expect(err.join("\n")).toBe('shardctl group need: missing ids: one or more ids\nRun "shardctl group need --help" for usage.');
+    expect(await main(root, ["group", "need", "--count"])).toBe(2);
+    expect(seen).toHaveLength(0);
   });
 
   test("an option that takes a value, given twice, is 2 rather than the last one silently winning", async () => {

@@ -78,8 +78,18 @@ describe("ring show", () => {
     expect(r.stdout).toBe("");
   });
 
-  test("no id is a usage error", async () => {
-    expect((await shardctl("ring", "show")).code).toBe(2);
+  test("no id is a usage error that says an id is missing", async () => {
+    const r = await shardctl("ring", "show");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toStartWith("shardctl ring show: missing ids: one or more expense ids in canonical form");
+  });
+
+  test.each([[["-1"]], [["1", "-1"]], [["--json", "1", "-1"]]])("a negative id %p is a usage error about that id", async (argv) => {
+    // citty reads -1 as an option: it said "Missing required positional argument: IDS", and `1 -1` showed id 1 alone
+    const r = await shardctl("ring", "show", ...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toStartWith('shardctl ring show: id must be a canonical decimal integer from 0 to 9007199254740991 (no sign, leading zeros or decimals), got "-1"');
+    expect(r.stdout).toBe("");
   });
 });
 
