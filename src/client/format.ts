@@ -19,7 +19,7 @@ export function progressBar({
   minTotal?: number;
 }): ProgressSink {
   if (!stream.isTTY || total < minTotal) return { update() {}, finish() {} };
-  let last = 0;
+  let last = -Infinity; // the first update draws, however young the process (performance.now() starts near 0)
   let drawn = false;
   return {
     update(label, done, of) {
