@@ -5,7 +5,7 @@
  */
 import { defineCommand } from "citty";
 import { JobFailed, UsageError } from "../errors.ts";
-import { startInstance } from "../server/instance.ts";
+import { hostPort, isWildcardHost, startInstance } from "../server/instance.ts";
 import { parseStoreUrl, redact } from "../store/url.ts";
 import { StoreUnavailable, StoreUrlError } from "../store/types.ts";
 import { intOption } from "./_args.ts";
@@ -28,6 +28,14 @@ export default defineCommand({
     const host = args.host ?? "127.0.0.1";
     const db = args.db ?? process.env.SHARDCTL_DB;
     if (args.name !== undefined && args.name.trim() === "") throw new UsageError("--name is empty; give a node name or leave it out");
+    if (args.name === undefined && isWildcardHost(host)) {
+      const defaultName = hostPort(host, port).replace(/:0$/, ":<port>");
+      console.error(
+        `shardctl serve: warning: --host ${host} listens on every address, so the default node name ${defaultName} ` +
+          `is no address a client can list in --nodes and X-Shard-Node will match no node; ` +
+          `pass --name with the host:port clients use to reach this instance`,
+      );
+    }
     // Bad usage is found before the port is bound, so it exits 2 even when the port is taken.
     if (db !== undefined) {
       try {

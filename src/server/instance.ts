@@ -33,6 +33,12 @@ export function hostPort(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
+/** 0.0.0.0, ::, [::] and other spellings of "every address": not an address a client can connect to. */
+export function isWildcardHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, "$1");
+  return h === "0.0.0.0" || (h.includes(":") && /^[0:]+$/.test(h));
+}
+
 /** The answer while the store is still opening: the contract's JSON error with X-Shard-Node. */
 function starting(node: string): Response {
   return Response.json(

@@ -5,6 +5,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { defaultDbUrl, startInstance } from "../../src/server/index.ts";
+import { isWildcardHost } from "../../src/server/instance.ts";
 import { freePort, waitFor } from "../support/net.ts";
 
 /** Sends `head` on a fresh connection and returns what comes back until the answer's body has started (or the socket closes). */
@@ -104,6 +105,11 @@ describe("startInstance", () => {
     } finally {
       await instance.stop();
     }
+  });
+
+  test("isWildcardHost: the spellings of every address, and nothing else", () => {
+    for (const h of ["0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0", "::0"]) expect({ h, w: isWildcardHost(h) }).toEqual({ h, w: true });
+    for (const h of ["127.0.0.1", "::1", "[::1]", "localhost", "db1", "10.0.0.1"]) expect({ h, w: isWildcardHost(h) }).toEqual({ h, w: false });
   });
 
   test("the default database is a SQLite file per port under ./data", () => {

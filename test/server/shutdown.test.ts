@@ -146,6 +146,31 @@ describe("shardctl serve as a process", () => {
     }
   });
 
+  test.each(["0.0.0.0", "::", "[::]"])("--host %s without --name warns that the default name matches no client address", async (host) => {
+    // a bad --db stops it before anything is bound (tests bind only 127.0.0.1)
+    const proc = Bun.spawn([BUN, CLI, "serve", "--host", host, "--port", "0", "--db", "postgres://x/y"], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: withoutDbEnv,
+    });
+    expect(await proc.exited).toBe(2);
+    const stderr = await new Response(proc.stderr).text();
+    expect(stderr).toContain(`warning: --host ${host} listens on every address`);
+    expect(stderr).toContain("pass --name");
+  });
+
+  test("--host 0.0.0.0 with --name, or a specific --host, gives no warning", async () => {
+    for (const args of [["--host", "0.0.0.0", "--name", "db1:5001"], ["--host", "127.0.0.1"]]) {
+      const proc = Bun.spawn([BUN, CLI, "serve", ...args, "--port", "0", "--db", "postgres://x/y"], {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: withoutDbEnv,
+      });
+      expect(await proc.exited).toBe(2);
+      expect(await new Response(proc.stderr).text()).not.toContain("warning");
+    }
+  });
+
   test("startInstance rejects a malformed URL before binding: the busy port is not the error", async () => {
     const busy = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
