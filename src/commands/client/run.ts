@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { progressBar } from "../../client/format.ts";
+import { progressBar } from "../../cli-output/progress.ts";
 import { renderRun, summarizeRunFailures } from "../../client/report.ts";
 import { runRecords } from "../../client/run.ts";
 import { JobFailed } from "../../errors.ts";

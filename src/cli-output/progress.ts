@@ -1,4 +1,4 @@
-/** The terminal progress bar of the client commands. */
+/** The terminal progress bar of the long-running commands (client run). */
 
 export interface ProgressSink {
   update(label: string, done: number, total: number): void;
