@@ -4,7 +4,7 @@
  * the request and document the answers.
  */
 import { Elysia } from "elysia";
-import { ErrorBody, Expense, ExpenseCreate, ExpensePage, ExpenseUpdate, IdParams, PageQuery } from "./model.ts";
+import { ErrorBody, Expense, ExpenseCreate, ExpensePage, ExpenseUpdate, IdParams, NoQuery, PageQuery } from "./model.ts";
 import type { ExpenseService } from "./service.ts";
 
 export function expensesFeature(service: ExpenseService) {
@@ -18,6 +18,7 @@ export function expensesFeature(service: ExpenseService) {
       },
       {
         body: ExpenseCreate,
+        query: NoQuery,
         response: { 201: Expense, 400: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody },
         detail: { summary: "Store a new expense under the id it carries", tags: ["expenses"] },
       },
@@ -29,11 +30,13 @@ export function expensesFeature(service: ExpenseService) {
     })
     .get("/:id", ({ params }) => service.get(params.id), {
       params: IdParams,
+      query: NoQuery,
       response: { 200: Expense, 404: ErrorBody, 422: ErrorBody },
       detail: { summary: "One expense", tags: ["expenses"] },
     })
     .put("/:id", async ({ params, body, status }) => status(202, await service.update(params.id, body)), {
       params: IdParams,
+      query: NoQuery,
       body: ExpenseUpdate,
       response: { 202: Expense, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody, 422: ErrorBody },
       detail: { summary: "Change any of the fields of an expense (not its id)", tags: ["expenses"] },
@@ -46,6 +49,7 @@ export function expensesFeature(service: ExpenseService) {
       },
       {
         params: IdParams,
+      query: NoQuery,
         detail: { summary: "Delete an expense (204, or 404)", tags: ["expenses"] },
       },
     );

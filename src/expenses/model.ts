@@ -126,6 +126,8 @@ export const PageQuery = t.Object({
   ),
 });
 
+/** Routes other than the list take no query parameters: any is rejected (422) like an unknown field. */
+export const NoQuery = t.Object({}, { additionalProperties: false });
 export const IdParams = t.Object({ id: t.String({ format: "expense-id", description: ID_RULE }) });
 
 /** Every error answer: `message` names the field and the problem. */

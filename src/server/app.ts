@@ -4,6 +4,7 @@
  */
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
+import { InvalidField } from "../expenses/errors.ts";
 import { expensesFeature } from "../expenses/index.ts";
 import { ExpenseService } from "../expenses/service.ts";
 import type { ExpenseStore } from "../store/types.ts";
@@ -11,6 +12,20 @@ import { VERSION } from "../version.ts";
 import { parseJsonBody } from "./body.ts";
 import { errorAnswer } from "./errors.ts";
 import { healthFeature } from "./health.ts";
+
+/**
+ * A query parameter given twice (`?limit=1&limit=2`) is a 422 naming it; otherwise one
+ * of the values would win silently.
+ */
+function rejectRepeatedQuery(url: string): void {
+  const q = url.indexOf("?");
+  if (q === -1) return;
+  const seen = new Set<string>();
+  for (const key of new URLSearchParams(url.slice(q + 1)).keys()) {
+    if (seen.has(key)) throw new InvalidField(key, "is given more than once; give each query parameter at most once");
+    seen.add(key);
+  }
+}
 
 /** Where request log lines go; false for none. */
 export type RequestLog = ((line: string) => void) | false;
@@ -33,6 +48,7 @@ export function createApp({ store, name, log = (line) => console.log(line) }: Ap
       started.set(request, performance.now());
       set.headers["x-shard-node"] = name;
     })
+    .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
     .onParse({ as: "global" }, parseJsonBody)
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       finished.set(request, performance.now());
@@ -56,7 +72,7 @@ export function createApp({ store, name, log = (line) => console.log(line) }: Ap
             title: "shardctl expense instance",
             version: VERSION,
             description:
-              "One shard of the expense service. Every answer carries X-Shard-Node. Errors are JSON {error, message, field}: malformed JSON 400, missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, database unreachable 503.",
+              "One shard of the expense service. Every answer carries X-Shard-Node. Errors are JSON {error, message, field}: malformed JSON 400, missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, method not served on a known path 405 (with Allow), database unreachable 503. Query parameters a route does not take, or given twice, are 422.",
           },
         },
       }),

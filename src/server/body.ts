@@ -43,7 +43,9 @@ async function readLimited(request: Request): Promise<string> {
  * not JSON, 413 when it is too large.
  */
 export async function parseJsonBody({ request }: { request: Request }): Promise<unknown> {
-  const expectsBody = request.method === "POST" || request.method === "PUT" || request.method === "PATCH";
+  // Only POST and PUT take a body; like GET, DELETE ignores one (null: parsed, nothing to read).
+  const expectsBody = request.method === "POST" || request.method === "PUT";
+  if (!expectsBody) return null;
   let text: string;
   try {
     text = await readLimited(request);
@@ -51,7 +53,6 @@ export async function parseJsonBody({ request }: { request: Request }): Promise<
     if (e instanceof HttpError) throw e;
     throw new HttpError(400, "malformed_body", "body: not valid UTF-8 text");
   }
-  if (text.trim() === "" && !expectsBody) return undefined;
   if (text.trim() === "") throw new HttpError(400, "malformed_json", "body: empty; send a JSON object");
   let value: unknown;
   try {

@@ -46,7 +46,8 @@ function validationAnswer(error: ValidationError): ErrorAnswer {
     if (issue.type === UNEXPECTED_PROPERTY) {
       const accepted = acceptedFields(error);
       const noun = error.type === "query" ? "query parameter" : "field";
-      message = `${field}: unknown ${noun}${accepted.length ? `; accepted: ${accepted.join(", ")}` : ""}`;
+      const none = error.type === "query" ? "; this route takes no query parameters" : "";
+      message = `${field}: unknown ${noun}${accepted.length ? `; accepted: ${accepted.join(", ")}` : none}`;
     } else if (typeof issue.value === "string" && !issue.value.isWellFormed()) {
       message = `${field}: must be well-formed Unicode text (it contains a lone surrogate, which cannot be stored), got ${shown(issue.value)}`;
     } else if (issue.type === REQUIRED_PROPERTY) {
@@ -61,12 +62,20 @@ function validationAnswer(error: ValidationError): ErrorAnswer {
   return { error: "invalid_field", message: first.message, field: first.field, errors };
 }
 
+/** The methods served on a known path (HEAD goes with GET), or undefined for a path that is no route. */
+export function allowedMethods(path: string): string[] | undefined {
+  if (path === "/v1/expenses") return ["GET", "HEAD", "POST"];
+  if (/^\/v1\/expenses\/[^/]+$/.test(path)) return ["GET", "HEAD", "PUT", "DELETE"];
+  if (path === "/healthz" || path === "/readyz") return ["GET", "HEAD"];
+  return undefined;
+}
+
 /** The answer for `error`; sets `set.status` so that the request log sees the real status. */
 export function errorAnswer(
   code: string | number,
   error: unknown,
   request: Request,
-  set: { status?: number | string },
+  set: { status?: number | string; headers: Record<string, string | number> },
   report: (e: unknown) => void,
 ): ErrorAnswer {
   let cause = error;
@@ -76,14 +85,25 @@ export function errorAnswer(
     return validationAnswer(cause);
   }
   if (code === "NOT_FOUND") {
+    const path = new URL(request.url).pathname;
+    const allowed = allowedMethods(path);
+    if (allowed) {
+      set.status = 405;
+      set.headers.allow = allowed.join(", ");
+      return { error: "method_not_allowed", message: `${request.method} ${path}: method not allowed; allowed: ${allowed.join(", ")}` };
+    }
     set.status = 404;
-    return { error: "not_found", message: `no route for ${request.method} ${new URL(request.url).pathname}` };
+    return { error: "not_found", message: `no route for ${request.method} ${path}` };
   }
   const known = cause as { status?: unknown; kind?: unknown; message?: unknown; field?: unknown };
   if (cause instanceof Error && typeof known.status === "number" && typeof known.kind === "string") {
     set.status = known.status;
     const answer: ErrorAnswer = { error: known.kind, message: cause.message };
-    if (typeof known.field === "string") answer.field = known.field;
+    if (typeof known.field === "string") {
+      answer.field = known.field;
+      // a field problem found after the schema reads like a schema failure: every bad field under `errors`
+      if (known.kind === "invalid_field") answer.errors = [{ field: known.field, message: cause.message }];
+    }
     return answer;
   }
   if (cause instanceof ParseError || code === "PARSE") {

@@ -299,6 +299,88 @@ export function runApiContract(name: string, open: () => Promise<ExpenseStore>) 
       expect((await call("GET", "/v1/expenses?limit=1000")).status).toBe(200);
     });
 
+    test("a query parameter given twice is 422 naming it (no value wins silently)", async () => {
+      const { call } = await fresh();
+      await call("POST", "/v1/expenses", record("1"));
+      for (const [query, field] of [
+        ["limit=1&limit=2", "limit"],
+        ["after=0&after=5", "after"],
+        ["after=0&limit=5&limit=5", "limit"],
+      ]) {
+        const r = await call("GET", `/v1/expenses?${query}`);
+        expect({ query, status: r.status }).toEqual({ query, status: 422 });
+        expect(r.json.field).toBe(field);
+        expect(r.json.message).toStartWith(`${field}: is given more than once`);
+      }
+    });
+
+    test("every route rejects unknown query parameters with 422, like the list, and changes nothing", async () => {
+      const { call } = await fresh();
+      await call("POST", "/v1/expenses", record("1"));
+      const cases: [string, string, unknown][] = [
+        ["GET", "/v1/expenses/1?x=1", undefined],
+        ["PUT", "/v1/expenses/1?force=true", { name: "Changed" }],
+        ["DELETE", "/v1/expenses/1?cascade=1", undefined],
+        ["POST", "/v1/expenses?dry_run=1", record("2")],
+        ["GET", "/healthz?x=1", undefined],
+        ["GET", "/readyz?x=1", undefined],
+      ];
+      for (const [method, path, body] of cases) {
+        const r = await call(method, path, body);
+        expect({ method, path, status: r.status }).toEqual({ method, path, status: 422 });
+        expect(r.json.error).toBe("invalid_field");
+        expect(r.json.message).toContain("unknown query parameter");
+        expect(r.json.errors).toHaveLength(1);
+      }
+      expect((await call("GET", "/v1/expenses")).json).toEqual({ items: [storedForm("1")], next: null });
+    });
+
+    test("field errors found after the schema (limit over 1000, a PUT that changes the id) also list `errors`", async () => {
+      const { call } = await fresh();
+      await call("POST", "/v1/expenses", record("1"));
+      const limit = await call("GET", "/v1/expenses?limit=1001");
+      expect(limit.status).toBe(422);
+      expect(limit.json.errors).toEqual([{ field: "limit", message: limit.json.message }]);
+      const put = await call("PUT", "/v1/expenses/1", { id: "2" });
+      expect(put.status).toBe(422);
+      expect(put.json.errors).toEqual([{ field: "id", message: put.json.message }]);
+      // the same shape as a schema failure
+      const schema = await call("PUT", "/v1/expenses/1", { status: "done" });
+      expect(schema.json.errors).toEqual([{ field: "status", message: schema.json.message }]);
+    });
+
+    test("DELETE ignores a body, as GET does", async () => {
+      const { call } = await fresh();
+      await call("POST", "/v1/expenses", record("1"));
+      await call("POST", "/v1/expenses", record("2"));
+      const garbage = await call("DELETE", "/v1/expenses/1", "{not json");
+      expect(garbage.status).toBe(204);
+      const json = await call("DELETE", "/v1/expenses/2", { id: "2" });
+      expect(json.status).toBe(204);
+      expect((await call("GET", "/v1/expenses")).json).toEqual({ items: [], next: null });
+    });
+
+    test("an unsupported method on a known path is a JSON 405 with Allow; an unknown path stays 404", async () => {
+      const { call } = await fresh();
+      await call("POST", "/v1/expenses", record("1"));
+      for (const [method, path, allow] of [
+        ["PATCH", "/v1/expenses/1", "GET, HEAD, PUT, DELETE"],
+        ["POST", "/v1/expenses/1", "GET, HEAD, PUT, DELETE"],
+        ["DELETE", "/v1/expenses", "GET, HEAD, POST"],
+        ["PUT", "/v1/expenses", "GET, HEAD, POST"],
+        ["POST", "/healthz", "GET, HEAD"],
+        ["OPTIONS", "/readyz", "GET, HEAD"],
+      ]) {
+        const r = await call(method!, path!, method === "OPTIONS" ? undefined : { name: "x" });
+        expect({ method, path, status: r.status }).toEqual({ method, path, status: 405 });
+        expect(r.headers.get("allow")).toBe(allow!);
+        expect(r.json.error).toBe("method_not_allowed");
+        expect(r.json.message).toContain(method!);
+      }
+      expect((await call("GET", "/v1/expenses/1")).json).toEqual(storedForm("1"));
+      expect((await call("PATCH", "/v1/nothing")).status).toBe(404);
+    });
+
     describe("every class of bad POST is a 4xx naming the field, and stores nothing", () => {
       for (const [label, body, status, field] of badPosts) {
         test(label, async () => {
