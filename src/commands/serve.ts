@@ -7,7 +7,7 @@ import { defineCommand } from "citty";
 import { JobFailed, UsageError } from "../errors.ts";
 import { hostPort, isWildcardHost, startInstance } from "../server/instance.ts";
 import { parseStoreUrl, redact } from "../store/url.ts";
-import { StoreUnavailable, StoreUrlError } from "../store/types.ts";
+import { StoreLoginRefused, StoreUnavailable, StoreUrlError } from "../store/types.ts";
 import { intOption } from "./_args.ts";
 
 export default defineCommand({
@@ -27,6 +27,7 @@ export default defineCommand({
     const port = intOption(args.port, "port", { min: 0, max: 65535 }) ?? 5001;
     const host = args.host ?? "127.0.0.1";
     const db = args.db ?? process.env.SHARDCTL_DB;
+    const dbSource = args.db !== undefined ? "--db" : "SHARDCTL_DB";
     if (args.name !== undefined && args.name.trim() === "") throw new UsageError("--name is empty; give a node name or leave it out");
     if (args.name === undefined && isWildcardHost(host)) {
       const defaultName = hostPort(host, port).replace(/:0$/, ":<port>");
@@ -39,7 +40,7 @@ export default defineCommand({
     // Bad usage is found before the port is bound, so it exits 2 even when the port is taken.
     if (db !== undefined) {
       try {
-        parseStoreUrl(db);
+        parseStoreUrl(db, dbSource);
       } catch (e) {
         if (e instanceof StoreUrlError) throw new UsageError(e.message);
         throw e;
@@ -58,7 +59,11 @@ export default defineCommand({
       instance = await startInstance({ port, host, db, name: args.name });
     } catch (e) {
       if (e instanceof StoreUrlError) throw new UsageError(e.message);
-      const what = db === undefined ? "the default database" : `the database ${redact(db)}`;
+      const what =
+        db === undefined ? "the default database" : `the database ${redact(db)}${dbSource === "--db" ? "" : ` (from ${dbSource})`}`;
+      if (e instanceof StoreLoginRefused) {
+        throw new JobFailed(`cannot log in to ${what}: the server refused the login (check the user and password): ${e.message}`);
+      }
       if (e instanceof StoreUnavailable) throw new JobFailed(`cannot reach ${what}: ${e.message}`);
       if (e instanceof Error && "code" in e && e.code === "EADDRINUSE") {
         throw new JobFailed(`cannot listen on ${host}:${port}: the address is in use`);

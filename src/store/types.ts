@@ -27,9 +27,18 @@ export interface ExpenseStore {
 
 /** The database cannot be reached (a server-side problem: 503, never blamed on the client). */
 export class StoreUnavailable extends Error {
-  override readonly name = "StoreUnavailable";
+  override readonly name: string = "StoreUnavailable";
   readonly status = 503;
   readonly kind = "database_unavailable";
+}
+
+/**
+ * The database server answered but refused the login (wrong user or password, or no
+ * access to the database): still unavailable to requests (503), but at start the message
+ * says so rather than "cannot reach".
+ */
+export class StoreLoginRefused extends StoreUnavailable {
+  override readonly name = "StoreLoginRefused";
 }
 
 /** A --db value that names no store this program knows. */

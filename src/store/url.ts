@@ -20,10 +20,14 @@ export type StoreTarget =
 export const DEFAULT_POOL = 16;
 const ACCEPTED = "mysql://user:pass@host:port/database or sqlite:<path>";
 
-export function parseStoreUrl(url: string): StoreTarget {
+/**
+ * `source` names where the value came from in messages: `--db` (the default) or the
+ * environment variable, so that a bad SHARDCTL_DB is not blamed on a --db never given.
+ */
+export function parseStoreUrl(url: string, source = "--db"): StoreTarget {
   if (url.startsWith("sqlite:")) {
     const path = url.slice("sqlite:".length).replace(/^\/\//, "");
-    if (path === "") throw new StoreUrlError(`--db "${url}" has no path; expected ${ACCEPTED}`);
+    if (path === "") throw new StoreUrlError(`${source} "${url}" has no path; expected ${ACCEPTED}`);
     return { dialect: "sqlite", path };
   }
   if (url.startsWith("mysql://")) {
@@ -31,20 +35,20 @@ export function parseStoreUrl(url: string): StoreTarget {
     try {
       u = new URL(url);
     } catch {
-      throw new StoreUrlError(`--db "${redact(url)}" is not a URL; expected ${ACCEPTED}`);
+      throw new StoreUrlError(`${source} "${redact(url)}" is not a URL; expected ${ACCEPTED}`);
     }
     const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
     if (!/^[A-Za-z0-9_$-]{1,64}$/.test(database)) {
       throw new StoreUrlError(
-        `--db "${redact(url)}": the database name must be 1 to 64 letters, digits, _, $ or -, got "${database}"`,
+        `${source} "${redact(url)}": the database name must be 1 to 64 letters, digits, _, $ or -, got "${database}"`,
       );
     }
     for (const key of u.searchParams.keys()) {
-      if (key !== "pool") throw new StoreUrlError(`--db "${redact(url)}": unknown parameter "${key}" (accepted: pool)`);
+      if (key !== "pool") throw new StoreUrlError(`${source} "${redact(url)}": unknown parameter "${key}" (accepted: pool)`);
     }
     const pool = u.searchParams.get("pool") ?? String(DEFAULT_POOL);
     if (!/^\d{1,3}$/.test(pool) || Number(pool) < 1) {
-      throw new StoreUrlError(`--db "${redact(url)}": pool must be an integer from 1 to 999, got "${pool}"`);
+      throw new StoreUrlError(`${source} "${redact(url)}": pool must be an integer from 1 to 999, got "${pool}"`);
     }
     return {
       dialect: "mysql",
@@ -56,7 +60,7 @@ export function parseStoreUrl(url: string): StoreTarget {
       poolSize: Number(pool),
     };
   }
-  throw new StoreUrlError(`--db "${redact(url)}" is not a known database URL; expected ${ACCEPTED}`);
+  throw new StoreUrlError(`${source} "${redact(url)}" is not a known database URL; expected ${ACCEPTED}`);
 }
 
 /** The URL with its password replaced, for messages and logs. */

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { startInstance } from "../../src/server/index.ts";
-import { StoreUrlError } from "../../src/store/types.ts";
+import { openStore } from "../../src/store/index.ts";
+import { StoreLoginRefused, StoreUnavailable, StoreUrlError } from "../../src/store/types.ts";
 import { mysqlUnavailable } from "../support/mariadb.ts";
 import { useMariaDB } from "../store/fixtures.ts";
 import { freePort, waitFor } from "../support/net.ts";
@@ -59,6 +60,31 @@ describe.skipIf(!!mysqlUnavailable)("stop() on MySQL", () => {
   });
 });
 
+describe.skipIf(!!mysqlUnavailable)("serve on a MariaDB that refuses the login", () => {
+  const mariadb = useMariaDB("login");
+
+  test("says the login was refused, not that the database cannot be reached (exit 1)", async () => {
+    const url = mariadb.server().url("x").replace("mysql://root@", "mysql://nobody:wrong@");
+    const proc = Bun.spawn([BUN, CLI, "serve", "--port", "0", "--db", url], { stdout: "pipe", stderr: "pipe", env: withoutDbEnv });
+    expect(await proc.exited).toBe(1);
+    const stderr = await new Response(proc.stderr).text();
+    expect(stderr).toContain("refused the login");
+    expect(stderr).toContain("ER_ACCESS_DENIED_ERROR");
+    expect(stderr).not.toContain("cannot reach");
+    expect(stderr).not.toContain("wrong");
+  });
+
+  test("the store reports it as StoreLoginRefused (still a StoreUnavailable: 503 to requests)", async () => {
+    const url = mariadb.server().url("x").replace("mysql://root@", "mysql://nobody@");
+    const error = await openStore(url).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreLoginRefused);
+    expect(error).toBeInstanceOf(StoreUnavailable);
+  });
+});
+
 describe("shardctl serve as a process", () => {
   const dir = mkdtempSync(join(tmpdir(), "shardctl-serve-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,6 +127,18 @@ describe("shardctl serve as a process", () => {
     expect(stderr).toContain(`cannot reach the database mysql://root:***@127.0.0.1:${dbPort}/x`);
     expect(stderr).toContain("ECONNREFUSED");
     expect(stderr).not.toContain("secret");
+  });
+
+  test("a malformed SHARDCTL_DB is blamed on SHARDCTL_DB, not on a --db never given (exit 2)", async () => {
+    const proc = Bun.spawn([BUN, CLI, "serve", "--port", "0"], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...withoutDbEnv, SHARDCTL_DB: "foo:" },
+    });
+    expect(await proc.exited).toBe(2);
+    const stderr = await new Response(proc.stderr).text();
+    expect(stderr).toContain('SHARDCTL_DB "foo:" is not a known database URL');
+    expect(stderr).not.toContain("--db");
   });
 
   test("SHARDCTL_DB is used when --db is absent", async () => {

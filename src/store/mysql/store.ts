@@ -14,7 +14,7 @@ import mysql from "mysql2/promise";
 import { asc, eq, getTableColumns, gt, is, Param, Placeholder, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
 import { fromRow, toChanges, toRow, type ExpenseRow } from "../record.ts";
-import { StoreUnavailable, type ExpenseStore } from "../types.ts";
+import { StoreLoginRefused, StoreUnavailable, type ExpenseStore } from "../types.ts";
 import type { StoreTarget } from "../url.ts";
 import { migrations } from "./migrations.ts";
 import { expenses } from "./schema.ts";
@@ -37,7 +37,6 @@ const UNREACHABLE = new Set([
   "PROTOCOL_SEQUENCE_TIMEOUT",
   "ER_CON_COUNT_ERROR",
   "ER_SERVER_SHUTDOWN",
-  "ER_ACCESS_DENIED_ERROR",
 ]);
 
 interface DriverError {
@@ -56,8 +55,14 @@ function driverError(e: unknown): DriverError | undefined {
   return undefined;
 }
 
+/** Codes of a server that is there but refuses this login. */
+const LOGIN_REFUSED = new Set(["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR"]);
+
 function unavailable(e: unknown): StoreUnavailable | undefined {
   const d = driverError(e);
+  if (d?.code && LOGIN_REFUSED.has(d.code)) {
+    return new StoreLoginRefused(`login refused: ${d.code} ${d.message ?? ""}`.trim(), { cause: e });
+  }
   if (d && ((d.code && UNREACHABLE.has(d.code)) || d.fatal)) {
     return new StoreUnavailable(`database unavailable: ${d.code ?? ""} ${d.message ?? ""}`.trim(), { cause: e });
   }
