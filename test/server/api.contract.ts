@@ -167,6 +167,19 @@ export function runApiContract(name: string, open: () => Promise<ExpenseStore>) 
       expect((await call("GET", "/v1/expenses/1")).json).toEqual(storedForm("1"));
     });
 
+    test("a JSON number id is taken by its value: 5.0 is 5 and 1e3 is 1000 (documented; only strings must be canonical)", async () => {
+      const { call } = await fresh();
+      const json = (id: string) => JSON.stringify(record("0")).replace('"id":"0"', `"id":${id}`);
+      const five = await call("POST", "/v1/expenses", json("5.0"));
+      expect(five.status).toBe(201);
+      expect(five.headers.get("location")).toBe("/v1/expenses/5");
+      expect(five.json.id).toBe("5");
+      const thousand = await call("POST", "/v1/expenses", json("1e3"));
+      expect(thousand.status).toBe(201);
+      expect(thousand.json.id).toBe("1000");
+      expect((await call("POST", "/v1/expenses", json("5"))).status).toBe(409);
+    });
+
     test("GET answers 200 with the record, 404 with a JSON error naming the id", async () => {
       const { call } = await fresh();
       await call("POST", "/v1/expenses", record("3"));
