@@ -39,6 +39,20 @@ export function isWildcardHost(host: string): boolean {
   return h === "0.0.0.0" || (h.includes(":") && /^[0:]+$/.test(h));
 }
 
+/**
+ * Elysia finds the path as `url.indexOf("/", 11)`, i.e. it assumes the authority of
+ * `http://<authority>/...` has at least 4 characters. A request with a shorter Host
+ * (`Host: db1`, as a proxy on port 80 may send) would be routed by the wrong path
+ * (`/v1/expenses/5` read as `/expenses/5`: 404). Such a request gets a longer stand-in
+ * authority; nothing in the app reads the host.
+ */
+function routable(request: Request): Request {
+  const url = request.url;
+  const slash = url.indexOf("/", url.indexOf("//") + 2);
+  if (slash >= 11 || slash === -1) return request;
+  return new Request(`http://localhost${url.slice(slash)}`, request);
+}
+
 /** The answer while the store is still opening: the contract's JSON error with X-Shard-Node. */
 function starting(node: string): Response {
   return Response.json(
@@ -63,7 +77,7 @@ export async function startInstance({ port, host = "127.0.0.1", db, name, log }:
     // body, so it never buffers more than the limit. Bun's own check would answer first, with
     // a bare 413, for anything above this backstop: keep it out of the way.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    fetch: (request) => handle?.(request) ?? starting(nodeName),
+    fetch: (request) => (handle ? handle(routable(request)) : starting(nodeName)),
   });
   const realPort = server.port!;
   // Set before the first await, so even an answer while the store opens names the node.

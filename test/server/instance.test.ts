@@ -107,6 +107,25 @@ describe("startInstance", () => {
     }
   });
 
+  test("a short Host header (db1, x) is routed by the real path (Elysia assumed 4+ characters)", async () => {
+    const instance = await startInstance({ port: 0, db: "sqlite::memory:", name: "n1", log: false });
+    try {
+      const body = JSON.stringify(seedRecord("5"));
+      const created = await rawRequest(
+        instance.port,
+        `POST /v1/expenses HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      expect(created.split("\r\n")[0]).toBe("HTTP/1.1 201 Created");
+      for (const host of ["db1", "x", "a:1"]) {
+        const got = await rawRequest(instance.port, `GET /v1/expenses/5 HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+        expect({ host, status: got.split("\r\n")[0] }).toEqual({ host, status: "HTTP/1.1 200 OK" });
+        expect(got).toContain('"id":"5"');
+      }
+    } finally {
+      await instance.stop();
+    }
+  });
+
   test("isWildcardHost: the spellings of every address, and nothing else", () => {
     for (const h of ["0.0.0.0", "::", "[::]", "0:0:0:0:0:0:0:0", "::0"]) expect({ h, w: isWildcardHost(h) }).toEqual({ h, w: true });
     for (const h of ["127.0.0.1", "::1", "[::1]", "localhost", "db1", "10.0.0.1"]) expect({ h, w: isWildcardHost(h) }).toEqual({ h, w: false });
