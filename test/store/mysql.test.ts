@@ -36,6 +36,27 @@ describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
     await store.close();
   });
 
+  test("sessions are strict even on a server whose default sql_mode is not: too long is an error, not a truncation", async () => {
+    const c = await mysql.createConnection({ host: "127.0.0.1", port: server().port, user: "root" });
+    await c.query("SET GLOBAL sql_mode = ''");
+    try {
+      const store = await openStore(server().url("lenient_server"));
+      try {
+        const tooLong = { ...stored("1"), name: "x".repeat(300) };
+        await expect(store.insert(tooLong)).rejects.toThrow();
+        expect(await store.get("1")).toBeUndefined();
+        // a session opened the default way on the same server would have truncated it
+        const [[row]] = await c.query<mysql.RowDataPacket[]>("SELECT @@GLOBAL.sql_mode AS mode");
+        expect(row!.mode).toBe("");
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await c.query("SET GLOBAL sql_mode = DEFAULT");
+      await c.end();
+    }
+  });
+
   test("an unreachable server is StoreUnavailable at open", async () => {
     const port = await freePort();
     await expect(openStore(`mysql://root@127.0.0.1:${port}/nothing`)).rejects.toBeInstanceOf(StoreUnavailable);

@@ -77,6 +77,14 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Strict mode on every session, whatever the server's default: a value that does not fit
+ * its column is an error, never silently truncated or zeroed (validation bounds every field
+ * first; this keeps that guarantee if the two ever disagree).
+ */
+const STRICT_MODE =
+  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
+
 export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore> {
   const access = {
     host: target.host,
@@ -92,6 +100,7 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
     throw unavailable(e) ?? e;
   });
   try {
+    await setup.query(STRICT_MODE);
     await setup.query(
       `CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
     );
@@ -109,6 +118,11 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
     idleTimeout: 60_000,
     enableKeepAlive: true,
     waitForConnections: true,
+  });
+  // Every pooled connection runs STRICT_MODE before its first statement (mysql2 queues
+  // commands per connection, so the SET goes first).
+  pool.pool.on("connection", (connection) => {
+    connection.query(STRICT_MODE);
   });
   // No `mode` here: drizzle 0.45 isConfig() rejects any object with a `mode` key.
   const db = drizzle({ client: pool });
