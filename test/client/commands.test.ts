@@ -1,27 +1,11 @@
 /** The client commands and demo, in-process through the CLI runner (exit statuses, output). */
-import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { root } from "../../src/cli.ts";
-import { main } from "../../src/main.ts";
+import { runCli as cli } from "../support/cli.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { startLocalCluster, type LocalCluster } from "./cluster.ts";
-
-/** Runs `shardctl <argv>` in this process; its exit status and what it printed. */
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
-  const error = spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
-  try {
-    const code = await main(root, argv);
-    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 let cluster: LocalCluster;
 let dir: string;

@@ -1,37 +1,21 @@
-import { afterAll, afterEach, beforeEach, describe, expect, spyOn, test } from "bun:test";
+import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { root } from "../../src/cli.ts";
-import { main } from "../../src/main.ts";
+import { runCli as shardctl } from "../support/cli.ts";
 import { refArcs, refOwner, refPoints, type RefNode } from "./reference.ts";
 
 const ENV = ["SHARDCTL_NODES", "SHARDCTL_VNODES", "SHARDCTL_RING"] as const;
 let saved: Record<string, string | undefined>;
-let out: string[];
-let err: string[];
 
 beforeEach(() => {
   saved = Object.fromEntries(ENV.map((k) => [k, process.env[k]]));
   for (const k of ENV) delete process.env[k];
-  out = [];
-  err = [];
-  spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
-  spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
-  spyOn(process.stdout, "write").mockImplementation((chunk: any) => (out.push(String(chunk)), true));
 });
 afterEach(() => {
   for (const k of ENV) saved[k] === undefined ? delete process.env[k] : (process.env[k] = saved[k]);
-  (console.log as any).mockRestore();
-  (console.error as any).mockRestore();
-  (process.stdout.write as any).mockRestore();
 });
-
-async function shardctl(...argv: string[]) {
-  const code = await main(root, argv);
-  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
-}
 const json = async (...argv: string[]) => {
   const r = await shardctl(...argv, "--json");
   expect(r).toMatchObject({ code: 0, stderr: "" });
@@ -97,10 +81,8 @@ describe("ring stats", () => {
   test("the heading says 'vnodes each' only when every weight is 1", async () => {
     const even = await shardctl("ring", "stats", "--nodes", "a=h:1,b=h:2", "--vnodes", "10", "--ids", "1..5");
     expect(even.stdout).toStartWith("2 nodes, 10 vnodes each, 20 points;");
-    out.length = 0;
     const weighted = await shardctl("ring", "stats", "--nodes", "a=h:1:2,b=h:2", "--vnodes", "10", "--ids", "1..5");
     expect(weighted.stdout).toStartWith("2 nodes, 10 vnodes per unit of weight, 30 points;");
-    out.length = 0;
     const diff = await shardctl("ring", "diff", "--nodes", "a=h:1,b=h:2", "--vnodes", "10", "--ids", "1..5", "--add", "c=h:3:3");
     expect(diff.stdout).toStartWith("add c (http://h:3, weight 3): 2 -> 3 nodes, 10 vnodes per unit of weight;");
   });
@@ -218,7 +200,6 @@ describe("ring draw", () => {
     const runs = owners.filter((o, i) => o !== owners[(i + owners.length - 1) % owners.length]).length;
     expect(runs).toBeLessThan(60);
     expect(r.stdout.match(/<path d="M [^"]*" stroke="#/g)?.length).toBe(runs);
-    out.length = 0;
     const solo = await shardctl("ring", "draw", "--nodes", "solo=h:1", "--vnodes", "5", "--ids", "1");
     expect(solo.stdout.match(/<circle cx="320" cy="340" r="240"/g)?.length).toBe(1);
     expect(solo.stdout.match(/<path d="M [^"]*" stroke="#/g)).toBeNull();
@@ -226,7 +207,6 @@ describe("ring draw", () => {
 
   test("the picture is wide enough for its longest legend line (default nodes, long names and urls)", async () => {
     for (const argv of [[], ["--nodes", "a-very-long-node-name-for-production=somehost.example.internal:5001,b=h:2"]]) {
-      out.length = 0;
       const r = await shardctl("ring", "draw", ...argv);
       expect(r.code).toBe(0);
       const width = Number(r.stdout.match(/^<svg [^>]*width="(\d+)"/)![1]);
@@ -273,7 +253,6 @@ describe("shared options and errors", () => {
     writeFileSync(path, JSON.stringify({ vnodes: 1, nodes: ["1=127.0.0.1:5001", { name: "2", host: "127.0.0.1", port: 5002 }, "3=127.0.0.1:5003"] }));
     const viaFlag = await json("ring", "show", "--ring", path, "1", "2", "3");
     expect(viaFlag.map((r: any) => r.node)).toEqual(["2", "3", "1"]);
-    out.length = 0;
     process.env.SHARDCTL_RING = path;
     const stats = await json("ring", "stats", "--ids", "1..10");
     expect(stats.nodes.map((n: any) => n.sample.ids)).toEqual([5, 1, 4]);
@@ -309,13 +288,13 @@ describe("shared options and errors", () => {
 
   test("--help describes each command and exits 0", async () => {
     for (const cmd of ["show", "stats", "diff", "draw"]) {
-      out.length = 0;
-      expect(await main(root, ["ring", cmd, "--help"])).toBe(0);
-      expect(out.join("\n")).toContain("--nodes");
-      expect(out.join("\n")).toContain("--ring");
+      const help = await shardctl("ring", cmd, "--help");
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain("--nodes");
+      expect(help.stdout).toContain("--ring");
     }
-    out.length = 0;
-    expect(await main(root, ["ring", "--help"])).toBe(0);
-    for (const cmd of ["show", "stats", "diff", "draw"]) expect(out.join("\n")).toContain(cmd);
+    const group = await shardctl("ring", "--help");
+    expect(group.code).toBe(0);
+    for (const cmd of ["show", "stats", "diff", "draw"]) expect(group.stdout).toContain(cmd);
   });
 });
