@@ -31,14 +31,6 @@ export function md5Words(key: string): Words {
   return [wordAt(b, 0), wordAt(b, 1), wordAt(b, 2), wordAt(b, 3)];
 }
 
-export function md5Hex(key: string): string {
-  return new Bun.CryptoHasher("md5").update(key).digest("hex");
-}
-
-export function md5BigInt(key: string): bigint {
-  return BigInt("0x" + md5Hex(key));
-}
-
 export function wordsToHex(w: Words): string {
   return w.map((x) => x.toString(16).padStart(8, "0")).join("");
 }
