@@ -5,7 +5,7 @@
  */
 import type { ArgsDef } from "citty";
 import { UsageError } from "../errors.ts";
-import { toCanonicalId, canonicalId, MAX_ID } from "../expenses/id.ts";
+import { canonicalId, MAX_ID } from "../expenses/id.ts";
 import { readFileSync } from "node:fs";
 import { DEFAULT_VNODES, HashRing, MAX_VNODES, RingError } from "../ring/hash-ring.ts";
 import { DEFAULT_NODES, NodeListError, parseNodeList, type NodeSpec } from "../ring/nodes.ts";
@@ -85,7 +85,7 @@ function idOf(text: string, item: string): string {
   if (!r.ok) {
     throw new UsageError(`--ids "${item}": an id must be a canonical integer from 0 to ${MAX_ID}, got "${text}"`);
   }
-  return toCanonicalId(text);
+  return r.id;
 }
 
 export interface ResolvedRing {
