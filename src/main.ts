@@ -34,14 +34,27 @@ function optionNames(name: string, def: ArgsDef[string]): string[] {
   return [name, name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), ...(alias === undefined ? [] : [alias].flat())];
 }
 
-function knownFlags(args: ArgsDef): Set<string> {
-  const known = new Set(["help", "h"]);
+interface OptionSpec {
+  /** The option's name in the command's args. */
+  readonly name: string;
+  /** A string or enum option: the next token is its value unless written `--opt=value`. */
+  readonly takesValue: boolean;
+}
+
+/** Every spelling of every option of `args` (see optionNames; `no-` forms of booleans; help), to its option. */
+function optionTable(args: ArgsDef): Map<string, OptionSpec> {
+  const help: OptionSpec = { name: "help", takesValue: false };
+  const table = new Map<string, OptionSpec>([
+    ["help", help],
+    ["h", help],
+  ]);
   for (const [name, def] of Object.entries(args)) {
     if (def.type === "positional") continue;
-    for (const n of optionNames(name, def)) known.add(n);
-    if (def.type === "boolean") for (const n of optionNames(name, {})) known.add(`no-${n}`);
+    const spec: OptionSpec = { name, takesValue: def.type === "string" || def.type === "enum" };
+    for (const n of optionNames(name, def)) table.set(n, spec);
+    if (def.type === "boolean") for (const n of optionNames(name, {})) table.set(`no-${n}`, spec);
   }
-  return known;
+  return table;
 }
 
 /**
@@ -57,39 +70,31 @@ function isOption(token: string): boolean {
  * `tokens` split into its words (neither an option nor the value of an option that takes
  * one) and its options with their values, each in order.
  */
-function splitWords(args: ArgsDef, tokens: readonly string[]): { words: string[]; options: string[] } {
-  const takesValue = new Set<string>();
-  for (const [name, def] of Object.entries(args)) {
-    if (def.type === "string" || def.type === "enum") for (const n of optionNames(name, def)) takesValue.add(n);
-  }
+function splitWords(options: ReadonlyMap<string, OptionSpec>, tokens: readonly string[]): { words: string[]; options: string[] } {
   const words: string[] = [];
-  const options: string[] = [];
+  const optionTokens: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
     if (isOption(token)) {
       const bare = token.replace(/^--?/, "");
-      if (bare.includes("=") || !takesValue.has(bare)) options.push(token);
-      else if (i + 1 < tokens.length) options.push(token, tokens[++i]!); // its value is the next token
-      else options.push(`${token}=`); // no value: empty, as citty reads it at the end
+      if (bare.includes("=") || !options.get(bare)?.takesValue) optionTokens.push(token);
+      else if (i + 1 < tokens.length) optionTokens.push(token, tokens[++i]!); // its value is the next token
+      else optionTokens.push(`${token}=`); // no value: empty, as citty reads it at the end
       continue;
     }
     words.push(token);
   }
-  return { words, options };
+  return { words, options: optionTokens };
 }
 
 /** The first option that takes a value and occurs more than once in `flags`, as written. */
-function repeatedOption(args: ArgsDef, flags: readonly string[]): string | undefined {
-  const canonical = new Map<string, string>();
-  for (const [name, def] of Object.entries(args)) {
-    if (def.type === "string" || def.type === "enum") for (const n of optionNames(name, def)) canonical.set(n, name);
-  }
+function repeatedOption(options: ReadonlyMap<string, OptionSpec>, flags: readonly string[]): string | undefined {
   const seen = new Set<string>();
   for (const flag of flags) {
-    const name = canonical.get(flag.replace(/^--?/, "").split("=")[0]!);
-    if (name === undefined) continue;
-    if (seen.has(name)) return flag.split("=")[0]!;
-    seen.add(name);
+    const spec = options.get(flag.replace(/^--?/, "").split("=")[0]!);
+    if (!spec?.takesValue) continue;
+    if (seen.has(spec.name)) return flag.split("=")[0]!;
+    seen.add(spec.name);
   }
   return undefined;
 }
@@ -115,7 +120,8 @@ export async function main(root: AnyCommand, rawArgs: string[], options: MainOpt
   const usage = async () =>
     tidy(await renderUsage(cmd, path.length === 0 ? undefined : prefix), process.stdout.isTTY === true) + epilogue;
   const dashdash = rest.indexOf("--");
-  const flags = (dashdash >= 0 ? rest.slice(0, dashdash) : rest).filter(isOption);
+  const beforeDashdash = dashdash >= 0 ? rest.slice(0, dashdash) : rest;
+  const flags = beforeDashdash.filter(isOption);
 
   if (flags.includes("--help") || flags.includes("-h")) {
     console.log((await usage()) + "\n");
@@ -139,18 +145,18 @@ export async function main(root: AnyCommand, rawArgs: string[], options: MainOpt
       word === undefined ? `missing command: one of ${choices}` : `unknown command "${word}": one of ${choices}`,
     );
   }
-  const args = (await resolve(cmd.args)) ?? {};
-  const known = knownFlags(args);
+  const args: ArgsDef = (await resolve(cmd.args)) ?? {};
+  const optionSpecs = optionTable(args);
   for (const flag of flags) {
     const bare = flag.replace(/^--?/, "").split("=")[0]!;
-    if (!known.has(bare)) return usageError(name, `unknown option ${flag.split("=")[0]}`);
+    if (!optionSpecs.has(bare)) return usageError(name, `unknown option ${flag.split("=")[0]}`);
   }
   // citty keeps only the last value of an option given twice: `ring diff --remove a --remove b`
   // would remove b alone and succeed. An option that takes a value is given once.
-  const repeated = repeatedOption(args as ArgsDef, flags);
+  const repeated = repeatedOption(optionSpecs, flags);
   if (repeated) return usageError(name, `${repeated} is given more than once; give it once`);
-  const { words, options: optionTokens } = splitWords(args as ArgsDef, dashdash >= 0 ? rest.slice(0, dashdash) : rest);
-  const wanted = Object.entries(args as ArgsDef).filter(([, def]) => def.type === "positional");
+  const { words, options: optionTokens } = splitWords(optionSpecs, beforeDashdash);
+  const wanted = Object.entries(args).filter(([, def]) => def.type === "positional");
   let leafArgs = rest;
   if (wanted.length === 0) {
     // citty ignores words a command has no positional for: `client verify 5..7` would
