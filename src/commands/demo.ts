@@ -14,10 +14,10 @@ import { ShardedExpenseClient } from "../client/sharded-client.ts";
 import { verifyRecords } from "../client/verify.ts";
 import { recordsForIds } from "../client/records.ts";
 import { JobFailed, UsageError } from "../errors.ts";
-import { startInstance, type Instance } from "../server/index.ts";
-import { StoreUnavailable, StoreUrlError } from "../store/types.ts";
-import { parseStoreUrl, redact } from "../store/url.ts";
+import type { Instance } from "../server/index.ts";
+import { redact } from "../store/url.ts";
 import { idsArg, jsonArg, parseIds, resolveRing, ringArgs } from "./_args.ts";
+import { checkDbUrl, startForCommand } from "./_instance.ts";
 
 /** Node names as in the seed README. */
 const DEMO_NAMES = ["1", "2", "3"];
@@ -58,14 +58,7 @@ export default defineCommand({
     if (args.db !== undefined && dbs.length !== wanted.length) {
       throw new UsageError(`--db gives ${dbs.length} URL(s) for ${wanted.length} instances; give one per instance, comma-separated`);
     }
-    for (const url of dbs) {
-      try {
-        parseStoreUrl(url);
-      } catch (e) {
-        if (e instanceof StoreUrlError) throw new UsageError(e.message);
-        throw e;
-      }
-    }
+    for (const url of dbs) checkDbUrl(url);
     const say = (line: string) => (args.json ? console.error(line) : console.log(line));
 
     const dataDir = args.db === undefined ? mkdtempSync(join(tmpdir(), "shardctl-demo-")) : undefined;
@@ -81,7 +74,11 @@ export default defineCommand({
     try {
       for (const [i, node] of wanted.entries()) {
         const db = dbs[i] ?? `sqlite:${join(dataDir!, `node-${node.name}.sqlite`)}`;
-        const instance = await start(node, db);
+        const address = node.port === 0 ? `a free port of ${node.host}` : `${node.host}:${node.port}`;
+        const instance = await startForCommand(
+          { host: node.host, port: node.port, db, name: node.name, log: false },
+          { what: `the database ${redact(db)}`, address, node: node.name },
+        );
         instances.push(instance);
         say(`started node ${instance.name} at ${instance.url} on ${redact(db)}`);
       }
@@ -111,17 +108,3 @@ export default defineCommand({
     }
   },
 });
-
-/** One instance of the demo; a failure to start says which node, where and why, without a stack. */
-async function start(node: { name: string; host: string; port: number }, db: string): Promise<Instance> {
-  try {
-    return await startInstance({ host: node.host, port: node.port, db, name: node.name, log: false });
-  } catch (e) {
-    if (e instanceof StoreUrlError) throw new UsageError(e.message);
-    const where = `cannot start node ${node.name} on ${node.port === 0 ? `a free port of ${node.host}` : `${node.host}:${node.port}`}`;
-    if (e instanceof StoreUnavailable) throw new JobFailed(`${where}: cannot reach the database ${redact(db)}: ${e.message}`);
-    const code = e instanceof Error && "code" in e ? e.code : undefined;
-    if (code === "EADDRINUSE") throw new JobFailed(`${where}: the address is in use`);
-    throw new JobFailed(`${where} with the database ${redact(db)}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}

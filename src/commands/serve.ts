@@ -4,11 +4,11 @@
  * reached at start is a job failure (exit 1); a malformed --db is bad usage (exit 2).
  */
 import { defineCommand } from "citty";
-import { JobFailed, UsageError } from "../errors.ts";
-import { hostPort, isWildcardHost, startInstance } from "../server/instance.ts";
-import { parseStoreUrl, redact } from "../store/url.ts";
-import { StoreLoginRefused, StoreUnavailable, StoreUrlError } from "../store/types.ts";
+import { UsageError } from "../errors.ts";
+import { hostPort, isWildcardHost } from "../server/instance.ts";
+import { redact } from "../store/url.ts";
 import { intOption } from "./_args.ts";
+import { checkDbUrl, startForCommand } from "./_instance.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run one expense instance (the HTTP API of the contract)" },
@@ -38,14 +38,7 @@ export default defineCommand({
       );
     }
     // Bad usage is found before the port is bound, so it exits 2 even when the port is taken.
-    if (db !== undefined) {
-      try {
-        parseStoreUrl(db, dbSource);
-      } catch (e) {
-        if (e instanceof StoreUrlError) throw new UsageError(e.message);
-        throw e;
-      }
-    }
+    if (db !== undefined) checkDbUrl(db, dbSource);
 
     // Listen for signals before starting, so that one arriving during start-up still
     // ends in a graceful stop rather than the default exit.
@@ -54,22 +47,9 @@ export default defineCommand({
       process.once("SIGINT", () => resolve("SIGINT"));
     });
 
-    let instance;
-    try {
-      instance = await startInstance({ port, host, db, name: args.name });
-    } catch (e) {
-      if (e instanceof StoreUrlError) throw new UsageError(e.message);
-      const what =
-        db === undefined ? "the default database" : `the database ${redact(db)}${dbSource === "--db" ? "" : ` (from ${dbSource})`}`;
-      if (e instanceof StoreLoginRefused) {
-        throw new JobFailed(`cannot log in to ${what}: the server refused the login (check the user and password): ${e.message}`);
-      }
-      if (e instanceof StoreUnavailable) throw new JobFailed(`cannot reach ${what}: ${e.message}`);
-      if (e instanceof Error && "code" in e && e.code === "EADDRINUSE") {
-        throw new JobFailed(`cannot listen on ${host}:${port}: the address is in use`);
-      }
-      throw new JobFailed(`cannot start on ${host}:${port} with ${what}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    const what =
+      db === undefined ? "the default database" : `the database ${redact(db)}${dbSource === "--db" ? "" : ` (from ${dbSource})`}`;
+    const instance = await startForCommand({ port, host, db, name: args.name }, { what, address: `${host}:${port}` });
     console.error(
       `shardctl serve: node ${instance.name} listening on ${instance.url} (db ${redact(instance.db)}); API docs at ${instance.url}/openapi`,
     );
