@@ -132,11 +132,11 @@ export class ShardedExpenseClient {
   /**
    * Every record stored on one node, in id order, one page per request (for verify and rebalance).
    *
-   * The next page starts after the last id received, and the answer's `next` only says
-   * whether one follows (null: no; a bare array ends with an empty page). So a page
-   * larger than asked, or a `next` that skips or repeats ids, can neither hide a record
-   * nor yield one twice. Ids must rise strictly across the whole listing and an empty
-   * page must not promise more: a node that breaks either fails with "invalid-response"
+   * Each answer is the contract's `{ items, next }`. The next page starts after the last
+   * id received, and `next` only says whether one follows (null: no). So a page larger
+   * than asked, or a `next` that skips or repeats ids, can neither hide a record nor
+   * yield one twice. Ids must rise strictly across the whole listing and an empty page
+   * must not promise more: a node that breaks either fails with "invalid-response"
    * instead of paging forever.
    */
   async *list(nodeName: string, { pageSize = 500 }: { pageSize?: number } = {}): AsyncGenerator<Expense> {
@@ -147,9 +147,9 @@ export class ShardedExpenseClient {
       const query = `limit=${pageSize}` + (after === undefined ? "" : `&after=${after}`);
       const res = await this.request(node, { method: "GET", path: `/v1/expenses?${query}` });
       if (res.status !== 200) throw httpError(node, res);
-      const page = pageItems(res.body);
-      if (!page) throw invalid("the listing is not an array of records (nor { items: [...] })");
-      for (const record of page) {
+      const page = listingPage(res.body);
+      if (!page) throw invalid('the listing is not { "items": [...], "next": <id> or null }');
+      for (const record of page.items) {
         const id = canonicalId((record as { id?: unknown } | null)?.id);
         if (!id.ok) throw invalid(`the listing holds a record whose id ${id.problem}`);
         if (after !== undefined && BigInt(id.id) <= after) {
@@ -158,9 +158,8 @@ export class ShardedExpenseClient {
         after = BigInt(id.id);
         yield record;
       }
-      const more = hasMore(res.body, page);
-      if (!more) return;
-      if (page.length === 0) throw invalid(`an empty page${after === undefined ? "" : ` after ${after}`} says more records follow`);
+      if (!page.more) return;
+      if (page.items.length === 0) throw invalid(`an empty page${after === undefined ? "" : ` after ${after}`} says more records follow`);
     }
   }
 
@@ -203,23 +202,10 @@ export class ShardedExpenseClient {
   }
 }
 
-/** Whether another page follows: `{ items, next }` says so with a non-null next; else until an empty page. */
-function hasMore(body: unknown, page: readonly unknown[]): boolean {
-  if (body && typeof body === "object" && !Array.isArray(body) && "next" in body) {
-    const next = (body as { next: unknown }).next;
-    return next !== null && next !== undefined;
-  }
-  return page.length > 0;
-}
-
-/** A listing page: a bare array, or an object holding the array under a usual key. */
-function pageItems(body: unknown): Expense[] | undefined {
-  if (Array.isArray(body)) return body as Expense[];
-  if (body && typeof body === "object") {
-    for (const key of ["items", "expenses", "records", "data"]) {
-      const v = (body as Record<string, unknown>)[key];
-      if (Array.isArray(v)) return v as Expense[];
-    }
-  }
-  return undefined;
+/** A listing answer of the contract's shape: its records, and whether another page follows. */
+function listingPage(body: unknown): { items: Expense[]; more: boolean } | undefined {
+  if (!body || typeof body !== "object") return undefined;
+  const { items, next } = body as { items?: unknown; next?: unknown };
+  if (!Array.isArray(items) || (next !== null && typeof next !== "string")) return undefined;
+  return { items: items as Expense[], more: next !== null };
 }

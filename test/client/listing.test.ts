@@ -13,7 +13,7 @@ import { seedRecord } from "../../src/expenses/seed-data.ts";
 const ALL = Array.from({ length: 25 }, (_, i) => ({ ...seedRecord(String(i + 1)), status: "pending", decision_date: "" }));
 type Answer = (after: number, limit: number, rest: typeof ALL) => unknown;
 
-let answer: Answer = () => [];
+let answer: Answer = () => ({ items: [], next: null });
 let calls = 0;
 const server = Bun.serve({
   port: 0,
@@ -33,9 +33,14 @@ afterAll(() => server.stop(true));
 
 const client = new ShardedExpenseClient({ nodes: [{ name: "n", url: `http://127.0.0.1:${server.port}` }], retries: 0, checkNodeName: false });
 
-async function listAll(how: Answer, pageSize = 4): Promise<{ ids: string[]; error?: ShardRequestError; calls: number }> {
+/** The node answers `how` from now on, with its call count back at 0. */
+function script(how: Answer): void {
   answer = how;
   calls = 0;
+}
+
+async function listAll(how: Answer, pageSize = 4): Promise<{ ids: string[]; error?: ShardRequestError; calls: number }> {
+  script(how);
   const ids: string[] = [];
   try {
     for await (const r of client.list("n", { pageSize })) ids.push(String(r.id));
@@ -60,11 +65,6 @@ describe("list pages to the end, whatever the page sizes", () => {
       return { items, next: rest.length > items.length ? items.at(-1)!.id : null };
     });
     expect(r).toEqual({ ids: every, calls: 3 });
-  });
-
-  test("a bare array, ending with an empty page", async () => {
-    const r = await listAll((_, limit, rest) => rest.slice(0, limit));
-    expect(r).toEqual({ ids: every, calls: 8 });
   });
 
   test("a next cursor that jumps past records the page did not hold hides none of them", async () => {
@@ -114,6 +114,18 @@ describe("a listing that would never end, or is not one, fails as an invalid res
     expect(r.error?.message).toContain('"x1"');
   });
 
+  test.each([
+    ["a bare array", [ALL[0]]],
+    ["records under another key", { expenses: [ALL[0]], next: null }],
+    ["no next", { items: [ALL[0]] }],
+    ["a next that is not an id or null", { items: [ALL[0]], next: 2 }],
+  ])("%s (not the contract's { items, next })", async (_, body) => {
+    const r = await listAll(() => body);
+    expect(r.error?.kind).toBe("invalid-response");
+    expect(r.error?.message).toContain('the listing is not { "items": [...], "next": <id> or null }');
+    expect(r).toMatchObject({ ids: [], calls: 1 });
+  });
+
   test("ids out of order within a page", async () => {
     const r = await listAll(() => ({ items: [ALL[3], ALL[1]], next: null }));
     expect(r.error?.kind).toBe("invalid-response");
@@ -125,7 +137,7 @@ describe("verify over such listings", () => {
   const expected = ALL.map(({ status, decision_date, ...sent }) => sent);
 
   test("pages larger than the page size: every record counted once, verify clean", async () => {
-    answer = (_, limit, rest) => ({ items: rest.slice(0, limit * 3), next: rest.length > limit * 3 ? rest[limit * 3 - 1]!.id : null });
+    script((_, limit, rest) => ({ items: rest.slice(0, limit * 3), next: rest.length > limit * 3 ? rest[limit * 3 - 1]!.id : null }));
     const report = await verifyRecords(client, expected, { pageSize: 4 });
     expect(report).toMatchObject({ ok: true, good: 25, errors: [] });
     expect(report.nodes[0]!.records).toBe(25);
@@ -133,11 +145,11 @@ describe("verify over such listings", () => {
 
   test("a listing that fails part-way: ids it read past are missing, the rest unknown", async () => {
     // Id 2 is not stored; the third page fails (after 9).
-    answer = (after, limit, rest) => {
+    script((after, limit, rest) => {
       if (after >= 9) return { status: 500 };
       const items = rest.filter((r) => r.id !== "2").slice(0, limit);
       return { items, next: items.at(-1)!.id };
-    };
+    });
     const report = await verifyRecords(client, expected, { pageSize: 4 });
     expect(report.ok).toBe(false);
     expect(report.errors).toHaveLength(1);
@@ -147,7 +159,7 @@ describe("verify over such listings", () => {
   });
 
   test("a record with an invalid id makes verify fail for that node, not crash", async () => {
-    answer = () => ({ items: [...ALL.slice(0, 2), { ...ALL[2], id: "007" }], next: null });
+    script(() => ({ items: [...ALL.slice(0, 2), { ...ALL[2], id: "007" }], next: null }));
     const report = await verifyRecords(client, expected, { pageSize: 4 });
     expect(report.ok).toBe(false);
     expect(report.errors).toHaveLength(1);
