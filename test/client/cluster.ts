@@ -1,4 +1,5 @@
 /** Real expense instances in this process (embedded SQLite in a temp dir) for the client tests. */
+import { afterEach, beforeEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -43,5 +44,24 @@ export async function startLocalCluster(names = ["a", "b", "c"]): Promise<LocalC
       await Promise.allSettled([...byName.values()].map((s) => s.stop()));
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A fresh cluster for every test of the enclosing block (or file): started before the test
+ * and stopped, its data removed, after it, so that no test sees another's records.
+ */
+export function useLocalCluster(names?: string[]): () => LocalCluster {
+  let cluster: LocalCluster | undefined;
+  beforeEach(async () => {
+    cluster = await startLocalCluster(names);
+  });
+  afterEach(async () => {
+    await cluster?.stop();
+    cluster = undefined;
+  });
+  return () => {
+    if (!cluster) throw new Error("useLocalCluster: no cluster outside a test");
+    return cluster;
   };
 }

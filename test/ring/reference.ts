@@ -31,6 +31,12 @@ export function refOwner(points: readonly { at: bigint; node: string }[], key: s
   return (points.find((p) => p.at > h) ?? points[0]!).node;
 }
 
+/** The owner rule over `nodes` as one function, for tests that need owners of a cluster's ids. */
+export function refOwnerOf(nodes: readonly RefNode[], vnodes = 160): (key: string) => string {
+  const points = refPoints(nodes, vnodes);
+  return (key) => refOwner(points, key);
+}
+
 /** Exact arc per node: each point owns [previous point, itself), the first also the wrap. */
 export function refArcs(points: readonly { at: bigint; node: string }[]): Map<string, bigint> {
   const arcs = new Map<string, bigint>();
