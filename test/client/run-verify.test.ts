@@ -1,25 +1,32 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { runRecords } from "../../src/client/run.ts";
 import { verifyRecords } from "../../src/client/verify.ts";
 import { renderVerify } from "../../src/client/report.ts";
 import { recordsForIds } from "../../src/client/records.ts";
 import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import { startLocalCluster, type LocalCluster } from "./cluster.ts";
+import { refOwnerOf } from "../ring/reference.ts";
+import { useLocalCluster } from "./cluster.ts";
 
-let cluster: LocalCluster;
-let client: ShardedExpenseClient;
-beforeAll(async () => {
-  cluster = await startLocalCluster(["1", "2", "3"]);
-  client = new ShardedExpenseClient({ nodes: cluster.nodeList, vnodes: 1, retries: 1, backoffMs: 5, timeoutMs: 2000 });
-});
-afterAll(() => cluster.stop());
+// Nodes 1, 2, 3 with one point each, as in the seed README; a fresh cluster for each test.
+const cluster = useLocalCluster(["1", "2", "3"]);
+const ownerOf = refOwnerOf([{ name: "1" }, { name: "2" }, { name: "3" }], 1);
+const client = () => new ShardedExpenseClient({ nodes: cluster().nodeList, vnodes: 1, retries: 1, backoffMs: 5, timeoutMs: 2000 });
+const nodeUrl = (name: string) => cluster().nodes.find((n) => n.name === name)!.url;
 
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
 
+/** Stores the seed record of each id on `node` (default: its owner by the reference ring), without the client. */
+async function store(ids: string[], node?: string): Promise<void> {
+  for (const id of ids) {
+    const res = await fetch(`${nodeUrl(node ?? ownerOf(id))}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(id)) });
+    expect(res.status).toBe(201);
+  }
+}
+
 describe("runRecords", () => {
   test("the seed data lands as in the seed README: 5/1/4 over nodes 1, 2, 3 with one point each", async () => {
-    const report = await runRecords(client, recordsForIds(ids(1, 10)), { concurrency: 4 });
+    const report = await runRecords(client(), recordsForIds(ids(1, 10)), { concurrency: 4 });
     expect(report.ok).toBe(true);
     // seed README: 1->5002, 2->5003, 3->5001, 4->5001, 5->5003, 6->5001, 7->5001, 8->5003, 9->5001, 10->5003
     expect(report.rows.map((r) => `${r.id}:${r.node}`)).toEqual(["1:2", "2:3", "3:1", "4:1", "5:3", "6:1", "7:1", "8:3", "9:1", "10:3"]);
@@ -32,13 +39,15 @@ describe("runRecords", () => {
   });
 
   test("a re-run is idempotent: every id 'exists' and the run succeeds", async () => {
-    const report = await runRecords(client, recordsForIds(ids(1, 10)));
+    await store(ids(1, 10));
+    const report = await runRecords(client(), recordsForIds(ids(1, 10)));
     expect(report.ok).toBe(true);
     expect(new Set(report.rows.map((r) => `${r.post.status} ${r.post.outcome}`))).toEqual(new Set(["409 exists"]));
   });
 
   test("an id stored with other content fails as a conflict naming the field", async () => {
-    const report = await runRecords(client, [{ ...seedRecord("3"), description: "changed" }]);
+    await store(["3"]);
+    const report = await runRecords(client(), [{ ...seedRecord("3"), description: "changed" }]);
     expect(report.ok).toBe(false);
     expect(report.rows[0]!.post).toMatchObject({ ok: false, outcome: "conflict", status: 409 });
     expect(report.rows[0]!.post.message).toContain('description: expected "changed", got "iPad for office use"');
@@ -47,12 +56,11 @@ describe("runRecords", () => {
 
   test("a node list whose names do not match the instances' fails those nodes' ids as wrong-node without storing them", async () => {
     // The addresses of nodes 1 and 2 swapped under their names; node 3 as it is.
-    const byName = (name: string) => cluster.nodes.find((n) => n.name === name)!.url;
     const swapped = new ShardedExpenseClient({
       nodes: [
-        { name: "1", url: byName("2") },
-        { name: "2", url: byName("1") },
-        { name: "3", url: byName("3") },
+        { name: "1", url: nodeUrl("2") },
+        { name: "2", url: nodeUrl("1") },
+        { name: "3", url: nodeUrl("3") },
       ],
       vnodes: 1,
       retries: 0,
@@ -60,40 +68,40 @@ describe("runRecords", () => {
     const report = await runRecords(swapped, recordsForIds(ids(300, 340)));
     expect(report.ok).toBe(false);
     const wrong = report.rows.filter((r) => r.node !== "3");
-    expect(wrong.length).toBeGreaterThan(0);
+    expect(wrong.map((r) => r.id)).toEqual(ids(300, 340).filter((id) => ownerOf(id) !== "3"));
     for (const r of wrong) {
       expect(r.post).toMatchObject({ ok: false, outcome: "wrong-node" });
       expect(r.post.status).toBeUndefined();
       expect(r.post.message).toContain("nothing was sent to it");
       // Not stored under either name.
-      for (const url of [byName("1"), byName("2")]) expect((await fetch(`${url}/v1/expenses/${r.id}`)).status).toBe(404);
+      for (const name of ["1", "2"]) expect((await fetch(`${nodeUrl(name)}/v1/expenses/${r.id}`)).status).toBe(404);
     }
     const fine = report.rows.filter((r) => r.node === "3");
+    expect(fine.map((r) => r.id)).toEqual(ids(300, 340).filter((id) => ownerOf(id) === "3"));
     expect(fine.every((r) => r.ok)).toBe(true);
-    // Leave the cluster as the later tests expect it.
-    for (const r of fine) expect((await fetch(`${byName("3")}/v1/expenses/${r.id}`, { method: "DELETE" })).status).toBe(204);
   });
 
   test("with one node down its ids fail as refused, the others succeed; after restart a re-run completes", async () => {
-    await cluster.stopNode("1");
+    const onNode1 = ids(20, 40).filter((id) => ownerOf(id) === "1");
+    await cluster().stopNode("1");
     try {
-      const report = await runRecords(client, recordsForIds(ids(20, 40)), { concurrency: 8 });
+      const report = await runRecords(client(), recordsForIds(ids(20, 40)), { concurrency: 8 });
       expect(report.ok).toBe(false);
       const down = report.rows.filter((r) => r.node === "1");
       const up = report.rows.filter((r) => r.node !== "1");
-      expect(down.length).toBeGreaterThan(0);
-      expect(up.length).toBeGreaterThan(0);
+      expect(down.map((r) => r.id)).toEqual(onNode1);
+      expect(up.map((r) => r.id)).toEqual(ids(20, 40).filter((id) => ownerOf(id) !== "1"));
       for (const r of down) {
         expect(r.post.outcome).toBe("refused");
-        expect(r.post.message).toContain(`node 1 (${cluster.nodes[0]!.url}): connection refused`);
+        expect(r.post.message).toContain(`node 1 (${nodeUrl("1")}): connection refused`);
       }
       expect(up.every((r) => r.ok)).toBe(true);
-      expect(report.failed).toBe(down.length);
-      expect(report.nodes.find((n) => n.node === "1")).toMatchObject({ ok: 0, failed: down.length });
+      expect(report.failed).toBe(onNode1.length);
+      expect(report.nodes.find((n) => n.node === "1")).toMatchObject({ ok: 0, failed: onNode1.length });
     } finally {
-      await cluster.startNode("1");
+      await cluster().startNode("1");
     }
-    const again = await runRecords(client, recordsForIds(ids(20, 40)));
+    const again = await runRecords(client(), recordsForIds(ids(20, 40)));
     expect(again.ok).toBe(true);
     expect(again.rows.filter((r) => r.node === "1").every((r) => r.post.outcome === "created")).toBe(true);
     expect(again.rows.filter((r) => r.node !== "1").every((r) => r.post.outcome === "exists")).toBe(true);
@@ -101,36 +109,37 @@ describe("runRecords", () => {
 });
 
 describe("verifyRecords", () => {
-  const expected = recordsForIds([...ids(1, 10), ...ids(20, 40)]);
-  const nodeUrl = (name: string) => cluster.nodes.find((n) => n.name === name)!.url;
+  const expectedIds = [...ids(1, 10), ...ids(20, 40)];
+  const expected = recordsForIds(expectedIds);
   const other = (name: string) => ["1", "2", "3"].find((n) => n !== name)!;
 
   test("a clean cluster verifies, counting records outside the checked ids as unchecked", async () => {
-    const report = await verifyRecords(client, recordsForIds(ids(1, 10)), { pageSize: 4 });
+    await store(expectedIds);
+    const report = await verifyRecords(client(), recordsForIds(ids(1, 10)), { pageSize: 4 });
     expect(report).toMatchObject({ ok: true, checked: 10, good: 10, missing: [], mismatched: [], misplaced: [], extra: [], errors: [] });
     expect(report.unchecked).toBe(21);
     expect(report.nodes.map((n) => n.records).reduce((a, b) => a + b)).toBe(31);
   });
 
   test("reports misplaced, extra, missing and mismatched records, each with node and owner", async () => {
+    await store(expectedIds);
     // misplaced: id 500 only on a node that does not own it
-    const owner500 = client.ownerOf("500").name;
-    const wrong500 = other(owner500);
-    expect((await fetch(`${nodeUrl(wrong500)}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord("500")) })).status).toBe(201);
+    const wrong500 = other(ownerOf("500"));
+    await store(["500"], wrong500);
     // extra: a second copy of id 5 on a non-owner
-    const owner5 = client.ownerOf("5").name;
-    const wrong5 = other(owner5);
-    expect((await fetch(`${nodeUrl(wrong5)}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord("5")) })).status).toBe(201);
+    const wrong5 = other(ownerOf("5"));
+    await store(["5"], wrong5);
     // mismatched: id 6 changed on its owner
-    await client.update("6", { name: "Changed" });
+    const put = await fetch(`${nodeUrl(ownerOf("6"))}/v1/expenses/6`, { method: "PUT", body: JSON.stringify({ name: "Changed" }) });
+    expect(put.status).toBe(202);
 
-    const report = await verifyRecords(client, [...expected, seedRecord("777")]);
+    const report = await verifyRecords(client(), [...expected, seedRecord("777")]);
     expect(report.ok).toBe(false);
-    expect(report.misplaced).toEqual([{ id: "500", node: wrong500, owner: owner500 }]);
-    expect(report.extra).toEqual([{ id: "5", node: wrong5, owner: owner5 }]);
-    expect(report.missing).toEqual([{ id: "777", owner: client.ownerOf("777").name }]);
+    expect(report.misplaced).toEqual([{ id: "500", node: wrong500, owner: ownerOf("500") }]);
+    expect(report.extra).toEqual([{ id: "5", node: wrong5, owner: ownerOf("5") }]);
+    expect(report.missing).toEqual([{ id: "777", owner: ownerOf("777") }]);
     expect(report.mismatched).toEqual([
-      { id: "6", owner: client.ownerOf("6").name, differences: [{ field: "name", expected: "Foo 6", actual: "Changed" }] },
+      { id: "6", owner: ownerOf("6"), differences: [{ field: "name", expected: "Foo 6", actual: "Changed" }] },
     ]);
     expect(report.good).toBe(expected.length - 1);
   });
@@ -153,42 +162,39 @@ describe("verifyRecords", () => {
   });
 
   test("a node that cannot be listed makes verify fail, saying so", async () => {
-    await cluster.stopNode("2");
+    await store(expectedIds);
+    await cluster().stopNode("2");
     try {
-      const report = await verifyRecords(client, expected);
+      const report = await verifyRecords(client(), expected);
       expect(report.ok).toBe(false);
       expect(report.errors).toHaveLength(1);
       expect(report.errors[0]!.node).toBe("2");
       expect(report.errors[0]!.message).toContain("connection refused");
       // Its ids were never read, so they are unknown, not "missing on no node".
-      const ofNode2 = expected.map((r) => String(r.id)).filter((id) => client.ownerOf(id).name === "2");
-      expect(ofNode2.length).toBeGreaterThan(0);
       expect(report.missing).toEqual([]);
-      expect(report.unknown).toEqual(ofNode2.map((id) => ({ id, owner: "2" })));
+      expect(report.unknown).toEqual(expectedIds.filter((id) => ownerOf(id) === "2").map((id) => ({ id, owner: "2" })));
     } finally {
-      await cluster.startNode("2");
+      await cluster().startNode("2");
     }
   });
 
   test("a copy on a non-owner whose owner cannot be listed is misplaced with ownerUnread, not 'its owner does not have it'", async () => {
-    const firstOwnedBy = (owner: string) => ids(900, 9000).find((id) => client.ownerOf(id).name === owner)!;
+    const firstOwnedBy = (owner: string) => ids(900, 9000).find((id) => ownerOf(id) === owner)!;
     const of2 = firstOwnedBy("2"); // its owner will be down
     const of3 = firstOwnedBy("3"); // its owner is up and lacks it
-    for (const id of [of2, of3]) {
-      expect((await fetch(`${nodeUrl("1")}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(id)) })).status).toBe(201);
-    }
-    await cluster.stopNode("2");
+    await store([of2, of3], "1");
+    await cluster().stopNode("2");
     try {
-      const report = await verifyRecords(client, recordsForIds(ids(1, 10)));
+      const report = await verifyRecords(client(), recordsForIds(ids(1, 10)));
       expect(report.ok).toBe(false);
+      expect(report.misplaced).toHaveLength(2);
       expect(report.misplaced).toContainEqual({ id: of2, node: "1", owner: "2", ownerUnread: true });
       expect(report.misplaced).toContainEqual({ id: of3, node: "1", owner: "3" });
       const text = renderVerify(report);
       expect(text).toMatch(new RegExp(`misplaced +${of2} +2 +1 +its owner's listing failed before it`));
       expect(text).toMatch(new RegExp(`misplaced +${of3} +3 +1 +its owner does not have it`));
     } finally {
-      await cluster.startNode("2");
-      for (const id of [of2, of3]) await fetch(`${nodeUrl("1")}/v1/expenses/${id}`, { method: "DELETE" });
+      await cluster().startNode("2");
     }
   });
 });
