@@ -9,7 +9,7 @@
  * 30-node ring. Targets: lookup <= 1.2x bare MD5, 30-node build < 5 ms.
  */
 import { cpus } from "node:os";
-import { DEFAULT_VNODES, HashRing } from "../src/ring/index.ts";
+import { DEFAULT_VNODES, HashRing, type RingMember } from "../src/ring/index.ts";
 
 const KEYS = 1_000_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -42,7 +42,7 @@ const keys = Array.from({ length: KEYS }, (_, i) => String(i + 1));
  * that all three loops see the same moments of a noisy machine. Returns ns per key.
  */
 const CHUNK = 50_000;
-function round(rings: readonly HashRing[]): number[] {
+function round(rings: readonly HashRing<RingMember>[]): number[] {
   const spent = [0, ...rings.map(() => 0)];
   for (let from = 0; from < KEYS; from += CHUNK) {
     const to = Math.min(KEYS, from + CHUNK);

@@ -12,7 +12,6 @@ export {
   runRecords,
   verifyRecords,
   type ShardedClientOptions,
-  type ShardNode,
   type EnsureResult,
   type FailureKind,
   type RunReport,

@@ -9,21 +9,19 @@
  */
 import { canonicalId, toCanonicalId } from "../expenses/id.ts";
 import type { Expense, ExpenseCreate, ExpenseUpdate } from "../expenses/model.ts";
-import { HashRing } from "../ring/hash-ring.ts";
-import { parseNodeList } from "../ring/nodes.ts";
+import { DEFAULT_VNODES } from "../ring/hash-ring.ts";
+import { parseNodeList, type Node } from "../ring/node.ts";
+import { Ring } from "../ring/ring.ts";
 import { compareRecord, describeDifferences, type FieldDifference } from "./compare.ts";
 import { ShardRequestError } from "./errors.ts";
-import { callShard, DEFAULT_TIMEOUT_MS, httpError, type RetryOptions, type ShardRequest, type ShardResponse, type ShardTarget } from "./transport.ts";
-
-/** A node of the cluster: its ring name, where it answers, and its weight (default 1). */
-export interface ShardNode extends ShardTarget {
-  readonly weight?: number;
-}
+import { callShard, DEFAULT_TIMEOUT_MS, httpError, type RetryOptions, type ShardRequest, type ShardResponse } from "./transport.ts";
 
 export interface ShardedClientOptions extends RetryOptions {
-  /** The cluster: a `--nodes` style list (`[name=]host:port[:weight],...`) or node objects. */
-  readonly nodes: string | readonly ShardNode[];
-  /** Virtual nodes per node of weight 1. Default 160, as the contract. */
+  /** The cluster's ring; or give `nodes` (and `vnodes`) to build one of epoch 0. */
+  readonly ring?: Ring;
+  /** The cluster: a `--nodes` style list (`[name=]host:port[:weight],...`) or nodes (weight default 1). */
+  readonly nodes?: string | readonly (Pick<Node, "name" | "url"> & { readonly weight?: number })[];
+  /** Virtual nodes per node of weight 1, with `nodes`. Default 160, as the contract. */
   readonly vnodes?: number;
   /**
    * Fail with kind "wrong-node" when an answer's X-Shard-Node is another node's name,
@@ -36,14 +34,14 @@ export interface ShardedClientOptions extends RetryOptions {
 export interface EnsureResult {
   readonly outcome: "created" | "exists";
   readonly record: Expense;
-  readonly node: ShardNode;
+  readonly node: Node;
   readonly attempts: number;
 }
 
 /** An id stored on its owner with content other than the record sent (409 and a differing record). */
 export class ConflictError extends ShardRequestError {
   constructor(
-    node: ShardTarget,
+    node: Pick<Node, "name" | "url">,
     readonly differences: readonly FieldDifference[],
   ) {
     super(node.name, node.url, "conflict", `HTTP 409: the id is stored with other content (${describeDifferences(differences)})`, 409);
@@ -51,28 +49,33 @@ export class ConflictError extends ShardRequestError {
 }
 
 export class ShardedExpenseClient {
-  readonly ring: HashRing;
-  readonly nodes: readonly ShardNode[];
+  readonly ring: Ring;
   readonly #retry: RetryOptions;
   readonly #checkNodeName: boolean;
 
   constructor(options: ShardedClientOptions) {
-    this.nodes = typeof options.nodes === "string" ? parseNodeList(options.nodes) : [...options.nodes];
-    this.ring = new HashRing(this.nodes, { vnodes: options.vnodes });
+    const { ring, nodes, vnodes = DEFAULT_VNODES } = options;
+    if (ring === undefined && nodes === undefined) throw new TypeError("ShardedExpenseClient: give `ring` or `nodes`");
+    const list = typeof nodes === "string" ? parseNodeList(nodes) : nodes?.map((n) => ({ ...n, weight: n.weight ?? 1 }));
+    this.ring = ring ?? new Ring(list!, { vnodes });
     this.#retry = { timeoutMs: options.timeoutMs, retries: options.retries, backoffMs: options.backoffMs };
     this.#checkNodeName = options.checkNodeName ?? true;
   }
 
+  get nodes(): readonly Node[] {
+    return this.ring.nodes;
+  }
+
   /** The node that owns `id` (canonical decimal; JSON numbers are accepted). */
-  ownerOf(id: string | number): ShardNode {
-    return this.ring.ownerOf(toCanonicalId(id)) as ShardNode;
+  ownerOf(id: string | number): Node {
+    return this.ring.ownerOf(toCanonicalId(id));
   }
 
   /** The node called `name`; throws when the cluster has none. */
-  node(name: string): ShardNode {
+  node(name: string): Node {
     const n = this.ring.node(name);
     if (!n) throw new RangeError(`no node named "${name}" in the cluster (${this.nodes.map((x) => x.name).join(", ")})`);
-    return n as ShardNode;
+    return n;
   }
 
   /** POST the record to its owner; 201 answers the stored record, anything else throws (409 included). */
@@ -182,13 +185,13 @@ export class ShardedExpenseClient {
   }
 
   /** One request to one node, with this client's timeout, retries and node-name check. */
-  async request(node: ShardNode, request: ShardRequest): Promise<ShardResponse> {
+  async request(node: Node, request: ShardRequest): Promise<ShardResponse> {
     const res = await callShard(node, request, this.#retry);
     this.#checkServedBy(node, res);
     return res;
   }
 
-  #checkServedBy(node: ShardNode, res: ShardResponse): void {
+  #checkServedBy(node: Node, res: ShardResponse): void {
     if (this.#checkNodeName && res.servedBy !== null && res.servedBy !== node.name) {
       throw new ShardRequestError(
         node.name,

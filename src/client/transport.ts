@@ -7,13 +7,11 @@
  * first attempt was stored answers 409 on the retry, which the caller resolves by
  * reading the record back (see ShardedExpenseClient.ensure).
  */
+import type { Node } from "../ring/node.ts";
 import { ShardRequestError, type FailureKind } from "./errors.ts";
 
-/** Where a request goes: the node's ring name and its base URL. */
-export interface ShardTarget {
-  readonly name: string;
-  readonly url: string;
-}
+/** Where a request goes: the node's ring name (for messages) and its base URL. */
+type Target = Pick<Node, "name" | "url">;
 
 export interface RetryOptions {
   /** Per-attempt timeout in milliseconds. Default 5000. */
@@ -47,7 +45,7 @@ export interface ShardRequest {
 
 /** Sends `request` to `node`; answers any HTTP status, throws ShardRequestError for transport failures. */
 export async function callShard(
-  node: ShardTarget,
+  node: Target,
   request: ShardRequest,
   options: RetryOptions = {},
 ): Promise<ShardResponse> {
@@ -82,7 +80,7 @@ export async function callShard(
   }
 }
 
-function parseBody(node: ShardTarget, text: string, status: number, attempts: number): unknown {
+function parseBody(node: Target, text: string, status: number, attempts: number): unknown {
   if (text === "") return undefined;
   try {
     return JSON.parse(text);
@@ -130,7 +128,7 @@ export function errorMessage(body: unknown): string {
 }
 
 /** A ShardRequestError for an answer with an unexpected status. */
-export function httpError(node: ShardTarget, res: ShardResponse): ShardRequestError {
+export function httpError(node: Target, res: ShardResponse): ShardRequestError {
   // Every answer of an instance carries X-Shard-Node; one without it is from something else.
   const stranger = res.servedBy === null ? " from something that is not a shardctl instance (no X-Shard-Node header)" : "";
   return new ShardRequestError(node.name, node.url, "http", `HTTP ${res.status}${stranger}: ${errorMessage(res.body)}`, res.status, res.attempts);

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defineCommand } from "citty";
-import { renderRun, renderVerify, summarizeRunFailures, summarizeVerifyFailures } from "../client/report.ts";
+import { renderRun, summarizeRunFailures } from "../cli-output/run-report.ts";
+import { renderVerify, summarizeVerifyFailures } from "../cli-output/verify-report.ts";
 import { runRecords } from "../client/run.ts";
 import { ShardedExpenseClient } from "../client/sharded-client.ts";
 import { verifyRecords } from "../client/verify.ts";
@@ -16,7 +17,11 @@ import { recordsForIds } from "../client/records.ts";
 import { JobFailed, UsageError } from "../errors.ts";
 import type { Instance } from "../server/index.ts";
 import { redact } from "../store/url.ts";
-import { idsArg, jsonArg, parseIds, resolveRing, ringArgs } from "./_args.ts";
+import { ringInForce } from "../ring/in-force.ts";
+import { nodeAddress } from "../ring/node.ts";
+import { Ring } from "../ring/ring.ts";
+import { idsArg, jsonArg, ringArgs } from "./_args.ts";
+import { parseIds } from "./_parse.ts";
 import { checkDbUrl, startForCommand } from "./_instance.ts";
 
 /** Node names as in the seed README. */
@@ -48,11 +53,11 @@ export default defineCommand({
     // the SHARDCTL_NODES or SHARDCTL_RING of a real cluster (nor would a bad one stop it).
     const env = { SHARDCTL_VNODES: process.env.SHARDCTL_VNODES };
     // Without --nodes: nodes 1, 2, 3 on ports the system picks (port 0), known once bound.
+    const { ring } = ringInForce({ nodes: args.nodes, vnodes: args.vnodes }, env);
     const wanted =
       args.nodes !== undefined
-        ? resolveRing({ nodes: args.nodes, vnodes: args.vnodes }, env).nodes
+        ? ring.nodes.map((n) => ({ ...n, ...nodeAddress(n) }))
         : DEMO_NAMES.map((name) => ({ name, host: "127.0.0.1", port: 0, weight: 1 }));
-    const vnodes = resolveRing({ vnodes: args.vnodes }, env).ring.vnodes;
     const ids = parseIds(args.ids);
     const dbs = args.db?.split(",").map((s) => s.trim()) ?? [];
     if (args.db !== undefined && dbs.length !== wanted.length) {
@@ -85,7 +90,7 @@ export default defineCommand({
       say("");
 
       const nodes = instances.map((s, i) => ({ name: s.name, url: s.url, weight: wanted[i]!.weight }));
-      const client = new ShardedExpenseClient({ nodes, vnodes });
+      const client = new ShardedExpenseClient({ ring: new Ring(nodes, { vnodes: ring.vnodes }) });
       const records = recordsForIds(ids);
       const run = await runRecords(client, records);
       const verify = await verifyRecords(client, records);

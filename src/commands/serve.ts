@@ -7,7 +7,7 @@ import { defineCommand } from "citty";
 import { UsageError } from "../errors.ts";
 import { hostPort, isWildcardHost } from "../server/instance.ts";
 import { redact } from "../store/url.ts";
-import { intOption } from "./_args.ts";
+import { intOption } from "./_parse.ts";
 import { checkDbUrl, startForCommand } from "./_instance.ts";
 
 export default defineCommand({

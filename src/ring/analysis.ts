@@ -4,7 +4,7 @@
  * BigInt sums, so shares are exact and add up to 2^128.
  */
 import { HASH_SPACE, wordsToBigInt } from "./hash.ts";
-import type { HashRing } from "./hash-ring.ts";
+import type { HashRing, RingMember } from "./hash-ring.ts";
 
 /** A point as an integer, with its node. */
 interface Cut {
@@ -12,7 +12,7 @@ interface Cut {
   readonly node: string;
 }
 
-function cuts(ring: HashRing): Cut[] {
+function cuts(ring: HashRing<RingMember>): Cut[] {
   return ring.points.map((p) => ({ at: wordsToBigInt(p.hash), node: p.node }));
 }
 
@@ -21,7 +21,7 @@ function cuts(ring: HashRing): Cut[] {
  * from the previous point (included) up to itself (excluded); the first point also owns
  * the wrap-around arc past the last one.
  */
-export function spaceShares(ring: HashRing): Map<string, bigint> {
+export function spaceShares(ring: HashRing<RingMember>): Map<string, bigint> {
   const owned = new Map(ring.nodes.map((n) => [n.name, 0n]));
   const points = cuts(ring);
   points.forEach((p, i) => {
@@ -32,7 +32,7 @@ export function spaceShares(ring: HashRing): Map<string, bigint> {
 }
 
 /** Per node name, in ring order: how many of `keys` it owns. */
-export function sampleShares(ring: HashRing, keys: readonly string[]): Map<string, number> {
+export function sampleShares(ring: HashRing<RingMember>, keys: readonly string[]): Map<string, number> {
   const owned = new Map(ring.nodes.map((n) => [n.name, 0]));
   for (const key of keys) {
     const name = ring.get(key);
@@ -59,7 +59,7 @@ export interface Transfer {
  * of their first point at or after the segment's end. So one merge of the two sorted
  * point lists accounts for the whole circle.
  */
-export function transfers(before: HashRing, after: HashRing, keys: readonly string[]): Transfer[] {
+export function transfers(before: HashRing<RingMember>, after: HashRing<RingMember>, keys: readonly string[]): Transfer[] {
   const a = cuts(before);
   const b = cuts(after);
   const ends = [...new Set([...a, ...b].map((c) => c.at))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));

@@ -1,14 +1,23 @@
+/**
+ * The consistent hash ring of the contract. Pure and immutable: a change of
+ * membership builds a new ring.
+ *
+ * The rule:
+ *   - a node of weight w contributes round(vnodes * w) points (halves round up):
+ *     md5("<name>:0") ... md5("<name>:<n-1>"), or md5("<name>") when it has one point;
+ *   - a key belongs to the node of the first point strictly greater than md5(key),
+ *     wrapping past the largest point to the smallest;
+ *   - two points with one hash are an error at construction.
+ *
+ * The class reads that rule top-down; the two speed-ups that keep a lookup within
+ * about 1.2x of a bare MD5 (a sort of the points that needs no comparator, and a
+ * bucket table that finds the successor with one 32-bit compare) come after it.
+ */
 import { compareWords, md5Bytes, md5Words, wordAt, wordsToHex, type Words } from "./hash.ts";
+import type { Node } from "./node.ts";
 
-/** A member of the ring. Only `name` takes part in placement. */
-export interface RingNode {
-  /** Placement identity: moving a node to a new address keeps its name, so moves no data. */
-  readonly name: string;
-  /** Where the node answers, e.g. `http://127.0.0.1:5001`. Not hashed. */
-  readonly url?: string;
-  /** Relative capacity; the node gets `round(vnodes * weight)` points. Default 1. */
-  readonly weight?: number;
-}
+/** What the ring needs of a node: its name (hashed) and weight. Any richer node type (Node) fits. */
+export type RingMember = Pick<Node, "name"> & Partial<Pick<Node, "weight">>;
 
 export interface RingOptions {
   /** Virtual nodes (points) per node of weight 1. Default 160. */
@@ -35,10 +44,10 @@ export interface RingPoint {
 }
 
 /** Why a key lands where it lands. */
-export interface Placement {
+export interface Placement<N extends RingMember = Node> {
   readonly key: string;
   /** The node that owns the key. */
-  readonly node: RingNode;
+  readonly node: N;
   /** The key's hash, 32 hex digits. */
   readonly keyHash: string;
   /** The owning point: the first point strictly greater than the key's hash. */
@@ -59,75 +68,35 @@ export function pointLabels(name: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${name}:${i}`);
 }
 
-/** How many points a node of this weight gets with `vnodes` per unit weight. */
+/** How many points a node of this weight gets with `vnodes` per unit weight (halves round up). */
 export function pointCount(vnodes: number, weight = 1): number {
   return Math.round(vnodes * weight);
 }
 
-/**
- * Indices 0..n-1 of the hashes in `raw` (4 words each), in increasing hash order.
- *
- * A comparator sort costs milliseconds before the JIT warms up, and a CLI builds its ring
- * once, cold. So: sort `top word * 2^21 + index` as doubles (exact: 32 + 21 bits), a native
- * numeric sort, then order the rare runs that share a top word by their other words.
- */
-function sortByHash(raw: Uint32Array, n: number): Uint32Array {
-  const keyed = new Float64Array(n);
-  for (let i = 0; i < n; i++) keyed[i] = raw[i * 4]! * MAX_POINTS + i;
-  keyed.sort();
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = keyed[i]! % MAX_POINTS;
-  for (let start = 0; start < n; ) {
-    let end = start + 1;
-    while (end < n && raw[order[end]! * 4] === raw[order[start]! * 4]) end++;
-    if (end - start > 1) {
-      order.subarray(start, end).sort((a, b) => {
-        for (let w = 1; w < 4; w++) {
-          const d = raw[a * 4 + w]! - raw[b * 4 + w]!;
-          if (d !== 0) return d;
-        }
-        return 0;
-      });
-    }
-    start = end;
-  }
-  return order;
-}
-
-/**
- * A consistent hash ring (MD5, named nodes, virtual nodes, weights).
- *
- * Immutable: a change of membership builds a new ring. A lookup is one MD5 and a
- * search for the first point strictly greater than the key's hash. The search starts
- * from a bucket table indexed by the top bits of the hash, sized so that a bucket
- * holds about half a point: most lookups compare one 32-bit word, none use BigInt.
- */
-export class HashRing {
-  readonly nodes: readonly RingNode[];
+export class HashRing<N extends RingMember = Node> {
+  readonly nodes: readonly N[];
   readonly vnodes: number;
 
-  readonly #byName: ReadonlyMap<string, RingNode>;
-  /** Per sorted point: its most significant word, all four words, its node. */
-  readonly #top: Uint32Array;
+  readonly #byName: ReadonlyMap<string, N>;
+  /** The points in hash order: each point's four hash words, its node, its label. */
   readonly #words: Uint32Array;
-  readonly #pointNode: readonly RingNode[];
+  readonly #pointNode: readonly N[];
   readonly #pointLabel: readonly string[];
+  readonly #search: SuccessorSearch;
   /** The points as objects, made on first use: lookups never need them. */
   #points?: readonly RingPoint[];
-  /** #bucket[b] = index of the first point whose top word >>> #shift is >= b. */
-  readonly #bucket: Uint32Array;
-  readonly #shift: number;
 
-  constructor(nodes: readonly RingNode[], options: RingOptions = {}) {
+  constructor(nodes: readonly N[], options: RingOptions = {}) {
     const vnodes = options.vnodes ?? DEFAULT_VNODES;
     if (!Number.isInteger(vnodes) || vnodes < 1) {
       throw new RingError(`vnodes must be a positive integer, got ${vnodes}`);
     }
     if (nodes.length === 0) throw new RingError("the ring needs at least one node");
 
-    const byName = new Map<string, RingNode>();
+    // Every node's labels, and the node each label belongs to.
+    const byName = new Map<string, N>();
     const labels: string[] = [];
-    const labelNode: RingNode[] = [];
+    const labelNode: N[] = [];
     for (const node of nodes) {
       if (node.name === "") throw new RingError("a node name must not be empty");
       if (byName.has(node.name)) throw new RingError(`duplicate node name "${node.name}"`);
@@ -151,33 +120,136 @@ export class HashRing {
       }
     }
 
-    // Hash every label into one flat array, then sort label indices by hash.
+    // Hash every label, then lay the points out in hash order.
     const n = labels.length;
-    const raw = new Uint32Array(n * 4);
+    const hashed = new Uint32Array(n * 4);
     for (let i = 0; i < n; i++) {
       const h = md5Bytes(labels[i]!);
-      for (let w = 0; w < 4; w++) raw[i * 4 + w] = wordAt(h, w);
+      for (let w = 0; w < 4; w++) hashed[i * 4 + w] = wordAt(h, w);
     }
-    const order = sortByHash(raw, n);
-    const top = new Uint32Array(n);
+    const order = sortByHash(hashed, n);
     const words = new Uint32Array(n * 4);
-    const pointNode: RingNode[] = new Array(n);
+    const pointNode: N[] = new Array(n);
     const pointLabel: string[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const from = order[i]!;
-      words.set(raw.subarray(from * 4, from * 4 + 4), i * 4);
-      top[i] = words[i * 4]!;
+      words.set(hashed.subarray(from * 4, from * 4 + 4), i * 4);
       pointNode[i] = labelNode[from]!;
       pointLabel[i] = labels[from]!;
-      if (i > 0 && top[i] === top[i - 1]) {
-        const [a, b] = [words.subarray(i * 4 - 4, i * 4), words.subarray(i * 4, i * 4 + 4)];
-        if (a.every((x, w) => x === b[w])) {
-          const hex = wordsToHex([b[0]!, b[1]!, b[2]!, b[3]!]);
-          throw new RingError(`points collide: "${pointLabel[i - 1]}" and "${pointLabel[i]}" both hash to ${hex}`);
-        }
+      // Equal hashes sit side by side once sorted; only a shared top word needs the full compare.
+      if (i > 0 && words[i * 4] === words[i * 4 - 4] && compareWords(wordsOf(words, i - 1), wordsOf(words, i)) === 0) {
+        throw new RingError(
+          `points collide: "${pointLabel[i - 1]}" and "${pointLabel[i]}" both hash to ${wordsToHex(wordsOf(words, i))}`,
+        );
       }
     }
 
+    this.nodes = Object.freeze([...nodes]);
+    this.vnodes = vnodes;
+    this.#byName = byName;
+    this.#words = words;
+    this.#pointNode = pointNode;
+    this.#pointLabel = pointLabel;
+    this.#search = new SuccessorSearch(words);
+  }
+
+  /** The node that owns `key`: the node of the first point strictly greater than md5(key), wrapping. */
+  ownerOf(key: string): N {
+    return this.#pointNode[this.#search.successor(md5Bytes(key))]!;
+  }
+
+  /** The name of the node that owns `key`. */
+  get(key: string): string {
+    return this.ownerOf(key).name;
+  }
+
+  /** The owner of `key` and why: its hash, the owning point, whether it wrapped. */
+  locate(key: string): Placement<N> {
+    const i = this.#search.successor(md5Bytes(key));
+    const keyHash = md5Words(key);
+    const point = this.#point(i);
+    const largest = wordsOf(this.#words, this.#pointNode.length - 1);
+    return {
+      key,
+      node: this.#pointNode[i]!,
+      keyHash: wordsToHex(keyHash),
+      point: { ...point, hex: wordsToHex(point.hash) },
+      pointIndex: i,
+      wrapped: i === 0 && compareWords(keyHash, largest) >= 0,
+    };
+  }
+
+  /** The member called `name`, if any. */
+  node(name: string): N | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** All points, sorted by hash. */
+  get points(): readonly RingPoint[] {
+    return (this.#points ??= Array.from({ length: this.#pointNode.length }, (_, i) => this.#point(i)));
+  }
+
+  #point(i: number): RingPoint {
+    return { label: this.#pointLabel[i]!, node: this.#pointNode[i]!.name, hash: wordsOf(this.#words, i) };
+  }
+}
+
+/** Point i's hash out of a flat array of four words per point. */
+function wordsOf(words: Uint32Array, i: number): Words {
+  return [words[i * 4]!, words[i * 4 + 1]!, words[i * 4 + 2]!, words[i * 4 + 3]!];
+}
+
+// ---------------------------------------------------------------------------------
+// Speed-up 1: sorting the points without a comparator.
+// ---------------------------------------------------------------------------------
+
+/**
+ * Indices 0..n-1 of the hashes in `hashed` (4 words each), in increasing hash order.
+ *
+ * A comparator sort costs milliseconds before the JIT warms up, and a CLI builds its ring
+ * once, cold. So: sort `top word * 2^21 + index` as doubles (exact: 32 + 21 bits), a native
+ * numeric sort, then order the rare runs that share a top word by their other words.
+ */
+function sortByHash(hashed: Uint32Array, n: number): Uint32Array {
+  const keyed = new Float64Array(n);
+  for (let i = 0; i < n; i++) keyed[i] = hashed[i * 4]! * MAX_POINTS + i;
+  keyed.sort();
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = keyed[i]! % MAX_POINTS;
+  for (let start = 0; start < n; ) {
+    let end = start + 1;
+    while (end < n && hashed[order[end]! * 4] === hashed[order[start]! * 4]) end++;
+    if (end - start > 1) {
+      order.subarray(start, end).sort((a, b) => compareWords(wordsOf(hashed, a), wordsOf(hashed, b)));
+    }
+    start = end;
+  }
+  return order;
+}
+
+// ---------------------------------------------------------------------------------
+// Speed-up 2: finding the successor point with a bucket table instead of a binary search.
+// ---------------------------------------------------------------------------------
+
+/**
+ * The index of the first point strictly greater than a hash, wrapping to 0.
+ *
+ * A table indexed by the top bits of the hash gives the range of points that share
+ * those bits. It is sized so that a bucket holds about half a point: most lookups
+ * compare one 32-bit word, none use BigInt.
+ */
+class SuccessorSearch {
+  /** Each point's most significant word, in point order. */
+  readonly #top: Uint32Array;
+  readonly #words: Uint32Array;
+  /** #bucket[b] = index of the first point whose top word >>> #shift is >= b. */
+  readonly #bucket: Uint32Array;
+  readonly #shift: number;
+
+  constructor(words: Uint32Array) {
+    const n = words.length / 4;
+    const top = new Uint32Array(n);
+    for (let i = 0; i < n; i++) top[i] = words[i * 4]!;
     const bits = Math.min(20, Math.ceil(Math.log2(n)) + 1);
     const shift = 32 - bits;
     const bucket = new Uint32Array((1 << bits) + 1);
@@ -185,63 +257,15 @@ export class HashRing {
       while (p < n && top[p]! >>> shift < b) p++;
       bucket[b] = p;
     }
-
-    this.nodes = Object.freeze([...nodes]);
-    this.vnodes = vnodes;
-    this.#byName = byName;
     this.#top = top;
     this.#words = words;
-    this.#pointNode = pointNode;
-    this.#pointLabel = pointLabel;
     this.#bucket = bucket;
     this.#shift = shift;
   }
 
-  /** All points, sorted by hash. */
-  get points(): readonly RingPoint[] {
-    return (this.#points ??= Array.from({ length: this.#top.length }, (_, i) => this.#point(i)));
-  }
-
-  /** The name of the node that owns `key`. */
-  get(key: string): string {
-    return this.#pointNode[this.#successor(key)]!.name;
-  }
-
-  /** The node that owns `key`. */
-  ownerOf(key: string): RingNode {
-    return this.#pointNode[this.#successor(key)]!;
-  }
-
-  /** The owner of `key` and why: its hash, the owning point, whether it wrapped. */
-  locate(key: string): Placement {
-    const i = this.#successor(key);
-    const keyHash = md5Words(key);
-    const point = this.#point(i);
-    const last = this.#point(this.#top.length - 1);
-    return {
-      key,
-      node: this.#pointNode[i]!,
-      keyHash: wordsToHex(keyHash),
-      point: { ...point, hex: wordsToHex(point.hash) },
-      pointIndex: i,
-      wrapped: i === 0 && compareWords(keyHash, last.hash) >= 0,
-    };
-  }
-
-  /** The member called `name`, if any. */
-  node(name: string): RingNode | undefined {
-    return this.#byName.get(name);
-  }
-
-  #point(i: number): RingPoint {
-    const w = this.#words.subarray(i * 4, i * 4 + 4);
-    return { label: this.#pointLabel[i]!, node: this.#pointNode[i]!.name, hash: [w[0]!, w[1]!, w[2]!, w[3]!] };
-  }
-
-  /** Index of the first point strictly greater than md5(key), wrapping to 0. The hot path. */
-  #successor(key: string): number {
-    const h = md5Bytes(key);
-    const k0 = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+  /** `hash`: the 16 bytes of an MD5. The hot path. */
+  successor(hash: Uint8Array): number {
+    const k0 = ((hash[0]! << 24) | (hash[1]! << 16) | (hash[2]! << 8) | hash[3]!) >>> 0;
     const top = this.#top;
     const b = k0 >>> this.#shift;
     let i = this.#bucket[b]!;
@@ -250,17 +274,17 @@ export class HashRing {
     // the answer is the first point of the bucket above the key, else `end`.
     while (i < end) {
       const t = top[i]!;
-      if (t > k0 || (t === k0 && this.#restGreater(i, h))) break;
+      if (t > k0 || (t === k0 && this.#lowerWordsGreater(i, hash))) break;
       i++;
     }
     return i === top.length ? 0 : i;
   }
 
   /** Whether point i's lower three words exceed the hash's (its top word being equal). */
-  #restGreater(i: number, h: Uint8Array): boolean {
+  #lowerWordsGreater(i: number, hash: Uint8Array): boolean {
     for (let w = 1; w < 4; w++) {
       const p = this.#words[i * 4 + w]!;
-      const k = wordAt(h, w);
+      const k = wordAt(hash, w);
       if (p !== k) return p > k;
     }
     return false;

@@ -1,30 +1,39 @@
 /**
- * A ring file: the node list and vnode count in one JSON document, for clusters too
- * large or too permanent for a --nodes flag.
+ * A ring file: a versioned ring (epoch, vnodes, nodes) in one JSON document, for
+ * clusters too large or too permanent for a --nodes flag, and for changing a
+ * cluster's ring (a larger epoch replaces a smaller one).
  *
  *   {
+ *     "epoch": 2,
  *     "vnodes": 160,
  *     "nodes": [
  *       "a=127.0.0.1:5001",
- *       { "name": "b", "host": "127.0.0.1", "port": 5002, "weight": 2 }
+ *       { "name": "b", "host": "127.0.0.1", "port": 5002, "weight": 2 },
+ *       { "name": "c", "url": "http://127.0.0.1:5003" }
  *     ]
  *   }
  *
  * `nodes` is required and non-empty; each entry is a `[name=]host:port[:weight]`
- * string (as in --nodes) or an object with `host` and `port` and optional `name`
- * (default `host:port`) and `weight` (default 1). `vnodes` is optional. Unknown keys
- * are errors, so that a typo such as "wieght" does not silently change placement.
+ * string (as in --nodes) or an object with `host` and `port`, or `url`
+ * (`http://host:port`), and optional `name` (default `host:port`) and `weight`
+ * (default 1). `epoch` (default 0) and `vnodes` are optional. `fingerprint` and
+ * `label` are optional too; when present they must match the file's ring, so that
+ * `GET /ring` saved to a file is a ring file, and an edit that forgets to change the
+ * epoch is caught. Unknown keys are errors, so that a typo such as "wieght" does not
+ * silently change placement.
  */
 import { MAX_VNODES } from "./hash-ring.ts";
-import { assertDistinct, NodeListError, nodeSpec, parseNodeSpec, parsePort, type NodeSpec } from "./nodes.ts";
+import { assertDistinct, makeNode, NodeListError, parseNode, parsePort, type Node } from "./node.ts";
+import { fingerprintOf, ringLabel } from "./ring.ts";
 
 export interface RingFile {
+  readonly epoch?: number;
   readonly vnodes?: number;
-  readonly nodes: NodeSpec[];
+  readonly nodes: Node[];
 }
 
-const FILE_KEYS = ["vnodes", "nodes"];
-const NODE_KEYS = ["name", "host", "port", "weight"];
+const FILE_KEYS = ["epoch", "vnodes", "nodes", "fingerprint", "label"];
+const NODE_KEYS = ["name", "host", "port", "url", "weight"];
 
 /** Parses and checks the text of a ring file; throws NodeListError saying where and what. */
 export function parseRingFile(text: string): RingFile {
@@ -36,6 +45,13 @@ export function parseRingFile(text: string): RingFile {
   }
   const top = object(doc, "the file", FILE_KEYS);
 
+  let epoch: number | undefined;
+  if (top.epoch !== undefined) {
+    epoch = top.epoch as number;
+    if (!Number.isSafeInteger(epoch) || epoch < 0) {
+      throw new NodeListError(`"epoch" must be a non-negative integer, got ${JSON.stringify(top.epoch)}`);
+    }
+  }
   let vnodes: number | undefined;
   if (top.vnodes !== undefined) {
     vnodes = top.vnodes as number;
@@ -49,28 +65,49 @@ export function parseRingFile(text: string): RingFile {
   }
   const nodes = top.nodes.map((entry, i) => fileNode(entry, `nodes[${i}]`));
   assertDistinct(nodes);
-  return vnodes === undefined ? { nodes } : { vnodes, nodes };
+
+  if (top.fingerprint !== undefined || top.label !== undefined) {
+    if (vnodes === undefined) throw new NodeListError(`a file with "fingerprint" or "label" must give "vnodes" too`);
+    const fingerprint = fingerprintOf(vnodes, nodes);
+    const label = ringLabel(epoch ?? 0, fingerprint);
+    if (top.fingerprint !== undefined && top.fingerprint !== fingerprint) {
+      throw new NodeListError(
+        `"fingerprint" ${JSON.stringify(top.fingerprint)} does not match the file's nodes and vnodes (${fingerprint}): ` +
+          `a ring that changed needs a new epoch; remove "fingerprint" and "label" after editing`,
+      );
+    }
+    if (top.label !== undefined && top.label !== label) {
+      throw new NodeListError(`"label" ${JSON.stringify(top.label)} does not match the file's ring (${label}); remove it after editing`);
+    }
+  }
+  return { ...(epoch === undefined ? {} : { epoch }), ...(vnodes === undefined ? {} : { vnodes }), nodes };
 }
 
-function fileNode(entry: unknown, where: string): NodeSpec {
+function fileNode(entry: unknown, where: string): Node {
   if (typeof entry === "string") {
     try {
-      return parseNodeSpec(entry);
+      return parseNode(entry);
     } catch (e) {
       throw new NodeListError(`${where}: ${(e as Error).message}`);
     }
   }
   const o = object(entry, where, NODE_KEYS);
   if (o.name !== undefined && typeof o.name !== "string") throw new NodeListError(`${where}: "name" must be a string`);
+  if (o.weight !== undefined && typeof o.weight !== "number") {
+    throw new NodeListError(`${where}: "weight" must be a number greater than 0, got ${JSON.stringify(o.weight)}`);
+  }
+  if (o.url !== undefined) {
+    if (o.host !== undefined || o.port !== undefined) throw new NodeListError(`${where}: give "url" or "host" and "port", not both`);
+    const m = typeof o.url === "string" ? /^http:\/\/(\[[^\]]*\]|[^:/]*):([^/]*)\/?$/.exec(o.url) : null;
+    if (!m) throw new NodeListError(`${where}: "url" must be http://host:port, got ${JSON.stringify(o.url)}`);
+    return makeNode({ name: o.name, host: m[1]!, port: parsePort(m[2]!, `${where}: port`), weight: o.weight }, where);
+  }
   if (typeof o.host !== "string") throw new NodeListError(`${where}: "host" is required and must be a string`);
   if (typeof o.port !== "number" && typeof o.port !== "string") {
     throw new NodeListError(`${where}: "port" is required and must be a number from 1 to 65535`);
   }
-  if (o.weight !== undefined && typeof o.weight !== "number") {
-    throw new NodeListError(`${where}: "weight" must be a number greater than 0, got ${JSON.stringify(o.weight)}`);
-  }
   const port = parsePort(String(o.port), `${where}: port`);
-  return nodeSpec({ name: o.name, host: o.host, port, weight: o.weight }, where);
+  return makeNode({ name: o.name, host: o.host, port, weight: o.weight }, where);
 }
 
 function object(value: unknown, where: string, keys: readonly string[]): Record<string, unknown> {

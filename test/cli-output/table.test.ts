@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { displayWidth, numeric, renderTable } from "../../src/cli-output/table.ts";
+import { numeric, renderTable } from "../../src/cli-output/table.ts";
 
 describe("renderTable", () => {
   test("pads columns to the widest cell", () => {
@@ -31,24 +31,5 @@ describe("renderTable", () => {
       "e\u0301e    http://c",
       "abcd  http://d",
     ]);
-  });
-});
-
-describe("displayWidth", () => {
-  test.each([
-    ["abc", 3],
-    ["", 0],
-    ["東京", 4],
-    ["한국", 4],
-    ["ｆｕｌｌ", 8],
-    ["🚀", 2],
-    ["👩‍💻", 2], // a ZWJ sequence is one picture
-    ["🇯🇵", 2], // a flag: two regional indicators
-    ["❤️", 2], // a text symbol with VS16
-    ["e\u0301", 1], // e + combining acute
-    ["\u0301", 0],
-    ["naïve", 5],
-  ])("%p is %p columns", (text, width) => {
-    expect(displayWidth(text)).toBe(width);
   });
 });

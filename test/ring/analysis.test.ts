@@ -7,12 +7,12 @@ import {
   sampleShares,
   spaceShares,
   transfers,
-  type RingNode,
+  type RingMember,
 } from "../../src/ring/index.ts";
 import { refArcs, refOwner, refPoints } from "./reference.ts";
 
 const keys = Array.from({ length: 5000 }, (_, i) => String(i));
-const base: RingNode[] = [{ name: "a" }, { name: "b", weight: 1.5 }, { name: "c" }];
+const base: RingMember[] = [{ name: "a" }, { name: "b", weight: 1.5 }, { name: "c" }];
 const before = new HashRing(base, { vnodes: 30 });
 
 describe("spaceShares", () => {
@@ -37,7 +37,7 @@ test("sampleShares counts each key once, on its owner", () => {
  * The reference: cut the circle at every point of both rings, and ask each ring who
  * owns the start of each piece (the first point strictly greater than it).
  */
-function refTransfers(a: RingNode[], b: RingNode[], vnodes: number): Map<string, bigint> {
+function refTransfers(a: RingMember[], b: RingMember[], vnodes: number): Map<string, bigint> {
   const pa = refPoints(a, vnodes);
   const pb = refPoints(b, vnodes);
   const cuts = [...new Set([...pa, ...pb].map((p) => p.at))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
@@ -52,7 +52,7 @@ function refTransfers(a: RingNode[], b: RingNode[], vnodes: number): Map<string,
 }
 
 describe("transfers", () => {
-  const cases: [string, RingNode[]][] = [
+  const cases: [string, RingMember[]][] = [
     ["add d", [...base, { name: "d" }]],
     ["remove b", base.filter((n) => n.name !== "b")],
     ["replace c by d", [...base.filter((n) => n.name !== "c"), { name: "d", weight: 2 }]],

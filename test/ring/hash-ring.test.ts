@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { HashRing, RingError, type RingNode } from "../../src/ring/index.ts";
+import { HashRing, RingError, type RingMember } from "../../src/ring/index.ts";
 import { hasPython, md5Ref, pythonOwners, refOwner, refPoints, type RefNode } from "./reference.ts";
 
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
@@ -116,7 +116,7 @@ describe("agrees with an independent sorted-array BigInt reference", () => {
 });
 
 describe("membership changes move only what they must", () => {
-  const base: RingNode[] = [{ name: "a" }, { name: "b" }, { name: "c", weight: 2 }];
+  const base: RingMember[] = [{ name: "a" }, { name: "b" }, { name: "c", weight: 2 }];
   const keys = ids(1, 20000);
   const before = new HashRing(base, { vnodes: 50 });
 
@@ -138,7 +138,7 @@ describe("membership changes move only what they must", () => {
   });
 
   test("moving a node to a new address moves nothing (only names are hashed)", () => {
-    const moved = new HashRing(
+    const moved = new HashRing<RingMember & { url?: string }>(
       base.map((n) => (n.name === "a" ? { ...n, url: "http://10.0.0.9:7000" } : n)),
       { vnodes: 50 },
     );
@@ -184,7 +184,7 @@ describe("construction errors", () => {
     ["fractional vnodes", [{ name: "a" }], 1.5, /vnodes must be a positive integer/],
     ["too many points", [{ name: "a", weight: 1e6 }], 160, /more than \d+ points/],
   ] as const)("%s", (_, nodes, vnodes, message) => {
-    expect(() => new HashRing(nodes as readonly RingNode[], { vnodes })).toThrow(message);
+    expect(() => new HashRing(nodes as readonly RingMember[], { vnodes })).toThrow(message);
   });
 
   test("colliding points: node a:1 and the second vnode of node a both hash the label a:1", () => {

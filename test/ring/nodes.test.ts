@@ -1,25 +1,22 @@
 import { describe, expect, test } from "bun:test";
-import { formatNodeSpec, NodeListError, parseNodeList, parseNodeSpec, parsePort } from "../../src/ring/index.ts";
+import { formatNode, NodeListError, nodeAddress, parseNode, parseNodeList, parsePort } from "../../src/ring/index.ts";
 
-describe("parseNodeSpec: [name=]host:port[:weight]", () => {
+describe("parseNode: [name=]host:port[:weight]", () => {
   test("the name defaults to host:port, the url is http://host:port, the weight to 1", () => {
-    expect(parseNodeSpec("127.0.0.1:5001")).toEqual({
-      name: "127.0.0.1:5001",
-      host: "127.0.0.1",
-      port: 5001,
-      url: "http://127.0.0.1:5001",
-      weight: 1,
-    });
+    expect(parseNode("127.0.0.1:5001")).toEqual({ name: "127.0.0.1:5001", url: "http://127.0.0.1:5001", weight: 1 });
   });
 
   test("a name, a weight, an IPv6 host in brackets, spaces around", () => {
-    expect(parseNodeSpec(" a = db.local:80:2.5 ")).toMatchObject({ name: "a", host: "db.local", port: 80, weight: 2.5 });
-    expect(parseNodeSpec("[::1]:5001")).toMatchObject({ name: "[::1]:5001", url: "http://[::1]:5001" });
+    const a = parseNode(" a = db.local:80:2.5 ");
+    expect(a).toEqual({ name: "a", url: "http://db.local:80", weight: 2.5 });
+    expect(nodeAddress(a)).toEqual({ host: "db.local", port: 80 });
+    expect(parseNode("[::1]:5001")).toEqual({ name: "[::1]:5001", url: "http://[::1]:5001", weight: 1 });
+    expect(nodeAddress(parseNode("[::1]:5001"))).toEqual({ host: "[::1]", port: 5001 });
   });
 
-  test("formatNodeSpec writes back what parses to the same node", () => {
+  test("formatNode writes back what parses to the same node", () => {
     for (const text of ["127.0.0.1:5001", "a=h:1", "b=h:2:2", "[::1]:9:0.5"]) {
-      expect(formatNodeSpec(parseNodeSpec(text))).toBe(text);
+      expect(formatNode(parseNode(text))).toBe(text);
     }
   });
 
@@ -41,8 +38,8 @@ describe("parseNodeSpec: [name=]host:port[:weight]", () => {
     ["a b:1", /host "a b" is not a host name/],
     ["http://h:1", /"http:\/\/h:1" is a URL; give host:port/],
   ])("%j is rejected", (text, message) => {
-    expect(() => parseNodeSpec(text)).toThrow(message);
-    expect(() => parseNodeSpec(text)).toThrow(NodeListError);
+    expect(() => parseNode(text)).toThrow(message);
+    expect(() => parseNode(text)).toThrow(NodeListError);
   });
 });
 

@@ -11,9 +11,9 @@ describe("parseRingFile", () => {
     );
     expect(file.vnodes).toBe(64);
     expect(file.nodes).toEqual([
-      { name: "a", host: "127.0.0.1", port: 5001, url: "http://127.0.0.1:5001", weight: 1 },
-      { name: "b", host: "127.0.0.1", port: 5002, url: "http://127.0.0.1:5002", weight: 2 },
-      { name: "10.0.0.3:5003", host: "10.0.0.3", port: 5003, url: "http://10.0.0.3:5003", weight: 1 },
+      { name: "a", url: "http://127.0.0.1:5001", weight: 1 },
+      { name: "b", url: "http://127.0.0.1:5002", weight: 2 },
+      { name: "10.0.0.3:5003", url: "http://10.0.0.3:5003", weight: 1 },
     ]);
     expect(parseRingFile(`{"nodes": ["h:1"]}`).vnodes).toBeUndefined();
   });
@@ -21,7 +21,7 @@ describe("parseRingFile", () => {
   test.each([
     ["not JSON", "{nodes:", /not valid JSON/],
     ["an array", `["h:1"]`, /the file must be a JSON object/],
-    ["an unknown key", `{"nodes": ["h:1"], "vnode": 3}`, /unknown key "vnode"; expected "vnodes", "nodes"/],
+    ["an unknown key", `{"nodes": ["h:1"], "vnode": 3}`, /unknown key "vnode"; expected "epoch", "vnodes", "nodes", "fingerprint", "label"/],
     ["no nodes", `{"vnodes": 3}`, /"nodes" must be a non-empty array/],
     ["an empty node list", `{"nodes": []}`, /"nodes" must be a non-empty array/],
     ["nodes as a string", `{"nodes": "h:1,h:2"}`, /"nodes" must be a non-empty array/],

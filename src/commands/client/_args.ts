@@ -8,7 +8,8 @@ import type { ExpenseCreate } from "../../expenses/model.ts";
 import { DataFileError, readRecordsFile, recordsForIds } from "../../client/records.ts";
 import { ShardedExpenseClient } from "../../client/sharded-client.ts";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from "../../client/transport.ts";
-import { intOption, parseIds, resolveRing } from "../_args.ts";
+import { ringInForce } from "../../ring/in-force.ts";
+import { intOption, parseIds } from "../_parse.ts";
 
 export const dataArg = {
   data: {
@@ -38,10 +39,8 @@ export function clientFromArgs(args: {
   timeout?: string;
   retries?: string;
 }): ShardedExpenseClient {
-  const { ring, nodes } = resolveRing(args);
   return new ShardedExpenseClient({
-    nodes,
-    vnodes: ring.vnodes,
+    ring: ringInForce(args).ring,
     timeoutMs: intOption(args.timeout, "timeout", { min: 1, max: 600_000 }),
     retries: intOption(args.retries, "retries", { min: 0, max: 20 }),
   });

@@ -1,6 +1,8 @@
 import { defineCommand } from "citty";
 import { numeric, renderTable } from "../../cli-output/table.ts";
-import { parseIds, idsArg, jsonArg, resolveRing, ringArgs } from "../_args.ts";
+import { ringInForce } from "../../ring/in-force.ts";
+import { idsArg, jsonArg, ringArgs } from "../_args.ts";
+import { parseIds } from "../_parse.ts";
 
 export default defineCommand({
   meta: {
@@ -9,10 +11,10 @@ export default defineCommand({
   },
   args: { ...ringArgs, ...idsArg, ...jsonArg },
   run({ args }) {
-    const { ring } = resolveRing(args);
+    const { ring } = ringInForce(args);
     const rows = parseIds(args.ids).map((id) => {
       const node = ring.ownerOf(id);
-      return { id, node: node.name, url: node.url ?? "" };
+      return { id, node: node.name, url: node.url };
     });
     if (args.json) {
       console.log(JSON.stringify(rows, null, 2));
@@ -22,6 +24,6 @@ export default defineCommand({
     const counts = new Map(ring.nodes.map((n) => [n.name, 0]));
     for (const r of rows) counts.set(r.node, counts.get(r.node)! + 1);
     console.log();
-    console.log(renderTable(["node", "url", numeric("ids")], ring.nodes.map((n) => [n.name, n.url ?? "", String(counts.get(n.name))])));
+    console.log(renderTable(["node", "url", numeric("ids")], ring.nodes.map((n) => [n.name, n.url, String(counts.get(n.name))])));
   },
 });

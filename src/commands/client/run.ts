@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 import { progressBar } from "../../cli-output/progress.ts";
-import { renderRun, summarizeRunFailures } from "../../client/report.ts";
+import { renderRun, summarizeRunFailures } from "../../cli-output/run-report.ts";
 import { runRecords } from "../../client/run.ts";
 import { JobFailed } from "../../errors.ts";
-import { idsArg, intOption, jsonArg, ringArgs } from "../_args.ts";
+import { idsArg, jsonArg, ringArgs } from "../_args.ts";
+import { intOption } from "../_parse.ts";
 import { clientFromArgs, dataArg, recordsFromArgs, requestArgs } from "./_args.ts";
 
 export default defineCommand({

@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
-import { renderVerify, summarizeVerifyFailures } from "../../client/report.ts";
+import { renderVerify, summarizeVerifyFailures } from "../../cli-output/verify-report.ts";
 import { verifyRecords } from "../../client/verify.ts";
 import { JobFailed } from "../../errors.ts";
 import { MAX_PAGE } from "../../expenses/model.ts";
-import { idsArg, intOption, jsonArg, ringArgs } from "../_args.ts";
+import { idsArg, jsonArg, ringArgs } from "../_args.ts";
+import { intOption } from "../_parse.ts";
 import { clientFromArgs, dataArg, recordsFromArgs, requestArgs } from "./_args.ts";
 
 export default defineCommand({

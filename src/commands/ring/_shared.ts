@@ -1,7 +1,8 @@
 /** What the ring commands share: the sample of ids, share figures, wording. */
 import type { ArgsDef } from "citty";
-import { fractionOf, type HashRing } from "../../ring/index.ts";
-import { idsArg, parseIds } from "../_args.ts";
+import { fractionOf, type HashRing, type RingMember } from "../../ring/index.ts";
+import { idsArg } from "../_args.ts";
+import { parseIds } from "../_parse.ts";
 
 export const DEFAULT_SAMPLE = "1..100000";
 
@@ -36,23 +37,9 @@ export function shareJson(space: bigint, ids: number, sampleSize: number) {
  * The largest share over the fair share, where a node's fair share is its weight over
  * the total weight: with equal weights, max/mean. 1 is perfect balance.
  */
-export function maxOverFair(shares: ReadonlyMap<string, number>, ring: HashRing): number {
+export function maxOverFair(shares: ReadonlyMap<string, number>, ring: HashRing<RingMember>): number {
   const total = ring.nodes.reduce((sum, n) => sum + (n.weight ?? 1), 0);
   return Math.max(...ring.nodes.map((n) => shares.get(n.name)! / ((n.weight ?? 1) / total)));
-}
-
-/** `1 vnode`, `160 vnodes`. */
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
-/**
- * `160 vnodes each`, or `160 vnodes per unit of weight` when some node's weight is not 1
- * (a node of weight w has round(160 w) points).
- */
-export function vnodesEach(ring: { vnodes: number; nodes: readonly { weight?: number }[] }): string {
-  const weighted = ring.nodes.some((n) => (n.weight ?? 1) !== 1);
-  return `${plural(ring.vnodes, "vnode")} ${weighted ? "per unit of weight" : "each"}`;
 }
 
 export function percent(fraction: number, digits = 4): string {

@@ -5,25 +5,27 @@ import {
   assertDistinct,
   HashRing,
   NodeListError,
-  parseNodeSpec,
+  parseNode,
   percentOf,
   RingError,
   transfers,
-  type NodeSpec,
+  type Node,
   type Transfer,
 } from "../../ring/index.ts";
-import { jsonArg, resolveRing, ringArgs } from "../_args.ts";
+import { ringInForce } from "../../ring/in-force.ts";
+import { jsonArg, ringArgs } from "../_args.ts";
 import { numeric, renderTable } from "../../cli-output/table.ts";
-import { parseSample, percent, plural, sampleArg, shareJson, vnodesEach } from "./_shared.ts";
+import { plural, vnodesEach } from "../../cli-output/words.ts";
+import { parseSample, percent, sampleArg, shareJson } from "./_shared.ts";
 
 interface Change {
-  readonly added?: NodeSpec;
+  readonly added?: Node;
   readonly removed?: string;
-  readonly nodes: NodeSpec[];
+  readonly nodes: Node[];
 }
 
 /** The node list after removing `remove` and then adding `add`, each checked against the ring. */
-function applyChange(nodes: readonly NodeSpec[], add: string | undefined, remove: string | undefined): Change {
+function applyChange(nodes: readonly Node[], add: string | undefined, remove: string | undefined): Change {
   if (add === undefined && remove === undefined) {
     throw new UsageError("give --add NAME=HOST:PORT[:WEIGHT] or --remove NAME (or both, to replace a node)");
   }
@@ -37,7 +39,7 @@ function applyChange(nodes: readonly NodeSpec[], add: string | undefined, remove
   }
   if (add === undefined) return { removed: remove, nodes: after };
   try {
-    const added = parseNodeSpec(add);
+    const added = parseNode(add);
     assertDistinct([...after, added]);
     return { added, removed: remove, nodes: [...after, added] };
   } catch (e) {
@@ -60,8 +62,8 @@ export default defineCommand({
     ...jsonArg,
   },
   run({ args }) {
-    const { ring: before, nodes } = resolveRing(args);
-    const change = applyChange(nodes, args.add, args.remove);
+    const before = ringInForce(args).ring.placement;
+    const change = applyChange(before.nodes, args.add, args.remove);
     let after: HashRing;
     try {
       after = new HashRing(change.nodes, { vnodes: before.vnodes });

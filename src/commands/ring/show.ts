@@ -2,9 +2,10 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../errors.ts";
 import { canonicalId } from "../../expenses/id.ts";
-import { jsonArg, resolveRing, ringArgs } from "../_args.ts";
+import { ringInForce } from "../../ring/in-force.ts";
+import { jsonArg, ringArgs } from "../_args.ts";
 import { numeric, renderTable } from "../../cli-output/table.ts";
-import { plural, vnodesEach } from "./_shared.ts";
+import { plural, vnodesEach } from "../../cli-output/words.ts";
 
 export default defineCommand({
   meta: {
@@ -27,14 +28,14 @@ export default defineCommand({
       const r = canonicalId(id);
       if (!r.ok) throw new UsageError(`id ${r.problem}`);
     }
-    const { ring } = resolveRing(args);
+    const ring = ringInForce(args).ring.placement;
 
     const placements = ids.map((id) => ring.locate(id));
     if (args.json) {
       const out = placements.map((p) => ({
         id: p.key,
         node: p.node.name,
-        url: p.node.url ?? null,
+        url: p.node.url,
         hash: p.keyHash,
         point: p.point.hex,
         vnode: p.point.label,
@@ -47,7 +48,7 @@ export default defineCommand({
     const rows = placements.map((p) => [
       p.key,
       p.node.name,
-      p.node.url ?? "",
+      p.node.url,
       p.keyHash,
       p.point.hex,
       p.point.label + (p.wrapped ? " (wrapped)" : ""),

@@ -1,9 +1,11 @@
 /** `shardctl ring stats`: how evenly the ring spreads the hash space and a sample of ids. */
 import { defineCommand } from "citty";
 import { fractionOf, percentOf, sampleShares, spaceShares } from "../../ring/index.ts";
-import { jsonArg, resolveRing, ringArgs } from "../_args.ts";
+import { ringInForce } from "../../ring/in-force.ts";
+import { jsonArg, ringArgs } from "../_args.ts";
 import { numeric, renderTable } from "../../cli-output/table.ts";
-import { maxOverFair, parseSample, percent, plural, sampleArg, shareJson, vnodesEach } from "./_shared.ts";
+import { plural, vnodesEach } from "../../cli-output/words.ts";
+import { maxOverFair, parseSample, percent, sampleArg, shareJson } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
@@ -13,7 +15,7 @@ export default defineCommand({
   },
   args: { ...ringArgs, ...sampleArg, ...jsonArg },
   run({ args }) {
-    const { ring } = resolveRing(args);
+    const ring = ringInForce(args).ring.placement;
     const sample = parseSample(args.ids);
     const space = spaceShares(ring);
     const ids = sampleShares(ring, sample.ids);
@@ -27,8 +29,8 @@ export default defineCommand({
     if (args.json) {
       const nodes = ring.nodes.map((n) => ({
         node: n.name,
-        url: n.url ?? null,
-        weight: n.weight ?? 1,
+        url: n.url,
+        weight: n.weight,
         points: points.get(n.name)!,
         ...shareJson(space.get(n.name)!, ids.get(n.name)!, sample.ids.length),
       }));
@@ -38,7 +40,7 @@ export default defineCommand({
     }
     const rows = ring.nodes.map((n) => [
       n.name,
-      String(n.weight ?? 1),
+      String(n.weight),
       String(points.get(n.name)),
       percentOf(space.get(n.name)!),
       String(ids.get(n.name)),

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveRing } from "../../src/commands/_args.ts";
+import { ringInForce } from "../../src/ring/in-force.ts";
 import { UsageError } from "../../src/errors.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "shardctl-ring-"));
@@ -15,48 +15,48 @@ function ringFile(name: string, content: unknown): string {
 }
 
 const file = ringFile("ring.json", { vnodes: 7, nodes: ["f1=127.0.0.1:6001", { name: "f2", host: "127.0.0.1", port: 6002, weight: 2 }] });
-const names = (r: ReturnType<typeof resolveRing>) => r.ring.nodes.map((n) => n.name);
+const names = (r: ReturnType<typeof ringInForce>) => r.ring.nodes.map((n) => n.name);
 
-describe("resolveRing: flags > ring file > env > defaults, per setting", () => {
+describe("ringInForce: flags > ring file > env > defaults, per setting", () => {
   test("defaults: the contract's three nodes and 160 vnodes", () => {
-    const r = resolveRing({}, {});
+    const r = ringInForce({}, {});
     expect(names(r)).toEqual(["127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003"]);
     expect(r.ring.vnodes).toBe(160);
   });
 
   test("env over defaults", () => {
-    const r = resolveRing({}, { SHARDCTL_NODES: "e=h:1", SHARDCTL_VNODES: "5" });
+    const r = ringInForce({}, { SHARDCTL_NODES: "e=h:1", SHARDCTL_VNODES: "5" });
     expect([names(r), r.ring.vnodes]).toEqual([["e"], 5]);
   });
 
   test("ring file (--ring) over env, with weights", () => {
-    const r = resolveRing({ ring: file }, { SHARDCTL_NODES: "e=h:1", SHARDCTL_VNODES: "5" });
+    const r = ringInForce({ ring: file }, { SHARDCTL_NODES: "e=h:1", SHARDCTL_VNODES: "5" });
     expect([names(r), r.ring.vnodes]).toEqual([["f1", "f2"], 7]);
-    expect(r.ring.points.filter((p) => p.node === "f2").length).toBe(14);
-    expect(r.nodes[1]!.url).toBe("http://127.0.0.1:6002");
+    expect(r.ring.placement.points.filter((p) => p.node === "f2").length).toBe(14);
+    expect(r.ring.nodes[1]!.url).toBe("http://127.0.0.1:6002");
   });
 
   test("SHARDCTL_RING names the file when --ring is absent; --ring wins over it", () => {
     const other = ringFile("other.json", { nodes: ["o=h:9"] });
-    expect(names(resolveRing({}, { SHARDCTL_RING: file }))).toEqual(["f1", "f2"]);
-    expect(names(resolveRing({ ring: other }, { SHARDCTL_RING: file }))).toEqual(["o"]);
+    expect(names(ringInForce({}, { SHARDCTL_RING: file }))).toEqual(["f1", "f2"]);
+    expect(names(ringInForce({ ring: other }, { SHARDCTL_RING: file }))).toEqual(["o"]);
   });
 
   test("flags over the ring file, each setting on its own", () => {
-    const nodesFlag = resolveRing({ ring: file, nodes: "x=h:1" }, {});
+    const nodesFlag = ringInForce({ ring: file, nodes: "x=h:1" }, {});
     expect([names(nodesFlag), nodesFlag.ring.vnodes]).toEqual([["x"], 7]);
-    const vnodesFlag = resolveRing({ ring: file, vnodes: "3" }, {});
+    const vnodesFlag = ringInForce({ ring: file, vnodes: "3" }, {});
     expect([names(vnodesFlag), vnodesFlag.ring.vnodes]).toEqual([["f1", "f2"], 3]);
   });
 
   test("a ring file without vnodes leaves vnodes to the env, then the default", () => {
     const bare = ringFile("bare.json", { nodes: ["b=h:1"] });
-    expect(resolveRing({ ring: bare }, { SHARDCTL_VNODES: "9" }).ring.vnodes).toBe(9);
-    expect(resolveRing({ ring: bare }, {}).ring.vnodes).toBe(160);
+    expect(ringInForce({ ring: bare }, { SHARDCTL_VNODES: "9" }).ring.vnodes).toBe(9);
+    expect(ringInForce({ ring: bare }, {}).ring.vnodes).toBe(160);
   });
 });
 
-describe("resolveRing errors are usage errors that name their source", () => {
+describe("ringInForce errors are usage errors that name their source", () => {
   test.each([
     ["--nodes empty", { nodes: "" }, {}, /^--nodes: the node list is empty/],
     ["--nodes bad port", { nodes: "h:0" }, {}, /^--nodes: "h:0": port 0 is out of range/],
@@ -71,16 +71,40 @@ describe("resolveRing errors are usage errors that name their source", () => {
     ["an empty ring file path", { ring: "" }, {}, /^--ring : the ring file path is empty/],
     ["SHARDCTL_RING missing", {}, { SHARDCTL_RING: join(dir, "gone.json") }, /^SHARDCTL_RING=.*gone\.json: cannot read/],
   ])("%s", (_, args, env, message) => {
-    expect(() => resolveRing(args, env)).toThrow(UsageError);
-    expect(() => resolveRing(args, env)).toThrow(message);
+    expect(() => ringInForce(args, env)).toThrow(UsageError);
+    expect(() => ringInForce(args, env)).toThrow(message);
   });
 
   test("a ring file with a bad entry, or whose nodes collide", () => {
     const bad = ringFile("bad.json", { nodes: ["a=h:1", { host: "h", port: 1 }] });
-    expect(() => resolveRing({ ring: bad }, {})).toThrow(/^--ring .*bad\.json: nodes "a" and "h:1" have the same address h:1/);
+    expect(() => ringInForce({ ring: bad }, {})).toThrow(/^--ring .*bad\.json: nodes "a" and "h:1" have the same address h:1/);
     const colliding = ringFile("collide.json", { vnodes: 1, nodes: ["a=h:1:2", "a:1=h:2"] });
-    expect(() => resolveRing({ ring: colliding }, {})).toThrow(/^--ring .*collide\.json: points collide/);
+    expect(() => ringInForce({ ring: colliding }, {})).toThrow(/^--ring .*collide\.json: points collide/);
     const notJson = ringFile("bad-json.json", "{ nodes: [");
-    expect(() => resolveRing({}, { SHARDCTL_RING: notJson })).toThrow(/^SHARDCTL_RING=.*: not valid JSON/);
+    expect(() => ringInForce({}, { SHARDCTL_RING: notJson })).toThrow(/^SHARDCTL_RING=.*: not valid JSON/);
+  });
+});
+
+describe("the epoch in force", () => {
+  const versioned = ringFile("versioned.json", { epoch: 5, vnodes: 7, nodes: ["v1=127.0.0.1:6001", "v2=127.0.0.1:6002"] });
+
+  test("is the ring file's when the file decides the whole ring", () => {
+    expect(ringInForce({ ring: versioned }, {}).ring.epoch).toBe(5);
+    expect(ringInForce({}, { SHARDCTL_RING: versioned }).ring.label).toMatch(/^5:[0-9a-f]{16}$/);
+  });
+
+  test("is 0 for a ring of flags, environment or defaults, also when a flag overrides part of a ring file", () => {
+    expect(ringInForce({ nodes: "a=h:1" }, {}).ring.epoch).toBe(0);
+    expect(ringInForce({}, { SHARDCTL_NODES: "a=h:1" }).ring.epoch).toBe(0);
+    expect(ringInForce({}, {}).ring.epoch).toBe(0);
+    expect(ringInForce({ ring: versioned, vnodes: "3" }, {}).ring.epoch).toBe(0);
+    expect(ringInForce({ ring: versioned, nodes: "v1=127.0.0.1:6001" }, {}).ring.epoch).toBe(0);
+  });
+
+  test("isDefault says whether anything named the ring", () => {
+    expect(ringInForce({}, {}).isDefault).toBe(true);
+    expect(ringInForce({ vnodes: "3" }, {}).isDefault).toBe(false);
+    expect(ringInForce({}, { SHARDCTL_NODES: "a=h:1" }).isDefault).toBe(false);
+    expect(ringInForce({ ring: versioned }, {}).isDefault).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { intOption, parseIds, resolveRing, MAX_IDS } from "../../src/commands/_args.ts";
+import { intOption, MAX_IDS, parseIds } from "../../src/commands/_parse.ts";
 import { UsageError } from "../../src/errors.ts";
 
 describe("parseIds", () => {
@@ -35,28 +35,5 @@ describe("intOption", () => {
   });
   test.each(["0", "10", "x", "1.5", ""])("%p is rejected with the flag name", (v) => {
     expect(() => intOption(v, "concurrency", { min: 1, max: 9 })).toThrow("--concurrency");
-  });
-});
-
-describe("resolveRing", () => {
-  test("flags win over the environment, which wins over the defaults", () => {
-    const env = { SHARDCTL_NODES: "a=127.0.0.1:1,b=127.0.0.1:2", SHARDCTL_VNODES: "7" };
-    expect(resolveRing({}, {}).nodes.map((n) => n.name)).toEqual([
-      "127.0.0.1:5001",
-      "127.0.0.1:5002",
-      "127.0.0.1:5003",
-    ]);
-    expect(resolveRing({}, {}).ring.vnodes).toBe(160);
-    const fromEnv = resolveRing({}, env);
-    expect(fromEnv.nodes.map((n) => n.name)).toEqual(["a", "b"]);
-    expect(fromEnv.ring.points).toHaveLength(14);
-    const fromFlags = resolveRing({ nodes: "c=127.0.0.1:3", vnodes: "2" }, env);
-    expect(fromFlags.nodes.map((n) => n.name)).toEqual(["c"]);
-    expect(fromFlags.ring.points).toHaveLength(2);
-  });
-  test("a bad node list is a usage error naming --nodes", () => {
-    expect(() => resolveRing({ nodes: "127.0.0.1:5001,127.0.0.1:5001" }, {})).toThrow(UsageError);
-    expect(() => resolveRing({ nodes: "127.0.0.1:99999" }, {})).toThrow("--nodes");
-    expect(() => resolveRing({ vnodes: "0" }, {})).toThrow("--vnodes");
   });
 });

@@ -1,18 +1,23 @@
-import type { RingNode } from "./hash-ring.ts";
+/**
+ * The one node type of the program, and the `--nodes` syntax that names nodes:
+ * a comma-separated list of `[name=]host:port[:weight]`.
+ */
+
+/** A member of the cluster. Only `name` and `weight` take part in placement. */
+export interface Node {
+  /** Placement identity: a node moved to a new address keeps its name, so moves no data. */
+  readonly name: string;
+  /** Where the node answers: `http://host:port`. Not hashed. */
+  readonly url: string;
+  /** Relative capacity: the node gets round(vnodes * weight) points. */
+  readonly weight: number;
+}
 
 /** The default cluster of the contract: three instances on the loopback. */
 export const DEFAULT_NODES = "127.0.0.1:5001,127.0.0.1:5002,127.0.0.1:5003";
 
 export class NodeListError extends Error {
   override readonly name = "NodeListError";
-}
-
-/** A node as given on the command line: placement name plus where it answers. */
-export interface NodeSpec extends RingNode {
-  readonly host: string;
-  readonly port: number;
-  readonly url: string;
-  readonly weight: number;
 }
 
 const PORT_MAX = 65535;
@@ -32,10 +37,7 @@ export function parsePort(text: string, what = "port"): number {
  * A node from its parts, each checked; `where` names the entry in messages.
  * The name defaults to `host:port`; the url is `http://host:port`.
  */
-export function nodeSpec(
-  parts: { name?: string; host: string; port: number; weight?: number },
-  where: string,
-): NodeSpec {
+export function makeNode(parts: { name?: string; host: string; port: number; weight?: number }, where: string): Node {
   const { name, host, port, weight = 1 } = parts;
   if (name !== undefined && name.trim() === "") throw new NodeListError(`${where}: the node name is empty`);
   if (!HOST.test(host)) {
@@ -44,14 +46,21 @@ export function nodeSpec(
   if (!(Number.isFinite(weight) && weight > 0)) {
     throw new NodeListError(`${where}: weight must be a number greater than 0, got ${weight}`);
   }
-  return { name: name ?? `${host}:${port}`, host, port, url: `http://${host}:${port}`, weight };
+  return { name: name ?? `${host}:${port}`, url: `http://${host}:${port}`, weight };
+}
+
+/** The `host` and `port` of a node's url (always `http://host:port`, as makeNode writes it). */
+export function nodeAddress(node: Pick<Node, "url">): { host: string; port: number } {
+  const m = /^http:\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(node.url);
+  if (!m) throw new NodeListError(`node url "${node.url}" is not http://host:port`);
+  return { host: m[1]!, port: Number(m[2]) };
 }
 
 /**
  * One `[name=]host:port[:weight]` entry. IPv6 hosts go in brackets: `[::1]:5001`.
  * The name defaults to `host:port`.
  */
-export function parseNodeSpec(entry: string): NodeSpec {
+export function parseNode(entry: string): Node {
   const text = entry.trim();
   if (text === "") throw new NodeListError("empty entry in the node list");
   const eq = text.indexOf("=");
@@ -72,34 +81,39 @@ export function parseNodeSpec(entry: string): NodeSpec {
     }
     weight = Number(m[3]);
   }
-  return nodeSpec({ name, host: m[1]!, port, weight }, `"${entry}"`);
+  return makeNode({ name, host: m[1]!, port, weight }, `"${entry}"`);
 }
 
 /** A comma-separated node list; rejects empty lists, duplicate names and duplicate addresses. */
-export function parseNodeList(text: string): NodeSpec[] {
+export function parseNodeList(text: string): Node[] {
   const entries = text.split(",").filter((e) => e.trim() !== "");
   if (entries.length === 0) throw new NodeListError("the node list is empty; give at least one host:port");
-  const nodes = entries.map(parseNodeSpec);
+  const nodes = entries.map(parseNode);
   assertDistinct(nodes);
   return nodes;
 }
 
 /** Throws on two nodes with one name, or with one address (host compared without case). */
-export function assertDistinct(nodes: readonly NodeSpec[]): void {
-  const names = new Map<string, NodeSpec>();
-  const addresses = new Map<string, NodeSpec>();
+export function assertDistinct(nodes: readonly Node[]): void {
+  const names = new Map<string, Node>();
+  const addresses = new Map<string, Node>();
   for (const n of nodes) {
     if (names.has(n.name)) throw new NodeListError(`duplicate node name "${n.name}"`);
     names.set(n.name, n);
-    const addr = `${n.host.toLowerCase()}:${n.port}`;
+    const addr = n.url.slice("http://".length).toLowerCase();
     const other = addresses.get(addr);
     if (other) throw new NodeListError(`nodes "${other.name}" and "${n.name}" have the same address ${addr}`);
     addresses.set(addr, n);
   }
 }
 
-/** `name=host:port[:weight]` back, for messages and files. */
-export function formatNodeSpec(n: NodeSpec): string {
-  const addr = `${n.host}:${n.port}`;
+/** `name=host:port[:weight]` back, for messages and files: what parseNode reads as the same node. */
+export function formatNode(n: Node): string {
+  const addr = n.url.slice("http://".length);
   return `${n.name === addr ? "" : `${n.name}=`}${addr}${n.weight === 1 ? "" : `:${n.weight}`}`;
+}
+
+/** The node list as `--nodes` takes it. */
+export function formatNodeList(nodes: readonly Node[]): string {
+  return nodes.map(formatNode).join(",");
 }
