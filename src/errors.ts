@@ -1,8 +1,14 @@
 /**
- * Errors that decide the process exit status (see the contract):
+ * The errors that decide how the program answers.
+ *
+ * Exit status of a command (see the contract):
  *   UsageError -> exit 2 (the user asked for something malformed)
  *   JobFailed  -> exit 1 (the job ran and found a problem)
- * Anything else is a bug and also exits 1, with its stack.
+ *   anything else is a bug and also exits 1, with its stack.
+ *
+ * HTTP answer of the service: ApiError, whatever raises it (the body reader, the
+ * expense rules, the ring check), becomes `{ error: kind, message, field? }` with its
+ * status in the server's one error handler (src/server/errors.ts).
  */
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -12,4 +18,20 @@ export class UsageError extends Error {
 export class JobFailed extends Error {
   override readonly name = "JobFailed";
   readonly exitCode = 1;
+}
+
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+
+  constructor(
+    readonly status: number,
+    /** Machine-readable, the `error` of the body: invalid_field, not_found, conflict, ... */
+    readonly kind: string,
+    /** For people: names the field (or the part of the request) and the problem. */
+    message: string,
+    /** The field the message is about, when there is one. */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
 }

@@ -143,3 +143,4 @@ export type ExpenseUpdate = typeof ExpenseUpdate.static;
 export type Expense = typeof Expense.static;
 export type ExpensePage = typeof ExpensePage.static;
 export type ExpenseStatus = (typeof STATUSES)[number];
+export type ErrorBody = typeof ErrorBody.static;

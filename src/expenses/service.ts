@@ -2,15 +2,15 @@
  * The expense rules, free of HTTP: a request body that passed the schema becomes a
  * canonical record here, and store answers become errors with a status.
  */
-import type { ExpenseStore } from "../store/types.ts";
-import { DuplicateExpense, ExpenseNotFound, InvalidField } from "./errors.ts";
+import { duplicateExpense, expenseNotFound, invalidField } from "./errors.ts";
 import { canonicalId } from "./id.ts";
 import { DEFAULT_PAGE, MAX_PAGE, type Expense, type ExpenseCreate, type ExpensePage, type ExpenseUpdate } from "./model.ts";
+import type { ExpenseRecords } from "./records.ts";
 import { centsToCost, costToCents, MAX_COST } from "./values.ts";
 
 function idOf(input: unknown, field = "id"): string {
   const r = canonicalId(input);
-  if (!r.ok) throw new InvalidField(field, r.problem);
+  if (!r.ok) throw invalidField(field, r.problem);
   return r.id;
 }
 
@@ -18,7 +18,7 @@ function idOf(input: unknown, field = "id"): string {
 function costOf(input: string | number): string {
   const cents = costToCents(input);
   if (cents === undefined) {
-    throw new InvalidField(
+    throw invalidField(
       "estimated_costs",
       `must be a non-negative amount up to ${MAX_COST} with at most 2 decimals, got ${JSON.stringify(input)}`,
     );
@@ -27,9 +27,9 @@ function costOf(input: string | number): string {
 }
 
 export class ExpenseService {
-  constructor(private readonly store: ExpenseStore) {}
+  constructor(private readonly store: ExpenseRecords) {}
 
-  /** Stores a new expense as pending; DuplicateExpense (and nothing overwritten) when the id exists. */
+  /** Stores a new expense as pending; a 409 (and nothing overwritten) when the id exists. */
   async create(input: ExpenseCreate): Promise<Expense> {
     const record: Expense = {
       id: idOf(input.id),
@@ -43,13 +43,13 @@ export class ExpenseService {
       status: "pending",
       decision_date: "",
     };
-    if (!(await this.store.insert(record))) throw new DuplicateExpense(record.id);
+    if (!(await this.store.insert(record))) throw duplicateExpense(record.id);
     return record;
   }
 
   async get(id: string): Promise<Expense> {
     const record = await this.store.get(idOf(id));
-    if (!record) throw new ExpenseNotFound(id);
+    if (!record) throw expenseNotFound(id);
     return record;
   }
 
@@ -58,16 +58,16 @@ export class ExpenseService {
     const key = idOf(id);
     const { id: bodyId, estimated_costs, ...rest } = input;
     if (bodyId !== undefined && idOf(bodyId) !== key) {
-      throw new InvalidField("id", `cannot be changed: the path names ${key}, the body ${JSON.stringify(bodyId)}`);
+      throw invalidField("id", `cannot be changed: the path names ${key}, the body ${JSON.stringify(bodyId)}`);
     }
     const changes = estimated_costs === undefined ? rest : { ...rest, estimated_costs: costOf(estimated_costs) };
     const record = await this.store.update(key, changes);
-    if (!record) throw new ExpenseNotFound(key);
+    if (!record) throw expenseNotFound(key);
     return record;
   }
 
   async remove(id: string): Promise<void> {
-    if (!(await this.store.delete(idOf(id)))) throw new ExpenseNotFound(id);
+    if (!(await this.store.delete(idOf(id)))) throw expenseNotFound(id);
   }
 
   /** Up to `limit` records after the id `after`, in numeric id order, and the `after` of the next page. */
@@ -75,7 +75,7 @@ export class ExpenseService {
     const from = after === undefined ? undefined : idOf(after, "after");
     const size = limit === undefined ? DEFAULT_PAGE : Number(limit);
     if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) {
-      throw new InvalidField("limit", `must be an integer from 1 to ${MAX_PAGE}, got ${JSON.stringify(limit)}`);
+      throw invalidField("limit", `must be an integer from 1 to ${MAX_PAGE}, got ${JSON.stringify(limit)}`);
     }
     const rows = await this.store.list(from, size + 1);
     const items = rows.slice(0, size);

@@ -4,7 +4,7 @@
  */
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
-import { InvalidField } from "../expenses/errors.ts";
+import { invalidField } from "../expenses/errors.ts";
 import { expensesFeature } from "../expenses/index.ts";
 import { ExpenseService } from "../expenses/service.ts";
 import type { ExpenseStore } from "../store/types.ts";
@@ -22,7 +22,7 @@ function rejectRepeatedQuery(url: string): void {
   if (q === -1) return;
   const seen = new Set<string>();
   for (const key of new URLSearchParams(url.slice(q + 1)).keys()) {
-    if (seen.has(key)) throw new InvalidField(key, "is given more than once; give each query parameter at most once");
+    if (seen.has(key)) throw invalidField(key, "is given more than once; give each query parameter at most once");
     seen.add(key);
   }
 }

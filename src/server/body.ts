@@ -3,20 +3,11 @@
  * so a body without Content-Length (chunked) is cut off too, and the answer is our own
  * JSON 413 with X-Shard-Node rather than a bare one from the socket layer.
  */
+import { ApiError } from "../errors.ts";
+
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly kind: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const tooLarge = () =>
-  new HttpError(413, "body_too_large", `body: larger than the limit of ${MAX_BODY_BYTES} bytes`);
+const tooLarge = () => new ApiError(413, "body_too_large", `body: larger than the limit of ${MAX_BODY_BYTES} bytes`);
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -50,19 +41,19 @@ export async function parseJsonBody({ request }: { request: Request }): Promise<
   try {
     text = await readLimited(request);
   } catch (e) {
-    if (e instanceof HttpError) throw e;
-    throw new HttpError(400, "malformed_body", "body: not valid UTF-8 text");
+    if (e instanceof ApiError) throw e;
+    throw new ApiError(400, "malformed_body", "body: not valid UTF-8 text");
   }
-  if (text.trim() === "") throw new HttpError(400, "malformed_json", "body: empty; send a JSON object");
+  if (text.trim() === "") throw new ApiError(400, "malformed_json", "body: empty; send a JSON object");
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new HttpError(400, "malformed_json", `body: malformed JSON (${(e as Error).message})`);
+    throw new ApiError(400, "malformed_json", `body: malformed JSON (${(e as Error).message})`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     const got = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
-    throw new HttpError(422, "invalid_body", `body: must be a JSON object with the expense fields, got ${got}`);
+    throw new ApiError(422, "invalid_body", `body: must be a JSON object with the expense fields, got ${got}`);
   }
   return value;
 }

@@ -1,17 +1,14 @@
 /**
- * The one place where errors become answers: `{ error, message, field?, errors? }`
- * with the status the error stands for. Client mistakes are 4xx: malformed JSON 400,
- * a missing, unknown or invalid field 422, body too large 413; an unreachable
- * database is 503; anything else is a bug, logged with its stack, and a 500.
+ * The one place where errors become answers: the ErrorBody of model.ts with the
+ * status the error stands for. Client mistakes are 4xx: malformed JSON 400, a missing,
+ * unknown or invalid field 422, body too large 413 (each an ApiError or a schema
+ * failure); an unreachable database is 503; anything else is a bug, logged with its
+ * stack, and a 500.
  */
 import { ParseError, ValidationError } from "elysia";
-
-export interface ErrorAnswer {
-  error: string;
-  message: string;
-  field?: string;
-  errors?: { field: string; message: string }[];
-}
+import { ApiError } from "../errors.ts";
+import type { ErrorBody } from "../expenses/model.ts";
+import { StoreUnavailable } from "../store/types.ts";
 
 // TypeBox ValueErrorType codes (stable since typebox 0.32).
 const UNEXPECTED_PROPERTY = 42;
@@ -36,7 +33,7 @@ function acceptedFields(error: ValidationError): string[] {
 }
 
 /** One message per field, the first problem found, in the order TypeBox reports them. */
-function validationAnswer(error: ValidationError): ErrorAnswer {
+function validationAnswer(error: ValidationError): ErrorBody {
   const seen = new Map<string, string>();
   for (const issue of error.all as unknown as ValueIssue[]) {
     const field = issue.path.replace(/^\//, "").split("/")[0] || error.type;
@@ -77,7 +74,7 @@ export function errorAnswer(
   request: Request,
   set: { status?: number | string; headers: Record<string, string | number> },
   report: (e: unknown) => void,
-): ErrorAnswer {
+): ErrorBody {
   let cause = error;
   if (error instanceof ParseError) cause = error.cause ?? error;
   if (cause instanceof ValidationError) {
@@ -95,16 +92,19 @@ export function errorAnswer(
     set.status = 404;
     return { error: "not_found", message: `no route for ${request.method} ${path}` };
   }
-  const known = cause as { status?: unknown; kind?: unknown; message?: unknown; field?: unknown };
-  if (cause instanceof Error && typeof known.status === "number" && typeof known.kind === "string") {
-    set.status = known.status;
-    const answer: ErrorAnswer = { error: known.kind, message: cause.message };
-    if (typeof known.field === "string") {
-      answer.field = known.field;
+  if (cause instanceof ApiError) {
+    set.status = cause.status;
+    const answer: ErrorBody = { error: cause.kind, message: cause.message };
+    if (cause.field !== undefined) {
+      answer.field = cause.field;
       // a field problem found after the schema reads like a schema failure: every bad field under `errors`
-      if (known.kind === "invalid_field") answer.errors = [{ field: known.field, message: cause.message }];
+      if (cause.kind === "invalid_field") answer.errors = [{ field: cause.field, message: cause.message }];
     }
     return answer;
+  }
+  if (cause instanceof StoreUnavailable) {
+    set.status = 503;
+    return { error: "database_unavailable", message: cause.message };
   }
   if (cause instanceof ParseError || code === "PARSE") {
     set.status = 400;

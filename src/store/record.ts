@@ -3,22 +3,18 @@
  * the id as an integer (numeric order for paging), the cost as integer cents (exact
  * in every database), dates as ISO `yyyy-mm-dd` (SQL DATE order), no decision as NULL.
  */
-import type { Expense, ExpenseStatus } from "../expenses/model.ts";
+import type { Expense } from "../expenses/model.ts";
+import type { ExpenseChanges } from "../expenses/records.ts";
 import { centsToCost, costToCents, dmyToIso, isoToDmy } from "../expenses/values.ts";
-import type { ExpenseChanges } from "./types.ts";
+import type { expenses as mysqlExpenses } from "./mysql/schema.ts";
+import type { expenses as sqliteExpenses } from "./sqlite/schema.ts";
 
-export interface ExpenseRow {
-  id: number;
-  name: string;
-  email: string;
-  category: string;
-  description: string;
-  link: string;
-  costCents: number;
-  submitDate: string;
-  status: ExpenseStatus;
-  decisionDate: string | null;
-}
+/** A row of the expenses table, as drizzle types it; both dialects' schemas give this same type. */
+export type ExpenseRow = typeof sqliteExpenses.$inferSelect;
+// Fails to compile if the two schemas ever give rows of different types.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+export type RowTypesAgree = Assert<Same<ExpenseRow, typeof mysqlExpenses.$inferSelect>>;
 
 function iso(dmy: string): string {
   const out = dmyToIso(dmy);

@@ -1,14 +1,17 @@
 import { bigint, date, mysqlEnum, mysqlTable, text, varchar } from "drizzle-orm/mysql-core";
-import { STATUSES } from "../../expenses/model.ts";
+import { MAX_EMAIL, MAX_LINK, MAX_NAME, STATUSES } from "../../expenses/model.ts";
 
-/** The expenses table in MySQL/MariaDB; column names and meaning as in ../record.ts and sqlite/schema.ts. */
+/**
+ * The expenses table in MySQL/MariaDB; column names and meaning as in ../record.ts and sqlite/schema.ts.
+ * migrations.ts creates it; test/store/schema.test.ts checks that the two agree.
+ */
 export const expenses = mysqlTable("expenses", {
   id: bigint("id", { mode: "number", unsigned: true }).primaryKey(),
-  name: varchar("name", { length: 255 }).notNull(),
-  email: varchar("email", { length: 254 }).notNull(),
-  category: varchar("category", { length: 255 }).notNull(),
+  name: varchar("name", { length: MAX_NAME }).notNull(),
+  email: varchar("email", { length: MAX_EMAIL }).notNull(),
+  category: varchar("category", { length: MAX_NAME }).notNull(),
   description: text("description").notNull(),
-  link: varchar("link", { length: 2048 }).notNull(),
+  link: varchar("link", { length: MAX_LINK }).notNull(),
   costCents: bigint("estimated_costs_cents", { mode: "number", unsigned: true }).notNull(),
   submitDate: date("submit_date", { mode: "string" }).notNull(),
   status: mysqlEnum("status", STATUSES).notNull(),

@@ -3,19 +3,19 @@
  * database if missing and runs the migrations on one connection before the pool opens.
  *
  * The two hot statements (insert, select by id) are built by drizzle once and run as
- * server-side prepared statements (mysql2 `execute`, binary protocol, prepared once per
- * connection) through the driver's callback API. drizzle's own "prepared" queries are
- * re-sent as text with the values escaped in (mysql2 `query`, so MariaDB parses each one
- * again), mapped through a typeCast callback, and each call of mysql2's promise API
- * captures a stack trace. Measured under load (GET, concurrency 32): about 69 -> 49
- * CPU-us of the instance and 40 -> 34 CPU-us of MariaDB per request.
+ * server-side prepared statements (mysql2 `execute`) through the driver's callback API:
+ * drizzle's own "prepared" queries are re-sent as text with the values escaped in, and
+ * each call of mysql2's promise API captures a stack trace. Measured under load (GET,
+ * concurrency 32): about 69 -> 49 CPU-us of the instance per request.
  */
 import mysql from "mysql2/promise";
-import { asc, eq, getTableColumns, gt, is, Param, Placeholder, sql } from "drizzle-orm";
+import { asc, eq, gt, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
-import { fromRow, toChanges, toRow, type ExpenseRow } from "../record.ts";
-import { StoreLoginRefused, StoreUnavailable, type ExpenseStore } from "../types.ts";
+import { migrate, type MigrationTarget } from "../migrate.ts";
+import { fromRow, toChanges, toRow } from "../record.ts";
+import { StoreUnavailable, type ExpenseStore } from "../types.ts";
 import type { StoreTarget } from "../url.ts";
+import { columnsToRow, driverError, guarded, statement, unavailable, type Statement } from "./driver.ts";
 import { migrations } from "./migrations.ts";
 import { expenses } from "./schema.ts";
 
@@ -23,59 +23,8 @@ type MysqlTarget = Extract<StoreTarget, { dialect: "mysql" }>;
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const PING_TIMEOUT_MS = 2_000;
-
-/** Error codes that mean "the server is not there", not "your query is wrong". */
-const UNREACHABLE = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "EAI_AGAIN",
-  "PROTOCOL_CONNECTION_LOST",
-  "PROTOCOL_SEQUENCE_TIMEOUT",
-  "ER_CON_COUNT_ERROR",
-  "ER_SERVER_SHUTDOWN",
-]);
-
-interface DriverError {
-  code?: string;
-  errno?: number;
-  fatal?: boolean;
-  message?: string;
-  cause?: unknown;
-}
-
-/** The mysql2 error inside drizzle's wrapper, if any. */
-function driverError(e: unknown): DriverError | undefined {
-  for (let c = e as DriverError | undefined, depth = 0; c && depth < 5; c = c.cause as DriverError, depth++) {
-    if (typeof c.code === "string" || typeof c.errno === "number") return c;
-  }
-  return undefined;
-}
-
-/** Codes of a server that is there but refuses this login. */
-const LOGIN_REFUSED = new Set(["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR"]);
-
-function unavailable(e: unknown): StoreUnavailable | undefined {
-  const d = driverError(e);
-  if (d?.code && LOGIN_REFUSED.has(d.code)) {
-    return new StoreLoginRefused(`login refused: ${d.code} ${d.message ?? ""}`.trim(), { cause: e });
-  }
-  if (d && ((d.code && UNREACHABLE.has(d.code)) || d.fatal)) {
-    return new StoreUnavailable(`database unavailable: ${d.code ?? ""} ${d.message ?? ""}`.trim(), { cause: e });
-  }
-  return undefined;
-}
-
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (e) {
-    throw unavailable(e) ?? e;
-  }
-}
+const MIGRATION_LOCK = "shardctl_migrations";
+const MIGRATION_LOCK_WAIT_S = 30;
 
 /**
  * Strict mode on every session, whatever the server's default: a value that does not fit
@@ -101,11 +50,9 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
   });
   try {
     await setup.query(STRICT_MODE);
-    await setup.query(
-      `CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
-    );
+    await setup.query(`CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     await setup.query(`USE \`${target.database}\``);
-    await migrate(setup);
+    await migrate(migrationTarget(setup), migrations);
   } finally {
     await setup.end().catch(() => {});
   }
@@ -146,10 +93,9 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
       })
       .toSQL(),
   );
-  const core = pool.pool;
-  const execute = <T>(s: Statement, values: Record<string, unknown>) =>
+  const execute = <T>(s: Statement, values: object) =>
     new Promise<T>((resolve, reject) => {
-      core.execute(s.sql, s.bind(values), (e, result) => (e ? reject(e) : resolve(result as T)));
+      pool.pool.execute(s.sql, s.bind(values), (e, result) => (e ? reject(e) : resolve(result as T)));
     });
   const get = async (id: string) => {
     const [row] = await execute<Record<string, unknown>[]>(selectById, { id: Number(id) });
@@ -161,7 +107,7 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
     insert: (record) =>
       guarded(async () => {
         try {
-          await execute(insertRow, toRow(record) as unknown as Record<string, unknown>);
+          await execute(insertRow, toRow(record));
           return true;
         } catch (e) {
           if (driverError(e)?.code === "ER_DUP_ENTRY") return false;
@@ -205,48 +151,43 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
   };
 }
 
-interface Statement {
-  sql: string;
-  /** The values for the `?` in `sql`, in order, from the placeholders' values. */
-  bind(values: Record<string, unknown>): mysql.ExecuteValues[];
-}
-
-/** drizzle's SQL for a query whose every value is a placeholder; the binding is worked out once. */
-function statement(built: { sql: string; params: unknown[] }): Statement {
-  const slots = built.params.map((p): ((values: Record<string, unknown>) => unknown) => {
-    if (is(p, Placeholder)) return (values) => values[p.name];
-    if (is(p, Param) && is(p.value, Placeholder)) {
-      const { name } = p.value;
-      return (values) => p.encoder.mapToDriverValue(values[name]);
-    }
-    throw new Error(`statement ${built.sql}: every value must be a placeholder`);
-  });
-  return { sql: built.sql, bind: (values) => slots.map((slot) => slot(values) as mysql.ExecuteValues) };
-}
-
-// A row as the driver returns it (keys are column names) -> ExpenseRow (keys are the schema's).
-const columns = Object.entries(getTableColumns(expenses)).map(([key, column]) => [key, column.name] as const);
-function columnsToRow(r: Record<string, unknown>): ExpenseRow {
-  const out: Record<string, unknown> = {};
-  for (const [key, name] of columns) out[key] = r[name];
-  return out as unknown as ExpenseRow;
-}
-
-async function migrate(conn: mysql.Connection): Promise<void> {
-  await conn.query(
-    "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at DATETIME NOT NULL)",
-  );
-  // Two instances starting on one database must not both run a migration.
-  await conn.query("SELECT GET_LOCK('shardctl_migrations', 30)");
-  try {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT version FROM schema_migrations");
-    const applied = new Set(rows.map((r) => Number(r.version)));
-    for (const m of migrations) {
-      if (applied.has(m.version)) continue;
-      for (const statement of m.statements) await conn.query(statement);
+/**
+ * The migration lock is a named server lock (GET_LOCK), held by the setup connection.
+ * Without it after the wait, opening fails naming who holds it: migrating without it
+ * could run a migration twice.
+ */
+function migrationTarget(conn: mysql.Connection): MigrationTarget {
+  return {
+    async prepare() {
+      await conn.query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at DATETIME NOT NULL)",
+      );
+    },
+    async locked(work) {
+      const [[got]] = await conn.query<mysql.RowDataPacket[]>("SELECT GET_LOCK(?, ?) AS got", [MIGRATION_LOCK, MIGRATION_LOCK_WAIT_S]);
+      if (got?.got !== 1) throw new Error(await lockHolder(conn));
+      try {
+        await work();
+      } finally {
+        await conn.query("SELECT RELEASE_LOCK(?)", [MIGRATION_LOCK]);
+      }
+    },
+    async applied() {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT version FROM schema_migrations");
+      return new Set(rows.map((r) => Number(r.version)));
+    },
+    async apply(m) {
+      for (const s of m.statements) await conn.query(s);
       await conn.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, NOW())", [m.version, m.name]);
-    }
-  } finally {
-    await conn.query("SELECT RELEASE_LOCK('shardctl_migrations')");
-  }
+    },
+  };
+}
+
+async function lockHolder(conn: mysql.Connection): Promise<string> {
+  const [[row]] = await conn.query<mysql.RowDataPacket[]>(
+    "SELECT p.ID AS id, p.USER AS user, p.HOST AS host FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)",
+    [MIGRATION_LOCK],
+  );
+  const who = row ? `connection ${row.id} (${row.user}@${row.host})` : "another connection";
+  return `cannot migrate the database: ${who} has held the migration lock "${MIGRATION_LOCK}" for over ${MIGRATION_LOCK_WAIT_S} s; is another instance stuck migrating it?`;
 }

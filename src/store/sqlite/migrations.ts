@@ -2,7 +2,7 @@
  * SQLite schema migrations, embedded as strings so that they travel inside the
  * compiled binary. Append only: a released migration never changes.
  */
-import type { Migration } from "../migration.ts";
+import type { Migration } from "../migrate.ts";
 
 export const migrations: readonly Migration[] = [
   {

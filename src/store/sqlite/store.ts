@@ -1,25 +1,32 @@
 /**
- * The embedded store: one bun:sqlite database file (WAL), through drizzle-orm.
- * SQLite serialises writes itself, so one connection serves every request.
+ * The embedded store: one bun:sqlite database file (WAL) through drizzle-orm. SQLite
+ * serialises writes itself, so one connection serves every request.
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { asc, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
+import { migrate, type MigrationTarget } from "../migrate.ts";
 import { fromRow, toChanges, toRow } from "../record.ts";
-import type { ExpenseChanges, ExpenseStore } from "../types.ts";
+import type { ExpenseStore } from "../types.ts";
 import { migrations } from "./migrations.ts";
 import { expenses } from "./schema.ts";
 
 /** Opens (creating if needed) the database at `path` (":memory:" for a private in-memory one) and migrates it. */
-export function openSqliteStore(path: string): ExpenseStore {
+export async function openSqliteStore(path: string): Promise<ExpenseStore> {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const client = new Database(path, { create: true, strict: true });
-  client.exec("PRAGMA journal_mode = WAL");
+  // The wait first: switching a new file to WAL needs a moment of exclusive access, which
+  // another instance opening the same file at once may hold.
   client.exec("PRAGMA busy_timeout = 5000");
-  migrate(client);
+  client.exec("PRAGMA journal_mode = WAL");
+  await migrate(migrationTarget(client), migrations);
   const db = drizzle({ client });
+  const get = (id: string) => {
+    const row = db.select().from(expenses).where(eq(expenses.id, Number(id))).get();
+    return row && fromRow(row);
+  };
 
   return {
     dialect: "sqlite",
@@ -33,12 +40,11 @@ export function openSqliteStore(path: string): ExpenseStore {
       return inserted.length === 1;
     },
     async get(id) {
-      const row = db.select().from(expenses).where(eq(expenses.id, Number(id))).get();
-      return row && fromRow(row);
+      return get(id);
     },
-    async update(id, changes: ExpenseChanges) {
+    async update(id, changes) {
       const set = toChanges(changes);
-      if (Object.keys(set).length === 0) return this.get(id);
+      if (Object.keys(set).length === 0) return get(id);
       const row = db.update(expenses).set(set).where(eq(expenses.id, Number(id))).returning().get();
       return row && fromRow(row);
     },
@@ -62,14 +68,28 @@ export function openSqliteStore(path: string): ExpenseStore {
   };
 }
 
-function migrate(client: Database): void {
-  client.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-  const applied = new Set(client.query<{ version: number }, []>("SELECT version FROM schema_migrations").all().map((r) => r.version));
-  for (const m of migrations) {
-    if (applied.has(m.version)) continue;
-    client.transaction(() => {
+/** The migration lock is a write transaction (BEGIN IMMEDIATE), so the applied versions are read under it. */
+function migrationTarget(client: Database): MigrationTarget {
+  return {
+    async prepare() {
+      client.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    },
+    async locked(work) {
+      client.exec("BEGIN IMMEDIATE");
+      try {
+        await work();
+        client.exec("COMMIT");
+      } catch (e) {
+        client.exec("ROLLBACK");
+        throw e;
+      }
+    },
+    async applied() {
+      return new Set(client.query<{ version: number }, []>("SELECT version FROM schema_migrations").all().map((r) => r.version));
+    },
+    async apply(m) {
       for (const statement of m.statements) client.exec(statement);
       client.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(m.version, m.name, new Date().toISOString());
-    })();
-  }
+    },
+  };
 }
