@@ -1,17 +1,21 @@
 import type { ExpenseRecords } from "../expenses/records.ts";
+import type { RingRecords } from "../server/ring-records.ts";
 
 /**
- * A database of expense records: the records the rules need (ExpenseRecords), plus
- * what the server needs to run it. One contract suite (test/store/store.contract.ts)
- * holds every implementation to the same behaviour.
+ * A database of expense records: the records the rules need (ExpenseRecords), the
+ * instance's ring (RingRecords), plus what the server needs to run it. One contract
+ * suite (test/store/store.contract.ts) holds every implementation to the same behaviour.
  */
-export interface ExpenseStore extends ExpenseRecords {
+export interface ExpenseStore extends ExpenseRecords, RingRecords {
   readonly dialect: "mysql" | "sqlite";
   /** Resolves when the database answers a query now; rejects with the reason otherwise. */
   ping(): Promise<void>;
   /** Closes connections; waits for queries in flight. */
   close(): Promise<void>;
 }
+
+/** The role of the ring in force in the instance_ring table (see RingRecords). */
+export const CURRENT_RING = "current";
 
 /** The database cannot be reached: a server-side problem, answered 503 at the HTTP edge. */
 export class StoreUnavailable extends Error {

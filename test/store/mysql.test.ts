@@ -4,7 +4,7 @@ import { openStore, StoreUnavailable } from "../../src/store/index.ts";
 import { freePort } from "../support/net.ts";
 import { mysqlUnavailable } from "../support/mariadb.ts";
 import { useMariaDB } from "./fixtures.ts";
-import { runStoreContract, stored } from "./store.contract.ts";
+import { runStoreContract, stored, storedRing } from "./store.contract.ts";
 
 describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
   const mariadb = useMariaDB("contract");
@@ -13,18 +13,20 @@ describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
   // Each store gets a database of its own, created by openStore.
   runStoreContract("mysql", () => openStore(mariadb.db()));
 
-  test("creates the database if missing, and reopening it keeps records (migrations run once)", async () => {
+  test("creates the database if missing, and reopening it keeps records and the ring (migrations run once)", async () => {
     const url = server().url("created_here");
     const first = await openStore(url);
     await first.insert(stored("1"));
+    await first.saveRing(storedRing(4, "the ring"));
     await first.close();
     const second = await openStore(url);
     expect(await second.get("1")).toEqual(stored("1"));
+    expect(await second.loadRing()).toEqual(storedRing(4, "the ring"));
     await second.close();
     const c = await mysql.createConnection({ host: "127.0.0.1", port: server().port, user: "root", database: "created_here" });
     const [migrations] = await c.query<mysql.RowDataPacket[]>("SELECT version FROM schema_migrations");
     await c.end();
-    expect(migrations.map((r) => r.version)).toEqual([1]);
+    expect(migrations.map((r) => r.version).sort()).toEqual([1, 2]);
   });
 
   test("the pool size comes from ?pool=", async () => {

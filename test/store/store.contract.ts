@@ -14,6 +14,11 @@ export function stored(id: string, over: Partial<Expense> = {}): Expense {
   return { ...r, id, estimated_costs: String(r.estimated_costs), status: "pending", decision_date: "", ...over };
 }
 
+/** A ring as the store keeps it; the store never parses the text, so any text will do. */
+export function storedRing(epoch: number, text: string) {
+  return { epoch, fingerprint: epoch.toString(16).padStart(16, "0"), text };
+}
+
 export function runStoreContract(name: string, open: () => Promise<ExpenseStore>) {
   describe(`ExpenseStore contract: ${name}`, () => {
     const fresh = useStores(open);
@@ -109,6 +114,40 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       expect((await s.list("9", 100)).map((r) => r.id)).toEqual(["10", "11", "100", "9007199254740991"]);
       expect((await s.list("5", 1)).map((r) => r.id)).toEqual(["9"]);
       expect(await s.list("9007199254740991", 10)).toEqual([]);
+    });
+
+    test("a fresh store holds no ring", async () => {
+      const s = await fresh();
+      expect(await s.loadRing()).toBeUndefined();
+    });
+
+    test("the first ring is saved and read back exactly, text included (large, non-ASCII)", async () => {
+      const s = await fresh();
+      const ring = storedRing(3, "Zoë 東京 😀 " + "n".repeat(100_000));
+      expect(await s.saveRing(ring)).toEqual({ saved: true });
+      expect(await s.loadRing()).toEqual(ring);
+    });
+
+    test("a ring with a larger epoch replaces the saved one; an equal or smaller one changes nothing", async () => {
+      const s = await fresh();
+      await s.saveRing(storedRing(2, "two"));
+      expect(await s.saveRing(storedRing(1, "one"))).toEqual({ saved: false, current: storedRing(2, "two") });
+      expect(await s.saveRing(storedRing(2, "another two"))).toEqual({ saved: false, current: storedRing(2, "two") });
+      expect(await s.loadRing()).toEqual(storedRing(2, "two"));
+      expect(await s.saveRing(storedRing(9007199254740991, "max"))).toEqual({ saved: true });
+      expect(await s.loadRing()).toEqual(storedRing(9007199254740991, "max"));
+    });
+
+    test("concurrent saves leave the largest epoch, and each refusal names a ring at least as new", async () => {
+      const s = await fresh();
+      const epochs = [7, 3, 12, 0, 5, 12, 1, 9, 4, 11, 2, 8, 6, 10];
+      const results = await Promise.all(epochs.map((e, i) => s.saveRing(storedRing(e, `ring ${e} from save ${i}`))));
+      expect((await s.loadRing())?.epoch).toBe(12);
+      for (const [i, r] of results.entries()) {
+        if (!r.saved) expect(r.current.epoch).toBeGreaterThanOrEqual(epochs[i]!);
+      }
+      // exactly one of the two saves of epoch 12 got in
+      expect(results.filter((r, i) => r.saved && epochs[i] === 12).length).toBe(1);
     });
 
     test("ping resolves while the database is there", async () => {

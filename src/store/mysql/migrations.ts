@@ -23,4 +23,18 @@ export const migrations: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
     ],
   },
+  {
+    version: 2,
+    name: "create instance_ring",
+    statements: [
+      // One row per role; "current" is the ring in force (a rebalance may add others).
+      `CREATE TABLE IF NOT EXISTS instance_ring (
+        role VARCHAR(16) NOT NULL PRIMARY KEY,
+        epoch BIGINT UNSIGNED NOT NULL,
+        fingerprint CHAR(16) NOT NULL,
+        ring MEDIUMTEXT NOT NULL,
+        saved_at DATETIME(3) NOT NULL
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
+    ],
+  },
 ];

@@ -1,4 +1,4 @@
-import { bigint, date, mysqlEnum, mysqlTable, text, varchar } from "drizzle-orm/mysql-core";
+import { bigint, char, date, datetime, mediumtext, mysqlEnum, mysqlTable, text, varchar } from "drizzle-orm/mysql-core";
 import { MAX_EMAIL, MAX_LINK, MAX_NAME, STATUSES } from "../../expenses/model.ts";
 
 /**
@@ -16,4 +16,13 @@ export const expenses = mysqlTable("expenses", {
   submitDate: date("submit_date", { mode: "string" }).notNull(),
   status: mysqlEnum("status", STATUSES).notNull(),
   decisionDate: date("decision_date", { mode: "string" }),
+});
+
+/** The instance's ring (see ../../server/ring-records.ts), one row per role; migration 2 creates it. */
+export const instanceRing = mysqlTable("instance_ring", {
+  role: varchar("role", { length: 16 }).primaryKey(),
+  epoch: bigint("epoch", { mode: "number", unsigned: true }).notNull(),
+  fingerprint: char("fingerprint", { length: 16 }).notNull(),
+  ring: mediumtext("ring").notNull(),
+  savedAt: datetime("saved_at", { mode: "string", fsp: 3 }).notNull(),
 });

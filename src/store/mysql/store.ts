@@ -9,15 +9,15 @@
  * concurrency 32): about 69 -> 49 CPU-us of the instance per request.
  */
 import mysql from "mysql2/promise";
-import { asc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lt, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
 import { migrate, type MigrationTarget } from "../migrate.ts";
 import { fromRow, toChanges, toRow } from "../record.ts";
-import { StoreUnavailable, type ExpenseStore } from "../types.ts";
+import { CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
 import type { StoreTarget } from "../url.ts";
 import { columnsToRow, driverError, guarded, statement, unavailable, type Statement } from "./driver.ts";
 import { migrations } from "./migrations.ts";
-import { expenses } from "./schema.ts";
+import { expenses, instanceRing } from "./schema.ts";
 
 type MysqlTarget = Extract<StoreTarget, { dialect: "mysql" }>;
 
@@ -101,6 +101,10 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
     const [row] = await execute<Record<string, unknown>[]>(selectById, { id: Number(id) });
     return row && fromRow(columnsToRow(row));
   };
+  const loadRing = async () => {
+    const [row] = await db.select().from(instanceRing).where(eq(instanceRing.role, CURRENT_RING));
+    return row && { epoch: row.epoch, fingerprint: row.fingerprint, text: row.ring };
+  };
 
   return {
     dialect: "mysql",
@@ -133,6 +137,32 @@ export async function openMysqlStore(target: MysqlTarget): Promise<ExpenseStore>
           .orderBy(asc(expenses.id))
           .limit(limit);
         return rows.map(fromRow);
+      }),
+    loadRing: () => guarded(loadRing),
+    saveRing: (ring) =>
+      guarded(async () => {
+        const row = { epoch: ring.epoch, fingerprint: ring.fingerprint, ring: ring.text, savedAt: sql`NOW(3)` };
+        // Compare-and-set without a transaction: a conditional UPDATE of the existing row, else
+        // an INSERT of the first one (the primary key lets only one of two first saves in), else
+        // the saved ring is at least as new. Another save landing between two of these steps
+        // sends the loop round again; each round a save with a smaller epoch wins, which
+        // cannot go on for long.
+        for (let round = 1; ; round++) {
+          const [updated] = await db
+            .update(instanceRing)
+            .set(row)
+            .where(and(eq(instanceRing.role, CURRENT_RING), lt(instanceRing.epoch, ring.epoch)));
+          if (updated.affectedRows === 1) return { saved: true as const };
+          try {
+            await db.insert(instanceRing).values({ role: CURRENT_RING, ...row });
+            return { saved: true as const };
+          } catch (e) {
+            if (driverError(e)?.code !== "ER_DUP_ENTRY") throw e;
+          }
+          const current = await loadRing();
+          if (current && current.epoch >= ring.epoch) return { saved: false as const, current };
+          if (round >= 10) throw new Error(`saving ring epoch ${ring.epoch}: other saves kept changing the ring; try again`);
+        }
       }),
     async ping() {
       let timer: Timer | undefined;

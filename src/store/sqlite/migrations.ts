@@ -23,4 +23,18 @@ export const migrations: readonly Migration[] = [
       ) STRICT`,
     ],
   },
+  {
+    version: 2,
+    name: "create instance_ring",
+    statements: [
+      // One row per role; "current" is the ring in force (a rebalance may add others).
+      `CREATE TABLE IF NOT EXISTS instance_ring (
+        role TEXT PRIMARY KEY NOT NULL,
+        epoch INTEGER NOT NULL CHECK (epoch >= 0),
+        fingerprint TEXT NOT NULL,
+        ring TEXT NOT NULL,
+        saved_at TEXT NOT NULL
+      ) STRICT`,
+    ],
+  },
 ];

@@ -17,3 +17,12 @@ export const expenses = sqliteTable("expenses", {
   status: text("status", { enum: STATUSES }).notNull(),
   decisionDate: text("decision_date"),
 });
+
+/** The instance's ring (see ../../server/ring-records.ts), one row per role; migration 2 creates it. */
+export const instanceRing = sqliteTable("instance_ring", {
+  role: text("role").primaryKey(),
+  epoch: integer("epoch").notNull(),
+  fingerprint: text("fingerprint").notNull(),
+  ring: text("ring").notNull(),
+  savedAt: text("saved_at").notNull(),
+});

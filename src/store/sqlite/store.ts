@@ -11,7 +11,8 @@ import { migrate, type MigrationTarget } from "../migrate.ts";
 import { fromRow, toChanges, toRow } from "../record.ts";
 import type { ExpenseStore } from "../types.ts";
 import { migrations } from "./migrations.ts";
-import { expenses } from "./schema.ts";
+import { CURRENT_RING } from "../types.ts";
+import { expenses, instanceRing } from "./schema.ts";
 
 /** Opens (creating if needed) the database at `path` (":memory:" for a private in-memory one) and migrates it. */
 export async function openSqliteStore(path: string): Promise<ExpenseStore> {
@@ -26,6 +27,10 @@ export async function openSqliteStore(path: string): Promise<ExpenseStore> {
   const get = (id: string) => {
     const row = db.select().from(expenses).where(eq(expenses.id, Number(id))).get();
     return row && fromRow(row);
+  };
+  const loadRing = () => {
+    const row = db.select().from(instanceRing).where(eq(instanceRing.role, CURRENT_RING)).get();
+    return row && { epoch: row.epoch, fingerprint: row.fingerprint, text: row.ring };
   };
 
   return {
@@ -58,6 +63,22 @@ export async function openSqliteStore(path: string): Promise<ExpenseStore> {
         .limit(limit)
         .all();
       return rows.map(fromRow);
+    },
+    async loadRing() {
+      return loadRing();
+    },
+    async saveRing(ring) {
+      // A write transaction from the read on, so that another process on the same file cannot save in between.
+      return client.transaction(() => {
+        const current = loadRing();
+        if (current && current.epoch >= ring.epoch) return { saved: false as const, current };
+        const row = { epoch: ring.epoch, fingerprint: ring.fingerprint, ring: ring.text, savedAt: new Date().toISOString() };
+        db.insert(instanceRing)
+          .values({ role: CURRENT_RING, ...row })
+          .onConflictDoUpdate({ target: instanceRing.role, set: row })
+          .run();
+        return { saved: true as const };
+      }).immediate();
     },
     async ping() {
       client.query("SELECT 1").get();
