@@ -1,6 +1,6 @@
 /**
- * `npm run bench:serve`: requests/s of one expense instance on MariaDB (POST and GET
- * at concurrency 1 and 32, HTTP over loopback), beside the same inserts and selects
+ * `npm run bench:serve`: requests/s of one expense instance on MariaDB (POST, PUT and GET
+ * at concurrency 1 and 32, HTTP over loopback), beside the same inserts, updates and selects
  * sent straight through a mysql2 pool to the same server in the same run, as a ratio.
  * Both sides make the same driver call: prepared statements through the pool's
  * callback `execute`, as the store does. The instance is a separate `shardctl serve`
@@ -102,6 +102,8 @@ try {
     "INSERT INTO expenses (id, name, email, category, description, link, estimated_costs_cents, submit_date, status, decision_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   const SELECT =
     "SELECT id, name, email, category, description, link, estimated_costs_cents, submit_date, status, decision_date FROM expenses WHERE id = ?";
+  const UPDATE = "UPDATE expenses SET status = ? WHERE id = ?";
+  const STATUSES = ["approved", "rejected", "pending"] as const;
 
   const ops = {
     POST: {
@@ -115,6 +117,21 @@ try {
         const id = String(++rawId);
         const row = toRow({ ...seedRecord(id), estimated_costs: "800", status: "pending", decision_date: "" } as never);
         await run(INSERT, [row.id, row.name, row.email, row.category, row.description, row.link, row.costCents, row.submitDate, row.status, row.decisionDate]);
+      },
+    },
+    // PUT changes the status of a stored record; the raw side runs the UPDATE and reads the row back.
+    PUT: {
+      http: async (i: number) => {
+        const id = (i % httpId) + 1;
+        const r = await fetch(`${base}/v1/expenses/${id}`, { method: "PUT", body: JSON.stringify({ status: STATUSES[i % 3] }) });
+        if (r.status !== 202) throw new Error(`PUT ${id}: ${r.status} ${await r.text()}`);
+        await r.json();
+      },
+      raw: async (i: number) => {
+        const id = (i % rawId) + 1;
+        await run(UPDATE, [STATUSES[i % 3]!, id]);
+        const rows = await run<unknown[]>(SELECT, [id]);
+        if (rows.length !== 1) throw new Error(`SELECT ${id}: ${rows.length} rows`);
       },
     },
     GET: {
@@ -133,13 +150,13 @@ try {
   };
 
   // warm-up: JIT, pools, connections
-  for (const op of [ops.POST, ops.GET]) {
+  for (const op of [ops.POST, ops.PUT, ops.GET]) {
     await measure(32, 0.5, op.http);
     await measure(32, 0.5, op.raw);
   }
 
   const results: { op: string; concurrency: number; http: Cell; raw: Cell }[] = [];
-  for (const name of ["POST", "GET"] as const) {
+  for (const name of ["POST", "PUT", "GET"] as const) {
     for (const concurrency of CONCURRENCY) {
       const http: Cell[] = [];
       const rawCells: Cell[] = [];
