@@ -37,7 +37,14 @@ export function parseStoreUrl(url: string, source = "--db"): StoreTarget {
     } catch {
       throw new StoreUrlError(`${source} "${redact(url)}" is not a URL; expected ${ACCEPTED}`);
     }
-    const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
+    const decode = (part: string, what: string) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        throw new StoreUrlError(`${source} "${redact(url)}": the ${what} has a malformed %-escape (write a literal % as %25)`);
+      }
+    };
+    const database = decode(u.pathname.replace(/^\//, ""), "database name");
     if (!/^[A-Za-z0-9_$-]{1,64}$/.test(database)) {
       throw new StoreUrlError(
         `${source} "${redact(url)}": the database name must be 1 to 64 letters, digits, _, $ or -, got "${database}"`,
@@ -54,8 +61,8 @@ export function parseStoreUrl(url: string, source = "--db"): StoreTarget {
       dialect: "mysql",
       host: u.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1",
       port: u.port === "" ? 3306 : Number(u.port),
-      user: decodeURIComponent(u.username) || "root",
-      password: decodeURIComponent(u.password),
+      user: decode(u.username, "user") || "root",
+      password: decode(u.password, "password"),
       database,
       poolSize: Number(pool),
     };
@@ -63,7 +70,20 @@ export function parseStoreUrl(url: string, source = "--db"): StoreTarget {
   throw new StoreUrlError(`${source} "${redact(url)}" is not a known database URL; expected ${ACCEPTED}`);
 }
 
-/** The URL with its password replaced, for messages and logs. */
+/**
+ * The URL with its password replaced, for messages and logs. The credentials are
+ * everything between `//` and the LAST `@` (a password may hold `@`, `/` or `:` unescaped,
+ * and the host never holds `@`); the user before the first `:` stays when it is plainly
+ * one (no `@` or `/` in it), so the message still says who logged in.
+ */
 export function redact(url: string): string {
-  return url.replace(/^(mysql:\/\/[^:@/]*:)[^@/]*@/, "$1***@");
+  const start = url.indexOf("//");
+  const at = url.lastIndexOf("@");
+  if (start === -1 || at < start) return url;
+  const credentials = url.slice(start + 2, at);
+  const colon = credentials.indexOf(":");
+  const user = colon === -1 ? credentials : credentials.slice(0, colon);
+  if (colon === -1 && !/[/?#]/.test(user)) return url;
+  const shown = /^[^@/?#]*$/.test(user) && colon !== -1 ? `${user}:***` : "***";
+  return `${url.slice(0, start + 2)}${shown}${url.slice(at)}`;
 }

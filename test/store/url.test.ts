@@ -1,0 +1,58 @@
+import { describe, expect, test } from "bun:test";
+import { parseStoreUrl, redact } from "../../src/store/url.ts";
+import { StoreUrlError } from "../../src/store/types.ts";
+import { runCli } from "../support/cli.ts";
+
+describe("redact", () => {
+  test("hides everything between // and the last @, whatever the password holds", () => {
+    const cases: [string, string][] = [
+      ["mysql://root:secret@db:3306/x", "mysql://root:***@db:3306/x"],
+      ["mysql://root:p@ss@db:3306/x", "mysql://root:***@db:3306/x"],
+      ["mysql://root:pa/ss@db:3306/x", "mysql://root:***@db:3306/x"],
+      ["mysql://root:a/b@c:d@db/x", "mysql://root:***@db/x"],
+      ["mysql://root:p:w@db/x", "mysql://root:***@db/x"],
+      ["mysql://root:%zz@db/x", "mysql://root:***@db/x"],
+      // no password: nothing to hide
+      ["mysql://root@db/x", "mysql://root@db/x"],
+      ["mysql://db:3306/x", "mysql://db:3306/x"],
+      // a "user" that cannot be one (holds / before a colon-less @): all of it is hidden
+      ["mysql://sec/ret@db/x", "mysql://***@db/x"],
+    ];
+    for (const [url, shown] of cases) expect({ url, shown: redact(url) }).toEqual({ url, shown });
+  });
+
+  test("no message about a malformed URL shows any part of the password", () => {
+    const password = "s3cr/et@pa:ss";
+    for (const url of [
+      `mysql://root:${password}@db:3306/x`,
+      `mysql://root:${password}@db:3306/bad name`,
+      `mysql://root:${password}@db:3306/x?bogus=1`,
+      `mysql://root:${password}%zz@db:3306/x`,
+    ]) {
+      let message = "";
+      try {
+        parseStoreUrl(url);
+      } catch (e) {
+        expect(e).toBeInstanceOf(StoreUrlError);
+        message = (e as Error).message;
+      }
+      expect(message).not.toBe("");
+      for (const part of ["s3cr", "et", "pa:ss"]) expect({ url, message, leaked: message.includes(part) }).toEqual({ url, message, leaked: false });
+    }
+  });
+
+  test("a malformed %-escape is a StoreUrlError naming the part, not a URIError", () => {
+    expect(() => parseStoreUrl("mysql://root:%E0%A4%A@db/x")).toThrow(/the password has a malformed %-escape/);
+    expect(() => parseStoreUrl("mysql://us%zzer:pw@db/x")).toThrow(StoreUrlError);
+    expect(() => parseStoreUrl("mysql://root@db/x%E0")).toThrow(/database name has a malformed %-escape/);
+    expect(parseStoreUrl("mysql://r%40t:p%25w@db/x")).toMatchObject({ user: "r@t", password: "p%w" });
+  });
+
+  test("serve --db with a bad escape exits 2 with a message, and the password is not in it", async () => {
+    const r = await runCli("serve", "--port", "0", "--db", "mysql://root:hunter2%zz@127.0.0.1:1/x");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("malformed %-escape");
+    expect(r.stderr).not.toContain("hunter2");
+    expect(r.stderr).not.toContain("URIError");
+  });
+});
