@@ -4,6 +4,7 @@
  * JSON 413 with X-Shard-Node rather than a bare one from the socket layer.
  */
 import { ApiError } from "../errors.ts";
+import { clip } from "./errors.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -55,5 +56,42 @@ export async function parseJsonBody({ request }: { request: Request }): Promise<
     const got = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
     throw new ApiError(422, "invalid_body", `body: must be a JSON object with the expense fields, got ${got}`);
   }
+  const repeated = repeatedKey(text);
+  if (repeated !== undefined) {
+    const key = clip(repeated, 64);
+    throw new ApiError(400, "malformed_json", `${key}: is given more than once in the body; give each field once`, key);
+  }
   return value;
+}
+
+/**
+ * The first key that the top-level object of `text` (valid JSON, already parsed) holds
+ * twice. JSON.parse keeps the last silently, so `{"id":"1","id":"2"}` would store a record
+ * whose id is not the one a reader of the body sees first.
+ */
+function repeatedKey(text: string): string | undefined {
+  const keys = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+      expectKey = depth === 1;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    } else if (c === 0x2c /* , */ && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return undefined;
 }

@@ -108,6 +108,10 @@ const badPosts: [string, string | object, number, string][] = [
   ),
   ["category as an object", record("1", { category: { a: 1 } }), 422, "category"],
   ["body over the limit", record("1", { description: "x".repeat(MAX_BODY_BYTES) }), 413, "body"],
+  // JSON.parse would keep the last of a repeated key silently
+  ["id given twice", JSON.stringify(record("1")).replace('{"id":"1"', '{"id":"1","id":"2"'), 400, "id"],
+  ["name given twice with one value", JSON.stringify(record("1")).replace('{"id":"1"', '{"name":"Foo 1","id":"1"'), 400, "name"],
+  ["id given twice, once escaped", JSON.stringify(record("1")).replace('{"id":"1"', '{"i\\u0064":"2","id":"1"'), 400, "id"],
 ];
 
 export function runApiContract(name: string, open: () => Promise<ExpenseStore>) {
@@ -226,6 +230,19 @@ export function runApiContract(name: string, open: () => Promise<ExpenseStore>) 
       const whole = await call("PUT", "/v1/expenses/1", { ...expected, name: "Renamed" });
       expect(whole.status).toBe(202);
       expect(whole.json).toEqual({ ...expected, name: "Renamed" });
+    });
+
+    test("PUT with a key given twice is 400 naming it, and changes nothing", async () => {
+      const { call } = await fresh();
+      await call("POST", "/v1/expenses", record("1"));
+      const put = await call("PUT", "/v1/expenses/1", '{"status":"approved","status":"rejected"}');
+      expect(put.status).toBe(400);
+      expect(put.json.field).toBe("status");
+      expect(put.json.message).toStartWith("status: is given more than once");
+      expect((await call("GET", "/v1/expenses/1")).json).toEqual(storedForm("1"));
+      // the same text nested deeper is no repeated field (and then fails the schema as an object)
+      const nested = await call("PUT", "/v1/expenses/1", '{"name":{"a":1},"category":{"a":2}}');
+      expect(nested.status).toBe(422);
     });
 
     test("PUT of an absent id is 404 and creates nothing", async () => {
