@@ -10,7 +10,7 @@ import { ExpenseService } from "../expenses/service.ts";
 import type { ExpenseStore } from "../store/types.ts";
 import { VERSION } from "../version.ts";
 import { parseJsonBody } from "./body.ts";
-import { errorAnswer } from "./errors.ts";
+import { clip, errorAnswer, INTERNAL, pathOf } from "./errors.ts";
 import { healthFeature } from "./health.ts";
 
 /**
@@ -22,7 +22,7 @@ function rejectRepeatedQuery(url: string): void {
   if (q === -1) return;
   const seen = new Set<string>();
   for (const key of new URLSearchParams(url.slice(q + 1)).keys()) {
-    if (seen.has(key)) throw invalidField(key, "is given more than once; give each query parameter at most once");
+    if (seen.has(key)) throw invalidField(clip(key, 64), "is given more than once; give each query parameter at most once");
     seen.add(key);
   }
 }
@@ -52,7 +52,14 @@ export function createApp({ store, name, log = (line) => console.log(line) }: Ap
     .onParse({ as: "global" }, parseJsonBody)
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       finished.set(request, performance.now());
-      return errorAnswer(code, error, request, set, (e) => console.error(`[${name}] ${request.method} ${request.url}:`, e));
+      const report = (e: unknown) => console.error(`[${name}] ${clip(request.method, 16)} ${clip(request.url, 200)}:`, e);
+      try {
+        return errorAnswer(code, error, request, set, report);
+      } catch (e) {
+        report(e);
+        set.status = 500;
+        return INTERNAL;
+      }
     })
     .onAfterHandle({ as: "global" }, ({ request }) => {
       finished.set(request, performance.now());
@@ -61,8 +68,10 @@ export function createApp({ store, name, log = (line) => console.log(line) }: Ap
       if (!log) return;
       const end = finished.get(request) ?? performance.now();
       const ms = end - (started.get(request) ?? end);
-      const { pathname, search } = new URL(request.url);
-      log(`${new Date().toISOString()} ${name} ${request.method} ${pathname}${search} ${set.status ?? 200} ${ms.toFixed(1)}ms`);
+      const path = pathOf(request.url);
+      const q = request.url.indexOf("?");
+      const target = clip(q === -1 ? path : `${path}${request.url.slice(q)}`, 2048);
+      log(`${new Date().toISOString()} ${name} ${clip(request.method, 16)} ${target} ${set.status ?? 200} ${ms.toFixed(1)}ms`);
     })
     .use(
       openapi({

@@ -23,8 +23,24 @@ interface ValueIssue {
 }
 
 function shown(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return clip(JSON.stringify(value) ?? String(value));
+}
+
+/** Text from the request (a value, a parameter name, a path) cut to `max` characters for messages. */
+export function clip(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
+/**
+ * The path of a request URL, without query. Never throws: a request target such as
+ * `CONNECT a:80` or `*` is no absolute URL, and an error handler must not fail on it.
+ */
+export function pathOf(url: string): string {
+  const scheme = url.indexOf("://");
+  const start = scheme === -1 ? 0 : url.indexOf("/", scheme + 3);
+  if (start === -1) return "/";
+  const end = url.search(/[?#]/);
+  return url.slice(start, end === -1 || end < start ? undefined : end);
 }
 
 function acceptedFields(error: ValidationError): string[] {
@@ -36,7 +52,7 @@ function acceptedFields(error: ValidationError): string[] {
 function validationAnswer(error: ValidationError): ErrorBody {
   const seen = new Map<string, string>();
   for (const issue of error.all as unknown as ValueIssue[]) {
-    const field = issue.path.replace(/^\//, "").split("/")[0] || error.type;
+    const field = clip(issue.path.replace(/^\//, "").split("/")[0] || error.type, 64);
     if (seen.has(field)) continue;
     const rule = issue.schema?.description ?? issue.message.toLowerCase();
     let message: string;
@@ -82,18 +98,21 @@ export function errorAnswer(
     return validationAnswer(cause);
   }
   if (code === "NOT_FOUND") {
-    const path = new URL(request.url).pathname;
+    const path = pathOf(request.url);
     const allowed = allowedMethods(path);
+    const method = clip(request.method, 16);
     if (allowed) {
       set.status = 405;
       set.headers.allow = allowed.join(", ");
-      return { error: "method_not_allowed", message: `${request.method} ${path}: method not allowed; allowed: ${allowed.join(", ")}` };
+      return { error: "method_not_allowed", message: `${method} ${clip(path)}: method not allowed; allowed: ${allowed.join(", ")}` };
     }
     set.status = 404;
-    return { error: "not_found", message: `no route for ${request.method} ${path}` };
+    return { error: "not_found", message: `no route for ${method} ${clip(path)}` };
   }
   if (cause instanceof ApiError) {
     set.status = cause.status;
+    // The rest of an oversized body is not read: the connection cannot carry another request.
+    if (cause.status === 413) set.headers.connection = "close";
     const answer: ErrorBody = { error: cause.kind, message: cause.message };
     if (cause.field !== undefined) {
       answer.field = cause.field;
@@ -112,5 +131,15 @@ export function errorAnswer(
   }
   report(error);
   set.status = 500;
-  return { error: "internal", message: "internal error; the server log has the details" };
+  return INTERNAL;
+}
+
+export const INTERNAL: ErrorBody = { error: "internal", message: "internal error; the server log has the details" };
+
+/**
+ * The last resort when the error handler itself fails, or an error escapes the app:
+ * still the JSON error body with X-Shard-Node, never Bun's HTML error page.
+ */
+export function internalErrorResponse(node: string): Response {
+  return Response.json(INTERNAL, { status: 500, headers: { "x-shard-node": node } });
 }

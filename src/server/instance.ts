@@ -6,6 +6,7 @@ import { openStore } from "../store/open.ts";
 import { parseStoreUrl } from "../store/url.ts";
 import type { ExpenseStore } from "../store/types.ts";
 import { createApp, type RequestLog } from "./app.ts";
+import { internalErrorResponse } from "./errors.ts";
 
 export interface InstanceOptions {
   /** 0 picks a free port; `port` of the result is the real one. */
@@ -50,7 +51,15 @@ function routable(request: Request): Request {
   const url = request.url;
   const slash = url.indexOf("/", url.indexOf("//") + 2);
   if (slash >= 11 || slash === -1) return request;
-  return new Request(`http://localhost${url.slice(slash)}`, request);
+  // The body is handed over as the same stream: `new Request(url, request)` would first
+  // read all of it, so a chunked body would never reach the body reader's limit.
+  return new Request(`http://localhost${url.slice(slash)}`, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    signal: request.signal,
+    duplex: "half",
+  } as RequestInit);
 }
 
 /** The answer while the store is still opening: the contract's JSON error with X-Shard-Node. */
@@ -77,6 +86,13 @@ export async function startInstance({ port, host = "127.0.0.1", db, name, log }:
     // body, so it never buffers more than the limit. Bun's own check would answer first, with
     // a bare 413, for anything above this backstop: keep it out of the way.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    // Never Bun's development error page (HTML with source lines) to a client: an error that
+    // escapes the app is logged and answered with the JSON error body.
+    development: false,
+    error: (e) => {
+      console.error(`[${nodeName}] unhandled error:`, e);
+      return internalErrorResponse(nodeName);
+    },
     fetch: (request) => (handle ? handle(routable(request)) : starting(nodeName)),
   });
   const realPort = server.port!;
