@@ -30,19 +30,26 @@ describe.skipIf(!!mysqlUnavailable)("stop() on MySQL", () => {
 
     // Hold a row lock so that the PUT below is still in flight when stop() is called.
     const locker = await mysql.createConnection({ host: "127.0.0.1", port: server.port, user: "root", database: "shutdown" });
+    const threads = async (where: string) => {
+      const [rows] = await locker.query<mysql.RowDataPacket[]>(
+        `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = 'shutdown' AND ${where}`,
+      );
+      return Number(rows[0]!.n);
+    };
     await locker.query("BEGIN");
     await locker.query("SELECT * FROM expenses WHERE id = 1 FOR UPDATE");
     const put = fetch(`${instance.url}/v1/expenses/1`, {
       method: "PUT",
       body: JSON.stringify({ status: "approved" }),
     });
-    await Bun.sleep(200);
+    // The PUT's UPDATE is on the server, waiting for the row lock.
+    await waitFor(async () => ((await threads("INFO LIKE 'update%'")) === 1 ? true : undefined));
 
     let stopped = false;
     const stopping = instance.stop().then(() => (stopped = true));
-    await Bun.sleep(200);
-    expect(stopped).toBe(false); // waiting for the PUT
-    await expect(fetch(`${instance.url}/healthz`)).rejects.toThrow(); // no new connections
+    // stop() has begun once a new connection is refused; it must still be waiting for the PUT.
+    await waitFor(() => fetch(`${instance.url}/healthz`).then(() => undefined, () => true));
+    expect(stopped).toBe(false);
 
     await locker.query("COMMIT");
     const answer = await put;
@@ -54,12 +61,7 @@ describe.skipIf(!!mysqlUnavailable)("stop() on MySQL", () => {
     // the instance's pool connections are gone; only ours is left on this database. The
     // server drops a thread from PROCESSLIST a moment after the client's QUIT, so under load
     // a closed connection can still be listed briefly: wait (2 s at most) for it to go.
-    const count = async () => {
-      const [rows] = await locker.query<mysql.RowDataPacket[]>(
-        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = 'shutdown'",
-      );
-      return Number(rows[0]!.n);
-    };
+    const count = () => threads("TRUE");
     const left = await waitFor(async () => ((await count()) === 1 ? 1 : undefined), { timeoutMs: 2_000 }).catch(count);
     await locker.end();
     expect(left).toBe(1);
