@@ -10,6 +10,7 @@ import { createApp } from "../../src/server/app.ts";
 import { MAX_BODY_BYTES } from "../../src/server/body.ts";
 import type { ExpenseStore } from "../../src/store/types.ts";
 import { useStores } from "../store/fixtures.ts";
+import { waitFor } from "../support/net.ts";
 
 const NODE = "node-under-test";
 
@@ -500,14 +501,15 @@ export function runApiContract(name: string, open: () => Promise<ExpenseStore>) 
 
     test("one log line per request, with method, path and status", async () => {
       const { call, lines } = await fresh();
+      // A line is written after its answer is handed over (afterResponse): wait for it.
+      const line = (n: number) => waitFor(() => lines[n - 1], { timeoutMs: 2_000, intervalMs: 1 });
       await call("POST", "/v1/expenses", record("1"));
+      expect(await line(1)).toMatch(new RegExp(`${NODE} POST /v1/expenses 201 \\d+\\.\\dms$`));
       await call("GET", "/v1/expenses/2");
+      expect(await line(2)).toContain("GET /v1/expenses/2 404");
       await call("POST", "/v1/expenses", "{bad");
-      await Bun.sleep(10); // afterResponse runs after the answer is handed over
+      expect(await line(3)).toContain("POST /v1/expenses 400");
       expect(lines).toHaveLength(3);
-      expect(lines[0]).toMatch(new RegExp(`${NODE} POST /v1/expenses 201 \\d+\\.\\dms$`));
-      expect(lines[1]).toContain("GET /v1/expenses/2 404");
-      expect(lines[2]).toContain("POST /v1/expenses 400");
     });
   });
 }
