@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import mysql from "mysql2/promise";
 import { openStore, StoreUnavailable } from "../../src/store/index.ts";
-import { freePort } from "../support/net.ts";
+import { freePort, waitFor } from "../support/net.ts";
 import { mysqlUnavailable } from "../support/mariadb.ts";
 import { useMariaDB } from "./fixtures.ts";
 import { runStoreContract, stored, storedRing } from "./store.contract.ts";
@@ -29,13 +29,34 @@ describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
     expect(migrations.map((r) => r.version).sort()).toEqual([1, 2]);
   });
 
-  test("the pool size comes from ?pool=", async () => {
-    const store = await openStore(`${server().url("pooled")}?pool=3`);
-    // 6 concurrent reads on 3 connections all complete
-    await store.insert(stored("1"));
-    const got = await Promise.all(Array.from({ length: 6 }, () => store.get("1")));
-    expect(got.every((r) => r?.id === "1")).toBe(true);
-    await store.close();
+  test.each([3, 5])("?pool=%d opens that many connections under load, no more", async (size) => {
+    const database = `pooled_${size}`;
+    const store = await openStore(`${server().url(database)}?pool=${size}`);
+    const locker = await mysql.createConnection({ host: "127.0.0.1", port: server().port, user: "root", database });
+    // The store's connections to its database, read in PROCESSLIST (the locker's own left out).
+    const connections = async (where = "TRUE") => {
+      const [[row]] = await locker.query<mysql.RowDataPacket[]>(
+        `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID() AND ${where}`,
+        [database],
+      );
+      return Number(row!.n);
+    };
+    try {
+      await store.insert(stored("1"));
+      // Seven updates of a locked row: each holds a pool connection until the lock goes, so
+      // the pool opens every connection it may; with `size` of them waiting, it has them all.
+      await locker.query("BEGIN");
+      await locker.query("SELECT * FROM expenses WHERE id = 1 FOR UPDATE");
+      const updates = Array.from({ length: 7 }, (_, i) => store.update("1", { name: `Name ${i}` }));
+      await waitFor(async () => ((await connections("INFO LIKE 'update%'")) >= size ? true : undefined));
+      await locker.query("COMMIT");
+      expect((await Promise.all(updates)).every((r) => r?.id === "1")).toBe(true);
+      // Every update went through; the pool keeps its idle connections, and there are `size`.
+      expect(await connections()).toBe(size);
+    } finally {
+      await locker.end();
+      await store.close();
+    }
   });
 
   test("sessions are strict even on a server whose default sql_mode is not: too long is an error, not a truncation", async () => {
