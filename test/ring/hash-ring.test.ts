@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { HashRing, RingError, type RingMember } from "../../src/ring/index.ts";
+import { skipBecause } from "../support/skip.ts";
 import { hasPython, md5Ref, pythonOwners, refOwner, refPoints, type RefNode } from "./reference.ts";
 
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
@@ -59,7 +60,11 @@ describe("agrees with an independent sorted-array BigInt reference", () => {
     });
   }
 
-  test.skipIf(!hasPython)("and with python3 hashlib + bisect", () => {
+  const noPython = skipBecause(
+    "the python3 placement oracle",
+    hasPython ? undefined : "python3 is not on PATH; install it to check placements against Python's hashlib and bisect",
+  );
+  test.skipIf(!!noPython)("and with python3 hashlib + bisect", () => {
     for (const c of cases) {
       const ring = new HashRing(c.nodes, { vnodes: c.vnodes });
       expect({ what: c.what, owners: keys.map((k) => ring.get(k)) }).toEqual({
