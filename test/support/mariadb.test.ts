@@ -29,11 +29,18 @@ describe.skipIf(!!mysqlUnavailable)("test harness: MariaDB", () => {
 test("startMariaDBs stops the servers that started when another one fails", async () => {
   const stopped: number[] = [];
   let n = 0;
+  // Server 1 fails at once; server 2 finishes starting only after that failure, server 0 before it.
+  let failed!: () => void;
+  const failure = new Promise<void>((resolve) => (failed = resolve));
   const fake = async (): Promise<MariaDB> => {
     const i = n++;
-    await Bun.sleep(5 * i);
-    if (i === 1) throw new Error("mariadbd did not start");
-    return { port: i, dir: "", pid: 0, url: () => "", stop: async () => void stopped.push(i), kill: async () => {} };
+    if (i === 1) {
+      failed();
+      throw new Error("mariadbd did not start");
+    }
+    if (i === 2) await failure;
+    const noop = async () => {};
+    return { port: i, dir: "", pid: 0, url: () => "", stop: async () => void stopped.push(i), kill: noop, halt: noop, restart: noop };
   };
   await expect(startMariaDBs(3, fake)).rejects.toThrow("mariadbd did not start");
   expect(stopped.sort()).toEqual([0, 2]);
