@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { HashRing, RingError, type RingMember } from "../../src/ring/index.ts";
 import { skipBecause } from "../support/skip.ts";
-import { hasPython, md5Ref, pythonOwners, refOwner, refPoints, type RefNode } from "./reference.ts";
+import { hasPython, md5Ref, pythonOwners, refOwner, refOwnerOf, refPoints, type RefNode } from "./reference.ts";
 
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
 
@@ -72,7 +72,7 @@ describe("agrees with an independent sorted-array BigInt reference", () => {
         owners: pythonOwners(c.nodes, c.vnodes, keys),
       });
     }
-  });
+  }, 30_000); // eight python3 processes: over bun's default 5 s on a loaded machine
 
   test("a key whose hash equals a point belongs to the next point (every point of every case above)", () => {
     // The key *is* a vnode label, so md5(key) is exactly that point; "strictly greater"
@@ -129,17 +129,15 @@ describe("membership changes move only what they must", () => {
     const after = new HashRing([...base, { name: "d" }], { vnodes: 50 });
     const moved = keys.filter((k) => before.get(k) !== after.get(k));
     expect(moved.filter((k) => after.get(k) !== "d")).toEqual([]);
-    expect(moved.length).toBe(keys.filter((k) => after.get(k) === "d").length);
-    // d has weight 1 of 5: about a fifth moves.
-    expect(moved.length / keys.length).toBeGreaterThan(0.1);
-    expect(moved.length / keys.length).toBeLessThan(0.3);
+    const refAfter = refOwnerOf([...base, { name: "d" }], 50);
+    expect(moved).toEqual(keys.filter((k) => refAfter(k) === "d"));
   });
 
   test("removing a node moves only its keys", () => {
     const after = new HashRing(base.filter((n) => n.name !== "b"), { vnodes: 50 });
     const moved = keys.filter((k) => before.get(k) !== after.get(k));
-    expect(moved.length).toBeGreaterThan(0);
-    expect(moved).toEqual(keys.filter((k) => before.get(k) === "b"));
+    const refBefore = refOwnerOf(base, 50);
+    expect(moved).toEqual(keys.filter((k) => refBefore(k) === "b"));
   });
 
   test("moving a node to a new address moves nothing (only names are hashed)", () => {
