@@ -88,14 +88,12 @@ describe("callShard", () => {
   test("a refused connection names the node and says so", async () => {
     const port = await freePort();
     const down = { name: "b", url: `http://127.0.0.1:${port}` };
-    const started = performance.now();
     const e = await callShard(down, { method: "GET", path: "/ok" }, { retries: 2, backoffMs: 20 }).catch((x) => x);
     expect(e).toBeInstanceOf(ShardRequestError);
     expect(e.kind).toBe("refused");
     expect(e.node).toBe("b");
     expect(e.attempts).toBe(3);
     expect(e.message).toBe(`node b (http://127.0.0.1:${port}): connection refused after 3 attempts (is the instance running?)`);
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   test("a 2xx that is not JSON is an invalid response, not a crash", async () => {
