@@ -123,6 +123,7 @@ export function errorAnswer(
   }
   if (cause instanceof StoreUnavailable) {
     set.status = 503;
+    set.headers["retry-after"] = "1";
     return { error: "database_unavailable", message: cause.message };
   }
   if (cause instanceof ParseError || code === "PARSE") {

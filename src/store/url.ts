@@ -1,5 +1,5 @@
 /**
- * `--db` values: `mysql://user:pass@host:port/database[?pool=N]`, `sqlite:<path>`,
+ * `--db` values: `mysql://user:pass@host:port/database[?pool=N&timeout=MS&queue=N]`, `sqlite:<path>`,
  * `sqlite::memory:`. Parsing is separate from opening so that a malformed value is a
  * usage error (exit 2) while an unreachable database is a job failure (exit 1).
  */
@@ -15,9 +15,22 @@ export type StoreTarget =
       password: string;
       database: string;
       poolSize: number;
+      /** Time one store operation may take before it is answered 503. */
+      timeoutMs: number;
+      /** Operations that may wait for a pool connection; more are answered 503 at once. */
+      queueLimit: number;
     };
 
 export const DEFAULT_POOL = 16;
+export const DEFAULT_TIMEOUT_MS = 3000;
+export const DEFAULT_QUEUE = 1000;
+
+/** The `?name=value` parameters of a mysql URL: default, smallest and largest value. */
+const MYSQL_PARAMS = {
+  pool: { fallback: DEFAULT_POOL, min: 1, max: 999, what: "connections in the pool" },
+  timeout: { fallback: DEFAULT_TIMEOUT_MS, min: 100, max: 600_000, what: "milliseconds a database operation may take" },
+  queue: { fallback: DEFAULT_QUEUE, min: 1, max: 100_000, what: "operations that may wait for a connection" },
+} as const;
 const ACCEPTED = "mysql://user:pass@host:port/database or sqlite:<path>";
 
 /**
@@ -50,13 +63,19 @@ export function parseStoreUrl(url: string, source = "--db"): StoreTarget {
         `${source} "${redact(url)}": the database name must be 1 to 64 letters, digits, _, $ or -, got "${database}"`,
       );
     }
+    const accepted = Object.keys(MYSQL_PARAMS).join(", ");
     for (const key of u.searchParams.keys()) {
-      if (key !== "pool") throw new StoreUrlError(`${source} "${redact(url)}": unknown parameter "${key}" (accepted: pool)`);
+      if (!Object.hasOwn(MYSQL_PARAMS, key)) throw new StoreUrlError(`${source} "${redact(url)}": unknown parameter "${key}" (accepted: ${accepted})`);
     }
-    const pool = u.searchParams.get("pool") ?? String(DEFAULT_POOL);
-    if (!/^\d{1,3}$/.test(pool) || Number(pool) < 1) {
-      throw new StoreUrlError(`${source} "${redact(url)}": pool must be an integer from 1 to 999, got "${pool}"`);
-    }
+    const param = (key: keyof typeof MYSQL_PARAMS) => {
+      const { fallback, min, max, what } = MYSQL_PARAMS[key];
+      const text = u.searchParams.get(key);
+      if (text === null) return fallback;
+      if (!/^\d{1,9}$/.test(text) || Number(text) < min || Number(text) > max) {
+        throw new StoreUrlError(`${source} "${redact(url)}": ${key} (${what}) must be an integer from ${min} to ${max}, got "${text}"`);
+      }
+      return Number(text);
+    };
     return {
       dialect: "mysql",
       host: u.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1",
@@ -64,7 +83,9 @@ export function parseStoreUrl(url: string, source = "--db"): StoreTarget {
       user: decode(u.username, "user") || "root",
       password: decode(u.password, "password"),
       database,
-      poolSize: Number(pool),
+      poolSize: param("pool"),
+      timeoutMs: param("timeout"),
+      queueLimit: param("queue"),
     };
   }
   throw new StoreUrlError(`${source} "${redact(url)}" is not a known database URL; expected ${ACCEPTED}`);

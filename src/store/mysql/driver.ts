@@ -4,6 +4,7 @@
  * real server-side prepared statements.
  */
 import type mysql from "mysql2/promise";
+import type { PoolConnection as CoreConnection } from "mysql2";
 import { getTableColumns, is, Param, Placeholder } from "drizzle-orm";
 import type { ExpenseRow } from "../record.ts";
 import { StoreLoginRefused, StoreUnavailable } from "../types.ts";
@@ -90,4 +91,111 @@ export function columnsToRow(r: Record<string, unknown>): ExpenseRow {
   const out: Record<string, unknown> = {};
   for (const [key, name] of columns) out[key] = r[name];
   return out as unknown as ExpenseRow;
+}
+
+/**
+ * Codes of a statement that lost a lock race (InnoDB rolled back the statement or its
+ * whole transaction): nothing of it was applied, so running it again is safe.
+ */
+const LOCK_CONFLICT = new Set(["ER_LOCK_DEADLOCK", "ER_LOCK_WAIT_TIMEOUT"]);
+
+/** One pooled connection, lent to one store operation. */
+export interface Session {
+  execute<T>(sql: string, values: readonly unknown[]): Promise<T>;
+  /** Runs `work` inside a transaction: COMMIT after it, ROLLBACK when it throws. */
+  transaction<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export interface RunnerOptions {
+  /** Time one store operation may take, waiting for a connection included. */
+  readonly deadlineMs: number;
+  /** Tries of an operation that loses a lock race (deadlock, lock wait timeout). */
+  readonly attempts: number;
+  /** The session's innodb_lock_wait_timeout: a retry starts only with this much time left. */
+  readonly lockWaitMs: number;
+}
+
+/** What a store operation sees of the database: `run(work)` lends it a connection under the deadline. */
+export type Runner = <T>(work: (session: Session) => Promise<T>, deadlineMs?: number) => Promise<T>;
+
+const call = <T>(start: (done: (e: unknown, result?: unknown) => void) => void) =>
+  new Promise<T>((resolve, reject) => start((e, result) => (e ? reject(e) : resolve(result as T))));
+
+function session(c: CoreConnection): Session {
+  const execute = <T>(sql: string, values: readonly unknown[]) =>
+    call<T>((done) => c.execute(sql, values as mysql.ExecuteValues[], done));
+  const query = (sql: string) => call<void>((done) => c.query(sql, done));
+  return {
+    execute,
+    async transaction(work) {
+      await query("START TRANSACTION");
+      let result;
+      try {
+        result = await work();
+      } catch (e) {
+        // A connection whose ROLLBACK fails is lost anyway: the runner drops it on the fatal error.
+        await query("ROLLBACK").catch(() => {});
+        throw e;
+      }
+      await query("COMMIT");
+      return result;
+    },
+  };
+}
+
+/**
+ * Runs store operations on the pool within a deadline: an operation still waiting for a
+ * connection when it passes never runs (its connection is handed back unused); one whose
+ * statement is still at the server has its connection closed (the server may still have
+ * applied it: the caller answers 503, "not known"). Either way the caller gets
+ * StoreUnavailable at the deadline, not an answer minutes later. A lost lock race is
+ * tried again while time is left, then StoreUnavailable too.
+ */
+export function runner(pool: mysql.Pool, options: RunnerOptions): Runner {
+  const core = pool.pool;
+  return <T>(work: (s: Session) => Promise<T>, deadlineMs = options.deadlineMs) =>
+    new Promise<T>((resolve, reject) => {
+      const deadline = performance.now() + deadlineMs;
+      let connection: CoreConnection | undefined;
+      let settled = false;
+      const finish = (e: unknown, value?: T) => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        if (e === undefined) resolve(value as T);
+        else reject(unavailable(e) ?? e);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        if (finish(new StoreUnavailable(`the database did not answer within ${deadlineMs} ms`))) connection?.destroy();
+      }, deadlineMs);
+      core.getConnection((e, c) => {
+        if (settled) return void (e ? undefined : c.release());
+        if (e) {
+          const busy = e.message === "Queue limit reached.";
+          return void finish(busy ? new StoreUnavailable("the database is busy: too many requests wait for a connection") : e);
+        }
+        connection = c;
+        attempt(work, session(c), deadline, options).then(
+          (value) => finish(undefined, value) && c.release(),
+          (error) => finish(error) && (driverError(error)?.fatal ? c.destroy() : c.release()),
+        );
+      });
+    });
+}
+
+async function attempt<T>(work: (s: Session) => Promise<T>, s: Session, deadline: number, options: RunnerOptions): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await work(s);
+    } catch (e) {
+      const code = driverError(e)?.code;
+      if (code === undefined || !LOCK_CONFLICT.has(code)) throw e;
+      const pause = Math.random() * 10 * tries;
+      if (tries >= options.attempts || performance.now() + pause + options.lockWaitMs > deadline) {
+        throw new StoreUnavailable(`the change lost a lock race ${tries} time(s) (${code}) and was not applied; retry`, { cause: e });
+      }
+      await Bun.sleep(pause);
+    }
+  }
 }
