@@ -14,6 +14,7 @@ import type { ExpenseStore } from "../../src/store/types.ts";
 import { mysqlUnavailable, startMariaDB, type MariaDB } from "../support/mariadb.ts";
 import { waitFor } from "../support/net.ts";
 import { harness } from "../server/api.contract.ts";
+import { stored } from "./store.contract.ts";
 
 describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => {
   let server: MariaDB;
@@ -191,7 +192,7 @@ describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => 
     if (target.dialect !== "mysql") throw new Error("not mysql");
     const store = await openMysqlStore(target, { sessionSetup: "SET SESSION sql_mode = 'NO_SUCH_MODE'" });
     opened.push(store);
-    await expect(store.insert({ ...seedRecord("1"), estimated_costs: "700", status: "pending", decision_date: "" })).rejects.toThrow();
+    await expect(store.insert(stored("1"))).rejects.toThrow();
     const [rows] = await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${target.database}\`.expenses`);
     expect(Number(rows[0]!.n)).toBe(0);
     const { call } = harness(store);
