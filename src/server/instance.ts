@@ -101,7 +101,7 @@ export async function startInstance({ port, host = "127.0.0.1", db, name, log }:
   const url = db ?? defaultDbUrl(realPort);
   let store: ExpenseStore;
   try {
-    store = await openStore(url);
+    store = await openStore(url, (line) => console.error(`shardctl: node ${nodeName}: ${line}`));
   } catch (e) {
     await server.stop(true);
     throw e;

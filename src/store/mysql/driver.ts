@@ -6,6 +6,7 @@
 import type mysql from "mysql2/promise";
 import type { PoolConnection as CoreConnection } from "mysql2";
 import { getTableColumns, is, Param, Placeholder } from "drizzle-orm";
+import type { Availability } from "../availability.ts";
 import type { ExpenseRow } from "../record.ts";
 import { StoreLoginRefused, StoreUnavailable } from "../types.ts";
 import { expenses } from "./schema.ts";
@@ -151,7 +152,7 @@ function session(c: CoreConnection): Session {
  * StoreUnavailable at the deadline, not an answer minutes later. A lost lock race is
  * tried again while time is left, then StoreUnavailable too.
  */
-export function runner(pool: mysql.Pool, options: RunnerOptions): Runner {
+export function runner(pool: mysql.Pool, availability: Availability, options: RunnerOptions): Runner {
   const core = pool.pool;
   return <T>(work: (s: Session) => Promise<T>, deadlineMs = options.deadlineMs) =>
     new Promise<T>((resolve, reject) => {
@@ -162,8 +163,14 @@ export function runner(pool: mysql.Pool, options: RunnerOptions): Runner {
         if (settled) return false;
         settled = true;
         clearTimeout(timer);
-        if (e === undefined) resolve(value as T);
-        else reject(unavailable(e) ?? e);
+        if (e === undefined) {
+          availability.ok();
+          resolve(value as T);
+        } else {
+          const error = unavailable(e) ?? e;
+          availability.failed(error);
+          reject(error);
+        }
         return true;
       };
       const timer = setTimeout(() => {

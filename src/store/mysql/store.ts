@@ -12,6 +12,7 @@
 import mysql from "mysql2/promise";
 import { and, asc, eq, gt, lt, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
+import { Availability, type StoreLog } from "../availability.ts";
 import { migrate, type MigrationTarget } from "../migrate.ts";
 import { fromRow, toChanges, toRow } from "../record.ts";
 import { CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
@@ -46,15 +47,16 @@ const LOCK_CONFLICT_ATTEMPTS = 3;
 /** What every pooled connection runs before its first statement. */
 const SESSION_SETUP = `${STRICT_MODE}, innodb_lock_wait_timeout = ${LOCK_WAIT_S}`;
 
-/** Knobs for tests; the defaults are the product's. */
-export interface MysqlStoreTuning {
-  /** The statement each pooled connection runs first (a connection where it fails is never used). */
+export interface MysqlStoreOptions {
+  /** Told when the database goes away and comes back. */
+  readonly log?: StoreLog;
+  /** For tests: the statement each pooled connection runs first (a connection where it fails is never used). */
   readonly sessionSetup?: string;
-  /** How long opening waits for another instance's migration lock. */
+  /** For tests: how long opening waits for another instance's migration lock. */
   readonly migrationLockWaitS?: number;
 }
 
-export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreTuning = {}): Promise<ExpenseStore> {
+export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOptions = {}): Promise<ExpenseStore> {
   const access = {
     host: target.host,
     port: target.port,
@@ -99,7 +101,7 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreTuni
       }
     });
   });
-  const run = runner(pool, {
+  const run = runner(pool, new Availability(tuning.log), {
     deadlineMs: target.timeoutMs,
     attempts: LOCK_CONFLICT_ATTEMPTS,
     lockWaitMs: LOCK_WAIT_S * 1000,

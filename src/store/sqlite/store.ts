@@ -1,29 +1,97 @@
 /**
  * The embedded store: one bun:sqlite database file (WAL) through drizzle-orm. SQLite
  * serialises writes itself, so one connection serves every request.
+ *
+ * bun:sqlite runs on the event loop: a statement that waits for another process's lock
+ * would stall every request, /healthz included. So after opening, a locked file fails at
+ * once (busy_timeout 0) and the operation is tried again after a pause that lets the loop
+ * run, until BUSY_WAIT_MS have passed; then it is a 503, as is a full disk or an I/O error.
  */
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { asc, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
+import { Availability, type StoreLog } from "../availability.ts";
 import { migrate, type MigrationTarget } from "../migrate.ts";
 import { fromRow, toChanges, toRow } from "../record.ts";
-import type { ExpenseStore } from "../types.ts";
+import { CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
 import { migrations } from "./migrations.ts";
-import { CURRENT_RING } from "../types.ts";
 import { expenses, instanceRing } from "./schema.ts";
 
+/** How long an operation waits for another process's lock on the file before it is a 503. */
+const BUSY_WAIT_MS = 1000;
+/** Opening waits longer: another instance may be migrating the same new file. */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
+
+/** Result codes of a database that cannot serve now (503), rather than of a wrong statement. */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|CORRUPT|NOTADB|PROTOCOL)/;
+const BUSY = /^SQLITE_(BUSY|LOCKED)/;
+
+const codeOf = (e: unknown) => (e as { code?: unknown } | undefined)?.code;
+
+function unavailableMessage(code: string, e: unknown): string {
+  if (BUSY.test(code)) return `the database file is locked by another connection (${code}) for over ${BUSY_WAIT_MS} ms`;
+  if (code === "SQLITE_FULL") return `the database or its disk is full (${code})`;
+  return `the database file cannot be used (${code}): ${(e as Error).message}`;
+}
+
+export interface SqliteStoreOptions {
+  /** Told when the database goes away and comes back. */
+  readonly log?: StoreLog;
+  /** For tests: PRAGMA max_page_count, a database that may not grow past this many pages (a full disk). */
+  readonly maxPageCount?: number;
+}
+
 /** Opens (creating if needed) the database at `path` (":memory:" for a private in-memory one) and migrates it. */
-export async function openSqliteStore(path: string): Promise<ExpenseStore> {
+export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<ExpenseStore> {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const client = new Database(path, { create: true, strict: true });
   // The wait first: switching a new file to WAL needs a moment of exclusive access, which
   // another instance opening the same file at once may hold.
-  client.exec("PRAGMA busy_timeout = 5000");
+  client.exec(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
   client.exec("PRAGMA journal_mode = WAL");
   await migrate(migrationTarget(client), migrations);
+  client.exec("PRAGMA busy_timeout = 0");
+  if (options.maxPageCount !== undefined) client.exec(`PRAGMA max_page_count = ${options.maxPageCount}`);
   const db = drizzle({ client });
+  const availability = new Availability(options.log);
+  /** A write that failed for want of space or I/O: readiness is 503 until a write succeeds. */
+  let writeFault: StoreUnavailable | undefined;
+
+  /** Runs `work`; a locked file is tried again (after pauses that let the loop run), any database fault is StoreUnavailable. */
+  async function run<T>(work: () => T, write = false): Promise<T> {
+    let deadline: number | undefined;
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+      try {
+        const value = work();
+        if (write) writeFault = undefined;
+        // a read that works says nothing about a database that cannot write
+        if (!writeFault) availability.ok();
+        return value;
+      } catch (e) {
+        const code = codeOf(e);
+        if (typeof code !== "string" || !UNAVAILABLE.test(code)) throw e;
+        deadline ??= performance.now() + BUSY_WAIT_MS;
+        if (BUSY.test(code) && performance.now() + pause < deadline) {
+          await Bun.sleep(pause);
+          continue;
+        }
+        const failure = new StoreUnavailable(unavailableMessage(code, e), { cause: e });
+        if (write && !BUSY.test(code)) writeFault = failure;
+        availability.failed(failure);
+        throw failure;
+      }
+    }
+  }
+
+  /** A write that needs new pages and leaves nothing behind: can the database grow now? */
+  const probeWrite = client.transaction(() => {
+    client.exec("CREATE TABLE shardctl_write_probe (x BLOB)");
+    client.exec("INSERT INTO shardctl_write_probe VALUES (zeroblob(16384))");
+    client.exec("DROP TABLE shardctl_write_probe");
+  });
+
   const get = (id: string) => {
     const row = db.select().from(expenses).where(eq(expenses.id, Number(id))).get();
     return row && fromRow(row);
@@ -35,53 +103,56 @@ export async function openSqliteStore(path: string): Promise<ExpenseStore> {
 
   return {
     dialect: "sqlite",
-    async insert(record) {
-      const inserted = db
-        .insert(expenses)
-        .values(toRow(record))
-        .onConflictDoNothing({ target: expenses.id })
-        .returning({ id: expenses.id })
-        .all();
-      return inserted.length === 1;
-    },
-    async get(id) {
-      return get(id);
-    },
-    async update(id, changes) {
-      const set = toChanges(changes);
-      if (Object.keys(set).length === 0) return get(id);
-      const row = db.update(expenses).set(set).where(eq(expenses.id, Number(id))).returning().get();
-      return row && fromRow(row);
-    },
-    async delete(id) {
-      return db.delete(expenses).where(eq(expenses.id, Number(id))).returning({ id: expenses.id }).all().length === 1;
-    },
-    async list(after, limit) {
-      const q = db.select().from(expenses);
-      const rows = (after === undefined ? q : q.where(gt(expenses.id, Number(after))))
-        .orderBy(asc(expenses.id))
-        .limit(limit)
-        .all();
-      return rows.map(fromRow);
-    },
-    async loadRing() {
-      return loadRing();
-    },
-    async saveRing(ring) {
+    insert: (record) =>
+      run(
+        () =>
+          db
+            .insert(expenses)
+            .values(toRow(record))
+            .onConflictDoNothing({ target: expenses.id })
+            .returning({ id: expenses.id })
+            .all().length === 1,
+        true,
+      ),
+    get: (id) => run(() => get(id)),
+    update: (id, changes) =>
+      run(() => {
+        const set = toChanges(changes);
+        if (Object.keys(set).length === 0) return get(id);
+        const row = db.update(expenses).set(set).where(eq(expenses.id, Number(id))).returning().get();
+        return row && fromRow(row);
+      }, true),
+    delete: (id) => run(() => db.delete(expenses).where(eq(expenses.id, Number(id))).returning({ id: expenses.id }).all().length === 1, true),
+    list: (after, limit) =>
+      run(() => {
+        const q = db.select().from(expenses);
+        const rows = (after === undefined ? q : q.where(gt(expenses.id, Number(after))))
+          .orderBy(asc(expenses.id))
+          .limit(limit)
+          .all();
+        return rows.map(fromRow);
+      }),
+    loadRing: () => run(loadRing),
+    saveRing: (ring) =>
       // A write transaction from the read on, so that another process on the same file cannot save in between.
-      return client.transaction(() => {
-        const current = loadRing();
-        if (current && current.epoch >= ring.epoch) return { saved: false as const, current };
-        const row = { epoch: ring.epoch, fingerprint: ring.fingerprint, ring: ring.text, savedAt: new Date().toISOString() };
-        db.insert(instanceRing)
-          .values({ role: CURRENT_RING, ...row })
-          .onConflictDoUpdate({ target: instanceRing.role, set: row })
-          .run();
-        return { saved: true as const };
-      }).immediate();
-    },
+      run(
+        () =>
+          client.transaction(() => {
+            const current = loadRing();
+            if (current && current.epoch >= ring.epoch) return { saved: false as const, current };
+            const row = { epoch: ring.epoch, fingerprint: ring.fingerprint, ring: ring.text, savedAt: new Date().toISOString() };
+            db.insert(instanceRing)
+              .values({ role: CURRENT_RING, ...row })
+              .onConflictDoUpdate({ target: instanceRing.role, set: row })
+              .run();
+            return { saved: true as const };
+          }).immediate(),
+        true,
+      ),
     async ping() {
-      client.query("SELECT 1").get();
+      await run(() => client.query("SELECT 1").get());
+      // After a write failed for want of space or I/O, ready again only once the database can grow.
+      if (writeFault) await run(() => probeWrite.immediate(), true);
     },
     async close() {
       client.close();
