@@ -22,8 +22,8 @@ describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => 
   let n = 0;
   const freshUrl = (params = "") => server.url(`faults_${n++}`) + params;
   const opened: ExpenseStore[] = [];
-  const open = async (params = "") => {
-    const store = await openStore(freshUrl(params));
+  const open = async (params = "", log?: (line: string) => void) => {
+    const store = await openStore(freshUrl(params), log);
     opened.push(store);
     return store;
   };
@@ -145,7 +145,8 @@ describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => 
 
   test("a frozen database (SIGSTOP): 503 within the deadline, 503 at once past the queue, nothing abandoned runs later", async () => {
     // pool 2, queue 4, deadline 500 ms
-    const { call } = harness(await open("?pool=2&queue=4&timeout=500"));
+    const lines: string[] = [];
+    const { call } = harness(await open("?pool=2&queue=4&timeout=500", (line) => lines.push(line)));
     expect((await call("POST", "/v1/expenses", seedRecord("1"))).status).toBe(201);
     process.kill(server.pid, "SIGSTOP");
     let answers: { status: number; message: string; ms: number }[];
@@ -184,6 +185,8 @@ describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => 
     const stored = (await call("GET", "/v1/expenses?limit=100")).json.items.map((r: { id: string }) => r.id);
     expect(stored.filter((id: string) => id !== "1").length).toBeLessThanOrEqual(2);
     expect((await call("POST", "/v1/expenses", seedRecord("200"))).status).toBe(201);
+    // said once each way, not once per failed request
+    expect(lines).toEqual([expect.stringMatching(/^the database is unavailable: /), "the database is available again"]);
   }, 60_000);
 
   test("a pooled connection whose session setup fails is never used: 503, nothing written", async () => {
