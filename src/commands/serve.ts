@@ -5,6 +5,7 @@
  */
 import { defineCommand } from "citty";
 import { UsageError } from "../errors.ts";
+import { nodeNameProblem } from "../ring/node.ts";
 import { hostPort, isWildcardHost } from "../server/instance.ts";
 import { redact } from "../store/url.ts";
 import { intOption } from "./_parse.ts";
@@ -29,6 +30,8 @@ export default defineCommand({
     const db = args.db ?? process.env.SHARDCTL_DB;
     const dbSource = args.db !== undefined ? "--db" : "SHARDCTL_DB";
     if (args.name !== undefined && args.name.trim() === "") throw new UsageError("--name is empty; give a node name or leave it out");
+    const nameProblem = args.name === undefined ? undefined : nodeNameProblem(args.name);
+    if (nameProblem) throw new UsageError(`--name: ${nameProblem}`);
     if (args.name === undefined && isWildcardHost(host)) {
       const defaultName = hostPort(host, port).replace(/:0$/, ":<port>");
       console.error(

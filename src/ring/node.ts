@@ -34,6 +34,26 @@ export function parsePort(text: string, what = "port"): number {
 }
 
 /**
+ * The characters a node name may hold: it travels in the X-Shard-Node header, in ring
+ * files and in --nodes, so ASCII letters, digits and `.` `-` `_` `:`, plus `[` `]` for the
+ * default name of an IPv6 address (`[::1]:5001`).
+ */
+const NAME_CHAR = /^[A-Za-z0-9._:\[\]-]$/;
+export const NAME_CHARS = "letters, digits and . - _ : [ ]";
+
+/** The problem with `name` as a node name, or undefined when it is a good one. */
+export function nodeNameProblem(name: string): string | undefined {
+  if (name === "") return "the node name is empty";
+  for (const c of name) {
+    if (!NAME_CHAR.test(c)) {
+      const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+      return `the node name ${JSON.stringify(name)} holds the character ${JSON.stringify(c)} (${code}); a name may hold only ${NAME_CHARS}`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * A node from its parts, each checked; `where` names the entry in messages.
  * The name defaults to `host:port`; the url is `http://host:port`.
  */
@@ -46,7 +66,10 @@ export function makeNode(parts: { name?: string; host: string; port: number; wei
   if (!(Number.isFinite(weight) && weight > 0)) {
     throw new NodeListError(`${where}: weight must be a number greater than 0, got ${weight}`);
   }
-  return { name: name ?? `${host}:${port}`, url: `http://${host}:${port}`, weight };
+  const nodeName = name ?? `${host}:${port}`;
+  const problem = nodeNameProblem(nodeName);
+  if (problem) throw new NodeListError(`${where}: ${problem}`);
+  return { name: nodeName, url: `http://${host}:${port}`, weight };
 }
 
 /** The `host` and `port` of a node's url (always `http://host:port`, as makeNode writes it). */
