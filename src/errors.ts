@@ -4,6 +4,7 @@
  * Exit status of a command (see the contract):
  *   UsageError -> exit 2 (the user asked for something malformed)
  *   JobFailed  -> exit 1 (the job ran and found a problem)
+ *   Interrupted -> exit 130 (Ctrl-C: the command printed what it had done, as a shell's 128 + SIGINT)
  *   anything else is a bug and also exits 1, with its stack.
  *
  * HTTP answer of the service: ApiError, whatever raises it (the body reader, the
@@ -18,6 +19,11 @@ export class UsageError extends Error {
 export class JobFailed extends Error {
   override readonly name = "JobFailed";
   readonly exitCode = 1;
+}
+
+export class Interrupted extends Error {
+  override readonly name = "Interrupted";
+  readonly exitCode = 130;
 }
 
 export class ApiError extends Error {

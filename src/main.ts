@@ -6,7 +6,7 @@
  * caught here, before the command runs.
  */
 import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
-import { JobFailed, UsageError } from "./errors.ts";
+import { Interrupted, JobFailed, UsageError } from "./errors.ts";
 
 type AnyCommand = CommandDef<any>;
 
@@ -78,9 +78,9 @@ export async function main(root: AnyCommand, rawArgs: string[], options: MainOpt
     return 0;
   } catch (e) {
     if (e instanceof UsageError || (e instanceof Error && e.name === "CLIError")) return usageError(name, e.message);
-    if (e instanceof JobFailed) {
+    if (e instanceof JobFailed || e instanceof Interrupted) {
       console.error(`${name}: ${e.message}`);
-      return 1;
+      return e.exitCode;
     }
     console.error(e);
     return 1;

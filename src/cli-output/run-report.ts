@@ -1,56 +1,105 @@
 /** `client run`'s report for people: the table of ids, the per-node counts, the failure summary. */
 import type { RunReport, RunRow, Step } from "../client/run.ts";
-import { FULL_TABLE_LIMIT, numeric, renderTable } from "./table.ts";
-import { listIds } from "./words.ts";
+import { describeMisnamed } from "./preflight-report.ts";
+import { FULL_TABLE_LIMIT, numeric, renderTable, shrinkable } from "./table.ts";
+import { count, listIds, plural } from "./words.ts";
 
+export interface RenderOptions {
+  /** Every row, however many (--table). */
+  readonly allRows?: boolean;
+  /** The widest a table may be (--wide: Infinity). */
+  readonly maxWidth?: number;
+}
 
 function cell(step: Step<string>): string {
   return step.status === undefined ? step.outcome : `${step.status} ${step.outcome}`;
 }
 
-export function renderRun(report: RunReport, { allRows = false } = {}): string {
-  const full = allRows || report.rows.length <= FULL_TABLE_LIMIT;
-  const shown = full ? report.rows : report.rows.filter((r) => !r.ok);
+/**
+ * The id table (every row up to 100 ids or with --table; else the first 100 failed
+ * rows), the per-node counts and the one-line summary. Empty when the pre-flight check
+ * stopped the run: summarizeRunFailures says why.
+ */
+export function renderRun(report: RunReport, { allRows = false, maxWidth }: RenderOptions = {}): string {
+  if (report.preflight.misnamed.length > 0) return "";
+  const rows = report.rows.filter((r) => r.post.outcome !== "not-started");
+  const full = allRows || rows.length <= FULL_TABLE_LIMIT;
+  const problems = rows.filter((r) => !r.ok);
+  const shown = full ? rows : problems.slice(0, FULL_TABLE_LIMIT);
   const withProblem = shown.some((r) => !r.ok);
-  const header = [numeric("id"), "node", "url", "POST", "GET", ...(withProblem ? ["problem"] : [])];
   const parts: string[] = [];
   if (shown.length > 0) {
     parts.push(
       renderTable(
-        header,
-        shown.map((r) => [r.id, r.node, r.url, cell(r.post), cell(r.get), ...(withProblem ? [problemOf(r)] : [])]),
+        [numeric("id"), "node", "POST", "GET", ...(withProblem ? [shrinkable("problem")] : [])],
+        shown.map((r) => [r.id, r.node, cell(r.post), cell(r.get), ...(withProblem ? [problemOf(r)] : [])]),
+        [],
+        { maxWidth },
       ),
     );
   }
-  if (!full) parts.push(`(${report.rows.length - shown.length} ok rows not shown; --table shows all, --json gives every row)`);
+  if (!full) {
+    const notes = [];
+    if (problems.length > shown.length) notes.push(`(${count(problems.length - shown.length)} more failed rows; --json lists all)`);
+    const okRows = rows.length - problems.length;
+    if (okRows > 0) notes.push(`(${count(okRows)} ok rows not shown; --table shows all)`);
+    parts.push(notes.join("\n"));
+  }
   parts.push(
     renderTable(
-      ["node", "url", numeric("ids"), numeric("ok"), numeric("failed")],
-      report.nodes.map((n) => [n.node, n.url, String(n.ids), String(n.ok), String(n.failed)]),
+      ["node", "url", ...["ids", "created", "exists", "failed"].map(numeric)],
+      report.nodes.map((n) => [n.node, n.url, count(n.ids), count(n.created), count(n.exists), count(n.failed)]),
+      [],
+      { maxWidth },
     ),
   );
-  const secs = (report.elapsedMs / 1000).toFixed(2);
-  parts.push(`${report.rows.length} ids: ${report.rows.length - report.failed} ok, ${report.failed} failed, in ${secs} s`);
+  parts.push(summaryLine(report));
   return parts.join("\n\n");
 }
 
-function problemOf(r: RunRow): string {
-  if (r.ok) return "";
-  return (r.post.ok ? r.get.message : r.post.message) ?? "";
+/** `10 ids: created 3, already stored 7, failed 0, in 0.05 s`, or what an interrupted run did. */
+export function summaryLine(report: RunReport): string {
+  const secs = (report.elapsedMs / 1000).toFixed(2);
+  const what = `created ${count(report.created)}, already stored ${count(report.exists)}, failed ${count(report.failed)}`;
+  if (!report.interrupted) return `${plural(report.rows.length, "id")}: ${what}, in ${secs} s`;
+  const finished = report.rows.length - report.unfinished;
+  return `interrupted after ${secs} s: ${count(finished)} of ${plural(report.rows.length, "id")} finished: ${what}; ${count(report.unfinished)} not finished (a re-run completes them)`;
 }
 
-/** `3 of 10 ids failed: node 3 (http://...): connection refused: ids 2, 5, 8` - one line per cause. */
+/** The failing step's message without the `node X (url): ` the row already names. */
+function problemOf(r: RunRow): string {
+  if (r.ok) return "";
+  const message = (r.post.ok ? r.get.message : r.post.message) ?? "";
+  const prefix = `node ${r.node} (${r.url}): `;
+  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
+}
+
+/**
+ * For stderr: how many ids failed, then per node (with its circuit, when it opened) one
+ * line per cause (step, outcome, status) with an example message and the first ids.
+ * When the pre-flight check stopped the run: the one error that says how to fix it.
+ */
 export function summarizeRunFailures(report: RunReport): string {
-  const causes = new Map<string, string[]>();
-  for (const r of report.rows) {
-    if (r.ok) continue;
-    const cause = problemOf(r) || "failed";
-    // One line per node and kind of failure; the per-field detail is in the table.
-    const key = cause.length > 160 ? cause.slice(0, 160) + "..." : cause;
-    const ids = causes.get(key) ?? [];
-    ids.push(r.id);
-    causes.set(key, ids);
+  if (report.preflight.misnamed.length > 0) return describeMisnamed(report.preflight);
+  const failedRows = report.rows.filter((r) => !r.ok && r.post.outcome !== "not-started");
+  const byNode = new Map<string, RunRow[]>();
+  for (const r of failedRows) byNode.set(r.node, [...(byNode.get(r.node) ?? []), r]);
+  const out = [report.interrupted ? summaryLine(report) : `${count(report.failed)} of ${plural(report.rows.length, "id")} failed`];
+  for (const [name, rows] of byNode) {
+    const node = report.nodes.find((n) => n.node === name)!;
+    const circuit = node.circuit?.openedBecause ? `; down: ${node.circuit.openedBecause}` : "";
+    out.push(`  node ${name} (${node.url}): ${plural(rows.length, "id")}${circuit}`);
+    const causes = new Map<string, { example: string; ids: string[] }>();
+    for (const r of rows) {
+      const step = r.post.ok ? { phase: "GET", ...r.get } : { phase: "POST", ...r.post };
+      const key = `${step.phase} ${cell(step)}${step.unsent ? ", not sent" : ""}`;
+      const cause = causes.get(key) ?? { example: step.unsent ? "" : problemOf(r), ids: [] };
+      cause.ids.push(r.id);
+      causes.set(key, cause);
+    }
+    for (const [key, { example, ids }] of causes) {
+      out.push(`    ${key}: ${plural(ids.length, "id")} (${listIds(ids, 8)})${example ? `: ${example}` : ""}`);
+    }
   }
-  const lines = [...causes].map(([cause, ids]) => `  ${cause}: ${ids.length === 1 ? "id" : "ids"} ${listIds(ids)}`);
-  return `${report.failed} of ${report.rows.length} ids failed\n${lines.join("\n")}`;
+  return out.join("\n");
 }

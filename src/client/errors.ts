@@ -17,8 +17,10 @@ export type FailureKind =
   | "conflict"
   /** The answer came from a node with another name (X-Shard-Node): --nodes does not match the cluster. */
   | "wrong-node"
-  /** The body was not the JSON the contract promises. */
-  | "invalid-response";
+  /** The body was not the JSON the contract promises, or larger than any answer of an instance. */
+  | "invalid-response"
+  /** The caller gave up (Ctrl-C) before the answer came. */
+  | "interrupted";
 
 export class ShardRequestError extends Error {
   override readonly name = "ShardRequestError";
@@ -35,6 +37,8 @@ export class ShardRequestError extends Error {
     readonly status?: number,
     /** Requests made, retries included. */
     readonly attempts = 1,
+    /** Not sent at all (the node's circuit was open): a POST that was not sent stored nothing. */
+    readonly unsent = false,
   ) {
     super(`node ${node} (${url}): ${reason}`);
   }

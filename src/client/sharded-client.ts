@@ -12,9 +12,32 @@ import type { Expense, ExpenseCreate, ExpenseUpdate } from "../expenses/model.ts
 import { DEFAULT_VNODES } from "../ring/hash-ring.ts";
 import { parseNodeList, type Node } from "../ring/node.ts";
 import { Ring } from "../ring/ring.ts";
+import { Circuit, type CircuitOptions, type CircuitSnapshot } from "./circuit.ts";
 import { compareRecord, describeDifferences, type FieldDifference } from "./compare.ts";
-import { ShardRequestError } from "./errors.ts";
-import { callShard, DEFAULT_TIMEOUT_MS, httpError, type RetryOptions, type ShardRequest, type ShardResponse } from "./transport.ts";
+import { ShardRequestError, type FailureKind } from "./errors.ts";
+import {
+  callShard,
+  DEFAULT_TIMEOUT_MS,
+  httpError,
+  MAX_PAGE_ANSWER_BYTES,
+  type RetryOptions,
+  type ShardRequest,
+  type ShardResponse,
+} from "./transport.ts";
+
+/** Per call: the caller's abort (Ctrl-C), after which the call fails as "interrupted". */
+export interface CallControl {
+  readonly signal?: AbortSignal;
+}
+
+/** What a node said about itself before a job (GET /readyz). */
+export interface Probe {
+  readonly node: Node;
+  /** Its X-Shard-Node: the name it goes by; null when it answered without one, undefined when it did not answer. */
+  readonly answeredAs?: string | null;
+  /** Why it cannot take requests (no answer, or not ready); undefined when it can. */
+  readonly problem?: { readonly kind: FailureKind; readonly reason: string; readonly status?: number };
+}
 
 export interface ShardedClientOptions extends RetryOptions {
   /** The cluster's ring; or give `nodes` (and `vnodes`) to build one of epoch 0. */
@@ -28,6 +51,8 @@ export interface ShardedClientOptions extends RetryOptions {
    * which means the node list does not match the running cluster. Default true.
    */
   readonly checkNodeName?: boolean;
+  /** Each node's circuit breaker (see circuit.ts); false: none. */
+  readonly circuit?: CircuitOptions | false;
 }
 
 /** What `ensure` did: stored the record, or found exactly that record already stored. */
@@ -52,14 +77,26 @@ export class ShardedExpenseClient {
   readonly ring: Ring;
   readonly #retry: RetryOptions;
   readonly #checkNodeName: boolean;
+  readonly #circuits = new Map<string, Circuit>();
 
   constructor(options: ShardedClientOptions) {
     const { ring, nodes, vnodes = DEFAULT_VNODES } = options;
     if (ring === undefined && nodes === undefined) throw new TypeError("ShardedExpenseClient: give `ring` or `nodes`");
     const list = typeof nodes === "string" ? parseNodeList(nodes) : nodes?.map((n) => ({ ...n, weight: n.weight ?? 1 }));
     this.ring = ring ?? new Ring(list!, { vnodes });
-    this.#retry = { timeoutMs: options.timeoutMs, retries: options.retries, backoffMs: options.backoffMs };
+    this.#retry = { timeoutMs: options.timeoutMs, retries: options.retries, backoffMs: options.backoffMs, maxRetryAfterMs: options.maxRetryAfterMs };
     this.#checkNodeName = options.checkNodeName ?? true;
+    if (options.circuit !== false) for (const n of this.ring.nodes) this.#circuits.set(n.name, new Circuit(n, options.circuit));
+  }
+
+  /** Each node's circuit breaker as it stands: closed, open (and why), failures, retries, requests not sent. */
+  circuits(): CircuitSnapshot[] {
+    return [...this.#circuits.values()].map((c) => c.snapshot());
+  }
+
+  /** Whether answers under another node's name (X-Shard-Node) fail as "wrong-node". */
+  get checksNodeNames(): boolean {
+    return this.#checkNodeName;
   }
 
   get nodes(): readonly Node[] {
@@ -90,12 +127,12 @@ export class ShardedExpenseClient {
    * Idempotent create: POST to the owner; a 409 whose stored record equals `record`
    * counts as done ("exists"), one with other content throws ConflictError.
    */
-  async ensure(record: ExpenseCreate): Promise<EnsureResult> {
+  async ensure(record: ExpenseCreate, control: CallControl = {}): Promise<EnsureResult> {
     const node = this.ownerOf(record.id);
-    const res = await this.request(node, { method: "POST", path: "/v1/expenses", body: record });
+    const res = await this.request(node, { method: "POST", path: "/v1/expenses", body: record }, control);
     if (res.status === 201) return { outcome: "created", record: res.body as Expense, node, attempts: res.attempts };
     if (res.status !== 409) throw httpError(node, res);
-    const stored = await this.get(record.id);
+    const stored = await this.get(record.id, control);
     if (!stored) throw httpError(node, res); // 409 but gone: deleted in between; report the 409
     const differences = compareRecord(record, stored);
     if (differences.length > 0) throw new ConflictError(node, differences);
@@ -103,10 +140,10 @@ export class ShardedExpenseClient {
   }
 
   /** The record from its owner, or undefined when the owner has none (404). */
-  async get(id: string | number): Promise<Expense | undefined> {
+  async get(id: string | number, control: CallControl = {}): Promise<Expense | undefined> {
     const key = toCanonicalId(id);
     const node = this.ownerOf(key);
-    const res = await this.request(node, { method: "GET", path: `/v1/expenses/${key}` });
+    const res = await this.request(node, { method: "GET", path: `/v1/expenses/${key}` }, control);
     if (res.status === 200) return res.body as Expense;
     if (res.status === 404) return undefined;
     throw httpError(node, res);
@@ -142,13 +179,13 @@ export class ShardedExpenseClient {
    * must not promise more: a node that breaks either fails with "invalid-response"
    * instead of paging forever.
    */
-  async *list(nodeName: string, { pageSize = 500 }: { pageSize?: number } = {}): AsyncGenerator<Expense> {
+  async *list(nodeName: string, { pageSize = 500, signal }: { pageSize?: number } & CallControl = {}): AsyncGenerator<Expense> {
     const node = this.node(nodeName);
     const invalid = (reason: string) => new ShardRequestError(node.name, node.url, "invalid-response", reason, 200);
     let after: bigint | undefined;
     for (;;) {
       const query = `limit=${pageSize}` + (after === undefined ? "" : `&after=${after}`);
-      const res = await this.request(node, { method: "GET", path: `/v1/expenses?${query}` });
+      const res = await this.request(node, { method: "GET", path: `/v1/expenses?${query}`, maxAnswerBytes: MAX_PAGE_ANSWER_BYTES }, { signal });
       if (res.status !== 200) throw httpError(node, res);
       const page = listingPage(res.body);
       if (!page) throw invalid('the listing is not { "items": [...], "next": <id> or null }');
@@ -167,26 +204,32 @@ export class ShardedExpenseClient {
   }
 
   /**
-   * Asks node `name` who it is (`GET /healthz`, one attempt, at most 2 s) and throws the
-   * "wrong-node" ShardRequestError when it answers under another name, before anything is
-   * written to it. A node that does not answer passes: its requests report that themselves.
+   * Asks node `name` who it is and whether it can take requests (`GET /readyz`, one
+   * attempt, at most 2 s), before a job sends it anything. Never throws: a node that
+   * does not answer, or is not ready, comes back with its `problem`.
    */
-  async checkName(name: string): Promise<void> {
-    if (!this.#checkNodeName) return;
+  async probe(name: string): Promise<Probe> {
     const node = this.node(name);
     const timeoutMs = Math.min(this.#retry.timeoutMs ?? DEFAULT_TIMEOUT_MS, 2000);
     let res: ShardResponse;
     try {
-      res = await callShard(node, { method: "GET", path: "/healthz" }, { timeoutMs, retries: 0 });
-    } catch {
-      return;
+      res = await callShard(node, { method: "GET", path: "/readyz" }, { timeoutMs, retries: 0 });
+    } catch (e) {
+      const { kind, reason } = e instanceof ShardRequestError ? e : { kind: "network" as const, reason: String(e) };
+      return { node, problem: { kind, reason } };
     }
-    this.#checkServedBy(node, res);
+    if (res.status === 200) return { node, answeredAs: res.servedBy };
+    return { node, answeredAs: res.servedBy, problem: { kind: "http", reason: httpError(node, res).reason, status: res.status } };
   }
 
-  /** One request to one node, with this client's timeout, retries and node-name check. */
-  async request(node: Node, request: ShardRequest): Promise<ShardResponse> {
-    const res = await callShard(node, request, this.#retry);
+  /** Opens node `name`'s circuit: its requests fail unsent from now on (a failed pre-flight check). */
+  trip(name: string, problem: NonNullable<Probe["problem"]>): void {
+    this.#circuits.get(name)?.trip(problem);
+  }
+
+  /** One request to one node, with this client's timeout, retries, circuit and node-name check. */
+  async request(node: Node, request: ShardRequest, { signal }: CallControl = {}): Promise<ShardResponse> {
+    const res = await callShard(node, request, { ...this.#retry, circuit: this.#circuits.get(node.name), signal });
     this.#checkServedBy(node, res);
     return res;
   }

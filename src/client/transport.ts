@@ -1,13 +1,18 @@
 /**
  * One HTTP exchange with one shard: a timeout per attempt, and retries with capped,
  * jittered exponential backoff for the failures a retry can cure (connection
- * refused/reset, timeouts, 5xx). A 4xx is the client's mistake and is never retried.
+ * refused/reset, timeouts, 5xx). A 4xx is the client's mistake and is never retried,
+ * except a 429 that says when to come back. A Retry-After is honoured, up to a bound.
  *
  * Retrying a POST is safe here because the service never overwrites: a POST whose
  * first attempt was stored answers 409 on the retry, which the caller resolves by
  * reading the record back (see ShardedExpenseClient.ensure).
+ *
+ * Answers are read up to a size limit: an instance's answers are small, and a node
+ * that streams without end must not fill the client's memory.
  */
 import type { Node } from "../ring/node.ts";
+import type { Circuit } from "./circuit.ts";
 import { ShardRequestError, type FailureKind } from "./errors.ts";
 
 /** Where a request goes: the node's ring name (for messages) and its base URL. */
@@ -16,16 +21,28 @@ type Target = Pick<Node, "name" | "url">;
 export interface RetryOptions {
   /** Per-attempt timeout in milliseconds. Default 5000. */
   readonly timeoutMs?: number;
-  /** Retries after the first attempt. Default 3. */
+  /** Retries after the first attempt. Default 5. */
   readonly retries?: number;
-  /** First backoff delay in milliseconds; doubles per retry, capped at 2 s. Default 100. */
+  /** First backoff delay in milliseconds; doubles per retry, capped at 2 s. Default 200. */
   readonly backoffMs?: number;
+  /** The longest Retry-After honoured, in milliseconds; a longer one waits this long. Default 5000. */
+  readonly maxRetryAfterMs?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
-export const DEFAULT_RETRIES = 3;
-export const DEFAULT_BACKOFF_MS = 100;
+/**
+ * With the default backoff the retries wait 2.5 to 5 s in all (each delay is between half
+ * and all of 200 ms doubling, capped at 2 s): enough for an instance that restarts.
+ */
+export const DEFAULT_RETRIES = 5;
+export const DEFAULT_BACKOFF_MS = 200;
+export const DEFAULT_MAX_RETRY_AFTER_MS = 5000;
 const MAX_BACKOFF_MS = 2000;
+
+/** The largest answer read for one record (an instance takes bodies up to 64 KiB). */
+export const MAX_RECORD_ANSWER_BYTES = 1 << 20;
+/** The largest answer read for a listing page (1,000 records of typical size are well under 1 MiB). */
+export const MAX_PAGE_ANSWER_BYTES = 16 << 20;
 
 export interface ShardResponse {
   readonly status: number;
@@ -41,42 +58,141 @@ export interface ShardRequest {
   /** Path and query, starting with `/`. */
   readonly path: string;
   readonly body?: unknown;
+  /** The largest answer to read. Default MAX_RECORD_ANSWER_BYTES. */
+  readonly maxAnswerBytes?: number;
+}
+
+export interface CallOptions extends RetryOptions {
+  /** The node's circuit: refuses attempts while open, learns from each outcome. */
+  readonly circuit?: Circuit;
+  /** The caller's own abort (Ctrl-C): the request fails as "interrupted". */
+  readonly signal?: AbortSignal;
 }
 
 /** Sends `request` to `node`; answers any HTTP status, throws ShardRequestError for transport failures. */
-export async function callShard(
-  node: Target,
-  request: ShardRequest,
-  options: RetryOptions = {},
-): Promise<ShardResponse> {
+export async function callShard(node: Target, request: ShardRequest, options: CallOptions = {}): Promise<ShardResponse> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const retries = options.retries ?? DEFAULT_RETRIES;
   const backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+  const maxBytes = request.maxAnswerBytes ?? MAX_RECORD_ANSWER_BYTES;
+  const { circuit, signal } = options;
   const init: RequestInit = {
     method: request.method,
     headers: request.body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
     body: request.body === undefined ? undefined : JSON.stringify(request.body),
   };
+  const interrupted = (attempts: number) =>
+    new ShardRequestError(node.name, node.url, "interrupted", "interrupted before the answer came", undefined, attempts);
   for (let attempt = 1; ; attempt++) {
+    if (signal?.aborted) throw interrupted(attempt - 1);
+    circuit?.admit();
+    if (attempt > 1) circuit?.retried();
     let failure: { kind: FailureKind; reason: string; hint?: string };
+    let waitMs: number | undefined;
+    const sentAt = performance.now();
     try {
-      const res = await fetch(node.url + request.path, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-      const text = await res.text();
-      if (res.status >= 500 && attempt <= retries) {
-        await backoff(attempt, backoffMs);
-        continue;
+      const signals = [AbortSignal.timeout(timeoutMs), ...(circuit ? [circuit.signal] : []), ...(signal ? [signal] : [])];
+      const res = await fetch(node.url + request.path, { ...init, signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) });
+      const text = await readCapped(res, maxBytes);
+      if (text === undefined) {
+        circuit?.answered();
+        throw new ShardRequestError(
+          node.name,
+          node.url,
+          "invalid-response",
+          `HTTP ${res.status} with an answer over ${mib(maxBytes)} (an instance's answers are far smaller); stopped reading it`,
+          res.status,
+          attempt,
+        );
       }
-      return { status: res.status, body: parseBody(node, text, res.status, attempt), servedBy: res.headers.get("x-shard-node"), attempts: attempt };
+      const retryAfter = retryAfterMs(res.headers.get("retry-after"));
+      const retryable = res.status >= 500 || (res.status === 429 && retryAfter !== undefined);
+      if (!retryable || retryAfter !== undefined) circuit?.answered();
+      else circuit?.failed({ kind: "http", reason: `HTTP ${res.status}: ${errorMessage(parseLoosely(text))}`, status: res.status }, sentAt);
+      if (!retryable || attempt > retries) {
+        return { status: res.status, body: parseBody(node, text, res.status, attempt), servedBy: res.headers.get("x-shard-node"), attempts: attempt };
+      }
+      waitMs = retryAfter === undefined ? undefined : Math.min(retryAfter, maxRetryAfterMs);
     } catch (e) {
       if (e instanceof ShardRequestError) throw e;
+      if (signal?.aborted) throw interrupted(attempt);
       failure = classify(e, timeoutMs);
+      circuit?.failed({ kind: failure.kind, reason: failure.reason }, sentAt);
+      if (attempt > retries) {
+        const tries = attempt === 1 ? "" : ` after ${attempt} attempts`;
+        const hint = failure.hint ? ` (${failure.hint})` : "";
+        throw new ShardRequestError(node.name, node.url, failure.kind, failure.reason + tries + hint, undefined, attempt);
+      }
     }
-    if (attempt > retries) {
-      const tries = attempt === 1 ? "" : ` after ${attempt} attempts`;
-      const hint = failure.hint ? ` (${failure.hint})` : "";
-      throw new ShardRequestError(node.name, node.url, failure.kind, failure.reason + tries + hint, undefined, attempt);
+    // Waiting ends early when the circuit opens (the next admit() then fails) or the caller aborts.
+    await sleep(waitMs ?? backoff(attempt, backoffMs), [circuit?.signal, signal]);
+  }
+}
+
+/**
+ * The body as text, or undefined when it is larger than `maxBytes`: then it is not read
+ * further and the connection is dropped.
+ */
+async function readCapped(res: Response, maxBytes: number): Promise<string | undefined> {
+  const declared = res.headers.get("content-length");
+  if (declared !== null) {
+    if (Number(declared) > maxBytes) {
+      await res.body?.cancel();
+      return undefined;
     }
-    await backoff(attempt, backoffMs);
+    return res.text(); // the length is the framing: no more than that is read
+  }
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Retry-After in milliseconds: delay-seconds or an HTTP date; undefined when absent or unreadable. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** Resolves after `ms`, or as soon as one of the signals aborts. */
+function sleep(ms: number, signals: readonly (AbortSignal | undefined)[]): Promise<void> {
+  const live = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (live.some((s) => s.aborted)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      for (const s of live) s.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const s of live) s.addEventListener("abort", done, { once: true });
+  });
+}
+
+function mib(bytes: number): string {
+  return `${bytes / (1 << 20)} MiB`;
+}
+
+function parseLoosely(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 
@@ -91,10 +207,14 @@ function parseBody(node: Target, text: string, status: number, attempts: number)
   }
 }
 
-/** Full jitter: a random delay up to base * 2^(attempt-1), capped. */
-function backoff(attempt: number, baseMs: number): Promise<void> {
+/**
+ * The delay before retry `attempt`: between half and all of base * 2^(attempt-1), capped.
+ * The fixed half makes the total wait predictable (a restart is outlasted); the random
+ * half spreads the retries of many requests.
+ */
+function backoff(attempt: number, baseMs: number): number {
   const ceiling = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** (attempt - 1));
-  return Bun.sleep(Math.random() * ceiling);
+  return ceiling / 2 + (Math.random() * ceiling) / 2;
 }
 
 function classify(e: unknown, timeoutMs: number): { kind: FailureKind; reason: string; hint?: string } {
@@ -114,11 +234,16 @@ function classify(e: unknown, timeoutMs: number): { kind: FailureKind; reason: s
   return { kind: "network", reason: `network error: ${err?.message ?? String(e)}` };
 }
 
-/** The message of an error body (`{ message }`, `{ error }`) or its text, shortened. */
+/**
+ * The message of an error body or its text, shortened: every field error of the
+ * `errors` array (`name: ...; email: ...`), else `message` (or `error`, `detail`).
+ */
 export function errorMessage(body: unknown): string {
   if (typeof body === "string") return clip(body);
   if (body && typeof body === "object") {
     const b = body as Record<string, unknown>;
+    const fieldErrors = Array.isArray(b.errors) ? b.errors.map((x) => (x as { message?: unknown })?.message).filter((m) => typeof m === "string") : [];
+    if (fieldErrors.length > 1) return fieldErrors.map((m) => clip(m, 200)).join("; ");
     for (const key of ["message", "error", "detail"]) {
       if (typeof b[key] === "string" && b[key] !== "") return clip(b[key]);
     }

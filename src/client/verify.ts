@@ -11,11 +11,16 @@
  *   extra       a second copy: a record on a non-owner while its owner has it too
  *
  * Placement is checked for every record found, not only the expected ids; records on
- * their owner outside the expected set are counted as `unchecked`.
+ * their owner outside the expected set are counted as `unchecked`. When the pattern is
+ * clear, the report names the likely cause (diagnose.ts). As `client run`, verify first
+ * asks every node its name (preflight.ts) and checks nothing under names the instances
+ * do not go by.
  */
 import type { ExpenseCreate } from "../expenses/model.ts";
 import { compareRecord, type FieldDifference } from "./compare.ts";
+import { likelyCauses, type LikelyCause } from "./diagnose.ts";
 import { ShardRequestError } from "./errors.ts";
+import { preflight, type PreflightReport } from "./preflight.ts";
 import type { ShardedExpenseClient } from "./sharded-client.ts";
 
 export interface Placed {
@@ -47,7 +52,10 @@ export interface VerifyReport {
   /** Records on their owner whose id was not in the expected set. */
   readonly unchecked: number;
   /** Nodes whose listing could not be read: the check is incomplete. */
-  readonly errors: readonly { node: string; message: string }[];
+  readonly errors: readonly { node: string; url: string; message: string }[];
+  /** What the findings point to, when the pattern is clear. */
+  readonly causes: readonly LikelyCause[];
+  readonly preflight: PreflightReport;
 }
 
 export interface VerifyOptions {
@@ -62,19 +70,29 @@ export async function verifyRecords(
 ): Promise<VerifyReport> {
   // id -> node name -> stored record, from every node's listing
   const found = new Map<string, Map<string, unknown>>();
-  const errors: { node: string; message: string }[] = [];
+  const errors: { node: string; url: string; message: string }[] = [];
+  const checked = await preflight(client);
+  if (checked.misnamed.length > 0) {
+    const nodes = client.nodes.map((n) => ({ node: n.name, url: n.url, records: 0 }));
+    return { ok: false, checked: expected.length, good: 0, nodes, missing: [], unknown: [], mismatched: [], misplaced: [], extra: [], unchecked: 0, errors, causes: [], preflight: checked };
+  }
+  // node name -> its ids in listing order
+  const listings = new Map<string, string[]>();
   // node name -> how far its listing got: "all", or the last id read before it failed
   const listedThrough = new Map<string, "all" | bigint | undefined>();
   const nodes = await Promise.all(
     client.nodes.map(async (n) => {
       let records = 0;
       let last: bigint | undefined;
+      const listed: string[] = [];
+      listings.set(n.name, listed);
       try {
         for await (const record of client.list(n.name, { pageSize })) {
           const id = String(record.id);
           let where = found.get(id);
           if (!where) found.set(id, (where = new Map()));
           where.set(n.name, record);
+          listed.push(id);
           records++;
           last = BigInt(id);
         }
@@ -83,7 +101,7 @@ export async function verifyRecords(
       } catch (e) {
         listedThrough.set(n.name, last);
         const message = e instanceof ShardRequestError ? e.reason : e instanceof Error ? e.message : String(e);
-        errors.push({ node: n.name, message: `listing failed after ${records} records: ${message}` });
+        errors.push({ node: n.name, url: n.url, message: `listing failed after ${records} records: ${message}` });
         return { node: n.name, url: n.url, records, error: message };
       }
     }),
@@ -133,5 +151,6 @@ export async function verifyRecords(
   extra.sort(byId);
 
   const ok = errors.length === 0 && missing.length + mismatched.length + misplaced.length + extra.length === 0;
-  return { ok, checked: expected.length, good, nodes, missing, unknown, mismatched, misplaced, extra, unchecked, errors };
+  const causes = ok ? [] : likelyCauses(client.ring, listings, misplaced.length + extra.length);
+  return { ok, checked: expected.length, good, nodes, missing, unknown, mismatched, misplaced, extra, unchecked, errors, causes, preflight: checked };
 }

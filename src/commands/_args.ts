@@ -30,6 +30,10 @@ export const jsonArg = {
   json: { type: "boolean", description: "Machine-readable JSON on stdout" },
 } as const satisfies ArgsDef;
 
+export const wideArg = {
+  wide: { type: "boolean", description: "Tables as wide as their cells (else they fit 80 columns, long cells cut with …)" },
+} as const satisfies ArgsDef;
+
 export const idsArg = {
   ids: {
     type: "string",

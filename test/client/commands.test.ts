@@ -7,6 +7,7 @@ import { runCli as cli } from "../support/cli.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { useLocalCluster } from "./cluster.ts";
+import { hangingOnRequests } from "./fake-nodes.ts";
 
 let dir: string;
 beforeAll(() => {
@@ -58,10 +59,14 @@ describe("client run and verify", () => {
     const run = await cli("client", "run", "--nodes", cluster().nodeList, "--ids", "1..10");
     expect(run.code).toBe(0);
     const lines = run.stdout.split("\n");
-    expect(lines[0]).toMatch(/^id\s+node\s+url\s+POST\s+GET$/);
-    expect(lines.filter((l) => /^ *\d+\s+\d\s+http:\/\/127\.0\.0\.1:\d+\s+201 created\s+200 match$/.test(l))).toHaveLength(10);
-    expect(run.stdout).toMatch(/^node\s+url\s+ids\s+ok\s+failed$/m);
-    expect(run.stdout).toContain("10 ids: 10 ok, 0 failed");
+    expect(lines[0]).toMatch(/^id\s+node\s+POST\s+GET$/);
+    expect(lines.filter((l) => /^ *\d+\s+\d\s+201 created\s+200 match$/.test(l))).toHaveLength(10);
+    expect(run.stdout).toMatch(/^node\s+url\s+ids\s+created\s+exists\s+failed$/m);
+    expect(run.stdout).toMatch(/^10 ids: created 10, already stored 0, failed 0, in [\d.]+ s$/m);
+
+    const again = await cli("client", "run", "--nodes", cluster().nodeList, "--ids", "1..10,11");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^11 ids: created 1, already stored 10, failed 0, in [\d.]+ s$/m);
 
     const verify = await cli("client", "verify", "--nodes", cluster().nodeList, "--json");
     expect(verify.code).toBe(0);
@@ -82,8 +87,14 @@ describe("client run and verify", () => {
     writeFileSync(file, JSON.stringify([{ ...seedRecord("300"), name: "Someone else" }]));
     const bad = await cli("client", "run", "--nodes", cluster().nodeList, "--data", file);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain("1 of 1 ids failed");
-    expect(bad.stderr).toMatch(/node \d \(http:\/\/127\.0\.0\.1:\d+\): HTTP 409: the id is stored with other content \(name: expected "Someone else", got "Foo 300"\): id 300/);
+    const owner = ownerOf("300");
+    expect(bad.stderr).toBe(
+      [
+        "shardctl client run: 1 of 1 id failed",
+        `  node ${owner} (${cluster().nodes.find((n) => n.name === owner)!.url}): 1 id`,
+        '    POST 409 conflict: 1 id (300): HTTP 409: the id is stored with other content (name: expected "Someone else", got "Foo 300")',
+      ].join("\n"),
+    );
   });
 
   test("with a node down, run exits 1 and names the node and the reason for its ids", async () => {
@@ -92,13 +103,106 @@ describe("client run and verify", () => {
       const r = await cli("client", "run", "--nodes", cluster().nodeList, "--ids", "1..10", "--retries", "0");
       expect(r.code).toBe(1);
       const onNode3 = Array.from({ length: 10 }, (_, i) => String(i + 1)).filter((id) => ownerOf(id) === "3");
-      expect(r.stderr).toMatch(new RegExp(`^shardctl client run: ${onNode3.length} of 10 ids failed$`, "m"));
-      expect(r.stderr).toContain(`node 3 (${cluster().nodes[2]!.url}): connection refused (is the instance running?): ids `);
-      expect(r.stdout).toMatch(/^ *\d+\s+3\s+\S+\s+refused\s+skipped\s+node 3 .*connection refused/m);
+      expect(r.stderr).toBe(
+        [
+          `shardctl client run: ${onNode3.length} of 10 ids failed`,
+          `  node 3 (${cluster().nodes[2]!.url}): ${onNode3.length} ids; down: connection refused (is the instance running?), found by the pre-flight check`,
+          `    POST refused, not sent: ${onNode3.length} ids (${onNode3.join(", ")})`,
+        ].join("\n"),
+      );
+      expect(r.stdout).toMatch(/^ *\d+\s+3\s+refused\s+skipped\s+not sent, node down: connection refused \(is t…$/m);
     } finally {
       await cluster().startNode("3");
     }
   });
+});
+
+describe("client run output that scales", () => {
+  const cluster = useLocalCluster(["1", "2", "3"]);
+  const ownerOf = refOwnerOf([{ name: "1" }, { name: "2" }, { name: "3" }]);
+
+  test("1,500 ids with a node down: the first 100 failed rows, per-node counts, a summary of a few lines; every line fits 80 columns", async () => {
+    await cluster().stopNode("2");
+    try {
+      const r = await cli("client", "run", "--nodes", cluster().nodeList, "--ids", "1..1500");
+      expect(r.code).toBe(1);
+      const onNode2 = Array.from({ length: 1500 }, (_, i) => String(i + 1)).filter((id) => ownerOf(id) === "2");
+      const out = r.stdout.split("\n");
+      const failedRows = out.filter((l) => /^ *\d+\s+2\s+refused\s+skipped\s+not sent, node down: /.test(l));
+      expect(failedRows).toHaveLength(100);
+      expect(out).toContain(`(${(onNode2.length - 100).toLocaleString("en-US")} more failed rows; --json lists all)`);
+      expect(out).toContain(`(${(1500 - onNode2.length).toLocaleString("en-US")} ok rows not shown; --table shows all)`);
+      // 2 + 100 rows, the two notes, the node table (2 + 3), the summary, and blank lines between
+      expect(out).toHaveLength(102 + 2 + 5 + 1 + 3);
+      expect(out.at(-1)).toMatch(new RegExp(`^1,500 ids: created ${(1500 - onNode2.length).toLocaleString("en-US")}, already stored 0, failed ${onNode2.length}, in [\\d.]+ s$`));
+      for (const line of out) expect(Bun.stringWidth(line)).toBeLessThanOrEqual(80);
+      // stderr: the count, the node, one line for its one cause
+      expect(r.stderr.split("\n")).toHaveLength(3);
+      expect(r.stderr).toStartWith(`shardctl client run: ${onNode2.length} of 1,500 ids failed\n  node 2 (`);
+
+      const wide = await cli("client", "run", "--nodes", cluster().nodeList, "--ids", "1..1500", "--wide");
+      const widest = Math.max(...wide.stdout.split("\n").map((l) => Bun.stringWidth(l)));
+      expect(widest).toBeGreaterThan(80);
+      expect(wide.stdout).toContain("not sent, node down: connection refused (is the instance running?), found by the pre-flight check");
+    } finally {
+      await cluster().startNode("2");
+    }
+  }, 60_000);
+
+  test("a 422 shows every field error the instance listed", async () => {
+    const file = join(dir, "bad-fields.json");
+    writeFileSync(file, JSON.stringify([{ ...seedRecord("7"), email: "not-an-address", submit_date: "31-02-2016", link: "ftp://x" }]));
+    const r = await cli("client", "run", "--nodes", cluster().nodeList, "--data", file, "--wide");
+    expect(r.code).toBe(1);
+    for (const field of ["email", "submit_date", "link"]) expect(r.stderr).toContain(`${field}: `);
+    expect(r.stderr).toMatch(/POST 422 http: 1 id \(7\): HTTP 422: email: [^;]+; link: [^;]+; submit_date: /);
+  });
+
+  test("instances whose names are not the node list's: one pre-flight error with the --nodes that matches, nothing sent", async () => {
+    // The instances go by 1, 2, 3; the client names each address by itself (the default).
+    const byAddress = cluster().nodes.map((n) => n.url.slice("http://".length)).join(",");
+    const r = await cli("client", "run", "--nodes", byAddress, "--ids", "1..10");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    const matching = cluster().nodes.map((n) => `${n.name}=${n.url.slice("http://".length)}`).join(",");
+    expect(r.stderr).toBe(
+      [
+        "shardctl client run: the node names do not match the instances' (X-Shard-Node); nothing was sent",
+        ...cluster().nodes.map((n) => `  ${n.url} answers as node "${n.name}", but the node list calls it "${n.url.slice("http://".length)}"`),
+        "Names decide placement. To use the names the instances go by, run with:",
+        `  --nodes ${matching}`,
+        "or start each instance with --name set to its name in the node list.",
+      ].join("\n"),
+    );
+    for (const n of cluster().nodes) expect(await (await fetch(`${n.url}/v1/expenses`)).json()).toEqual({ items: [], next: null });
+    const verify = await cli("client", "verify", "--nodes", byAddress);
+    expect([verify.code, verify.stdout]).toEqual([1, ""]);
+    expect(verify.stderr).toContain(`  --nodes ${matching}\n`);
+    // The value it printed works.
+    expect((await cli("client", "run", "--nodes", matching, "--ids", "1..10")).code).toBe(0);
+  });
+
+  test("Ctrl-C prints the partial summary and exits 130", async () => {
+    // Node 3 answers its check and then hangs, so the run is surely in progress when interrupted.
+    const hanging = hangingOnRequests("3");
+    try {
+      const nodes = `${cluster().nodes.slice(0, 2).map((n) => `${n.name}=${n.url.slice("http://".length)}`).join(",")},3=127.0.0.1:${hanging.port}`;
+      const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/cli.ts"), "client", "run", "--nodes", nodes, "--ids", "1..400"], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      while (hanging.requests() < 8) await Bun.sleep(10); // every worker is stuck on node 3
+      const interrupted = performance.now();
+      proc.kill("SIGINT");
+      const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      expect(code).toBe(130);
+      expect(performance.now() - interrupted).toBeLessThan(3000); // not the 5 s timeout of the requests in flight
+      expect(stdout).toMatch(/^interrupted after [\d.]+ s: [\d,]+ of 400 ids finished: created [\d,]+, already stored 0, failed 0; [\d,]+ not finished \(a re-run completes them\)$/m);
+      expect(stderr).toMatch(/^shardctl client run: interrupted after /);
+    } finally {
+      hanging.stop();
+    }
+  }, 30_000);
 });
 
 describe("demo", () => {
@@ -107,8 +211,8 @@ describe("demo", () => {
     expect(r.code).toBe(0);
     expect(r.stdout.match(/^started node [123] at http:\/\/127\.0\.0\.1:\d+ on sqlite:/gm)).toHaveLength(3);
     // names 1, 2, 3 with one point each: the seed README's table and its 5/1/4 split
-    expect(r.stdout).toMatch(/^ *1\s+2\s+http\S+\s+201 created\s+200 match$/m);
-    expect(r.stdout).toMatch(/^3\s+http\S+\s+4\s+4\s+0$/m);
+    expect(r.stdout).toMatch(/^ *1\s+2\s+201 created\s+200 match$/m);
+    expect(r.stdout).toMatch(/^3\s+http\S+\s+4\s+4\s+0\s+0$/m);
     expect(r.stdout).toContain("10 of 10 ids on their owner with the expected content; 0 missing, 0 mismatched, 0 misplaced, 0 extra");
     expect(r.stdout).toContain("stopped 3 instance(s) and removed their temp data");
     const dirs = /on sqlite:(\S+)\/node-1\.sqlite/.exec(r.stdout)![1]!;

@@ -19,6 +19,8 @@ const server = Bun.serve({
   port: 0,
   hostname: "127.0.0.1",
   fetch(req) {
+    // verify's pre-flight check: a node that is up
+    if (new URL(req.url).pathname === "/readyz") return Response.json({ ready: true });
     // A bound of our own, so that a client that pages forever fails instead of hanging.
     if (++calls > 200) return Response.json({ message: "the client paged 200 times" }, { status: 400 });
     const url = new URL(req.url);

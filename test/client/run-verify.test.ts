@@ -54,7 +54,7 @@ describe("runRecords", () => {
     expect(report.rows[0]!.get.outcome).toBe("skipped");
   });
 
-  test("a node list whose names do not match the instances' fails those nodes' ids as wrong-node without storing them", async () => {
+  test("a node list whose names do not match the instances' sends nothing, and says which --nodes would match", async () => {
     // The addresses of nodes 1 and 2 swapped under their names; node 3 as it is.
     const swapped = new ShardedExpenseClient({
       nodes: [
@@ -67,18 +67,18 @@ describe("runRecords", () => {
     });
     const report = await runRecords(swapped, recordsForIds(ids(300, 340)));
     expect(report.ok).toBe(false);
-    const wrong = report.rows.filter((r) => r.node !== "3");
-    expect(wrong.map((r) => r.id)).toEqual(ids(300, 340).filter((id) => ownerOf(id) !== "3"));
-    for (const r of wrong) {
-      expect(r.post).toMatchObject({ ok: false, outcome: "wrong-node" });
-      expect(r.post.status).toBeUndefined();
-      expect(r.post.message).toContain("nothing was sent to it");
-      // Not stored under either name.
-      for (const name of ["1", "2"]) expect((await fetch(`${nodeUrl(name)}/v1/expenses/${r.id}`)).status).toBe(404);
+    const address = (name: string) => nodeUrl(name).slice("http://".length);
+    expect(report.preflight.misnamed).toEqual([
+      { node: "1", url: nodeUrl("2"), answeredAs: "2" },
+      { node: "2", url: nodeUrl("1"), answeredAs: "1" },
+    ]);
+    expect(report.preflight.matchingNodes).toBe(`2=${address("2")},1=${address("1")},3=${address("3")}`);
+    // Under the wrong names every owner may be wrong, node 3's ids included: none is sent.
+    for (const r of report.rows) {
+      expect(r.post).toMatchObject({ ok: false, outcome: "wrong-node", unsent: true });
+      for (const name of ["1", "2", "3"]) expect((await fetch(`${nodeUrl(name)}/v1/expenses/${r.id}`)).status).toBe(404);
     }
-    const fine = report.rows.filter((r) => r.node === "3");
-    expect(fine.map((r) => r.id)).toEqual(ids(300, 340).filter((id) => ownerOf(id) === "3"));
-    expect(fine.every((r) => r.ok)).toBe(true);
+    expect(report.failed).toBe(41);
   });
 
   test("with one node down its ids fail as refused, the others succeed; after restart a re-run completes", async () => {
@@ -91,9 +91,12 @@ describe("runRecords", () => {
       const up = report.rows.filter((r) => r.node !== "1");
       expect(down.map((r) => r.id)).toEqual(onNode1);
       expect(up.map((r) => r.id)).toEqual(ids(20, 40).filter((id) => ownerOf(id) !== "1"));
+      // The pre-flight check found it down: its ids fail at once, unsent, naming it.
       for (const r of down) {
-        expect(r.post.outcome).toBe("refused");
-        expect(r.post.message).toContain(`node 1 (${nodeUrl("1")}): connection refused`);
+        expect(r.post).toMatchObject({ ok: false, outcome: "refused", unsent: true });
+        expect(r.post.message).toBe(
+          `node 1 (${nodeUrl("1")}): not sent, node down: connection refused (is the instance running?), found by the pre-flight check`,
+        );
       }
       expect(up.every((r) => r.ok)).toBe(true);
       expect(report.failed).toBe(onNode1.length);
@@ -145,14 +148,14 @@ describe("verifyRecords", () => {
   });
 
   test("the summary counts other records in the right number", () => {
-    const base = { ok: true, checked: 1, good: 1, nodes: [], missing: [], unknown: [], mismatched: [], misplaced: [], extra: [], errors: [] };
+    const base = { ok: true, checked: 1, good: 1, nodes: [], missing: [], unknown: [], mismatched: [], misplaced: [], extra: [], errors: [], causes: [], preflight: { misnamed: [], down: [] } };
     expect(renderVerify({ ...base, unchecked: 1 })).toEndWith("; 1 other record on its owner (not in the checked ids)");
     expect(renderVerify({ ...base, unchecked: 2 })).toEndWith("; 2 other records on their owners (not in the checked ids)");
     expect(renderVerify({ ...base, unchecked: 0 })).toEndWith("0 extra");
   });
 
   test("the problem table shows the first 100 problems and says how many more --json has", () => {
-    const base = { ok: false, checked: 0, good: 0, nodes: [], unknown: [], mismatched: [], extra: [], errors: [], unchecked: 0, missing: [] };
+    const base = { ok: false, checked: 0, good: 0, nodes: [], unknown: [], mismatched: [], extra: [], errors: [], unchecked: 0, missing: [], causes: [], preflight: { misnamed: [], down: [] } };
     const misplaced = ids(1, 250).map((id) => ({ id, node: "1", owner: "2" }));
     const text = renderVerify({ ...base, misplaced });
     expect(text.match(/^misplaced /gm)).toHaveLength(100);

@@ -2,9 +2,15 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { callShard, errorMessage, httpError } from "../../src/client/transport.ts";
 import { ShardRequestError } from "../../src/client/errors.ts";
 import { freePort } from "../support/net.ts";
+import { endlessBody } from "./fake-nodes.ts";
 
 // A real HTTP server whose answers the tests script per path.
 let hits = new Map<string, number>();
+/** When each request arrived, per path (performance.now()). */
+let arrivals = new Map<string, number[]>();
+/** Bytes of endless bodies handed to the socket. */
+let streamed = 0;
+const endless = () => endlessBody((n) => (streamed += n));
 const server = Bun.serve({
   port: 0,
   hostname: "127.0.0.1",
@@ -12,8 +18,35 @@ const server = Bun.serve({
     const path = new URL(req.url).pathname;
     const n = (hits.get(path) ?? 0) + 1;
     hits.set(path, n);
+    arrivals.set(path, [...(arrivals.get(path) ?? []), performance.now()]);
     const headers = { "x-shard-node": "a" };
     switch (path) {
+      case "/retry-after-1": // 503 asking for one second, then success
+        return n === 1 ? Response.json({ message: "fenced" }, { status: 503, headers: { ...headers, "retry-after": "1" } }) : Response.json({ n }, { headers });
+      case "/retry-after-120": // 503 asking for two minutes, then success
+        return n === 1 ? Response.json({ message: "fenced" }, { status: 503, headers: { ...headers, "retry-after": "120" } }) : Response.json({ n }, { headers });
+      case "/busy-429": // 429 with Retry-After: a 4xx that says when to come back
+        return n === 1 ? Response.json({ message: "slow down" }, { status: 429, headers: { ...headers, "retry-after": "0" } }) : Response.json({ n }, { headers });
+      case "/plain-429":
+        return Response.json({ message: "slow down" }, { status: 429, headers });
+      case "/endless": // a chunked body that never ends
+        return new Response(endless(), { headers: { ...headers, "content-type": "application/json" } });
+      case "/declared-huge": // says it is 1 GiB before sending any of it
+        return new Response(endless(), { headers: { ...headers, "content-length": String(1 << 30) } });
+      case "/many-field-errors":
+        return Response.json(
+          {
+            error: "invalid_field",
+            message: "email: must be an address",
+            field: "email",
+            errors: [
+              { field: "email", message: "email: must be an address" },
+              { field: "submit_date", message: "submit_date: must be dd-mm-yyyy" },
+              { field: "link", message: "link: must be an http(s) URL" },
+            ],
+          },
+          { status: 422, headers },
+        );
       case "/ok":
         return Response.json({ echo: req.method === "POST" ? await req.json() : null }, { status: 200, headers });
       case "/flaky": // two 503s, then success
@@ -35,6 +68,13 @@ const node = { name: "a", url: server.url.origin };
 afterAll(() => server.stop(true));
 
 describe("httpError", () => {
+  test("a 422 lists every field error of the body's errors array, not only the first", async () => {
+    const res = await callShard(node, { method: "POST", path: "/many-field-errors", body: {} }, { retries: 0 });
+    expect(httpError(node, res).reason).toBe(
+      "HTTP 422: email: must be an address; submit_date: must be dd-mm-yyyy; link: must be an http(s) URL",
+    );
+  });
+
   test("an answer without X-Shard-Node is said to come from something that is not an instance", async () => {
     const stranger = await callShard(node, { method: "GET", path: "/nowhere" }, { retries: 0 });
     expect(httpError(node, stranger).message).toBe(
@@ -101,5 +141,78 @@ describe("callShard", () => {
     expect(e).toBeInstanceOf(ShardRequestError);
     expect(e.kind).toBe("invalid-response");
     expect(e.message).toContain("<html>hello</html>");
+  });
+
+  test("a body that never ends is cut at the limit: the request fails at once naming the node, the connection is dropped", async () => {
+    streamed = 0;
+    const started = performance.now();
+    const e = await callShard(node, { method: "GET", path: "/endless", maxAnswerBytes: 4 << 20 }, { retries: 3 }).catch((x) => x);
+    expect(e).toBeInstanceOf(ShardRequestError);
+    expect([e.kind, e.attempts]).toEqual(["invalid-response", 1]); // not retried: a node that does this will do it again
+    expect(e.message).toBe(
+      `node a (${node.url}): HTTP 200 with an answer over 4 MiB (an instance's answers are far smaller); stopped reading it`,
+    );
+    expect(performance.now() - started).toBeLessThan(3000);
+    // The server stops streaming soon after: its socket buffers fill and nobody reads them.
+    const atCut = streamed;
+    await Bun.sleep(300);
+    expect(streamed - atCut).toBeLessThan(16 << 20);
+    expect(streamed).toBeLessThan(64 << 20);
+  });
+
+  test("the default limit of a one-record answer is 1 MiB; a declared Content-Length over it is refused before reading", async () => {
+    streamed = 0;
+    const endlessOne = await callShard(node, { method: "GET", path: "/endless" }).catch((x) => x);
+    expect(endlessOne.message).toContain("HTTP 200 with an answer over 1 MiB");
+    const declared = await callShard(node, { method: "GET", path: "/declared-huge" }).catch((x) => x);
+    expect([declared.kind, declared.status]).toEqual(["invalid-response", 200]);
+    expect(declared.message).toContain("an answer over 1 MiB");
+  });
+
+  test("Retry-After is honoured: the retry comes after the time the node asked for", async () => {
+    arrivals = new Map();
+    hits = new Map();
+    const res = await callShard(node, { method: "GET", path: "/retry-after-1" }, { backoffMs: 1 });
+    expect([res.status, res.attempts]).toEqual([200, 2]);
+    const [first, second] = arrivals.get("/retry-after-1")!;
+    expect(second! - first!).toBeGreaterThanOrEqual(990);
+    expect(second! - first!).toBeLessThan(1600);
+  });
+
+  test("a Retry-After longer than the bound waits only the bound", async () => {
+    arrivals = new Map();
+    hits = new Map();
+    const res = await callShard(node, { method: "GET", path: "/retry-after-120" }, { backoffMs: 1, maxRetryAfterMs: 300 });
+    expect(res.status).toBe(200);
+    const [first, second] = arrivals.get("/retry-after-120")!;
+    expect(second! - first!).toBeGreaterThanOrEqual(290);
+    expect(second! - first!).toBeLessThan(1000);
+  });
+
+  test("a 429 with Retry-After is retried; one without is the client's problem and is not", async () => {
+    hits = new Map();
+    expect((await callShard(node, { method: "GET", path: "/busy-429" }, { backoffMs: 1 })).status).toBe(200);
+    expect(hits.get("/busy-429")).toBe(2);
+    expect((await callShard(node, { method: "GET", path: "/plain-429" }, { backoffMs: 1 })).status).toBe(429);
+    expect(hits.get("/plain-429")).toBe(1);
+  });
+
+  test("with the default retries, an instance that is down for 2 s (a restart) is waited for", async () => {
+    const port = await freePort();
+    const restarting = { name: "r", url: `http://127.0.0.1:${port}` };
+    let back: ReturnType<typeof Bun.serve> | undefined;
+    const downAt = performance.now();
+    const restart = setTimeout(() => {
+      back = Bun.serve({ port, hostname: "127.0.0.1", fetch: () => Response.json({ up: true }, { headers: { "x-shard-node": "r" } }) });
+    }, 2000);
+    try {
+      const res = await callShard(restarting, { method: "GET", path: "/" });
+      expect(res.body).toEqual({ up: true });
+      expect(res.attempts).toBeGreaterThan(1);
+      expect(performance.now() - downAt).toBeGreaterThanOrEqual(2000);
+    } finally {
+      clearTimeout(restart);
+      back?.stop(true);
+    }
   });
 });

@@ -106,8 +106,8 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
     const run = await cluster.withNodes("client", "run");
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    expect(run.stdout.split("\n").filter((l) => /^ *\d+\s+shard\d\s+http\S+\s+201 created\s+200 match$/.test(l))).toHaveLength(10);
-    expect(run.stdout).toContain("10 ids: 10 ok, 0 failed");
+    expect(run.stdout.split("\n").filter((l) => /^ *\d+\s+shard\d\s+201 created\s+200 match$/.test(l))).toHaveLength(10);
+    expect(run.stdout).toContain("10 ids: created 10, already stored 0, failed 0");
 
     const verify = await cluster.withNodes("client", "verify");
     expect(verify.code).toBe(0);
@@ -125,18 +125,19 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
     const rows = JSON.parse(down.stdout).rows as { id: string; node: string; ok: boolean; post: { outcome: string; message?: string } }[];
     const onDown = rows.filter((r) => r.node === "shard2");
     expect(onDown.map((r) => r.id)).toEqual(range(11, 60).filter((id) => ownerOf(id) === "shard2"));
+    // Found down by the pre-flight check: its ids fail at once, unsent.
     for (const r of onDown) {
       expect(r.post.outcome).toBe("refused");
-      expect(r.post.message).toContain(`node shard2 (${downUrl}): connection refused`);
+      expect(r.post.message).toBe(`node shard2 (${downUrl}): not sent, node down: connection refused (is the instance running?), found by the pre-flight check`);
     }
     expect(rows.filter((r) => r.node !== "shard2").every((r) => r.ok)).toBe(true);
     expect(down.stderr).toContain(`${onDown.length} of 50 ids failed`);
-    expect(down.stderr).toContain(`node shard2 (${downUrl}): connection refused`);
+    expect(down.stderr).toContain(`node shard2 (${downUrl}): ${onDown.length} ids; down: connection refused (is the instance running?), found by the pre-flight check`);
 
     await cluster.restart(1);
     const again = await cluster.withNodes("client", "run", "--ids", "11..60");
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain("50 ids: 50 ok, 0 failed");
+    expect(again.stdout).toContain(`50 ids: created ${onDown.length}, already stored ${50 - onDown.length}, failed 0`);
     const verify = await cluster.withNodes("client", "verify", "--ids", "11..60");
     expect(verify.code).toBe(0);
     await cluster.expectPlacedInDbs(range(11, 60));

@@ -2,8 +2,8 @@ import { defineCommand } from "citty";
 import { progressBar } from "../../cli-output/progress.ts";
 import { renderRun, summarizeRunFailures } from "../../cli-output/run-report.ts";
 import { runRecords } from "../../client/run.ts";
-import { JobFailed } from "../../errors.ts";
-import { idsArg, jsonArg, ringArgs } from "../_args.ts";
+import { Interrupted, JobFailed } from "../../errors.ts";
+import { idsArg, jsonArg, ringArgs, wideArg } from "../_args.ts";
 import { intOption } from "../_parse.ts";
 import { clientFromArgs, dataArg, recordsFromArgs, requestArgs } from "./_args.ts";
 
@@ -11,16 +11,18 @@ export default defineCommand({
   meta: {
     name: "run",
     description:
-      "POST each record to the node that owns its id, then GET each back from its owner and compare field by field. " +
-      "Re-runs are safe: an id already stored with the same content counts as done. Exit 1 if any id failed.",
+      "POST each record to the node that owns its id, then GET it back from its owner and compare field by field. " +
+      "Re-runs are safe: an id already stored with the same content counts as done. Exit 1 if any id failed, 130 on Ctrl-C " +
+      "(after printing what was done).",
   },
   args: {
     ...ringArgs,
     ...idsArg,
     ...dataArg,
-    concurrency: { type: "string", valueHint: "N", description: "Requests in flight at once (default: 8)" },
+    concurrency: { type: "string", valueHint: "N", description: "Ids in flight at once (default: 8)" },
     ...requestArgs,
-    table: { type: "boolean", description: `Show every row, also for runs over 100 ids (else only failed rows)` },
+    table: { type: "boolean", description: `Show every row, also for runs over 100 ids (else the first 100 failed rows)` },
+    ...wideArg,
     ...jsonArg,
   },
   async run({ args }) {
@@ -28,22 +30,30 @@ export default defineCommand({
     const concurrency = intOption(args.concurrency, "concurrency", { min: 1, max: 1024 }) ?? 8;
     const records = await recordsFromArgs(args);
 
-    const bar = progressBar({ total: records.length * 2 });
-    let posted = 0;
-    const report = await runRecords(client, records, {
-      concurrency,
-      onProgress: (phase, done, total) => {
-        if (phase === "POST") posted = done;
-        bar.update(phase, phase === "POST" ? done : posted + done, phase === "POST" ? records.length * 2 : posted + total);
-      },
-    });
-    bar.finish();
-
-    if (args.json) {
-      console.log(JSON.stringify(report, null, 2));
-    } else {
-      console.log(renderRun(report, { allRows: args.table }));
+    // Ctrl-C: no new id starts and requests in flight give up, then the partial report
+    // is printed. A second Ctrl-C exits at once.
+    const stop = new AbortController();
+    const onInterrupt = () => (stop.signal.aborted ? process.exit(130) : stop.abort());
+    process.on("SIGINT", onInterrupt);
+    const bar = progressBar({ total: records.length });
+    let report;
+    try {
+      report = await runRecords(client, records, {
+        concurrency,
+        signal: stop.signal,
+        onProgress: ({ done, total, failed }) => bar.update(done, total, failed),
+      });
+    } finally {
+      bar.finish();
+      process.off("SIGINT", onInterrupt);
     }
+
+    if (args.json) console.log(JSON.stringify(report, null, 2));
+    else {
+      const text = renderRun(report, { allRows: args.table, maxWidth: args.wide ? Infinity : undefined });
+      if (text) console.log(text);
+    }
+    if (report.interrupted) throw new Interrupted(summarizeRunFailures(report));
     if (!report.ok) throw new JobFailed(summarizeRunFailures(report));
   },
 });

@@ -3,7 +3,7 @@ import { renderVerify, summarizeVerifyFailures } from "../../cli-output/verify-r
 import { verifyRecords } from "../../client/verify.ts";
 import { JobFailed } from "../../errors.ts";
 import { MAX_PAGE } from "../../expenses/model.ts";
-import { idsArg, jsonArg, ringArgs } from "../_args.ts";
+import { idsArg, jsonArg, ringArgs, wideArg } from "../_args.ts";
 import { intOption } from "../_parse.ts";
 import { clientFromArgs, dataArg, recordsFromArgs, requestArgs } from "./_args.ts";
 
@@ -12,7 +12,8 @@ export default defineCommand({
     name: "verify",
     description:
       "Check that each id is on its owner with the expected content, and (reading every node's listing) that no record " +
-      "sits on a node that does not own it and none is stored twice. Exit 1 on any missing, mismatched, misplaced or extra record.",
+      "sits on a node that does not own it and none is stored twice; names the likely cause when the pattern is clear " +
+      "(another ring, two instances on one database). Exit 1 on any missing, mismatched, misplaced or extra record.",
   },
   args: {
     ...ringArgs,
@@ -24,6 +25,7 @@ export default defineCommand({
       description: `Records per listing request, at most the service's limit of ${MAX_PAGE} (default: 500)`,
     },
     ...requestArgs,
+    ...wideArg,
     ...jsonArg,
   },
   async run({ args }) {
@@ -32,7 +34,10 @@ export default defineCommand({
     const expected = await recordsFromArgs(args);
     const report = await verifyRecords(client, expected, { pageSize });
     if (args.json) console.log(JSON.stringify(report, null, 2));
-    else console.log(renderVerify(report));
+    else {
+      const text = renderVerify(report, { maxWidth: args.wide ? Infinity : undefined });
+      if (text) console.log(text);
+    }
     if (!report.ok) throw new JobFailed(summarizeVerifyFailures(report));
   },
 });

@@ -3,8 +3,8 @@ import { defineCommand } from "citty";
 import { UsageError } from "../../errors.ts";
 import { canonicalId } from "../../expenses/id.ts";
 import { ringInForce } from "../../ring/in-force.ts";
-import { jsonArg, ringArgs } from "../_args.ts";
-import { numeric, renderTable } from "../../cli-output/table.ts";
+import { jsonArg, ringArgs, wideArg } from "../_args.ts";
+import { numeric, renderTable, shrinkable } from "../../cli-output/table.ts";
 import { plural, vnodesEach } from "../../cli-output/words.ts";
 
 export default defineCommand({
@@ -20,6 +20,7 @@ export default defineCommand({
       required: true,
     },
     ...ringArgs,
+    ...wideArg,
     ...jsonArg,
   },
   run({ args }) {
@@ -53,10 +54,11 @@ export default defineCommand({
       p.point.hex,
       p.point.label + (p.wrapped ? " (wrapped)" : ""),
     ]);
-    console.log(renderTable([numeric("id"), "node", "url", "md5(id)", "first point above", "vnode"], rows));
+    const columns = [numeric("id"), "node", shrinkable("url", "middle"), shrinkable("md5(id)"), shrinkable("point"), "vnode"];
+    console.log(renderTable(columns, rows, [], { maxWidth: args.wide ? Infinity : undefined }));
     console.log(
-      `\nAn id belongs to the node of the first of the ring's ${plural(ring.points.length, "point")} ` +
-        `(${plural(ring.nodes.length, "node")}, ${vnodesEach(ring)}) strictly greater than md5(id); ` +
+      `\nAn id belongs to the node of the first of the ring's ${plural(ring.points.length, "point")}\n` +
+        `(${plural(ring.nodes.length, "node")}, ${vnodesEach(ring)}) strictly greater than md5(id);\n` +
         `past the largest point it wraps to the smallest.`,
     );
   },

@@ -1,0 +1,98 @@
+/** verify names the likely cause: records of another ring, two instances on one database. */
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describeCause } from "../../src/cli-output/verify-report.ts";
+import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
+import { recordsForIds } from "../../src/client/records.ts";
+import { verifyRecords } from "../../src/client/verify.ts";
+import { seedRecord } from "../../src/expenses/seed-data.ts";
+import { startInstance, type Instance } from "../../src/server/index.ts";
+import { refOwnerOf } from "../ring/reference.ts";
+import { useLocalCluster } from "./cluster.ts";
+
+const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+
+async function post(url: string, id: string): Promise<void> {
+  const res = await fetch(`${url}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(id)) });
+  expect(res.status).toBe(201);
+}
+
+describe("records placed by another ring", () => {
+  const cluster = useLocalCluster(["1", "2", "3"]);
+  const urlOf = (name: string) => cluster().nodes.find((n) => n.name === name)!.url;
+
+  test("written with one point per node, checked with 160: verify names --vnodes 1", async () => {
+    const wanted = ids(1, 200);
+    const byOne = refOwnerOf([{ name: "1" }, { name: "2" }, { name: "3" }], 1);
+    const by160 = refOwnerOf([{ name: "1" }, { name: "2" }, { name: "3" }], 160);
+    for (const id of wanted) await post(urlOf(byOne(id)), id);
+
+    const report = await verifyRecords(new ShardedExpenseClient({ nodes: cluster().nodeList }), recordsForIds(wanted));
+    expect(report.ok).toBe(false);
+    const onTheirOwner = wanted.filter((id) => byOne(id) === by160(id)).length;
+    expect(report.misplaced.length).toBe(200 - onTheirOwner);
+    expect(report.causes).toEqual([
+      { kind: "other-ring", nodes: cluster().nodeList, vnodes: 1, fit: 200, of: 200, fitInForce: onTheirOwner },
+    ]);
+    expect(describeCause(report.causes[0]!)).toBe(
+      `the records were placed by another ring: 200 of 200 records are where --nodes ${cluster().nodeList} --vnodes 1 puts them ` +
+        `(the ring in force: ${onTheirOwner}). Check --nodes, --vnodes and --ring against the ring the data was written with.`,
+    );
+  });
+
+  test("written under the default names (host:port), checked under the instances' names 1, 2, 3: verify names the address list", async () => {
+    const addresses = ["1", "2", "3"].map((name) => urlOf(name).slice("http://".length));
+    const byAddress = refOwnerOf(addresses.map((name) => ({ name })));
+    const wanted = ids(1, 150);
+    for (const id of wanted) await post(`http://${byAddress(id)}`, id);
+
+    const report = await verifyRecords(new ShardedExpenseClient({ nodes: cluster().nodeList }), recordsForIds(wanted));
+    expect(report.causes).toMatchObject([{ kind: "other-ring", nodes: addresses.join(","), vnodes: 160, fit: 150, of: 150 }]);
+  });
+
+  test("a few stray records are not blamed on another ring", async () => {
+    const by160 = refOwnerOf([{ name: "1" }, { name: "2" }, { name: "3" }], 160);
+    const wanted = ids(1, 100);
+    for (const id of wanted) await post(urlOf(by160(id)), id);
+    const stray = ids(500, 505);
+    for (const id of stray) await post(urlOf(["1", "2", "3"].find((n) => n !== by160(id))!), id);
+    const report = await verifyRecords(new ShardedExpenseClient({ nodes: cluster().nodeList }), recordsForIds(wanted));
+    expect(report.misplaced.length).toBe(6);
+    expect(report.causes).toEqual([]);
+  });
+});
+
+describe("two instances on one database", () => {
+  let instances: Instance[] = [];
+  let dir = "";
+  afterEach(async () => {
+    await Promise.allSettled(instances.map((s) => s.stop()));
+    instances = [];
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("nodes that list the same records are named as probably sharing a database", async () => {
+    dir = mkdtempSync(join(tmpdir(), "shardctl-shared-db-"));
+    const shared = `sqlite:${join(dir, "shared.sqlite")}`;
+    instances = [
+      await startInstance({ port: 0, db: shared, name: "a", log: false }),
+      await startInstance({ port: 0, db: shared, name: "b", log: false }),
+      await startInstance({ port: 0, db: `sqlite:${join(dir, "c.sqlite")}`, name: "c", log: false }),
+    ];
+    const client = new ShardedExpenseClient({ nodes: instances.map((s) => ({ name: s.name, url: s.url })) });
+    const owner = refOwnerOf([{ name: "a" }, { name: "b" }, { name: "c" }]);
+    const wanted = ids(1, 30);
+    for (const id of wanted) await post(instances.find((s) => s.name === owner(id))!.url, id);
+
+    const report = await verifyRecords(client, recordsForIds(wanted));
+    expect(report.ok).toBe(false);
+    const inShared = wanted.filter((id) => owner(id) !== "c").length;
+    expect(report.extra.length).toBe(inShared);
+    expect(report.causes).toEqual([{ kind: "shared-database", nodes: ["a", "b"], records: inShared }]);
+    expect(describeCause(report.causes[0]!)).toBe(
+      `nodes a and b list the same ${inShared} records: two instances answering from one database? Give each instance its own --db.`,
+    );
+  });
+});
