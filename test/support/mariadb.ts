@@ -59,6 +59,8 @@ export async function startMariaDB(): Promise<MariaDB> {
       `--datadir=${join(dir, "data")}`,
       "--auth-root-authentication-method=normal",
       "--skip-test-db",
+      // its own tmpdir too: bootstraps that share /tmp have failed on each other's temporary tables
+      `--tmpdir=${dir}`,
       ...(isRoot ? ["--user=root"] : []),
     ],
     { stdout: "pipe", stderr: "pipe" },
