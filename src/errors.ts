@@ -37,6 +37,8 @@ export class ApiError extends Error {
     message: string,
     /** The field the message is about, when there is one. */
     readonly field?: string,
+    /** More of the answer: keys of the body beside error and message (421's owner), and headers (Retry-After). */
+    readonly more: { readonly body?: Readonly<Record<string, unknown>>; readonly headers?: Readonly<Record<string, string>> } = {},
   ) {
     super(message);
   }

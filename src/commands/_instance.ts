@@ -1,11 +1,13 @@
 /**
  * Starting an instance from a command (`serve`, `demo`): the one place where what goes
  * wrong at start becomes an exit status and a one-line message. A malformed database URL
- * is bad usage (2); a database that cannot be reached or refuses the login, or a port
+ * or a ring the instance's name is not in (or that clashes with the database's) is bad
+ * usage (2); a database that cannot be reached or refuses the login, or a port
  * that is taken, is a job failure (1).
  */
 import { JobFailed, UsageError } from "../errors.ts";
 import { startInstance, type Instance, type InstanceOptions } from "../server/instance.ts";
+import { RingStartError } from "../server/ring-guard.ts";
 import { StoreLoginRefused, StoreUnavailable, StoreUrlError } from "../store/types.ts";
 import { parseStoreUrl } from "../store/url.ts";
 
@@ -38,7 +40,7 @@ export async function startForCommand(options: InstanceOptions, context: StartCo
 }
 
 function startFailure(e: unknown, { what, address, node }: StartContext): Error {
-  if (e instanceof StoreUrlError) return new UsageError(e.message);
+  if (e instanceof StoreUrlError || e instanceof RingStartError) return new UsageError(e.message);
   const where = node === undefined ? undefined : `cannot start node ${node} on ${address}`;
   const lead = where === undefined ? "" : `${where}: `;
   if (e instanceof StoreLoginRefused) {

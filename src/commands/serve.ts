@@ -2,12 +2,16 @@
  * `shardctl serve`: one expense instance until SIGTERM/SIGINT, then a graceful stop
  * (requests in flight finish, the database pool closes). A database that cannot be
  * reached at start is a job failure (exit 1); a malformed --db is bad usage (exit 2).
+ * Given a ring (the client's ring options), the instance is ring-aware: it answers 421
+ * for the ids it does not own, and its --name must be a node of the ring (else exit 2).
  */
 import { defineCommand } from "citty";
 import { UsageError } from "../errors.ts";
+import { ringInForce } from "../ring/in-force.ts";
 import { nodeNameProblem } from "../ring/node.ts";
 import { hostPort, isWildcardHost } from "../server/instance.ts";
 import { redact } from "../store/url.ts";
+import { ringArgs } from "./_args.ts";
 import { intOption } from "./_parse.ts";
 import { checkDbUrl, startForCommand } from "./_instance.ts";
 
@@ -22,7 +26,8 @@ export default defineCommand({
       description:
         "mysql://user:pass@host:port/database[?pool=N] or sqlite:<path>; env SHARDCTL_DB (default: sqlite:./data/shardctl-<port>.sqlite)",
     },
-    name: { type: "string", valueHint: "NAME", description: "Node name for X-Shard-Node (default: host:port)" },
+    name: { type: "string", valueHint: "NAME", description: "Node name for X-Shard-Node (default: host:port); with a ring, a node of it" },
+    ...ringArgs,
   },
   async run({ args }) {
     const port = intOption(args.port, "port", { min: 0, max: 65535 }) ?? 5001;
@@ -42,6 +47,10 @@ export default defineCommand({
     }
     // Bad usage is found before the port is bound, so it exits 2 even when the port is taken.
     if (db !== undefined) checkDbUrl(db, dbSource);
+    // Only a ring somebody named makes the instance ring-aware: the contract's default ring
+    // is the client's guess, not this cluster's (an instance without one checks nothing).
+    const inForce = ringInForce(args);
+    const ring = inForce.isDefault ? undefined : { ring: inForce.ring, source: inForce.source };
 
     // Listen for signals before starting, so that one arriving during start-up still
     // ends in a graceful stop rather than the default exit.
@@ -52,9 +61,14 @@ export default defineCommand({
 
     const what =
       db === undefined ? "the default database" : `the database ${redact(db)}${dbSource === "--db" ? "" : ` (from ${dbSource})`}`;
-    const instance = await startForCommand({ port, host, db, name: args.name }, { what, address: `${host}:${port}` });
+    const instance = await startForCommand(
+      { port, host, db, name: args.name, ring, adminToken: process.env.SHARDCTL_ADMIN_TOKEN },
+      { what, address: `${host}:${port}` },
+    );
+    for (const note of instance.notes) console.error(`shardctl serve: ${note}`);
+    const aware = instance.ring ? `ring ${instance.ring.label}` : "no ring (checks no ownership)";
     console.error(
-      `shardctl serve: node ${instance.name} listening on ${instance.url} (db ${redact(instance.db)}); API docs at ${instance.url}/openapi`,
+      `shardctl serve: node ${instance.name} listening on ${instance.url} (db ${redact(instance.db)}; ${aware}); API docs at ${instance.url}/openapi`,
     );
 
     console.error(`shardctl serve: ${await signal}: finishing requests in flight, then closing the database`);

@@ -138,6 +138,17 @@ export const ErrorBody = t.Object({
   errors: t.Optional(t.Array(t.Object({ field: t.String(), message: t.String() }), { description: "every invalid field" })),
 });
 
+/** 421 Misdirected Request: the id belongs to another node under the instance's ring; nothing was executed. */
+export const MisdirectedBody = t.Object({
+  error: t.Literal("misdirected"),
+  message: t.String(),
+  field: t.Optional(t.String()),
+  errors: t.Optional(t.Array(t.Object({ field: t.String(), message: t.String() }))),
+  id: t.String({ description: "the id, canonical" }),
+  owner: t.Object({ name: t.String(), url: t.String() }, { description: "the node that owns the id under `ring`" }),
+  ring: t.String({ description: "the instance's ring label, <epoch>:<fingerprint>" }),
+});
+
 export type ExpenseCreate = typeof ExpenseCreate.static;
 export type ExpenseUpdate = typeof ExpenseUpdate.static;
 export type Expense = typeof Expense.static;

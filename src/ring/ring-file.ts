@@ -35,17 +35,35 @@ export interface RingFile {
 const FILE_KEYS = ["epoch", "vnodes", "nodes", "fingerprint", "label"];
 const NODE_KEYS = ["name", "host", "port", "url", "weight"];
 
+export interface RingFileOptions {
+  /**
+   * A ring that is to replace another (PUT /ring) must say its epoch: without one it
+   * would be epoch 0, never newer than anything.
+   */
+  readonly requireEpoch?: boolean;
+  /** The document in messages: "the file" (default), "the body". */
+  readonly what?: string;
+}
+
 /** Parses and checks the text of a ring file; throws NodeListError saying where and what. */
-export function parseRingFile(text: string): RingFile {
+export function parseRingFile(text: string, options: RingFileOptions = {}): RingFile {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
     throw new NodeListError(`not valid JSON (${(e as Error).message})`);
   }
-  const top = object(doc, "the file", FILE_KEYS);
+  return parseRingDocument(doc, options);
+}
+
+/** parseRingFile for a document already parsed from JSON (a request body). */
+export function parseRingDocument(doc: unknown, { requireEpoch = false, what = "the file" }: RingFileOptions = {}): RingFile {
+  const top = object(doc, what, FILE_KEYS);
 
   let epoch: number | undefined;
+  if (top.epoch === undefined && requireEpoch) {
+    throw new NodeListError(`"epoch" is required: a ring replaces another only with a larger epoch`);
+  }
   if (top.epoch !== undefined) {
     epoch = top.epoch as number;
     if (!Number.isSafeInteger(epoch) || epoch < 0) {

@@ -9,9 +9,12 @@ import { expensesFeature } from "../expenses/index.ts";
 import { ExpenseService } from "../expenses/service.ts";
 import type { ExpenseStore } from "../store/types.ts";
 import { VERSION } from "../version.ts";
+import type { AdminPolicy } from "./admin.ts";
 import { parseJsonBody } from "./body.ts";
 import { clip, errorAnswer, INTERNAL, pathOf } from "./errors.ts";
 import { healthFeature } from "./health.ts";
+import { RING_HEADER, RingGuard } from "./ring-guard.ts";
+import { ringFeature } from "./ring-routes.ts";
 
 /**
  * A query parameter given twice (`?limit=1&limit=2`) is a 422 naming it; otherwise one
@@ -36,9 +39,22 @@ export interface AppOptions {
   name: string;
   /** Default: one line per request on stdout. */
   log?: RequestLog;
+  /** The instance's ring and ownership check; default: a guard with no ring (checks nothing). */
+  guard?: RingGuard;
+  /** Who may make admin requests; default: no token and no peer address known, so nobody. */
+  admin?: AdminPolicy;
+  /** Where notes for the operator go (a ring adopted); default stderr. */
+  note?: (line: string) => void;
 }
 
-export function createApp({ store, name, log = (line) => console.log(line) }: AppOptions) {
+export function createApp({
+  store,
+  name,
+  log = (line) => console.log(line),
+  guard = new RingGuard(name, store, undefined),
+  admin = { peerAddress: () => undefined },
+  note = (line) => console.error(line),
+}: AppOptions) {
   // afterResponse runs late (after the bytes are handed over), so the handler's end is
   // noted in afterHandle / onError and the logged duration is the app's own time.
   const started = new WeakMap<Request, number>();
@@ -47,6 +63,9 @@ export function createApp({ store, name, log = (line) => console.log(line) }: Ap
     .onRequest(({ request, set }) => {
       started.set(request, performance.now());
       set.headers["x-shard-node"] = name;
+      // The ring now; a request on an id is labelled again with the ring it ran under (RingGuard.serve).
+      const ring = guard.ring;
+      if (ring) set.headers[RING_HEADER] = ring.label;
     })
     .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
     .onParse({ as: "global" }, parseJsonBody)
@@ -81,13 +100,14 @@ export function createApp({ store, name, log = (line) => console.log(line) }: Ap
             title: "shardctl expense instance",
             version: VERSION,
             description:
-              "One shard of the expense service. Every answer carries X-Shard-Node. Errors are JSON {error, message, field}: malformed JSON 400, missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, method not served on a known path 405 (with Allow), database unreachable 503. Query parameters a route does not take, or given twice, are 422.",
+              "One shard of the expense service. Every answer carries X-Shard-Node, and X-Shard-Ring (<epoch>:<fingerprint>) when the instance has a ring. Errors are JSON {error, message, field}: malformed JSON 400, missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, method not served on a known path 405 (with Allow), database unreachable 503. A ring-aware instance answers 421 {error: misdirected, message, id, owner: {name, url}, ring} for an id it does not own, and executes nothing. Query parameters a route does not take, or given twice, are 422.",
           },
         },
       }),
     )
     .use(healthFeature(store, name))
-    .use(expensesFeature(new ExpenseService(store)));
+    .use(ringFeature(guard, admin, note))
+    .use(expensesFeature(new ExpenseService(store), guard));
 }
 
 export type App = ReturnType<typeof createApp>;

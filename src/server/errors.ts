@@ -80,6 +80,7 @@ export function allowedMethods(path: string): string[] | undefined {
   if (path === "/v1/expenses") return ["GET", "HEAD", "POST"];
   if (/^\/v1\/expenses\/[^/]+$/.test(path)) return ["GET", "HEAD", "PUT", "DELETE"];
   if (path === "/healthz" || path === "/readyz") return ["GET", "HEAD"];
+  if (path === "/ring") return ["GET", "HEAD", "PUT"];
   return undefined;
 }
 
@@ -113,7 +114,8 @@ export function errorAnswer(
     set.status = cause.status;
     // The rest of an oversized body is not read: the connection cannot carry another request.
     if (cause.status === 413) set.headers.connection = "close";
-    const answer: ErrorBody = { error: cause.kind, message: cause.message };
+    Object.assign(set.headers, cause.more.headers);
+    const answer: ErrorBody = { error: cause.kind, message: cause.message, ...cause.more.body };
     if (cause.field !== undefined) {
       answer.field = cause.field;
       // a field problem found after the schema reads like a schema failure: every bad field under `errors`

@@ -4,9 +4,11 @@
  */
 import { openStore } from "../store/open.ts";
 import { parseStoreUrl } from "../store/url.ts";
+import type { Ring } from "../ring/ring.ts";
 import type { ExpenseStore } from "../store/types.ts";
 import { createApp, type RequestLog } from "./app.ts";
 import { internalErrorResponse } from "./errors.ts";
+import { checkMember, RingGuard, ringAtStart, type Adoption, type GivenRing } from "./ring-guard.ts";
 
 export interface InstanceOptions {
   /** 0 picks a free port; `port` of the result is the real one. */
@@ -17,6 +19,16 @@ export interface InstanceOptions {
   /** Default `host:port`, the ring's default node name for this address. */
   name?: string;
   log?: RequestLog;
+  /**
+   * The ring given at start (flags, file, environment): the instance is ring-aware, and
+   * its name must be a node of it (else RingStartError before anything starts). Without
+   * one, the instance uses the ring its database holds, if any.
+   */
+  ring?: GivenRing;
+  /** SHARDCTL_ADMIN_TOKEN: what admin requests (PUT /ring) must present; without it, loopback only. */
+  adminToken?: string;
+  /** How long a ring switch waits for the requests in flight; default 10 s. */
+  ringSwitchTimeoutMs?: number;
 }
 
 export interface Instance {
@@ -24,6 +36,12 @@ export interface Instance {
   readonly port: number;
   readonly name: string;
   readonly db: string;
+  /** The ring in force now; undefined when the instance checks no ownership. */
+  readonly ring: Ring | undefined;
+  /** What the start found to say about the ring (where it came from, warnings), for the operator. */
+  readonly notes: readonly string[];
+  /** Puts a newer ring in force, as PUT /ring does (for a process that starts its own instances). */
+  adoptRing(ring: Ring): Promise<Adoption>;
   stop(): Promise<void>;
 }
 
@@ -70,15 +88,20 @@ function starting(node: string): Response {
   );
 }
 
-export async function startInstance({ port, host = "127.0.0.1", db, name, log }: InstanceOptions): Promise<Instance> {
-  // A malformed --db is a usage error whatever happens to the port: parse it before binding
-  // (StoreUrlError), so a busy port cannot hide it. The default URL is always well-formed.
+export async function startInstance(options: InstanceOptions): Promise<Instance> {
+  const { port, host = "127.0.0.1", db, name, log, ring: given } = options;
+  // A malformed --db, or a name not in the ring, is a usage error whatever happens to the
+  // port: found before binding, so a busy port cannot hide it. The default URL is always
+  // well-formed; a default name is known before binding unless the port is 0.
   if (db !== undefined) parseStoreUrl(db);
+  if (given && (name !== undefined || port !== 0)) checkMember(given, name ?? hostPort(host, port));
   // Bind first so that port 0 resolves before the default name and database are chosen;
   // until the store is open and the app exists, every request gets a JSON 503 "starting".
   let handle: ((request: Request) => Response | Promise<Response>) | undefined;
   let nodeName = name ?? "";
-  const server = Bun.serve({
+  // The peer address of a request routed under another Request object (see routable).
+  const peers = new WeakMap<Request, string | undefined>();
+  const server: Bun.Server<undefined> = Bun.serve({
     port,
     hostname: host,
     // The app's own limit (MAX_BODY_BYTES, body.ts) answers every oversized body with a JSON
@@ -93,20 +116,37 @@ export async function startInstance({ port, host = "127.0.0.1", db, name, log }:
       console.error(`[${nodeName}] unhandled error:`, e);
       return internalErrorResponse(nodeName);
     },
-    fetch: (request) => (handle ? handle(routable(request)) : starting(nodeName)),
+    fetch: (request, bun) => {
+      if (!handle) return starting(nodeName);
+      const routed = routable(request);
+      if (routed !== request) peers.set(routed, bun.requestIP(request)?.address);
+      return handle(routed);
+    },
   });
   const realPort = server.port!;
   // Set before the first await, so even an answer while the store opens names the node.
   nodeName = name ?? hostPort(host, realPort);
   const url = db ?? defaultDbUrl(realPort);
-  let store: ExpenseStore;
+  let store: ExpenseStore | undefined;
+  let guard: RingGuard;
+  let notes: readonly string[];
   try {
+    if (given) checkMember(given, nodeName);
     store = await openStore(url, (line) => console.error(`shardctl: node ${nodeName}: ${line}`));
+    const start = await ringAtStart(store, given, nodeName);
+    notes = start.notes;
+    guard = new RingGuard(nodeName, store, start.ring, { switchTimeoutMs: options.ringSwitchTimeoutMs });
   } catch (e) {
     await server.stop(true);
+    await store?.close();
     throw e;
   }
-  const app = createApp({ store, name: nodeName, log });
+  const admin = {
+    token: options.adminToken,
+    peerAddress: (request: Request) => (peers.has(request) ? peers.get(request) : server.requestIP(request)?.address),
+  };
+  // A quiet instance (no request log) also keeps its ring notes to itself.
+  const app = createApp({ store, name: nodeName, log, guard, admin, ...(log === false ? { note: () => {} } : {}) });
   handle = app.fetch;
 
   let stopping: Promise<void> | undefined;
@@ -115,10 +155,15 @@ export async function startInstance({ port, host = "127.0.0.1", db, name, log }:
     port: realPort,
     name: nodeName,
     db: url,
+    get ring() {
+      return guard.ring;
+    },
+    notes,
+    adoptRing: (ring) => guard.adopt(ring),
     stop: () =>
       (stopping ??= (async () => {
         await server.stop(false);
-        await store.close();
+        await store!.close();
       })()),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseRingFile } from "../../src/ring/index.ts";
+import { parseRingDocument, parseRingFile } from "../../src/ring/index.ts";
 
 describe("parseRingFile", () => {
   test("strings as in --nodes and objects with host and port; vnodes optional", () => {
@@ -44,5 +44,27 @@ describe("parseRingFile", () => {
     ["duplicate addresses", `{"nodes": ["a=h:1", {"name": "b", "host": "h", "port": 1}]}`, /same address h:1/],
   ])("%s is rejected", (_, text, message) => {
     expect(() => parseRingFile(text)).toThrow(message);
+  });
+
+  test.each([
+    ["a negative epoch", `{"epoch": -1, "nodes": ["h:1"]}`, /"epoch" must be a non-negative integer, got -1/],
+    ["a fractional epoch", `{"epoch": 1.5, "nodes": ["h:1"]}`, /"epoch" must be a non-negative integer, got 1.5/],
+    ["an epoch as a string", `{"epoch": "2", "nodes": ["h:1"]}`, /"epoch" must be a non-negative integer, got "2"/],
+    ["an epoch past 2^53", `{"epoch": 9007199254740992, "nodes": ["h:1"]}`, /"epoch" must be a non-negative integer/],
+  ])("%s is rejected", (_, text, message) => {
+    expect(() => parseRingFile(text)).toThrow(message);
+  });
+
+  test("the epoch is optional (0) unless required, as for a ring that replaces another", () => {
+    expect(parseRingFile(`{"nodes": ["h:1"]}`).epoch).toBeUndefined();
+    expect(parseRingFile(`{"epoch": 0, "nodes": ["h:1"]}`, { requireEpoch: true }).epoch).toBe(0);
+    expect(() => parseRingFile(`{"nodes": ["h:1"]}`, { requireEpoch: true })).toThrow(
+      /"epoch" is required: a ring replaces another only with a larger epoch/,
+    );
+  });
+
+  test("a parsed document (a request body) is checked the same way, named as asked", () => {
+    expect(parseRingDocument({ epoch: 2, nodes: ["a=h:1"] }).epoch).toBe(2);
+    expect(() => parseRingDocument([1], { what: "the body" })).toThrow(/^the body must be a JSON object/);
   });
 });

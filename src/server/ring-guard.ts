@@ -1,0 +1,230 @@
+/**
+ * The ring of a ring-aware instance, and the one place that decides whether this
+ * instance serves an id (Redis Cluster's MOVED, Vitess's tablet target check):
+ *
+ *   - `decide(state, self, id, access)`: pure; the whole rule. No ring: serve everything
+ *     (the seed scenario). A ring: serve the ids this node owns, answer 421 naming the
+ *     owner for the others. A node that is not in its ring owns nothing (a node leaving
+ *     the cluster stays up, holding the new ring, until the rebalance ends).
+ *   - `RingGuard.serve(...)`: runs one request's decision and execution under one ring
+ *     (a shared hold of the SwitchLock), and labels the answer with that ring.
+ *   - `RingGuard.adopt(ring)`: a switch to a ring with a larger epoch: exclusive, saved to
+ *     the database first, then in force.
+ *
+ * The rebalance grows `RingState` (e.g. "moving to ring NEW" with a fence for the moving
+ * ids, answered 503 + Retry-After) and `decide`; `access` already tells reads from writes.
+ */
+import { ApiError } from "../errors.ts";
+import { canonicalId } from "../expenses/id.ts";
+import type { Access, IdGuard, RequestContext } from "../expenses/id-guard.ts";
+import { parseRingFile } from "../ring/ring-file.ts";
+import { parseRingLabel, Ring, ringLabel } from "../ring/ring.ts";
+import type { RingRecords, StoredRing } from "./ring-records.ts";
+import { SwitchLock, SwitchTimeout } from "./switch-lock.ts";
+
+/** The header of every answer of a ring-aware instance, and of every client request. */
+export const RING_HEADER = "x-shard-ring";
+
+/** The instance's ring state. No ring: the instance checks nothing. */
+export interface RingState {
+  readonly ring: Ring | undefined;
+}
+
+/** The body of GET /ring: a ring file (Ring.toJSON() and its label), so that it can be saved and used as one. */
+export function ringDocument(ring: Ring) {
+  const { nodes, ...rest } = ring.toJSON();
+  return { ...rest, nodes: [...nodes], label: ring.label };
+}
+
+/**
+ * Whether node `self` serves `id` (canonical) under `state`: undefined when it does,
+ * else the error to answer. `clientLabel` is the request's X-Shard-Ring, to tell a
+ * client with a newer ring that this instance is the stale one.
+ */
+export function decide(state: RingState, self: string, id: string, _access: Access, clientLabel?: string | null): ApiError | undefined {
+  const { ring } = state;
+  if (ring === undefined) return undefined;
+  const owner = ring.ownerOf(id);
+  if (owner.name === self) return undefined;
+  const here = ring.node(self) ? `this is node ${self}` : `this node (${self}) is not in that ring and owns no ids`;
+  const client = clientLabel ? parseRingLabel(clientLabel) : undefined;
+  const stale =
+    client && client.epoch > ring.epoch
+      ? `; your ring ${clientLabel} is newer than this instance's ${ring.label}: this instance is the stale one`
+      : "";
+  return new ApiError(
+    421,
+    "misdirected",
+    `expense ${id} belongs to node ${owner.name} (${owner.url}) under ring ${ring.label}; ${here}: send the request there${stale}`,
+    "id",
+    { body: { id, owner: { name: owner.name, url: owner.url }, ring: ring.label } },
+  );
+}
+
+/** The answer of a ring switch: the ring in force before, or the refusal naming both rings. */
+export type Adoption =
+  | { readonly adopted: true; readonly previous: Ring | undefined; readonly member: boolean }
+  | { readonly adopted: false; readonly current: string };
+
+export interface RingGuardOptions {
+  /** How long a switch waits for the requests in flight; default 10 s. */
+  readonly switchTimeoutMs?: number;
+}
+
+export class RingGuard implements IdGuard {
+  #state: RingState;
+  readonly #lock = new SwitchLock();
+  readonly #switchTimeoutMs: number;
+
+  constructor(
+    /** This node's name. */
+    readonly self: string,
+    private readonly records: RingRecords,
+    ring: Ring | undefined,
+    { switchTimeoutMs = 10_000 }: RingGuardOptions = {},
+  ) {
+    this.#state = { ring };
+    this.#switchTimeoutMs = switchTimeoutMs;
+  }
+
+  get ring(): Ring | undefined {
+    return this.#state.ring;
+  }
+
+  /**
+   * Runs `work` for the request on `rawId` if this node serves it, else throws the
+   * decision's ApiError without running it. The decision, `work` and the answer's
+   * X-Shard-Ring all see one ring: a switch waits for them. An id that is not canonical
+   * is not decided: `work` rejects it (422).
+   */
+  serve<T>(context: RequestContext, rawId: unknown, access: Access, work: () => Promise<T>): Promise<T> {
+    return this.#lock.shared(async () => {
+      const state = this.#state;
+      if (state.ring === undefined) return work();
+      context.set.headers[RING_HEADER] = state.ring.label;
+      const id = canonicalId(rawId);
+      if (id.ok) {
+        const refusal = decide(state, this.self, id.id, access, context.request.headers.get(RING_HEADER));
+        if (refusal) throw refusal;
+      }
+      return work();
+    });
+  }
+
+  /**
+   * Puts `ring` in force if its epoch is larger than the current ring's (any ring when
+   * there is none): saved to the database first, then swapped, while no request runs.
+   * Throws ApiError 503 (nothing changed) when requests in flight do not end in time.
+   */
+  adopt(ring: Ring): Promise<Adoption> {
+    return this.#lock
+      .exclusive(this.#switchTimeoutMs, async (): Promise<Adoption> => {
+        const previous = this.#state.ring;
+        if (previous && previous.epoch >= ring.epoch) return { adopted: false, current: previous.label };
+        const save = await this.records.saveRing(toStored(ring));
+        // The database holds a ring at least as new that this process never had: another process wrote it.
+        if (!save.saved) return { adopted: false, current: ringLabel(save.current.epoch, save.current.fingerprint) };
+        this.#state = { ring };
+        return { adopted: true, previous, member: ring.node(this.self) !== undefined };
+      })
+      .catch((e: unknown) => {
+        if (!(e instanceof SwitchTimeout)) throw e;
+        throw new ApiError(
+          503,
+          "switch_timeout",
+          `ring ${ring.label} not adopted: ${e.message}; nothing changed, retry`,
+          undefined,
+          { headers: { "retry-after": "1" } },
+        );
+      });
+  }
+}
+
+function toStored(ring: Ring): StoredRing {
+  return { epoch: ring.epoch, fingerprint: ring.fingerprint, text: JSON.stringify(ringDocument(ring)) };
+}
+
+/** A ring given at start and where it came from, for messages: `--ring r.json`, `SHARDCTL_NODES`. */
+export interface GivenRing {
+  readonly ring: Ring;
+  readonly source: string;
+}
+
+/** A start that cannot go on with the rings given: bad usage (exit 2), nothing changed. */
+export class RingStartError extends Error {
+  override readonly name = "RingStartError";
+}
+
+/** The ring of a starting instance, and what it says about it (warnings). */
+export interface StartRing {
+  readonly ring: Ring | undefined;
+  readonly notes: readonly string[];
+}
+
+/** Throws RingStartError when node `self` is not in the ring given to start it. */
+export function checkMember(given: GivenRing, self: string): void {
+  if (given.ring.node(self)) return;
+  throw new RingStartError(
+    `${given.source}: this instance's name "${self}" is not a node of its ring (${given.ring.nodes.map((n) => n.name).join(", ")}); ` +
+      `give --name one of them, or a ring that has this node`,
+  );
+}
+
+/**
+ * The ring an instance starts with, from the ring given (flags, file, environment) and the
+ * one its database holds: the newer wins, and a given ring that wins is saved first.
+ * A given ring older than the stored one is ignored with a warning; two different rings
+ * with one epoch are a RingStartError (a changed ring needs a larger epoch).
+ */
+export async function ringAtStart(records: RingRecords, given: GivenRing | undefined, self: string): Promise<StartRing> {
+  const saved = await records.loadRing();
+  const stored = saved && storedRing(saved);
+  const notes: string[] = [];
+  let ring: Ring | undefined;
+  if (stored && (!given || given.ring.epoch <= stored.epoch)) {
+    if (given && given.ring.epoch === stored.epoch && given.ring.fingerprint !== stored.fingerprint) {
+      throw new RingStartError(
+        `${given.source} gives ring ${given.ring.label}, but the database holds ring ${stored.label}: two different rings with one epoch; ` +
+          `to change the ring, give the new one a larger "epoch" in a ring file (or PUT /ring to the running instance)`,
+      );
+    }
+    if (given && given.ring.epoch < stored.epoch) {
+      notes.push(`warning: ${given.source} gives ring ${given.ring.label}, older than ring ${stored.label} in the database: using ${stored.label}`);
+    } else if (given && addresses(given.ring) !== addresses(stored)) {
+      notes.push(
+        `warning: ${given.source} gives ring ${stored.label} with other node addresses than the database's copy: using the database's ` +
+          `(${addresses(stored)}); to move a node, give the ring a larger epoch`,
+      );
+    } else if (!given) {
+      notes.push(`ring ${stored.label} from the database (no ring option given)`);
+    }
+    ring = stored;
+  } else if (given) {
+    const save = await records.saveRing(toStored(given.ring));
+    if (!save.saved) throw new Error(`the database's ring changed while this instance started (now ${ringLabel(save.current.epoch, save.current.fingerprint)}); start it again`);
+    if (stored) notes.push(`ring ${given.ring.label} from ${given.source} replaces ring ${stored.label} in the database`);
+    ring = given.ring;
+  }
+  if (ring && !ring.node(self)) {
+    notes.push(`warning: node ${self} is not in ring ${ring.label}: it owns no ids and answers 421 for every one`);
+  }
+  return { ring, notes };
+}
+
+const addresses = (ring: Ring) => ring.nodes.map((n) => `${n.name}=${n.url}`).sort().join(", ");
+
+/** The Ring of a stored ring; throws when the text does not parse or is not the ring its fingerprint names. */
+function storedRing(stored: StoredRing): Ring {
+  const where = `the ring saved in the database (${ringLabel(stored.epoch, stored.fingerprint)})`;
+  let ring: Ring;
+  try {
+    const file = parseRingFile(stored.text);
+    ring = new Ring(file.nodes, { vnodes: file.vnodes!, epoch: file.epoch ?? 0 });
+  } catch (e) {
+    throw new Error(`${where} cannot be read: ${(e as Error).message}`);
+  }
+  if (ring.epoch !== stored.epoch || ring.fingerprint !== stored.fingerprint) {
+    throw new Error(`${where} holds another ring, ${ring.label}`);
+  }
+  return ring;
+}
