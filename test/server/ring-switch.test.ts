@@ -49,7 +49,7 @@ describe.skipIf(!!mysqlUnavailable)("PUT /ring with requests in flight (MariaDB)
     const write = call(instance.url, "PUT", `/v1/expenses/${id}`, { name: "written under ring 1" }).then((r) => (events.push("write answered"), r));
     await waitFor(async () => {
       const [rows] = await observer.query<mysql.RowDataPacket[]>(
-        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE 'update %'",
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE = 'Updating' AND INFO LIKE 'update %'",
         [database],
       );
       return rows[0]!.n > 0 ? true : undefined;

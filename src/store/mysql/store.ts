@@ -17,7 +17,7 @@ import { migrate, type MigrationTarget } from "../migrate.ts";
 import { fromRow, toChanges, toRow } from "../record.ts";
 import { CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
 import type { StoreTarget } from "../url.ts";
-import { columnsToRow, driverError, guarded, runner, statement, unavailable, type Session } from "./driver.ts";
+import { columnsToRow, driverError, runner, statement, unavailable, type Session } from "./driver.ts";
 import { migrations } from "./migrations.ts";
 import { expenses, instanceRing } from "./schema.ts";
 
@@ -138,9 +138,10 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
     const [row] = await s.execute<Rows>(selectById.sql, selectById.bind({ id: Number(id) }));
     return row && fromRow(columnsToRow(row));
   };
-  const loadRing = async () => {
-    const [row] = await db.select().from(instanceRing).where(eq(instanceRing.role, CURRENT_RING));
-    return row && { epoch: row.epoch, fingerprint: row.fingerprint, text: row.ring };
+  const selectRing = db.select().from(instanceRing).where(eq(instanceRing.role, CURRENT_RING)).toSQL();
+  const loadRing = async (s: Session) => {
+    const [row] = await s.execute<Rows>(selectRing.sql, selectRing.params);
+    return row && { epoch: Number(row.epoch), fingerprint: String(row.fingerprint), text: String(row.ring) };
   };
 
   return {
@@ -177,28 +178,30 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
         const rows = await s.execute<Rows>(pageAfter.sql, pageAfter.bind({ after: after === undefined ? -1 : Number(after), limit }));
         return rows.map((r) => fromRow(columnsToRow(r)));
       }),
-    loadRing: () => guarded(loadRing),
+    loadRing: () => run(loadRing),
     saveRing: (ring) =>
-      guarded(async () => {
+      run(async (s) => {
         const row = { epoch: ring.epoch, fingerprint: ring.fingerprint, ring: ring.text, savedAt: sql`NOW(3)` };
+        const update = db
+          .update(instanceRing)
+          .set(row)
+          .where(and(eq(instanceRing.role, CURRENT_RING), lt(instanceRing.epoch, ring.epoch)))
+          .toSQL();
+        const insert = db.insert(instanceRing).values({ role: CURRENT_RING, ...row }).toSQL();
         // Compare-and-set without a transaction: a conditional UPDATE of the existing row, else
         // an INSERT of the first one (the primary key lets only one of two first saves in), else
         // the saved ring is at least as new. Another save landing between two of these steps
         // sends the loop round again; each round a save with a smaller epoch wins, which
         // cannot go on for long.
         for (let round = 1; ; round++) {
-          const [updated] = await db
-            .update(instanceRing)
-            .set(row)
-            .where(and(eq(instanceRing.role, CURRENT_RING), lt(instanceRing.epoch, ring.epoch)));
-          if (updated.affectedRows === 1) return { saved: true as const };
+          if ((await s.execute<mysql.ResultSetHeader>(update.sql, update.params)).affectedRows === 1) return { saved: true as const };
           try {
-            await db.insert(instanceRing).values({ role: CURRENT_RING, ...row });
+            await s.execute(insert.sql, insert.params);
             return { saved: true as const };
           } catch (e) {
             if (driverError(e)?.code !== "ER_DUP_ENTRY") throw e;
           }
-          const current = await loadRing();
+          const current = await loadRing(s);
           if (current && current.epoch >= ring.epoch) return { saved: false as const, current };
           if (round >= 10) throw new Error(`saving ring epoch ${ring.epoch}: other saves kept changing the ring; try again`);
         }
