@@ -13,6 +13,7 @@ import type { AdminPolicy } from "./admin.ts";
 import { parseJsonBody } from "./body.ts";
 import { clip, errorAnswer, INTERNAL, pathOf } from "./errors.ts";
 import { healthFeature } from "./health.ts";
+import { openapiPage } from "./openapi-page.ts";
 import { RING_HEADER, RingGuard } from "./ring-guard.ts";
 import { ringFeature } from "./ring-routes.ts";
 
@@ -95,6 +96,8 @@ export function createApp({
     .use(
       openapi({
         path: "/openapi",
+        // the page is our own (openapi-page.ts): the plugin's loads its viewer from a CDN
+        provider: null,
         documentation: {
           info: {
             title: "shardctl expense instance",
@@ -105,6 +108,7 @@ export function createApp({
         },
       }),
     )
+    .use(openapiPage())
     .use(healthFeature(store, name))
     .use(ringFeature(guard, admin, note))
     .use(expensesFeature(new ExpenseService(store), guard));

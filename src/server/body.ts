@@ -30,14 +30,26 @@ async function readLimited(request: Request): Promise<string> {
   return utf8.decode(Buffer.concat(chunks));
 }
 
+/** Content types of an HTML form: a body in them is no JSON, however it looks. */
+const FORM_TYPES = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
+
 /**
- * The body as JSON whatever the Content-Type says (so `curl -d` works); 400 when it is
- * not JSON, 413 when it is too large.
+ * The body as JSON: 415 for a form (urlencoded or multipart), 400 when it is not JSON,
+ * 413 when it is too large. Any other Content-Type, or none, is read as JSON.
  */
 export async function parseJsonBody({ request }: { request: Request }): Promise<unknown> {
   // Only POST and PUT take a body; like GET, DELETE ignores one (null: parsed, nothing to read).
   const expectsBody = request.method === "POST" || request.method === "PUT";
   if (!expectsBody) return null;
+  const type = request.headers.get("content-type");
+  const form = type === null ? null : FORM_TYPES.exec(type);
+  if (form) {
+    throw new ApiError(
+      415,
+      "unsupported_media_type",
+      `body: send application/json, not ${form[1]!.toLowerCase()} (with curl: -H 'Content-Type: application/json' -d '{...}')`,
+    );
+  }
   let text: string;
   try {
     text = await readLimited(request);

@@ -27,7 +27,16 @@ export function healthFeature(store: ExpenseStore, node: string) {
       },
       {
         query: NoQuery,
-        detail: { summary: "Readiness: 200 when the database answers, 503 when it does not", tags: ["health"] },
+        response: {
+          200: t.Object({ ready: t.Literal(true), node: t.String(), database: t.UnionEnum(["mysql", "sqlite"]) }),
+          503: t.Object({
+            ready: t.Literal(false),
+            node: t.String(),
+            database: t.UnionEnum(["mysql", "sqlite"]),
+            message: t.String({ description: "why the database cannot serve: unreachable, locked, full, cannot write" }),
+          }),
+        },
+        detail: { summary: "Readiness: 200 when the database answers (and can write), 503 when it does not", tags: ["health"] },
       },
     );
 }

@@ -465,13 +465,36 @@ export function runApiContract(name: string, open: () => Promise<ExpenseStore>) 
       expect((await call("GET", "/v1/expenses/1")).status).toBe(404);
     });
 
-    test("curl -d style bodies (form content type) are read as JSON", async () => {
+    test("a form body (urlencoded or multipart) is 415 'send application/json' on POST and PUT, and stores nothing", async () => {
       const { call } = await fresh();
-      const r = await call("POST", "/v1/expenses", undefined, {
-        body: JSON.stringify(record("1")),
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-      });
-      expect(r.status).toBe(201);
+      const form = new FormData();
+      form.set("id", "1");
+      form.set("name", "Foo 1");
+      const bodies: [string | FormData, Record<string, string>][] = [
+        ["id=1&name=Foo+1", { "content-type": "application/x-www-form-urlencoded" }],
+        // what curl -d sends without -H: JSON text, labelled as a form
+        [JSON.stringify(record("1")), { "content-type": "application/x-www-form-urlencoded; charset=utf-8" }],
+        [form, {}],
+      ];
+      for (const [body, headers] of bodies) {
+        const r = await call("POST", "/v1/expenses", undefined, { body, headers });
+        expect(r.status).toBe(415);
+        expect(r.json.error).toBe("unsupported_media_type");
+        expect(r.json.message).toStartWith("body: send application/json");
+      }
+      expect((await call("GET", "/v1/expenses/1")).status).toBe(404);
+      await call("POST", "/v1/expenses", record("1"));
+      const put = await call("PUT", "/v1/expenses/1", undefined, { body: "status=approved", headers: { "content-type": "application/x-www-form-urlencoded" } });
+      expect(put.status).toBe(415);
+      expect((await call("GET", "/v1/expenses/1")).json).toEqual(storedForm("1"));
+    });
+
+    test("JSON with another Content-Type, or none, is read as JSON", async () => {
+      const { call } = await fresh();
+      for (const [id, headers] of [["1", { "content-type": "text/plain" }], ["2", {}]] as const) {
+        const r = await call("POST", "/v1/expenses", undefined, { body: new Blob([JSON.stringify(record(id))]), headers });
+        expect({ id, status: r.status }).toEqual({ id, status: 201 });
+      }
     });
 
     test("unknown routes are a JSON 404 that still names the node", async () => {
