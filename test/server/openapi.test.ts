@@ -34,7 +34,7 @@ describe("/openapi/json", () => {
 
   test("named schemas for the records and errors, with their fields", () => {
     const { schemas } = doc.components;
-    expect(Object.keys(schemas).sort()).toEqual(["ErrorBody", "Expense", "ExpenseCreate", "ExpensePage", "ExpenseUpdate"]);
+    expect(Object.keys(schemas).sort()).toEqual(["ErrorBody", "Expense", "ExpenseCreate", "ExpensePage", "ExpenseUpdate", "MisdirectedBody"]);
     expect(schemas.ExpenseCreate!.required!.sort()).toEqual(
       ["category", "description", "email", "estimated_costs", "id", "link", "name", "submit_date"],
     );
@@ -50,10 +50,10 @@ describe("/openapi/json", () => {
     expect(body(op("post", "/v1/expenses"))).toBe("#/components/schemas/ExpenseCreate");
     expect(body(op("put", "/v1/expenses/{id}"))).toBe("#/components/schemas/ExpenseUpdate");
     expect(Object.keys(op("post", "/v1/expenses").requestBody.content)).toEqual(["application/json"]);
-    expect(answers(op("post", "/v1/expenses"))).toEqual(["201", "400", "409", "413", "415", "422", "503"]);
-    expect(answers(op("put", "/v1/expenses/{id}"))).toEqual(["202", "400", "404", "413", "415", "422", "503"]);
-    expect(answers(op("delete", "/v1/expenses/{id}"))).toEqual(["204", "404", "422", "503"]);
-    expect(answers(op("get", "/v1/expenses/{id}"))).toEqual(["200", "404", "422", "503"]);
+    expect(answers(op("post", "/v1/expenses"))).toEqual(["201", "400", "409", "413", "415", "421", "422", "503"]);
+    expect(answers(op("put", "/v1/expenses/{id}"))).toEqual(["202", "400", "404", "413", "415", "421", "422", "503"]);
+    expect(answers(op("delete", "/v1/expenses/{id}"))).toEqual(["204", "404", "421", "422", "503"]);
+    expect(answers(op("get", "/v1/expenses/{id}"))).toEqual(["200", "404", "421", "422", "503"]);
     expect(answers(op("get", "/v1/expenses"))).toEqual(["200", "422", "503"]);
     expect(answers(op("get", "/readyz"))).toEqual(["200", "503"]);
     expect(answers(op("get", "/healthz"))).toEqual(["200"]);
