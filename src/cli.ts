@@ -5,8 +5,8 @@
  * `bun build --compile` bundles them.
  */
 import { defineCommand } from "citty";
-import { main } from "./main.ts";
-import { VERSION } from "./version.ts";
+import { main, type MainOptions } from "./main.ts";
+import { describeVersion, VERSION, versionInfo } from "./version.ts";
 
 export const root = defineCommand({
   meta: {
@@ -35,6 +35,15 @@ EXAMPLES
 Nodes: --nodes a=127.0.0.1:5001,b=127.0.0.1:5002 (or SHARDCTL_NODES); exit status 0 ok, 1 problem found, 2 bad usage.
 `;
 
+/** What the runner needs beyond the command tree: the examples after the usage, the --version line. */
+export const cliOptions: MainOptions = {
+  epilogue: EXAMPLES,
+  version: () => {
+    const v = versionInfo();
+    return { text: describeVersion(v), json: v };
+  },
+};
+
 if (import.meta.main) {
-  process.exitCode = await main(root, process.argv.slice(2), { epilogue: EXAMPLES });
+  process.exitCode = await main(root, process.argv.slice(2), cliOptions);
 }

@@ -19,6 +19,13 @@ export class UsageError extends Error {
 export class JobFailed extends Error {
   override readonly name = "JobFailed";
   readonly exitCode = 1;
+  /** The command printed the message itself (where it belongs among its output). */
+  readonly reported: boolean;
+
+  constructor(message: string, { reported = false }: { reported?: boolean } = {}) {
+    super(message);
+    this.reported = reported;
+  }
 }
 
 export class Interrupted extends Error {

@@ -3,7 +3,11 @@
  * found a problem, 2 bad usage. citty's own runMain exits 1 for usage errors and lets
  * through what a user would call bad usage: unknown options, an option given twice
  * (the last value silently wins) and stray words (silently ignored). Those are
- * caught here, before the command runs.
+ * caught here, before the command runs, with a "did you mean" for near misses.
+ *
+ * Help: `shardctl help client run`, `shardctl client help run` and `shardctl client run
+ * --help` are one thing; a command group named alone (`shardctl`, `shardctl client`)
+ * prints its usage and exits 0.
  */
 import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { Interrupted, JobFailed, UsageError } from "./errors.ts";
@@ -13,17 +17,21 @@ type AnyCommand = CommandDef<any>;
 export interface MainOptions {
   /** Printed after the root command's usage (examples, where to read more). */
   readonly epilogue?: string;
+  /** `--version`: the line to print, and the object `--version --json` prints. Default: the root's meta.version. */
+  readonly version?: () => { text: string; json: unknown };
 }
 
 export async function main(root: AnyCommand, rawArgs: string[], options: MainOptions = {}): Promise<number> {
-  // `shardctl help client run` is `shardctl client run --help`.
-  if (rawArgs[0] === "help" && !("help" in ((await resolve(root.subCommands)) ?? {}))) {
-    const words = rawArgs.slice(1);
-    const known = (await findLeaf(root, words)).path.length === words.length;
-    return main(root, known ? [...words, "--help"] : words, options);
-  }
   const { cmd, rest, path } = await findLeaf(root, rawArgs);
   const name = ["shardctl", ...path].join(" ");
+  const subs = await resolve(cmd.subCommands);
+  const isGroup = subs !== undefined && !cmd.run;
+  // `shardctl help client run` and `shardctl client help run` are `shardctl client run --help`.
+  if (isGroup && rest[0] === "help" && !("help" in subs)) {
+    const target = [...path, ...rest.slice(1)];
+    const known = (await findLeaf(root, target)).path.length === target.length;
+    return main(root, known ? [...target, "--help"] : target, options);
+  }
   const dashdash = rest.indexOf("--");
   const beforeDashdash = dashdash >= 0 ? rest.slice(0, dashdash) : rest;
   const flags = beforeDashdash.filter(isOption);
@@ -32,19 +40,24 @@ export async function main(root: AnyCommand, rawArgs: string[], options: MainOpt
     console.log((await usage(root, cmd, path, options.epilogue)) + "\n");
     return 0;
   }
-  if (path.length === 0 && rest.length === 1 && (rest[0] === "--version" || rest[0] === "-v")) {
-    console.log((await resolve(root.meta))?.version ?? "unknown");
+  if (path.length === 0 && rest.some((a) => a === "--version" || a === "-v")) {
+    const problem = optionProblem(VERSION_OPTIONS, flags);
+    if (problem || rest.some((a) => !isOption(a))) return usageError(name, problem ?? "--version takes only --json");
+    const fallback = String((await resolve(root.meta))?.version ?? "unknown");
+    const v = options.version?.() ?? { text: fallback, json: { version: fallback } };
+    console.log(flags.includes("--json") ? JSON.stringify(v.json, null, 2) : v.text);
     return 0;
   }
-  const subs = await resolve(cmd.subCommands);
-  if (subs && !cmd.run) {
-    if (path.length === 0 && rest.length === 0) {
+  if (isGroup) {
+    if (rest.length === 0) {
       console.log((await usage(root, cmd, path, options.epilogue)) + "\n");
       return 0;
     }
-    const word = rest.find((a) => !a.startsWith("-"));
+    const word = rest.find((a) => !isOption(a));
     const choices = Object.keys(subs).join(", ");
-    return usageError(name, word === undefined ? `missing command: one of ${choices}` : `unknown command "${word}": one of ${choices}`);
+    if (word === undefined) return usageError(name, `missing command: one of ${choices}`);
+    const guess = await commandGuess(root, path, word, rest.slice(rest.indexOf(word) + 1));
+    return usageError(name, `unknown command "${word}"${guess ? `; did you mean "${guess}"?` : ""} (one of ${choices})`);
   }
 
   const args: ArgsDef = (await resolve(cmd.args)) ?? {};
@@ -79,7 +92,7 @@ export async function main(root: AnyCommand, rawArgs: string[], options: MainOpt
   } catch (e) {
     if (e instanceof UsageError || (e instanceof Error && e.name === "CLIError")) return usageError(name, e.message);
     if (e instanceof JobFailed || e instanceof Interrupted) {
-      console.error(`${name}: ${e.message}`);
+      if (!(e instanceof JobFailed && e.reported)) console.error(`${name}: ${e.message}`);
       return e.exitCode;
     }
     console.error(e);
@@ -148,18 +161,87 @@ function optionTable(args: ArgsDef): Map<string, OptionSpec> {
 /** `--ids=1..3` -> `ids`. */
 const bare = (flag: string) => flag.replace(/^--?/, "").split("=")[0]!;
 
-/** An unknown option, or one that takes a value given twice (citty would keep the last): the message, else undefined. */
+/**
+ * An unknown option (with the nearest known one), or one given twice, a flag too (citty
+ * would keep the last): the message, else undefined.
+ */
 function optionProblem(table: ReadonlyMap<string, OptionSpec>, flags: readonly string[]): string | undefined {
   const unknown = flags.find((flag) => !table.has(bare(flag)));
-  if (unknown) return `unknown option ${unknown.split("=")[0]}`;
+  if (unknown) {
+    // Long spellings as the help shows them (kebab-case, not the camelCase alias citty also takes).
+    const guess = closest(bare(unknown), [...table.keys()].filter((k) => k.length > 1 && k === k.toLowerCase()));
+    return `unknown option ${unknown.split("=")[0]}${guess ? `; did you mean --${guess}?` : ""}`;
+  }
   const seen = new Set<string>();
   for (const flag of flags) {
     const spec = table.get(bare(flag))!;
-    if (!spec.takesValue) continue;
     if (seen.has(spec.name)) return `${flag.split("=")[0]} is given more than once; give it once`;
     seen.add(spec.name);
   }
   return undefined;
+}
+
+/** The options `shardctl --version` takes. */
+const VERSION_OPTIONS = optionTable({
+  version: { type: "boolean", alias: "v" },
+  json: { type: "boolean" },
+});
+
+/**
+ * The command a mistyped `word` (after the group `path`) most likely meant, as its full
+ * path: a near miss of a sibling (`ring shw` -> `ring show`, then the rest of the words
+ * when they name its sub-command), or a command of that name in another group
+ * (`shardctl show` -> `ring show`).
+ */
+async function commandGuess(root: AnyCommand, path: string[], word: string, after: string[]): Promise<string | undefined> {
+  const all = await commandPaths(root);
+  const siblings = all.filter((p) => p.length === path.length + 1 && path.every((w, i) => p[i] === w));
+  const near = closest(word, siblings.map((p) => p.at(-1)!));
+  if (near) {
+    const guess = [...path, near];
+    const next = after.find((a) => !isOption(a));
+    if (next !== undefined && all.some((p) => p.length === guess.length + 1 && p.at(-1) === next && guess.every((w, i) => p[i] === w))) guess.push(next);
+    return guess.join(" ");
+  }
+  const elsewhere = all.filter((p) => p.at(-1) === word || closest(word, [p.at(-1)!]) !== undefined);
+  return elsewhere.length === 1 ? elsewhere[0]!.join(" ") : undefined;
+}
+
+/** Every command's path below the root: [["serve"], ["client"], ["client", "run"], ...]. */
+async function commandPaths(cmd: AnyCommand, path: string[] = []): Promise<string[][]> {
+  const subs = (await resolve(cmd.subCommands)) ?? {};
+  const out: string[][] = [];
+  for (const [word, sub] of Object.entries(subs)) {
+    out.push([...path, word], ...(await commandPaths((await resolve(sub))!, [...path, word])));
+  }
+  return out;
+}
+
+/**
+ * The candidate nearest to `word` by edit distance (a letter added, dropped, changed, or
+ * two swapped), when it is near enough to be a typo: 1 for short words, 2 from 5 letters.
+ */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  const limit = word.length < 5 ? 1 : 2;
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance <= limit && (!best || distance < best.distance)) best = { candidate, distance };
+  }
+  return best?.candidate;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 /**

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { defineCommand } from "citty";
 import { renderRun, summarizeRunFailures } from "../cli-output/run-report.ts";
 import { renderVerify, summarizeVerifyFailures } from "../cli-output/verify-report.ts";
+import { plural } from "../cli-output/words.ts";
 import { runRecords } from "../client/run.ts";
 import { ShardedExpenseClient } from "../client/sharded-client.ts";
 import { verifyRecords } from "../client/verify.ts";
@@ -40,6 +41,10 @@ export default defineCommand({
       description: "Instances to start, [name=]host:port[:weight],... (default: nodes 1, 2, 3 on free ports of 127.0.0.1)",
     },
     vnodes: ringArgs.vnodes,
+    ring: {
+      ...ringArgs.ring,
+      description: "A ring file whose nodes to start (at their addresses) and whose vnodes to use; --nodes/--vnodes win over it",
+    },
     db: {
       type: "string",
       valueHint: "URL,URL,URL",
@@ -52,10 +57,10 @@ export default defineCommand({
     // The demo starts its own cluster: of the environment only SHARDCTL_VNODES applies, not
     // the SHARDCTL_NODES or SHARDCTL_RING of a real cluster (nor would a bad one stop it).
     const env = { SHARDCTL_VNODES: process.env.SHARDCTL_VNODES };
-    // Without --nodes: nodes 1, 2, 3 on ports the system picks (port 0), known once bound.
-    const { ring } = ringInForce({ nodes: args.nodes, vnodes: args.vnodes }, env);
+    // Without --nodes or --ring: nodes 1, 2, 3 on ports the system picks (port 0), known once bound.
+    const { ring } = ringInForce({ nodes: args.nodes, vnodes: args.vnodes, ring: args.ring }, env);
     const wanted =
-      args.nodes !== undefined
+      args.nodes !== undefined || args.ring !== undefined
         ? ring.nodes.map((n) => ({ ...n, ...nodeAddress(n) }))
         : DEMO_NAMES.map((name) => ({ name, host: "127.0.0.1", port: 0, weight: 1 }));
     const ids = parseIds(args.ids);
@@ -76,6 +81,7 @@ export default defineCommand({
     };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
+    let failure: unknown;
     try {
       for (const [i, node] of wanted.entries()) {
         const db = dbs[i] ?? `sqlite:${join(dataDir!, `node-${node.name}.sqlite`)}`;
@@ -104,12 +110,18 @@ export default defineCommand({
       }
       if (!run.ok) throw new JobFailed(summarizeRunFailures(run));
       if (!verify.ok) throw new JobFailed(summarizeVerifyFailures(verify));
+    } catch (e) {
+      // What went wrong comes first, before the lines about stopping.
+      if (!(e instanceof JobFailed)) throw e;
+      console.error(`shardctl demo: ${e.message}`);
+      failure = new JobFailed(e.message, { reported: true });
     } finally {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       await Promise.allSettled(instances.map((s) => s.stop()));
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-      say(`\nstopped ${instances.length} instance(s)${dataDir ? " and removed their temp data" : ""}`);
+      say(`\nstopped ${plural(instances.length, "instance")}${dataDir ? " and removed their temp data" : ""}`);
     }
+    if (failure) throw failure;
   },
 });

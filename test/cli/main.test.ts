@@ -117,22 +117,44 @@ describe("main: exit statuses of the contract", () => {
     expect(seen).toHaveLength(0);
   });
 
-  test("an option that takes a value, given twice, is 2 rather than the last one silently winning", async () => {
+  test("an option given twice is 2 rather than the last one silently winning, a flag too", async () => {
     expect(await main(root, ["group", "plain", "--ids", "1", "--ids=2"])).toBe(2);
     expect(err.join("\n")).toContain("shardctl group plain: --ids is given more than once; give it once");
-    expect(await main(root, ["group", "leaf", "--count", "1", "--dry-run", "--dry-run"])).toBe(0);
-    expect(seen).toHaveLength(1);
+    expect(await main(root, ["group", "leaf", "--count", "1", "--dry-run", "--dry-run"])).toBe(2);
+    expect(err.join("\n")).toContain("shardctl group leaf: --dry-run is given more than once; give it once");
+    expect(await main(root, ["group", "plain", "--dry-run", "--no-dry-run"])).toBe(2);
+    expect(err.join("\n")).toContain("shardctl group plain: --no-dry-run is given more than once; give it once");
+    expect(seen).toHaveLength(0);
   });
 
   test("options after -- are not checked", async () => {
     expect(await main(root, ["group", "leaf", "--", "--anything"])).toBe(0);
   });
 
-  test("an unknown or missing sub-command is 2 and lists the choices", async () => {
+  test("an unknown sub-command is 2 and lists the choices", async () => {
     expect(await main(root, ["group", "nope"])).toBe(2);
-    expect(err.join("\n")).toContain('unknown command "nope": one of leaf');
-    expect(await main(root, ["group"])).toBe(2);
-    expect(err.join("\n")).toContain("missing command: one of leaf");
+    expect(err.join("\n")).toBe('shardctl group: unknown command "nope" (one of leaf, plain, need)\nRun "shardctl group --help" for usage.');
+    expect(await main(root, ["group", "--dry-run"])).toBe(2);
+    expect(err.join("\n")).toContain("missing command: one of leaf, plain, need");
+  });
+
+  test("a near miss of a command or an option gets a did-you-mean", async () => {
+    const said = async (argv: string[]) => {
+      err.length = 0;
+      expect(await main(root, argv)).toBe(2);
+      return err[0]!.split("\n")[0];
+    };
+    expect(await said(["group", "plian"])).toBe('shardctl group: unknown command "plian"; did you mean "group plain"? (one of leaf, plain, need)');
+    expect(await said(["group", "lef", "--count", "1"])).toBe('shardctl group: unknown command "lef"; did you mean "group leaf"? (one of leaf, plain, need)');
+    // a command of another group, named alone
+    expect(await said(["plain", "--ids", "1"])).toBe('shardctl: unknown command "plain"; did you mean "group plain"? (one of group)');
+    expect(await said(["grop", "need", "1"])).toBe('shardctl: unknown command "grop"; did you mean "group need"? (one of group)');
+    expect(await said(["group", "plain", "--idz", "1"])).toBe("shardctl group plain: unknown option --idz; did you mean --ids?");
+    expect(await said(["group", "plain", "--dryrun"])).toBe("shardctl group plain: unknown option --dryrun; did you mean --dry-run?");
+    // nothing near: no guess
+    expect(await said(["group", "xyzzy"])).toBe('shardctl group: unknown command "xyzzy" (one of leaf, plain, need)');
+    expect(await said(["group", "plain", "--colour"])).toBe("shardctl group plain: unknown option --colour");
+    expect(seen).toHaveLength(0);
   });
 
   test("--help prints the leaf's usage and is 0", async () => {
@@ -142,9 +164,19 @@ describe("main: exit statuses of the contract", () => {
     expect(seen).toHaveLength(0);
   });
 
-  test("help [command...] prints that command's usage and is 0", async () => {
+  test("help [command...] prints that command's usage and is 0, before or after a group's name", async () => {
     expect(await main(root, ["help", "group", "leaf"])).toBe(0);
     expect(out.join("\n")).toContain("USAGE shardctl group leaf [OPTIONS]");
+    const viaHelp = out.join("\n");
+    out.length = 0;
+    expect(await main(root, ["group", "help", "leaf"])).toBe(0);
+    expect(out.join("\n")).toBe(viaHelp);
+    out.length = 0;
+    expect(await main(root, ["group", "leaf", "--help"])).toBe(0);
+    expect(out.join("\n")).toBe(viaHelp);
+    out.length = 0;
+    expect(await main(root, ["group", "help"])).toBe(0);
+    expect(out.join("\n")).toContain("USAGE shardctl group leaf|plain|need");
     out.length = 0;
     expect(await main(root, ["help"])).toBe(0);
     expect(out.join("\n")).toContain("group");
@@ -153,11 +185,25 @@ describe("main: exit statuses of the contract", () => {
     expect(seen).toHaveLength(0);
   });
 
-  test("no arguments prints the root usage and is 0; --version prints the version", async () => {
+  test("a group named alone, the root or another, prints its usage and is 0", async () => {
     expect(await main(root, [])).toBe(0);
-    expect(out.join("\n")).toContain("group");
+    expect(out.join("\n")).toContain("USAGE tool group");
     out.length = 0;
+    expect(await main(root, ["group"])).toBe(0);
+    expect(out.join("\n")).toContain("USAGE shardctl group leaf|plain|need");
+    expect(err).toEqual([]);
+  });
+
+  test("--version prints the version; with --json, as JSON; anything else with it is 2", async () => {
     expect(await main(root, ["--version"])).toBe(0);
-    expect(out).toEqual(["9.9.9"]);
+    expect(await main(root, ["-v", "--json"])).toBe(0);
+    expect(out).toEqual(["9.9.9", JSON.stringify({ version: "9.9.9" }, null, 2)]);
+    const info = { text: "tool 9.9.9 (commit abc)", json: { version: "9.9.9", commit: "abc" } };
+    expect(await main(root, ["--json", "--version"], { version: () => info })).toBe(0);
+    expect(JSON.parse(out.at(-1)!)).toEqual(info.json);
+    expect(await main(root, ["--version", "--json", "--json"])).toBe(2);
+    expect(err.join("\n")).toContain("--json is given more than once");
+    expect(await main(root, ["--version", "--nodes", "x"])).toBe(2);
+    expect(err.join("\n")).toContain("unknown option --nodes");
   });
 });

@@ -8,6 +8,7 @@ import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { useLocalCluster } from "./cluster.ts";
 import { hangingOnRequests } from "./fake-nodes.ts";
+import { freePort } from "../support/net.ts";
 
 let dir: string;
 beforeAll(() => {
@@ -214,7 +215,7 @@ describe("demo", () => {
     expect(r.stdout).toMatch(/^ *1\s+2\s+201 created\s+200 match$/m);
     expect(r.stdout).toMatch(/^3\s+http\S+\s+4\s+4\s+0\s+0$/m);
     expect(r.stdout).toContain("10 of 10 ids on their owner with the expected content; 0 missing, 0 mismatched, 0 misplaced, 0 extra");
-    expect(r.stdout).toContain("stopped 3 instance(s) and removed their temp data");
+    expect(r.stdout).toContain("stopped 3 instances and removed their temp data");
     const dirs = /on sqlite:(\S+)\/node-1\.sqlite/.exec(r.stdout)![1]!;
     expect(await Bun.file(join(dirs, "node-1.sqlite")).exists()).toBe(false);
   });
@@ -244,10 +245,23 @@ describe("demo", () => {
       const r = await cli("demo", "--nodes", `a=${taken},b=127.0.0.1:1,c=127.0.0.1:2`);
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`shardctl demo: cannot start node a on ${taken}: the address is in use`);
-      expect(r.stdout).toContain("stopped 0 instance(s)");
+      // The error first, then the stopping.
+      expect(r.interleaved).toBe([`err: shardctl demo: cannot start node a on ${taken}: the address is in use`, "out: ", "out: stopped 0 instances and removed their temp data"].join("\n"));
     } finally {
       busy.stop(true);
     }
+  });
+
+  test("--ring starts the ring file's nodes at their addresses and uses its vnodes", async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const ringFile = join(dir, "demo-ring.json");
+    writeFileSync(ringFile, JSON.stringify({ vnodes: 1, nodes: ["x", "y", "z"].map((name, i) => `${name}=127.0.0.1:${ports[i]}`) }));
+    const r = await cli("demo", "--ring", ringFile, "--json");
+    expect(r.code).toBe(0);
+    for (const [i, name] of ["x", "y", "z"].entries()) expect(r.stderr).toContain(`started node ${name} at http://127.0.0.1:${ports[i]} on sqlite:`);
+    const owner = refOwnerOf([{ name: "x" }, { name: "y" }, { name: "z" }], 1);
+    const rows = JSON.parse(r.stdout).run.rows as { id: string; node: string }[];
+    expect(rows.map((row) => row.node)).toEqual(rows.map((row) => owner(row.id)));
   });
 
   test("SIGTERM part-way stops the demo with 143 and removes its temp data", async () => {

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
+import pkg from "../../package.json" with { type: "json" };
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { mysqlUnavailable, startMariaDBs, type MariaDB } from "../support/mariadb.ts";
 import { waitFor } from "../support/net.ts";
@@ -95,7 +96,14 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
   }
 
   test("the binary answers --version and rejects bad usage with exit 2", async () => {
-    expect((await shardctl("--version")).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    // the version, the commit and the Bun baked in by scripts/build.ts
+    expect((await shardctl("--version")).stdout.trim()).toMatch(/^shardctl \d+\.\d+\.\d+ \(commit [0-9a-f]{12}(-dirty)?, bun \d+\.\d+\.\d+\)$/);
+    expect(JSON.parse((await shardctl("--version", "--json")).stdout)).toEqual({
+      version: pkg.version,
+      commit: expect.stringMatching(/^[0-9a-f]{12}(-dirty)?$/),
+      bun: Bun.version,
+      build: "binary",
+    });
     const r = await shardctl("client", "run", "--concurrency", "many");
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--concurrency must be an integer from 1 to 1024, got "many"');
