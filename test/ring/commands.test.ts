@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli as shardctl } from "../support/cli.ts";
@@ -201,15 +201,77 @@ describe("ring draw", () => {
     expect(r.stdout).toStartWith("<svg xmlns=\"http://www.w3.org/2000/svg\"");
     expect(r.stdout.trimEnd()).toEndWith("</svg>");
     // 3 point ticks and the dashed zero mark.
-    expect(r.stdout.match(/<line /g)?.length).toBe(4);
+    expect(r.stdout.match(/<g class="ticks"[^>]*>([\s\S]*?)<\/g>/)![1]!.match(/<line /g)?.length).toBe(3);
+    expect(r.stdout.match(/<line [^>]*class="zero"/g)?.length).toBe(1);
     // One dot per sample id, titled with its hash and owner.
-    expect(r.stdout.match(/<circle /g)?.length).toBe(10);
+    expect(r.stdout.match(/<circle class="id" /g)?.length).toBe(10);
     expect(r.stdout).toContain(`<title>id 1: md5 ${md5("1")} -&gt; 2 (2)</title>`);
     // With one point per node, each point owns one arc: three arcs, three colors.
     const arcs = [...r.stdout.matchAll(/<path d="M [^"]*" stroke="(#[0-9a-f]{6})"\/>/g)].map((m) => m[1]);
     expect(arcs.length).toBe(3);
     expect(new Set(arcs).size).toBe(3);
     for (const name of ["1", "2", "3"]) expect(r.stdout).toContain(`>${name}</text>`);
+    // The legend says what the marks are.
+    for (const mark of ["thick arc: ", "tick: a point", "dot: a sample id", "dashes: the id&apos;s walk clockwise", "dashed mark at the top: 0 = 2^128"]) {
+      expect(r.stdout).toContain(mark);
+    }
+  });
+
+  test.each([
+    ["the seed ring, 40 ids", [...SEED, "--ids", "1..40"]],
+    ["24 points with long labels, ids 1..40", ["--vnodes", "8", "--ids", "1..40"]],
+    ["8 nodes, 3 points each, crowded labels", ["--vnodes", "3", "--nodes", "a=h:1,b=h:2,c=h:3,d=h:4,e=h:5,f=h:6,g=h:7,h=h:8", "--ids", "100..139"]],
+  ])("labels cover no tick, no dot and no other label: %s", async (_, argv) => {
+    const r = await shardctl("ring", "draw", ...argv);
+    expect(r.code).toBe(0);
+    const num = (a: string, name: string) => Number(new RegExp(`${name}="([-\\d.]+)"`).exec(a)![1]);
+    // Every label as a box, with 7.2 px a character (0.6 em of 12 px sans-serif, wider than its digits and most letters).
+    const labels = [...r.stdout.matchAll(/<text class="(point|id)-label" ([^>]*)>([^<]*)<\/text>/g)].map((m) => {
+      const [x, y, w] = [num(m[2]!, "x"), num(m[2]!, "y"), m[3]!.replace(/&[a-z]+;/g, "&").length * 7.2];
+      const anchor = /text-anchor="(\w+)"/.exec(m[2]!)![1];
+      const x1 = anchor === "start" ? x : anchor === "end" ? x - w : x - w / 2;
+      return { text: m[3]!, x1, x2: x1 + w, y1: y - 6, y2: y + 6 };
+    });
+    expect(labels.length).toBeGreaterThan(20);
+    const ticks = [...r.stdout.match(/<g class="ticks"[^>]*>([\s\S]*?)<\/g>/)![1]!.matchAll(/<line ([^>]*)\/>/g)].map((m) =>
+      ["x1", "y1", "x2", "y2"].map((k) => num(m[1]!, k)),
+    );
+    const dots = [...r.stdout.matchAll(/<circle class="id" ([^>]*)\/>/g)].map((m) => [num(m[1]!, "cx"), num(m[1]!, "cy")]);
+    const inBox = (b: (typeof labels)[number], x: number, y: number, pad = 0) => x > b.x1 - pad && x < b.x2 + pad && y > b.y1 - pad && y < b.y2 + pad;
+    for (const b of labels) {
+      for (const [x1, y1, x2, y2] of ticks) {
+        for (let k = 0; k <= 20; k++) expect({ label: b.text, onTick: inBox(b, x1! + ((x2! - x1!) * k) / 20, y1! + ((y2! - y1!) * k) / 20) }).toEqual({ label: b.text, onTick: false });
+      }
+      for (const [cx, cy] of dots) expect({ label: b.text, onDot: inBox(b, cx!, cy!, 4) }).toEqual({ label: b.text, onDot: false });
+    }
+    for (const [i, a] of labels.entries()) {
+      for (const b of labels.slice(i + 1)) {
+        const touch = a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+        expect({ pair: [a.text, b.text], touch }).toEqual({ pair: [a.text, b.text], touch: false });
+      }
+    }
+  });
+
+  test("--out writes the file and says so; without it, a terminal on stdout is refused", async () => {
+    const out = join(tmpdir(), `shardctl-ring-${process.pid}.svg`);
+    try {
+      const r = await shardctl("ring", "draw", ...SEED, "--out", out);
+      expect([r.code, r.stdout]).toEqual([0, `wrote ${out}: 3 nodes, 3 points, 10 sample ids`]);
+      expect(readFileSync(out, "utf8")).toStartWith("<svg ");
+      const tty = Object.getOwnPropertyDescriptor(process.stdout, "isTTY");
+      Object.defineProperty(process.stdout, "isTTY", { value: true, configurable: true });
+      try {
+        const refused = await shardctl("ring", "draw");
+        expect([refused.code, refused.stdout]).toEqual([2, ""]);
+        expect(refused.stderr).toContain("shardctl ring draw: this writes SVG, not text for a terminal: give --out ring.svg, or redirect (> ring.svg)");
+        expect((await shardctl("ring", "draw", "--out", out)).code).toBe(0);
+      } finally {
+        if (tty) Object.defineProperty(process.stdout, "isTTY", tty);
+        else delete (process.stdout as { isTTY?: boolean }).isTTY;
+      }
+    } finally {
+      rmSync(out, { force: true });
+    }
   });
 
   test("runs of one node's points make one arc; a lone node is a full circle", async () => {
@@ -220,7 +282,7 @@ describe("ring draw", () => {
     expect(runs).toBeLessThan(60);
     expect(r.stdout.match(/<path d="M [^"]*" stroke="#/g)?.length).toBe(runs);
     const solo = await shardctl("ring", "draw", "--nodes", "solo=h:1", "--vnodes", "5", "--ids", "1");
-    expect(solo.stdout.match(/<circle cx="320" cy="340" r="240"/g)?.length).toBe(1);
+    expect(solo.stdout.match(/<circle cx="0" cy="0" r="240"/g)?.length).toBe(1);
     expect(solo.stdout.match(/<path d="M [^"]*" stroke="#/g)).toBeNull();
   });
 
@@ -229,10 +291,11 @@ describe("ring draw", () => {
       const r = await shardctl("ring", "draw", ...argv);
       expect(r.code).toBe(0);
       const width = Number(r.stdout.match(/^<svg [^>]*width="(\d+)"/)![1]);
-      // Legend text starts at x = 672; 11px sans-serif averages at least 5.5px a character.
-      const lines = [...r.stdout.matchAll(/<text x="672" [^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!.replace(/&[a-z]+;/g, "&"));
+      // Legend text starts 22 px right of the "Nodes" heading; 11px sans-serif averages at least 5.5px a character.
+      const lx = Number(r.stdout.match(/<text x="(\d+)" y="80" font-weight="bold">Nodes<\/text>/)![1]) + 22;
+      const lines = [...r.stdout.matchAll(new RegExp(`<text x="${lx}" [^>]*>([^<]*)</text>`, "g"))].map((m) => m[1]!.replace(/&[a-z]+;/g, "&"));
       expect(lines.length).toBeGreaterThanOrEqual(4);
-      for (const line of lines) expect(672 + line.length * 5.5).toBeLessThan(width);
+      for (const line of lines) expect(lx + line.length * 5.5).toBeLessThan(width);
     }
   });
 
