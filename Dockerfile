@@ -1,6 +1,8 @@
 # shardctl as one compiled binary in a slim image.
 #   docker build -t shardctl .
-#   docker run --rm -p 5001:5001 -e SHARDCTL_DB=mysql://user:pass@db:3306/expenses shardctl
+#   docker run --rm -p 5001:5001 -e SHARDCTL_NAME=db1:5001 -e SHARDCTL_DB=mysql://user:pass@db:3306/expenses shardctl
+# The instance listens on every address of the container (SHARDCTL_HOST=0.0.0.0), so it
+# needs a node name (SHARDCTL_NAME or --name): the one the clients' --nodes give it.
 # Stage 1 builds with the pinned Bun from npm (package.json), stage 2 only runs the binary.
 
 FROM node:22-bookworm-slim AS build
@@ -21,6 +23,7 @@ RUN apt-get update \
 COPY --from=build /out/shardctl /usr/local/bin/shardctl
 USER shardctl
 WORKDIR /var/lib/shardctl
+ENV SHARDCTL_HOST=0.0.0.0 SHARDCTL_PORT=5001
 EXPOSE 5001
 ENTRYPOINT ["shardctl"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "5001"]
+CMD ["serve"]

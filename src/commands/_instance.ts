@@ -28,6 +28,8 @@ export interface StartContext {
   readonly address: string;
   /** The node's name when the command starts several (the demo): it leads every message. */
   readonly node?: string;
+  /** Where the bind address came from (`--host`, `SHARDCTL_HOST`), named when it is not this machine's. */
+  readonly hostSource?: string;
 }
 
 /** startInstance, with every start-up failure turned into UsageError or JobFailed. */
@@ -39,7 +41,8 @@ export async function startForCommand(options: InstanceOptions, context: StartCo
   }
 }
 
-function startFailure(e: unknown, { what, address, node }: StartContext): Error {
+function startFailure(e: unknown, context: StartContext): Error {
+  const { what, address, node } = context;
   if (e instanceof StoreUrlError || e instanceof RingStartError) return new UsageError(e.message);
   const where = node === undefined ? undefined : `cannot start node ${node} on ${address}`;
   const lead = where === undefined ? "" : `${where}: `;
@@ -47,6 +50,9 @@ function startFailure(e: unknown, { what, address, node }: StartContext): Error 
     return new JobFailed(`${lead}cannot log in to ${what}: the server refused the login (check the user and password): ${e.message}`);
   }
   if (e instanceof StoreUnavailable) return new JobFailed(`${lead}cannot reach ${what}: ${e.message}`);
+  if (e instanceof Error && "code" in e && e.code === "EADDRNOTAVAIL") {
+    return new UsageError(`${where ?? `cannot listen on ${address}`}: ${context.hostSource ?? "--host"} is no address of this machine (or does not resolve to one)`);
+  }
   if (e instanceof Error && "code" in e && e.code === "EADDRINUSE") {
     return new JobFailed(`${where ?? `cannot listen on ${address}`}: the address is in use`);
   }

@@ -9,17 +9,21 @@ import { canonicalId, MAX_ID } from "../expenses/id.ts";
 /** Largest id list a command accepts, so a typo like 1..1e15 fails fast instead of eating memory. */
 export const MAX_IDS = 10_000_000;
 
-/** An integer option within [min, max]; `undefined` when absent. */
+/**
+ * An integer option within [min, max]; `undefined` when absent. `flag` is the option's
+ * name (`port` is shown as `--port`) or an environment variable (`SHARDCTL_PORT`, shown as is).
+ */
 export function intOption(
   value: string | undefined,
   flag: string,
   { min, max }: { min: number; max: number },
 ): number | undefined {
   if (value === undefined) return undefined;
+  const label = /^[A-Z][A-Z0-9_]*$/.test(flag) ? flag : `--${flag}`;
   const text = String(value).trim();
-  if (!/^-?\d+$/.test(text)) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+  if (!/^-?\d+$/.test(text)) throw new UsageError(`${label} must be an integer from ${min} to ${max}, got "${value}"`);
   const n = Number(text);
-  if (n < min || n > max) throw new UsageError(`--${flag} must be from ${min} to ${max}, got ${n}`);
+  if (n < min || n > max) throw new UsageError(`${label} must be from ${min} to ${max}, got ${n}`);
   return n;
 }
 

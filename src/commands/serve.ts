@@ -9,42 +9,59 @@ import { defineCommand } from "citty";
 import { UsageError } from "../errors.ts";
 import { ringInForce } from "../ring/in-force.ts";
 import { nodeNameProblem } from "../ring/node.ts";
-import { hostPort, isWildcardHost } from "../server/instance.ts";
-import { redact } from "../store/url.ts";
+import { hostPort, hostProblem, isWildcardHost } from "../server/instance.ts";
+import { describeStoreUrl, redact } from "../store/url.ts";
 import { ringArgs } from "./_args.ts";
 import { intOption } from "./_parse.ts";
 import { checkDbUrl, startForCommand } from "./_instance.ts";
 
+/** A flag, else its environment variable: the value and where it came from, for messages. */
+function flagOrEnv(flag: string | undefined, name: string, variable: string): { value: string; source: string } | undefined {
+  if (flag !== undefined) return { value: flag, source: `--${name}` };
+  const env = process.env[variable];
+  return env === undefined ? undefined : { value: env, source: variable };
+}
+
 export default defineCommand({
   meta: { name: "serve", description: "Run one expense instance (the HTTP API of the contract)" },
   args: {
-    port: { type: "string", valueHint: "PORT", description: "TCP port; 0 picks a free one (default: 5001)" },
-    host: { type: "string", valueHint: "HOST", description: "Address to bind (default: 127.0.0.1)" },
+    port: { type: "string", valueHint: "PORT", description: "TCP port; 0 picks a free one; env SHARDCTL_PORT (default: 5001)" },
+    host: { type: "string", valueHint: "HOST", description: "Address to bind; env SHARDCTL_HOST (default: 127.0.0.1)" },
     db: {
       type: "string",
       valueHint: "URL",
       description:
-        "mysql://user:pass@host:port/database[?pool=N] or sqlite:<path>; env SHARDCTL_DB (default: sqlite:./data/shardctl-<port>.sqlite)",
+        "mysql://user:pass@host:port/database[?pool=N&timeout=MS&queue=N] or sqlite:<path>; env SHARDCTL_DB (default: sqlite:./data/shardctl-<port>.sqlite)",
     },
-    name: { type: "string", valueHint: "NAME", description: "Node name for X-Shard-Node (default: host:port); with a ring, a node of it" },
+    name: {
+      type: "string",
+      valueHint: "NAME",
+      description: "Node name for X-Shard-Node: letters, digits, . - _ : [ ]; env SHARDCTL_NAME (default: host:port; required with --host 0.0.0.0 or ::); with a ring, a node of it",
+    },
     ...ringArgs,
   },
   async run({ args }) {
-    const port = intOption(args.port, "port", { min: 0, max: 65535 }) ?? 5001;
-    const host = args.host ?? "127.0.0.1";
-    const db = args.db ?? process.env.SHARDCTL_DB;
-    const dbSource = args.db !== undefined ? "--db" : "SHARDCTL_DB";
-    if (args.name !== undefined && args.name.trim() === "") throw new UsageError("--name is empty; give a node name or leave it out");
-    const nameProblem = args.name === undefined ? undefined : nodeNameProblem(args.name);
-    if (nameProblem) throw new UsageError(`--name: ${nameProblem}`);
-    if (args.name === undefined && isWildcardHost(host)) {
+    const portOption = flagOrEnv(args.port, "port", "SHARDCTL_PORT");
+    const port = intOption(portOption?.value, portOption?.source === "--port" ? "port" : "SHARDCTL_PORT", { min: 0, max: 65535 }) ?? 5001;
+    const hostOption = flagOrEnv(args.host, "host", "SHARDCTL_HOST");
+    const host = hostOption?.value ?? "127.0.0.1";
+    const hostIssue = hostProblem(host);
+    if (hostIssue) throw new UsageError(`${hostOption!.source} "${host}" ${hostIssue}`);
+    const nameOption = flagOrEnv(args.name, "name", "SHARDCTL_NAME");
+    const name = nameOption?.value;
+    if (name !== undefined && name.trim() === "") throw new UsageError(`${nameOption!.source} is empty; give a node name or leave it out`);
+    const nameIssue = name === undefined ? undefined : nodeNameProblem(name);
+    if (nameIssue) throw new UsageError(`${nameOption!.source}: ${nameIssue}`);
+    if (name === undefined && isWildcardHost(host)) {
       const defaultName = hostPort(host, port).replace(/:0$/, ":<port>");
-      console.error(
-        `shardctl serve: warning: --host ${host} listens on every address, so the default node name ${defaultName} ` +
-          `is no address a client can list in --nodes and X-Shard-Node will match no node; ` +
-          `pass --name with the host:port clients use to reach this instance`,
+      throw new UsageError(
+        `${hostOption!.source} ${host} listens on every address, so the default node name ${defaultName} is no address ` +
+          `a client can list in --nodes and X-Shard-Node would match no node; give --name (or SHARDCTL_NAME) with the ` +
+          `name clients use for this instance, e.g. --name db1:${port === 0 ? 5001 : port}`,
       );
     }
+    const db = args.db ?? process.env.SHARDCTL_DB;
+    const dbSource = args.db !== undefined ? "--db" : "SHARDCTL_DB";
     // Bad usage is found before the port is bound, so it exits 2 even when the port is taken.
     if (db !== undefined) checkDbUrl(db, dbSource);
     // Only a ring somebody named makes the instance ring-aware: the contract's default ring
@@ -62,13 +79,13 @@ export default defineCommand({
     const what =
       db === undefined ? "the default database" : `the database ${redact(db)}${dbSource === "--db" ? "" : ` (from ${dbSource})`}`;
     const instance = await startForCommand(
-      { port, host, db, name: args.name, ring, adminToken: process.env.SHARDCTL_ADMIN_TOKEN },
-      { what, address: `${host}:${port}` },
+      { port, host, db, name, ring, adminToken: process.env.SHARDCTL_ADMIN_TOKEN },
+      { what, address: `${host}:${port}`, hostSource: hostOption?.source ?? "--host" },
     );
     for (const note of instance.notes) console.error(`shardctl serve: ${note}`);
     const aware = instance.ring ? `ring ${instance.ring.label}` : "no ring (checks no ownership)";
     console.error(
-      `shardctl serve: node ${instance.name} listening on ${instance.url} (db ${redact(instance.db)}; ${aware}); API docs at ${instance.url}/openapi`,
+      `shardctl serve: node ${instance.name} listening on ${instance.url} (db ${describeStoreUrl(instance.db)}; ${aware}); API docs at ${instance.url}/openapi`,
     );
 
     console.error(`shardctl serve: ${await signal}: finishing requests in flight, then closing the database`);

@@ -2,6 +2,7 @@
  * One expense instance on a socket: open the store, bind, serve the app; `stop()`
  * lets requests in flight finish, then closes the store (and its pool).
  */
+import { isIPv4, isIPv6 } from "node:net";
 import { openStore } from "../store/open.ts";
 import { parseStoreUrl } from "../store/url.ts";
 import type { Ring } from "../ring/ring.ts";
@@ -50,6 +51,20 @@ export const defaultDbUrl = (port: number) => `sqlite:./data/shardctl-${port}.sq
 /** `host:port` as a client writes it (IPv6 in brackets), the same spelling as the ring's default names. */
 export function hostPort(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+const HOST_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`);
+
+/**
+ * What is wrong with `host` as an address to bind, or undefined: an IPv4 address (four
+ * numbers of 0..255), an IPv6 address (brackets optional), or a host name.
+ */
+export function hostProblem(host: string): string | undefined {
+  const h = host.replace(/^\[(.*)\]$/, "$1");
+  if (h.includes(":")) return isIPv6(h) ? undefined : "is not an IPv6 address";
+  if (/^[\d.]+$/.test(h)) return isIPv4(h) ? undefined : "is not an IPv4 address (four numbers of 0 to 255, like 127.0.0.1)";
+  return HOST_NAME.test(h) ? undefined : "is not an IP address or a host name";
 }
 
 /** 0.0.0.0, ::, [::] and other spellings of "every address": not an address a client can connect to. */

@@ -3,6 +3,7 @@
  * `sqlite::memory:`. Parsing is separate from opening so that a malformed value is a
  * usage error (exit 2) while an unreachable database is a job failure (exit 1).
  */
+import { resolve } from "node:path";
 import { StoreUrlError } from "./types.ts";
 
 export type StoreTarget =
@@ -107,4 +108,17 @@ export function redact(url: string): string {
   if (colon === -1 && !/[/?#]/.test(user)) return url;
   const shown = /^[^@/?#]*$/.test(user) && colon !== -1 ? `${user}:***` : "***";
   return `${url.slice(0, start + 2)}${shown}${url.slice(at)}`;
+}
+
+/**
+ * The database as a start-up line shows it: the password hidden, the port a MySQL URL
+ * left out (so "which server?" has an answer), a SQLite path made absolute (so starting
+ * from another directory is not a silent new, empty database).
+ */
+export function describeStoreUrl(url: string): string {
+  const target = parseStoreUrl(url);
+  if (target.dialect === "sqlite") return target.path === ":memory:" ? url : `sqlite:${resolve(target.path)}`;
+  const shown = redact(url);
+  if (new URL(url).port !== "") return shown;
+  return `${shown} (port ${target.port}, the default: the URL names none)`;
 }

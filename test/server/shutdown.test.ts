@@ -192,8 +192,7 @@ describe("shardctl serve as a process", () => {
     }
   });
 
-  test.each(["0.0.0.0", "::", "[::]"])("--host %s without --name warns that the default name matches no client address", async (host) => {
-    // a bad --db stops it before anything is bound (tests bind only 127.0.0.1)
+  test.each(["0.0.0.0", "::", "[::]"])("--host %s without --name is refused: the default name matches no client address", async (host) => {
     const proc = Bun.spawn([BUN, CLI, "serve", "--host", host, "--port", "0", "--db", "postgres://x/y"], {
       stdout: "pipe",
       stderr: "pipe",
@@ -201,11 +200,12 @@ describe("shardctl serve as a process", () => {
     });
     expect(await proc.exited).toBe(2);
     const stderr = await new Response(proc.stderr).text();
-    expect(stderr).toContain(`warning: --host ${host} listens on every address`);
-    expect(stderr).toContain("pass --name");
+    expect(stderr).toContain(`--host ${host} listens on every address`);
+    expect(stderr).toContain("give --name");
   });
 
-  test("--host 0.0.0.0 with --name, or a specific --host, gives no warning", async () => {
+  test("--host 0.0.0.0 with --name, or a specific --host, is not refused for its address", async () => {
+    // a bad --db stops it before anything is bound (tests bind only 127.0.0.1)
     for (const args of [["--host", "0.0.0.0", "--name", "db1:5001"], ["--host", "127.0.0.1"]]) {
       const proc = Bun.spawn([BUN, CLI, "serve", ...args, "--port", "0", "--db", "postgres://x/y"], {
         stdout: "pipe",
@@ -213,7 +213,9 @@ describe("shardctl serve as a process", () => {
         env: withoutDbEnv,
       });
       expect(await proc.exited).toBe(2);
-      expect(await new Response(proc.stderr).text()).not.toContain("warning");
+      const stderr = await new Response(proc.stderr).text();
+      expect(stderr).not.toContain("every address");
+      expect(stderr).toContain("postgres://x/y");
     }
   });
 

@@ -80,6 +80,21 @@ describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
     }
   });
 
+  test("a user with rights on its own database only (as compose's MARIADB_USER) opens, migrates and writes", async () => {
+    const c = await mysql.createConnection({ host: "127.0.0.1", port: server().port, user: "root" });
+    await c.query("CREATE DATABASE own_only");
+    await c.query("CREATE USER 'shard1'@'127.0.0.1' IDENTIFIED BY 'pw'");
+    await c.query("GRANT ALL PRIVILEGES ON own_only.* TO 'shard1'@'127.0.0.1'");
+    await c.end();
+    const store = await openStore(`mysql://shard1:pw@127.0.0.1:${server().port}/own_only`);
+    try {
+      expect(await store.insert(stored("1"))).toBe(true);
+      expect(await store.update("1", { status: "approved" })).toEqual(stored("1", { status: "approved" }));
+    } finally {
+      await store.close();
+    }
+  });
+
   test("an unreachable server is StoreUnavailable at open", async () => {
     const port = await freePort();
     await expect(openStore(`mysql://root@127.0.0.1:${port}/nothing`)).rejects.toBeInstanceOf(StoreUnavailable);
