@@ -20,7 +20,7 @@ describe("compose.yml", () => {
   test("three instances, each named by SHARDCTL_NAME, as the client's SHARDCTL_NODES names them", () => {
     expect(shards).toEqual(["shard1", "shard2", "shard3"]);
     const nodes = parseNodeList(services.client!.environment!.SHARDCTL_NODES!);
-    expect(nodes.map((n) => n.name)).toEqual(shards.map((s) => services[s]!.environment!.SHARDCTL_NAME));
+    expect(nodes.map((n) => n.name)).toEqual(shards.map((s) => services[s]!.environment!.SHARDCTL_NAME!));
     for (const node of nodes) expect(node.url).toBe(`http://${node.name}:5001`);
   });
 
