@@ -2,7 +2,7 @@
  * `npm run bench:client`: the client's throughput on the real setup. Three MariaDB
  * servers (the test harness), three `shardctl serve` processes (separate processes, so
  * the CPU measured here is the client's own), then `client run` logic over 10,000
- * fresh ids at concurrency 1, 16 and 64: one POST and one GET per id.
+ * fresh ids at concurrency 1, 16 and 64: per id, a POST to its owner, then a GET back.
  *
  *   BENCH_IDS=2000 npm run bench:client     # fewer ids
  *
@@ -62,7 +62,7 @@ try {
     nodes.push({ name, url });
   }
   const client = new ShardedExpenseClient({ nodes });
-  console.log(`${IDS} ids per run, fresh ids each run; a run = POST every id to its owner, then GET every id back\n`);
+  console.log(`${IDS} ids per run, fresh ids each run; a run = per id, POST to its owner then GET it back (concurrency = ids in flight)\n`);
 
   // Warm-up: connections, JIT, prepared statements.
   await runRecords(client, recordsForIds(range(9_000_001, 500)), { concurrency: 16 });
