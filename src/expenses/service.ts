@@ -5,7 +5,7 @@
 import { duplicateExpense, expenseNotFound, invalidField } from "./errors.ts";
 import { canonicalId } from "./id.ts";
 import { DEFAULT_PAGE, MAX_PAGE, type Expense, type ExpenseCreate, type ExpensePage, type ExpenseUpdate } from "./model.ts";
-import type { ExpenseRecords } from "./records.ts";
+import type { ExpenseChanges, ExpenseRecords } from "./records.ts";
 import { centsToCost, costToCents, MAX_COST } from "./values.ts";
 
 function idOf(input: unknown, field = "id"): string {
@@ -26,23 +26,54 @@ function costOf(input: string | number): string {
   return centsToCost(cents);
 }
 
+/**
+ * The rules of a request beyond its schema, as pure functions: the service applies them
+ * before it touches the store, and the router before it picks a node, so both reject a
+ * request with the same answer.
+ */
+
+/** The record a create request stores: canonical id and cost, pending, no decision yet. */
+export function newExpense(input: ExpenseCreate): Expense {
+  return {
+    id: idOf(input.id),
+    name: input.name,
+    email: input.email,
+    category: input.category,
+    description: input.description,
+    link: input.link,
+    estimated_costs: costOf(input.estimated_costs),
+    submit_date: input.submit_date,
+    status: "pending",
+    decision_date: "",
+  };
+}
+
+/** What an update of the path's `id` changes; the id itself cannot change (a body may repeat it). */
+export function expenseChanges(id: string, input: ExpenseUpdate): { key: string; changes: ExpenseChanges } {
+  const key = idOf(id);
+  const { id: bodyId, estimated_costs, ...rest } = input;
+  if (bodyId !== undefined && idOf(bodyId) !== key) {
+    throw invalidField("id", `cannot be changed: the path names ${key}, the body ${JSON.stringify(bodyId)}`);
+  }
+  return { key, changes: estimated_costs === undefined ? rest : { ...rest, estimated_costs: costOf(estimated_costs) } };
+}
+
+/** A listing request: the id to start after (undefined: from the start) and the page size. */
+export function pageRequest(after: string | undefined, limit: string | number | undefined): { after: string | undefined; size: number } {
+  const from = after === undefined ? undefined : idOf(after, "after");
+  const size = limit === undefined ? DEFAULT_PAGE : Number(limit);
+  if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) {
+    throw invalidField("limit", `must be an integer from 1 to ${MAX_PAGE}, got ${JSON.stringify(limit)}`);
+  }
+  return { after: from, size };
+}
+
 export class ExpenseService {
   constructor(private readonly store: ExpenseRecords) {}
 
   /** Stores a new expense as pending; a 409 (and nothing overwritten) when the id exists. */
   async create(input: ExpenseCreate): Promise<Expense> {
-    const record: Expense = {
-      id: idOf(input.id),
-      name: input.name,
-      email: input.email,
-      category: input.category,
-      description: input.description,
-      link: input.link,
-      estimated_costs: costOf(input.estimated_costs),
-      submit_date: input.submit_date,
-      status: "pending",
-      decision_date: "",
-    };
+    const record = newExpense(input);
     if (!(await this.store.insert(record))) throw duplicateExpense(record.id);
     return record;
   }
@@ -55,12 +86,7 @@ export class ExpenseService {
 
   /** Changes the given fields; the id itself cannot change (a body may repeat it). */
   async update(id: string, input: ExpenseUpdate): Promise<Expense> {
-    const key = idOf(id);
-    const { id: bodyId, estimated_costs, ...rest } = input;
-    if (bodyId !== undefined && idOf(bodyId) !== key) {
-      throw invalidField("id", `cannot be changed: the path names ${key}, the body ${JSON.stringify(bodyId)}`);
-    }
-    const changes = estimated_costs === undefined ? rest : { ...rest, estimated_costs: costOf(estimated_costs) };
+    const { key, changes } = expenseChanges(id, input);
     const record = await this.store.update(key, changes);
     if (!record) throw expenseNotFound(key);
     return record;
@@ -72,11 +98,7 @@ export class ExpenseService {
 
   /** Up to `limit` records after the id `after`, in numeric id order, and the `after` of the next page. */
   async page(after: string | undefined, limit: string | number | undefined): Promise<ExpensePage> {
-    const from = after === undefined ? undefined : idOf(after, "after");
-    const size = limit === undefined ? DEFAULT_PAGE : Number(limit);
-    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) {
-      throw invalidField("limit", `must be an integer from 1 to ${MAX_PAGE}, got ${JSON.stringify(limit)}`);
-    }
+    const { after: from, size } = pageRequest(after, limit);
     const rows = await this.store.list(from, size + 1);
     const items = rows.slice(0, size);
     return { items, next: rows.length > size ? items[size - 1]!.id : null };

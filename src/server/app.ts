@@ -21,7 +21,7 @@ import { ringFeature } from "./ring-routes.ts";
  * A query parameter given twice (`?limit=1&limit=2`) is a 422 naming it; otherwise one
  * of the values would win silently.
  */
-function rejectRepeatedQuery(url: string): void {
+export function rejectRepeatedQuery(url: string): void {
   const q = url.indexOf("?");
   if (q === -1) return;
   const seen = new Set<string>();

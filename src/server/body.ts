@@ -34,13 +34,12 @@ async function readLimited(request: Request): Promise<string> {
 const FORM_TYPES = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
 
 /**
- * The body as JSON: 415 for a form (urlencoded or multipart), 400 when it is not JSON,
- * 413 when it is too large. Any other Content-Type, or none, is read as JSON.
+ * The body of a POST or PUT as text: 415 for a form (urlencoded or multipart), 413 when
+ * it is too large, 400 when it is not UTF-8. Any other Content-Type, or none, is read.
+ * undefined for other methods (like GET, DELETE ignores a body).
  */
-export async function parseJsonBody({ request }: { request: Request }): Promise<unknown> {
-  // Only POST and PUT take a body; like GET, DELETE ignores one (null: parsed, nothing to read).
-  const expectsBody = request.method === "POST" || request.method === "PUT";
-  if (!expectsBody) return null;
+export async function readBodyText(request: Request): Promise<string | undefined> {
+  if (request.method !== "POST" && request.method !== "PUT") return undefined;
   const type = request.headers.get("content-type");
   const form = type === null ? null : FORM_TYPES.exec(type);
   if (form) {
@@ -50,13 +49,16 @@ export async function parseJsonBody({ request }: { request: Request }): Promise<
       `body: send application/json, not ${form[1]!.toLowerCase()} (with curl: -H 'Content-Type: application/json' -d '{...}')`,
     );
   }
-  let text: string;
   try {
-    text = await readLimited(request);
+    return await readLimited(request);
   } catch (e) {
     if (e instanceof ApiError) throw e;
     throw new ApiError(400, "malformed_body", "body: not valid UTF-8 text");
   }
+}
+
+/** A body's text as a JSON object: 400 when it is empty or not JSON, 422 when it is JSON but no object. */
+export function parseJsonText(text: string): object {
   if (text.trim() === "") throw new ApiError(400, "malformed_json", "body: empty; send a JSON object");
   let value: unknown;
   try {
@@ -74,6 +76,12 @@ export async function parseJsonBody({ request }: { request: Request }): Promise<
     throw new ApiError(400, "malformed_json", `${key}: is given more than once in the body; give each field once`, key);
   }
   return value;
+}
+
+/** The body as JSON (see readBodyText and parseJsonText); null for methods that take no body (parsed, nothing to read). */
+export async function parseJsonBody({ request }: { request: Request }): Promise<unknown> {
+  const text = await readBodyText(request);
+  return text === undefined ? null : parseJsonText(text);
 }
 
 /**

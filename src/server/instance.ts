@@ -80,7 +80,7 @@ export function isWildcardHost(host: string): boolean {
  * (`/v1/expenses/5` read as `/expenses/5`: 404). Such a request gets a longer stand-in
  * authority; nothing in the app reads the host.
  */
-function routable(request: Request): Request {
+export function routable(request: Request): Request {
   const url = request.url;
   const slash = url.indexOf("/", url.indexOf("//") + 2);
   if (slash >= 11 || slash === -1) return request;
