@@ -16,6 +16,7 @@ export const root = defineCommand({
   },
   subCommands: {
     serve: () => import("./commands/serve.ts").then((m) => m.default),
+    router: () => import("./commands/router.ts").then((m) => m.default),
     client: () => import("./commands/client/index.ts").then((m) => m.default),
     ring: () => import("./commands/ring/index.ts").then((m) => m.default),
     demo: () => import("./commands/demo.ts").then((m) => m.default),
@@ -28,6 +29,7 @@ EXAMPLES
   shardctl demo                                   three instances + run + verify, no MySQL needed
   shardctl serve --port 5001                      one instance on ./data/shardctl-5001.sqlite
   shardctl serve --port 5001 --db mysql://root@127.0.0.1:3306/expenses_1
+  shardctl router --port 5000                     one address for curl and Postman: each request goes to its owner
   shardctl client run --ids 1..10                 POST each record to its owner, GET it back
   shardctl client verify                          every id on its owner and nowhere else
   shardctl ring show 1 2 3                        where ids go, and why

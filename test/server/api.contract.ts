@@ -57,7 +57,7 @@ const storedForm = (id: string, over: Record<string, unknown> = {}) => ({
 });
 
 /** Each bad POST body: expected status and the field its message must name. */
-const badPosts: [string, string | object, number, string][] = [
+export const badPosts: [string, string | object, number, string][] = [
   ["malformed JSON", '{"id": "1", "name": ', 400, "body"],
   ["empty body", "", 400, "body"],
   ["JSON array", "[1,2]", 422, "body"],

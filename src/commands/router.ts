@@ -1,0 +1,57 @@
+/**
+ * `shardctl router`: one address for clients that cannot place records themselves.
+ * Runs until SIGTERM/SIGINT, then stops gracefully (requests in flight finish).
+ */
+import { defineCommand } from "citty";
+import { JobFailed } from "../errors.ts";
+import { formatNode } from "../ring/node.ts";
+import { ringInForce } from "../ring/in-force.ts";
+import { DEFAULT_ROUTER_PORT, DEFAULT_ROUTER_TIMEOUT_MS, startRouter, type Router } from "../router/server.ts";
+import { ringArgs } from "./_args.ts";
+import { intOption } from "./_parse.ts";
+
+export default defineCommand({
+  meta: {
+    name: "router",
+    description:
+      "Serve the expense API on one address and send each request to the owner of its id (the seed's router.py); " +
+      "the listing merges every node's records",
+  },
+  args: {
+    port: { type: "string", valueHint: "PORT", description: `TCP port; 0 picks a free one (default: ${DEFAULT_ROUTER_PORT})` },
+    host: { type: "string", valueHint: "HOST", description: "Address to bind (default: 127.0.0.1)" },
+    ...ringArgs,
+    timeout: {
+      type: "string",
+      valueHint: "MS",
+      description: `Timeout of each attempt at an instance, in milliseconds (default: ${DEFAULT_ROUTER_TIMEOUT_MS})`,
+    },
+  },
+  async run({ args }) {
+    const port = intOption(args.port, "port", { min: 0, max: 65535 }) ?? DEFAULT_ROUTER_PORT;
+    const host = args.host ?? "127.0.0.1";
+    const timeoutMs = intOption(args.timeout, "timeout", { min: 1, max: 120_000 });
+    const { ring, source } = ringInForce(args);
+
+    let router: Router;
+    try {
+      router = startRouter({ port, host, ring, timeoutMs });
+    } catch (e) {
+      const inUse = e instanceof Error && "code" in e && e.code === "EADDRINUSE";
+      throw new JobFailed(`cannot listen on ${host}:${port}: ${inUse ? "the address is in use" : (e as Error).message}`);
+    }
+    // Starting is synchronous: no signal can arrive between it and these listeners.
+    const signal = new Promise<NodeJS.Signals>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
+    console.error(
+      `shardctl router: listening on ${router.url}; ring ${ring.label} from ${source}, ${ring.vnodes} vnodes: ` +
+        ring.nodes.map(formatNode).join(", "),
+    );
+
+    console.error(`shardctl router: ${await signal}: finishing requests in flight`);
+    await router.stop();
+    console.error("shardctl router: stopped");
+  },
+});

@@ -1,0 +1,184 @@
+/**
+ * The router's HTTP app, without a socket (`startRouter` serves it): the /v1/expenses
+ * API of an instance, each request sent to the owner of its id on the ring.
+ *
+ * A request is validated here exactly as an instance validates it (the same route
+ * schemas, body reader, error mapping and rules), so a malformed request or an invalid
+ * id is answered without contacting any node. A valid one goes to its owner only, and
+ * the owner's answer is passed on as it is, with X-Shard-Url (the instance's address)
+ * and X-Request-Id beside its X-Shard-Node.
+ */
+import { openapi } from "@elysiajs/openapi";
+import { Elysia } from "elysia";
+import { expenseModels, expenseRoutes } from "../expenses/index.ts";
+import { NoQuery } from "../expenses/model.ts";
+import { expenseChanges, newExpense, pageRequest } from "../expenses/service.ts";
+import type { Ring } from "../ring/ring.ts";
+import type { Node } from "../ring/node.ts";
+import { rejectRepeatedQuery } from "../server/app.ts";
+import { MAX_BODY_BYTES, parseJsonText, readBodyText } from "../server/body.ts";
+import { errorAnswer } from "../server/errors.ts";
+import { openapiPage } from "../server/openapi-page.ts";
+import { ringDocument } from "../server/ring-guard.ts";
+import { RingBody } from "../server/ring-routes.ts";
+import { VERSION } from "../version.ts";
+import { badAnswer, failedRequest, RouterError, wrongNode } from "./errors.ts";
+import { headersToClient, headersToInstance, requestIdOf } from "./headers.ts";
+import { mergedPage, InvalidListing, type NodePage } from "./listing.ts";
+import { readiness } from "./readiness.ts";
+import type { Upstream, UpstreamAnswer, UpstreamMethod } from "./upstream.ts";
+
+/** No stored record is larger than the largest body an instance accepts, plus its status fields. */
+const RECORD_ANSWER_BYTES = MAX_BODY_BYTES + 4096;
+
+export interface RouterAppOptions {
+  readonly ring: Ring;
+  readonly upstream: Upstream;
+  /** The client's address, for X-Forwarded-For (the server asks Bun's requestIP). */
+  readonly clientAddress?: (request: Request) => string | undefined;
+}
+
+export function createRouterApp({ ring, upstream, clientAddress = () => undefined }: RouterAppOptions) {
+  // The body as the client wrote it: checked here, then sent on byte for byte.
+  const bodies = new WeakMap<Request, string>();
+  const requestIds = new WeakMap<Request, string>();
+  const requestId = (request: Request): string => {
+    let id = requestIds.get(request);
+    if (id === undefined) requestIds.set(request, (id = requestIdOf(request)));
+    return id;
+  };
+
+  /** The instance's answer, or the RouterError for what went wrong; `node` must be the one whose name the answer carries. */
+  async function exchange(request: Request, node: Node, method: UpstreamMethod, path: string, id?: string): Promise<UpstreamAnswer> {
+    const result = await upstream.send(node, {
+      method,
+      path,
+      headers: headersToInstance(request, requestId(request), clientAddress(request)),
+      body: bodies.get(request),
+      maxAnswerBytes: RECORD_ANSWER_BYTES,
+    });
+    if (!result.ok) throw failedRequest(result, method, id);
+    const servedBy = result.headers.get("x-shard-node");
+    if (servedBy !== null && servedBy !== node.name) throw wrongNode(node, servedBy, method);
+    return result;
+  }
+
+  /** Sends the request for expense `id` to its owner and passes the answer on. */
+  async function relay(request: Request, method: UpstreamMethod, id: string, path: string): Promise<Response> {
+    const node = ring.ownerOf(id);
+    const answer = await exchange(request, node, method, path, id);
+    return new Response(answer.body, { status: answer.status, headers: headersToClient(answer.headers, node.url, requestId(request)) });
+  }
+
+  /** One page of one node's listing, checked for the contract's shape. */
+  async function readNodePage(request: Request, node: Node, after: string | undefined, limit: number): Promise<NodePage> {
+    const path = `/v1/expenses?limit=${limit}${after === undefined ? "" : `&after=${after}`}`;
+    const result = await upstream.send(node, {
+      method: "GET",
+      path,
+      headers: headersToInstance(request, requestId(request), clientAddress(request)),
+      maxAnswerBytes: limit * RECORD_ANSWER_BYTES + 4096,
+    });
+    if (!result.ok) throw failedRequest(result, "GET", undefined);
+    const servedBy = result.headers.get("x-shard-node");
+    if (servedBy !== null && servedBy !== node.name) throw wrongNode(node, servedBy, "GET");
+    const text = new TextDecoder().decode(result.body);
+    let page: unknown;
+    try {
+      page = JSON.parse(text);
+    } catch {
+      page = undefined;
+    }
+    if (result.status !== 200) {
+      const message = (page as { message?: unknown } | undefined)?.message;
+      const why = `its listing answered HTTP ${result.status}${typeof message === "string" ? `: ${message}` : ""}`;
+      if (result.status >= 500) throw new RouterError(503, "node_unavailable", node, `http-${result.status}`, why);
+      throw badAnswer(node, why);
+    }
+    const { items, next } = (page ?? {}) as { items?: unknown; next?: unknown };
+    if (!Array.isArray(items) || (next !== null && typeof next !== "string")) {
+      throw badAnswer(node, 'its listing is not { "items": [...], "next": <id> or null }');
+    }
+    return { items, next };
+  }
+
+  return new Elysia({ name: "shardctl-router", normalize: false })
+    .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
+    .onParse({ as: "global" }, async ({ request }) => {
+      const text = await readBodyText(request);
+      if (text === undefined) return null;
+      bodies.set(request, text);
+      return parseJsonText(text);
+    })
+    .onError({ as: "global" }, ({ code, error, request, set }) => {
+      set.headers["x-request-id"] = requestId(request);
+      if (error instanceof InvalidListing) error = badAnswer(error.node, error.message);
+      if (error instanceof RouterError) {
+        set.status = error.status;
+        return error.body;
+      }
+      return errorAnswer(code, error, request, set, (e) => console.error(`[router] ${request.method} ${request.url}:`, e));
+    })
+    .use(
+      openapi({
+        path: "/openapi",
+        // the page is the instance's own (server/openapi-page.ts), which works offline
+        provider: null,
+        documentation: {
+          info: {
+            title: "shardctl router",
+            version: VERSION,
+            description:
+              "The expense API of an instance in front of the whole cluster: each request goes to the owner of its id on the ring, and the owner's answer comes back with its X-Shard-Node, plus X-Shard-Url (the instance's address) and X-Request-Id. The listing merges every node's records in id order. An owner with no usable answer: 503 node_unavailable, 504 node_timeout, 504 outcome_unknown (a POST that may have been stored: it is never sent twice), 502 bad_answer or wrong_node; each names the node and the cause. Requests are validated as an instance validates them, before any node is contacted.",
+          },
+        },
+      }),
+    )
+    .use(openapiPage())
+    .get("/healthz", () => ({ status: "ok" as const, role: "router" as const, ring: ring.label, nodes: ring.nodes.length }), {
+      query: NoQuery,
+      detail: { summary: "Liveness of the router itself", tags: ["health"] },
+    })
+    .get(
+      "/readyz",
+      async ({ status }) => {
+        const report = await readiness(ring.nodes, upstream);
+        return report.ready ? report : status(503, report);
+      },
+      {
+        query: NoQuery,
+        detail: { summary: "Readiness: 200 when every node is ready, else 503 naming those that are not", tags: ["health"] },
+      },
+    )
+    .get("/ring", () => ringDocument(ring), {
+      query: NoQuery,
+      response: { 200: RingBody },
+      detail: { summary: "The ring the router places records with", tags: ["ring"] },
+    })
+    .model(expenseModels)
+    .group("/v1/expenses", (api) =>
+      api
+        .post("", ({ body, request }) => relay(request, "POST", newExpense(body).id, "/v1/expenses"), expenseRoutes.create)
+        .get(
+          "",
+          async ({ query, request }) => {
+            const { after, size } = pageRequest(query.after, query.limit);
+            const page = await mergedPage(ring.nodes, after, size, (node, from, limit) => readNodePage(request, node, from, limit), (id) =>
+              ring.ownerOf(id),
+            );
+            return Response.json(page, { headers: { "x-request-id": requestId(request) } });
+          },
+          expenseRoutes.list,
+        )
+        .get("/:id", ({ params, request }) => relay(request, "GET", params.id, `/v1/expenses/${params.id}`), expenseRoutes.get)
+        .put(
+          "/:id",
+          ({ params, body, request }) => relay(request, "PUT", expenseChanges(params.id, body).key, `/v1/expenses/${params.id}`),
+          expenseRoutes.update,
+        )
+        .delete("/:id", ({ params, request }) => relay(request, "DELETE", params.id, `/v1/expenses/${params.id}`), expenseRoutes.remove),
+    );
+}
+
+export type RouterApp = ReturnType<typeof createRouterApp>;
+

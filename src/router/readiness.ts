@@ -1,0 +1,55 @@
+/**
+ * The router is ready when every node is: each one's /readyz answers 200 under the name
+ * the ring gives it. Nodes are asked at once, each with a short timeout and no retry,
+ * so a probe answers within about two seconds whatever the nodes do.
+ */
+import type { Node } from "../ring/node.ts";
+import type { Upstream } from "./upstream.ts";
+
+const PROBE_TIMEOUT_MS = 2000;
+
+export interface NodeReadiness {
+  readonly name: string;
+  readonly url: string;
+  readonly ready: boolean;
+  /** Why not, when not. */
+  readonly message?: string;
+}
+
+export interface ReadinessReport {
+  readonly ready: boolean;
+  /** The nodes that are not ready, and why; absent when all are. */
+  readonly message?: string;
+  readonly nodes: readonly NodeReadiness[];
+}
+
+async function probe(node: Node, upstream: Upstream): Promise<NodeReadiness> {
+  const result = await upstream.send(node, {
+    method: "GET",
+    path: "/readyz",
+    maxAnswerBytes: 64 * 1024,
+    timeoutMs: Math.min(PROBE_TIMEOUT_MS, upstream.timeoutMs),
+    refusedRetries: 0,
+  });
+  const verdict = (message?: string): NodeReadiness =>
+    message === undefined ? { name: node.name, url: node.url, ready: true } : { name: node.name, url: node.url, ready: false, message };
+  if (!result.ok) return verdict(result.reason);
+  const servedBy = result.headers.get("x-shard-node");
+  if (servedBy !== null && servedBy !== node.name) return verdict(`answers as node "${servedBy}" (X-Shard-Node)`);
+  if (result.status === 200) return verdict();
+  let said: unknown;
+  try {
+    said = (JSON.parse(new TextDecoder().decode(result.body)) as { message?: unknown }).message;
+  } catch {
+    said = undefined;
+  }
+  return verdict(`HTTP ${result.status}${typeof said === "string" ? `: ${said}` : ""}`);
+}
+
+export async function readiness(nodes: readonly Node[], upstream: Upstream): Promise<ReadinessReport> {
+  const report = await Promise.all(nodes.map((node) => probe(node, upstream)));
+  const notReady = report.filter((n) => !n.ready);
+  if (notReady.length === 0) return { ready: true, nodes: report };
+  const message = `not ready: ${notReady.map((n) => `node ${n.name} (${n.url}): ${n.message}`).join("; ")}`;
+  return { ready: false, message, nodes: report };
+}
