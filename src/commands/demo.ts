@@ -10,10 +10,12 @@ import { join } from "node:path";
 import { defineCommand } from "citty";
 import { renderRun, summarizeRunFailures } from "../cli-output/run-report.ts";
 import { renderVerify, summarizeVerifyFailures } from "../cli-output/verify-report.ts";
+import { renderViaRouter } from "../cli-output/via-router-report.ts";
 import { plural } from "../cli-output/words.ts";
 import { runRecords } from "../client/run.ts";
 import { ShardedExpenseClient } from "../client/sharded-client.ts";
 import { verifyRecords } from "../client/verify.ts";
+import { runViaRouter } from "../client/via-router.ts";
 import { recordsForIds } from "../client/records.ts";
 import { JobFailed, UsageError } from "../errors.ts";
 import type { Instance } from "../server/index.ts";
@@ -21,6 +23,7 @@ import { redact } from "../store/url.ts";
 import { ringInForce } from "../ring/in-force.ts";
 import { nodeAddress } from "../ring/node.ts";
 import { Ring } from "../ring/ring.ts";
+import { startRouter, type Router } from "../router/server.ts";
 import { idsArg, jsonArg, ringArgs } from "./_args.ts";
 import { parseIds } from "./_parse.ts";
 import { checkDbUrl, startForCommand } from "./_instance.ts";
@@ -50,6 +53,10 @@ export default defineCommand({
       valueHint: "URL,URL,URL",
       description: "One database URL per instance, comma-separated, in --nodes order (default: sqlite files in a temp dir)",
     },
+    router: {
+      type: "boolean",
+      description: "Also start a router (shardctl router) and send the records through it, as curl or Postman would, instead of placing them here",
+    },
     ...idsArg,
     ...jsonArg,
   },
@@ -73,6 +80,7 @@ export default defineCommand({
 
     const dataDir = args.db === undefined ? mkdtempSync(join(tmpdir(), "shardctl-demo-")) : undefined;
     const instances: Instance[] = [];
+    let router: Router | undefined;
     // Ctrl-C or SIGTERM part-way: stop at once, but leave no temp data behind.
     const onSignal = (signal: NodeJS.Signals) => {
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -98,6 +106,23 @@ export default defineCommand({
       const nodes = instances.map((s, i) => ({ name: s.name, url: s.url, weight: wanted[i]!.weight }));
       const client = new ShardedExpenseClient({ ring: new Ring(nodes, { vnodes: ring.vnodes }) });
       const records = recordsForIds(ids);
+      if (args.router) {
+        router = startRouter({ port: 0, ring: client.ring, log: false });
+        say(`started the router at ${router.url}\n`);
+        const viaRouter = await runViaRouter(router.url, records, client.ring);
+        const verify = await verifyRecords(client, records);
+        if (args.json) {
+          console.log(JSON.stringify({ router: viaRouter, verify }, null, 2));
+        } else {
+          console.log(`through the router: POST each record to ${router.url}, then GET it back; the router says which instance answered\n`);
+          console.log(renderViaRouter(viaRouter));
+          console.log(`\nclient verify: every node's listing against the ring\n`);
+          console.log(renderVerify(verify));
+        }
+        if (!viaRouter.ok) throw new JobFailed(`${viaRouter.rows.filter((r) => !r.ok).length} of ${viaRouter.rows.length} ids failed through the router`);
+        if (!verify.ok) throw new JobFailed(summarizeVerifyFailures(verify));
+        return;
+      }
       const run = await runRecords(client, records);
       const verify = await verifyRecords(client, records);
       if (args.json) {
@@ -118,9 +143,10 @@ export default defineCommand({
     } finally {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      await router?.stop();
       await Promise.allSettled(instances.map((s) => s.stop()));
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-      say(`\nstopped ${plural(instances.length, "instance")}${dataDir ? " and removed their temp data" : ""}`);
+      say(`\nstopped ${router ? "the router and " : ""}${plural(instances.length, "instance")}${dataDir ? " and removed their temp data" : ""}`);
     }
     if (failure) throw failure;
   },
