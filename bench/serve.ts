@@ -12,7 +12,6 @@
  * Env: BENCH_ROUNDS (default 5), BENCH_SECONDS per round and cell (default 1.5),
  * BENCH_POOL (connections in each pool, default the service's default).
  */
-import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
@@ -22,20 +21,12 @@ import { toRow } from "../src/store/record.ts";
 import { DEFAULT_POOL } from "../src/store/url.ts";
 import { startMariaDB } from "../test/support/mariadb.ts";
 import { freePort, waitFor } from "../test/support/net.ts";
+import { cpuMicros } from "./proc.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const CONCURRENCY = [1, 32];
 const POOL = Number(process.env.BENCH_POOL ?? DEFAULT_POOL);
-
-/** CPU time (user + system) of a process so far, in microseconds; undefined without /proc. */
-function cpuMicros(pid: number): number | undefined {
-  const file = `/proc/${pid}/stat`;
-  if (!existsSync(file)) return undefined;
-  const stat = readFileSync(file, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6; // utime, stime in USER_HZ (100)
-}
 
 interface Cell {
   rate: number;
