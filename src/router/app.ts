@@ -17,7 +17,7 @@ import type { Ring } from "../ring/ring.ts";
 import type { Node } from "../ring/node.ts";
 import { rejectRepeatedQuery } from "../server/app.ts";
 import { MAX_BODY_BYTES, parseJsonText, readBodyText } from "../server/body.ts";
-import { errorAnswer } from "../server/errors.ts";
+import { clip, errorAnswer, INTERNAL } from "../server/errors.ts";
 import { openapiPage } from "../server/openapi-page.ts";
 import { ringDocument } from "../server/ring-guard.ts";
 import { RingBody } from "../server/ring-routes.ts";
@@ -117,7 +117,14 @@ export function createRouterApp({ ring, upstream, clientAddress = () => undefine
         set.status = error.status;
         return error.body;
       }
-      return errorAnswer(code, error, request, set, (e) => console.error(`[router] ${request.method} ${request.url}:`, e));
+      const report = (e: unknown) => console.error(`[router] ${clip(request.method, 16)} ${clip(request.url, 200)}:`, e);
+      try {
+        return errorAnswer(code, error, request, set, report);
+      } catch (e) {
+        report(e);
+        set.status = 500;
+        return INTERNAL;
+      }
     })
     .use(
       openapi({

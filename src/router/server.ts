@@ -4,6 +4,7 @@
  * request, and a graceful `stop()` that lets requests in flight finish.
  */
 import type { RequestLog } from "../server/app.ts";
+import { clip, INTERNAL, pathOf } from "../server/errors.ts";
 import { hostPort, routable } from "../server/instance.ts";
 import type { Ring } from "../ring/ring.ts";
 import { createRouterApp } from "./app.ts";
@@ -29,10 +30,17 @@ export interface Router {
   stop(): Promise<void>;
 }
 
-/** The last resort, for a failure outside the app's own error handling: JSON, no stack. */
+/** The last resort, for an error that escapes the app: the JSON error body, never Bun's HTML page. */
 function internalError(error: Error): Response {
-  console.error("[router] unhandled:", error);
-  return Response.json({ error: "internal", message: "internal error; the router log has the details" }, { status: 500 });
+  console.error("[router] unhandled error:", error);
+  return Response.json(INTERNAL, { status: 500 });
+}
+
+/** The request's target for the log: path and query, clipped; never throws, whatever the target. */
+function logTarget(url: string): string {
+  const q = url.indexOf("?");
+  const path = pathOf(url);
+  return clip(q === -1 ? path : `${path}${url.slice(q)}`, 2048);
 }
 
 export function startRouter({ port, host = "127.0.0.1", ring, log = (line) => console.log(line), ...upstreamOptions }: RouterOptions): Router {
@@ -56,10 +64,9 @@ export function startRouter({ port, host = "127.0.0.1", ring, log = (line) => co
           const started = performance.now();
           const response = await handle(routable(request));
           const ms = performance.now() - started;
-          const { pathname, search } = new URL(request.url);
           const node = response.headers.get("x-shard-node");
           log(
-            `${new Date().toISOString()} router ${request.method} ${pathname}${search} ${response.status} ${ms.toFixed(1)}ms` +
+            `${new Date().toISOString()} router ${clip(request.method, 16)} ${logTarget(request.url)} ${response.status} ${ms.toFixed(1)}ms` +
               `${node === null ? "" : ` -> ${node}`} req=${response.headers.get("x-request-id") ?? "-"}`,
           );
           return response;

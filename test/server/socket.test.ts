@@ -6,31 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
 import { startInstance, type Instance } from "../../src/server/index.ts";
-
-/** Sends `head` on a fresh connection; everything the server sends until it closes (or `ms` pass). */
-function exchange(port: number, head: string, ms = 3000): Promise<string> {
-  return new Promise((resolve) => {
-    let text = "";
-    const socket = connect(port, "127.0.0.1", () => socket.write(head));
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(text);
-    };
-    const timer = setTimeout(done, ms);
-    socket.on("data", (chunk) => {
-      text += chunk.toString("latin1");
-      // one complete answer with a Content-Length is enough
-      const m = /\r\ncontent-length: (\d+)\r\n[\s\S]*?\r\n\r\n/i.exec(text);
-      if (m && text.length - (text.indexOf("\r\n\r\n") + 4) >= Number(m[1])) done();
-    });
-    socket.on("close", done);
-    socket.on("error", done);
-  });
-}
-
-const headers = (answer: string) => answer.slice(0, answer.indexOf("\r\n\r\n")).toLowerCase();
-const body = (answer: string) => answer.slice(answer.indexOf("\r\n\r\n") + 4);
+import { answerBody as body, answerHead as headers, exchange, ODD_TARGETS } from "../support/wire.ts";
 
 describe("answers on the wire", () => {
   let instance: Instance;
@@ -40,10 +16,9 @@ describe("answers on the wire", () => {
   });
   afterAll(() => instance?.stop());
 
-  const targets = ["a:80", ":80", "[::1]:80", "a", "*", "http:", "a:b:c", "http://", "//", "/%zz", "x:", "/v1/expenses/%00", "http://[::1"];
   for (const method of ["CONNECT", "GET", "POST", "DELETE", "PATCH"]) {
     test(`${method} with odd request targets: JSON with X-Shard-Node, no HTML, no stack, no 500`, async () => {
-      for (const target of targets) {
+      for (const target of ODD_TARGETS) {
         const answer = await exchange(instance.port, `${method} ${target} HTTP/1.1\r\nHost: a:80\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
         const status = answer.split("\r\n")[0] ?? "";
         const seen = { target, status, html: /<html|<!doctype/i.test(answer), stack: /\bat .*:\d+:\d+|\.ts:\d+/.test(answer) };
