@@ -24,6 +24,6 @@ COPY --from=build /out/shardctl /usr/local/bin/shardctl
 USER shardctl
 WORKDIR /var/lib/shardctl
 ENV SHARDCTL_HOST=0.0.0.0 SHARDCTL_PORT=5001
-EXPOSE 5001
+EXPOSE 5000 5001
 ENTRYPOINT ["shardctl"]
 CMD ["serve"]
