@@ -120,6 +120,38 @@ describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => 
       expect((await call("GET", "/v1/expenses/5")).json.name).toBe(seedRecord("5").name);
     }, 30_000);
 
+    test("a deadlock between two POSTs of one id (ER_LOCK_DEADLOCK): the loser is tried again and answers 409, never 500", async () => {
+      const url = freshUrl();
+      const store = await openStore(url);
+      opened.push(store);
+      const { call } = harness(store);
+      const database = (parseStoreUrl(url) as { database: string }).database;
+      // The classic InnoDB deadlock: a transaction holds a new row; two inserts of the same
+      // key wait for a shared lock on it; when it rolls back, both get the shared lock and
+      // both need the exclusive one.
+      const holder = await mysql.createConnection({ host: "127.0.0.1", port: server.port, user: "root", database });
+      const [[before]] = await admin.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'");
+      let posts: Promise<Awaited<ReturnType<typeof call>>[]>;
+      try {
+        await holder.query("START TRANSACTION");
+        await holder.query("INSERT INTO expenses (id, name, email, category, description, link, estimated_costs_cents, submit_date) VALUES (7, 'h', 'h@h.hh', 'c', '', 'http://h', 1, '2016-10-12')");
+        posts = Promise.all([call("POST", "/v1/expenses", seedRecord("7")), call("POST", "/v1/expenses", seedRecord("7"))]);
+        await waitFor(async () => {
+          const [[row]] = await admin.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
+          return Number(row!.n) >= 2 ? true : undefined;
+          // InnoDB refreshes INNODB_TRX only when it was not read for 100 ms
+        }, { timeoutMs: 10_000, intervalMs: 150 });
+      } finally {
+        await holder.query("ROLLBACK");
+        await holder.end();
+      }
+      const answers = (await posts).map((a) => a.status).sort();
+      const [[after]] = await admin.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'");
+      expect(Number(after!.Value)).toBeGreaterThan(Number(before!.Value));
+      expect(answers).toEqual([201, 409]);
+      expect((await call("GET", "/v1/expenses/7")).json.name).toBe(seedRecord("7").name);
+    }, 30_000);
+
     test("released after a lost try: the retry applies the change (202)", async () => {
       const url = freshUrl();
       const store = await openStore(url);
