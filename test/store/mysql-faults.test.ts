@@ -70,7 +70,10 @@ describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => 
   });
 
   test("1,000 concurrent PUTs of one record: each 202 shows its own change", async () => {
-    const { call } = harness(await open());
+    // What is tested is the answer of each PUT, not speed: a deadline far above what 1,000
+    // PUTs of one row take on a loaded machine (at 3 s, some answered 503 in a full run), and
+    // a small pool, so that few transactions queue on the row's lock at once.
+    const { call } = harness(await open("?pool=4&timeout=60000"));
     expect((await call("POST", "/v1/expenses", seedRecord("1"))).status).toBe(201);
     const answers = await Promise.all(
       Array.from({ length: 1000 }, (_, i) => call("PUT", "/v1/expenses/1", { description: `change ${i}` })),
