@@ -1,0 +1,60 @@
+/** The real command tree through the runner: help and usage alike for every group, did-you-mean, --version. */
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import { runCli as shardctl } from "../support/cli.ts";
+
+describe("help and usage", () => {
+  test("shardctl and shardctl client alone print their usage and exit 0", async () => {
+    const bare = await shardctl();
+    expect([bare.code, bare.stderr]).toEqual([0, ""]);
+    expect(bare.stdout).toContain("USAGE shardctl serve|client|ring|demo");
+    const client = await shardctl("client");
+    expect([client.code, client.stderr]).toEqual([0, ""]);
+    expect(client.stdout).toContain("USAGE shardctl client run|verify|ring");
+  });
+
+  test("shardctl client help run, shardctl help client run and shardctl client run --help print the same", async () => {
+    const a = await shardctl("client", "help", "run");
+    const b = await shardctl("help", "client", "run");
+    const c = await shardctl("client", "run", "--help");
+    expect(a.code + b.code + c.code).toBe(0);
+    expect(a.stdout).toContain("USAGE shardctl client run [OPTIONS]");
+    expect(b.stdout).toBe(a.stdout);
+    expect(c.stdout).toBe(a.stdout);
+    expect((await shardctl("client", "help")).stdout).toBe((await shardctl("help", "client")).stdout);
+  });
+
+  test("near misses of commands and options are answered with the likely one", async () => {
+    const cases: [string[], string][] = [
+      [["ring", "shw", "1"], 'shardctl ring: unknown command "shw"; did you mean "ring show"? (one of show, stats, diff, draw)'],
+      [["show", "1"], 'shardctl: unknown command "show"; did you mean "ring show"? (one of serve, client, ring, demo)'],
+      [["clinet", "run"], 'shardctl: unknown command "clinet"; did you mean "client run"? (one of serve, client, ring, demo)'],
+      [["client", "run", "--jsn"], "shardctl client run: unknown option --jsn; did you mean --json?"],
+      [["ring", "stats", "--vnode", "5"], "shardctl ring stats: unknown option --vnode; did you mean --vnodes?"],
+    ];
+    for (const [argv, first] of cases) {
+      const r = await shardctl(...argv);
+      expect({ argv, code: r.code, first: r.stderr.split("\n")[0] }).toEqual({ argv, code: 2, first });
+    }
+  });
+
+  test("--json --json is bad usage like any option given twice", async () => {
+    const r = await shardctl("client", "ring", "--json", "--json");
+    expect([r.code, r.stdout]).toEqual([2, ""]);
+    expect(r.stderr).toStartWith("shardctl client ring: --json is given more than once; give it once");
+  });
+});
+
+describe("--version", () => {
+  test("from source: the package version, the checkout's commit (as git says) and this Bun; --json has the same", async () => {
+    const git = (...args: string[]) => Bun.spawnSync(["git", "-C", join(import.meta.dir, "../.."), ...args]).stdout.toString().trim();
+    const head = git("rev-parse", "--short=12", "HEAD"); // empty outside a git checkout: the commit is unknown
+    const commit = head ? head + (git("status", "--porcelain", "--untracked-files=no") ? "-dirty" : "") : null;
+    const text = await shardctl("--version");
+    expect([text.code, text.stdout]).toEqual([0, `shardctl ${pkg.version} (commit ${commit ?? "unknown"} from source, bun ${Bun.version})`]);
+    const json = await shardctl("--version", "--json");
+    expect(JSON.parse(json.stdout)).toEqual({ version: pkg.version, commit, bun: Bun.version, build: "source" });
+    expect((await shardctl("-v", "--json", "--json")).code).toBe(2);
+  });
+});
