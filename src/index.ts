@@ -17,4 +17,8 @@ export {
   type RunReport,
   type RunRow,
   type VerifyReport,
+  type CircuitOptions,
+  type CircuitSnapshot,
+  type PreflightReport,
+  type LikelyCause,
 } from "./client/index.ts";

@@ -6,3 +6,6 @@ export * from "./pool.ts";
 export * from "./run.ts";
 export * from "./verify.ts";
 export * from "./records.ts";
+export * from "./circuit.ts";
+export * from "./preflight.ts";
+export * from "./diagnose.ts";
