@@ -88,18 +88,20 @@ export class Circuit {
   }
 
   /**
-   * Before each attempt: throws the unsent ShardRequestError while the circuit is open;
-   * past the probe delay, lets exactly one attempt through.
+   * Before each attempt: throws while the circuit is open; past the probe delay, lets
+   * exactly one attempt through. The error is "not sent" (`unsent`) for a request that
+   * has made no attempt yet; one that has (and now stops retrying) may have reached the node.
    */
-  admit(): void {
+  admit(attemptsMade = 0): void {
     if (this.#state === "closed") return;
     if (this.#state === "open" && this.#now() - this.#openedAt >= this.#probeAfterMs) {
       this.#state = "probing";
       this.#abort = new AbortController();
       return;
     }
+    if (attemptsMade > 0) throw this.#error(`gave up after ${plural(attemptsMade, "attempt")}: node down`, attemptsMade);
     this.#unsent++;
-    throw this.#unsentError();
+    throw this.#error("not sent, node down", 0, true);
   }
 
   /** The node answered (any status but a 5xx without Retry-After). */
@@ -151,19 +153,16 @@ export class Circuit {
     this.#state = "open";
     this.#openedAt = this.#now();
     this.#cause = cause;
-    this.#abort.abort(this.#abandonedError());
+    this.#abort.abort(this.#error("no answer, gave up: node down", 1));
   }
 
-  #unsentError(): ShardRequestError {
+  #error(what: string, attempts: number, unsent = false): ShardRequestError {
     const c = this.#cause!;
-    return new ShardRequestError(this.#node.name, this.#node.url, c.kind, `not sent, node down: ${c.reason}, ${c.why}`, c.status, 0, true);
-  }
-
-  #abandonedError(): ShardRequestError {
-    const c = this.#cause!;
-    return new ShardRequestError(this.#node.name, this.#node.url, c.kind, `no answer, gave up: node down: ${c.reason}, ${c.why}`, c.status);
+    return new ShardRequestError(this.#node.name, this.#node.url, c.kind, `${what}: ${c.reason}, ${c.why}`, c.status, attempts, unsent);
   }
 }
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(1);

@@ -86,7 +86,7 @@ export async function callShard(node: Target, request: ShardRequest, options: Ca
     new ShardRequestError(node.name, node.url, "interrupted", "interrupted before the answer came", undefined, attempts);
   for (let attempt = 1; ; attempt++) {
     if (signal?.aborted) throw interrupted(attempt - 1);
-    circuit?.admit();
+    circuit?.admit(attempt - 1);
     if (attempt > 1) circuit?.retried();
     let failure: { kind: FailureKind; reason: string; hint?: string };
     let waitMs: number | undefined;
@@ -115,6 +115,10 @@ export async function callShard(node: Target, request: ShardRequest, options: Ca
       }
       waitMs = retryAfter === undefined ? undefined : Math.min(retryAfter, maxRetryAfterMs);
     } catch (e) {
+      if (circuit && e === circuit.signal.reason) {
+        const gaveUp = e as ShardRequestError; // the circuit opened while this attempt was in flight
+        throw new ShardRequestError(node.name, node.url, gaveUp.kind, gaveUp.reason, gaveUp.status, attempt);
+      }
       if (e instanceof ShardRequestError) throw e;
       if (signal?.aborted) throw interrupted(attempt);
       failure = classify(e, timeoutMs);

@@ -12,9 +12,9 @@ function circuitAt(options: { openAfterMs?: number; minFailures?: number; probeA
   return { circuit, at: (ms: number) => void (t = ms) };
 }
 
-const admitError = (c: Circuit): ShardRequestError | undefined => {
+const admitError = (c: Circuit, attemptsMade = 0): ShardRequestError | undefined => {
   try {
-    c.admit();
+    c.admit(attemptsMade);
     return undefined;
   } catch (e) {
     return e as ShardRequestError;
@@ -70,6 +70,15 @@ describe("Circuit", () => {
     at(5000); // three requests sent at 0 ms time out at 5 s
     for (let i = 0; i < 3; i++) circuit.failed({ kind: "timeout", reason: "timeout: no answer within 5000 ms" }, 0);
     expect(circuit.isOpen).toBe(true);
+  });
+
+  test("a request that had made attempts before it opened gives up, and is not said to be unsent (its POST may be stored)", () => {
+    const { circuit } = circuitAt();
+    circuit.trip(refused);
+    const e = admitError(circuit, 2)!;
+    expect([e.kind, e.unsent, e.attempts]).toEqual(["refused", false, 2]);
+    expect(e.reason).toBe("gave up after 2 attempts: node down: connection refused, found by the pre-flight check");
+    expect(circuit.snapshot().unsent).toBe(0);
   });
 
   test("opening aborts the attempts in flight with the error to report", () => {
