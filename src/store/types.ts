@@ -1,12 +1,14 @@
 import type { ExpenseRecords } from "../expenses/records.ts";
+import type { RebalanceRecords } from "../server/rebalance-records.ts";
 import type { RingRecords } from "../server/ring-records.ts";
 
 /**
  * A database of expense records: the records the rules need (ExpenseRecords), the
- * instance's ring (RingRecords), plus what the server needs to run it. One contract
- * suite (test/store/store.contract.ts) holds every implementation to the same behaviour.
+ * instance's ring (RingRecords) and rebalance (RebalanceRecords), plus what the server
+ * needs to run it. One contract suite (test/store/store.contract.ts) holds every
+ * implementation to the same behaviour.
  */
-export interface ExpenseStore extends ExpenseRecords, RingRecords {
+export interface ExpenseStore extends ExpenseRecords, RingRecords, RebalanceRecords {
   readonly dialect: "mysql" | "sqlite";
   /** Resolves when the database answers a query now; rejects with the reason otherwise. */
   ping(): Promise<void>;
@@ -16,6 +18,9 @@ export interface ExpenseStore extends ExpenseRecords, RingRecords {
 
 /** The role of the ring in force in the instance_ring table (see RingRecords). */
 export const CURRENT_RING = "current";
+
+/** The key of the one row of the rebalance table (see RebalanceRecords). */
+export const CURRENT_REBALANCE = "current";
 
 /** The database cannot be reached: a server-side problem, answered 503 at the HTTP edge. */
 export class StoreUnavailable extends Error {

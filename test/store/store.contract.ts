@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Expense } from "../../src/expenses/model.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
+import type { StoredRebalance } from "../../src/server/rebalance-records.ts";
 import type { ExpenseStore } from "../../src/store/types.ts";
 import { useStores } from "./fixtures.ts";
 
@@ -17,6 +18,11 @@ export function stored(id: string, over: Partial<Expense> = {}): Expense {
 /** A ring as the store keeps it; the store never parses the text, so any text will do. */
 export function storedRing(epoch: number, text: string) {
   return { epoch, fingerprint: epoch.toString(16).padStart(16, "0"), text };
+}
+
+/** A rebalance record as the store keeps it; the store never parses the text. */
+export function storedRebalance(token: string | null, phase: StoredRebalance["phase"] = "copying", text = `{"token":${JSON.stringify(token)}}`): StoredRebalance {
+  return { job: "1:0000000000000001 -> 2:0000000000000002", phase, token, text };
 }
 
 export function runStoreContract(name: string, open: () => Promise<ExpenseStore>) {
@@ -148,6 +154,110 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       }
       // exactly one of the two saves of epoch 12 got in
       expect(results.filter((r, i) => r.saved && epochs[i] === 12).length).toBe(1);
+    });
+
+    test("a journaled insert, update and delete each note the id in the change log; other writes note nothing", async () => {
+      const s = await fresh();
+      const journal = { journal: true };
+      expect(await s.insert(stored("3"), journal)).toBe(true);
+      expect(await s.insert(stored("4"))).toBe(true);
+      expect(await s.update("4", { name: "Changed" }, journal)).toEqual(stored("4", { name: "Changed" }));
+      expect(await s.update("3", { name: "Quiet" })).toEqual(stored("3", { name: "Quiet" }));
+      expect(await s.delete("3", journal)).toBe(true);
+      // writes that change nothing: a duplicate, an absent id
+      expect(await s.insert(stored("4"), journal)).toBe(false);
+      expect(await s.update("99", { name: "Ghost" }, journal)).toBeUndefined();
+      expect(await s.delete("99", journal)).toBe(false);
+      const entries = await s.changes(100);
+      expect(entries.map((e) => e.id)).toEqual(["3", "4", "3"]);
+      expect(entries.map((e) => e.seq)).toEqual([...entries.map((e) => e.seq)].sort((a, b) => a - b));
+      expect(new Set(entries.map((e) => e.seq)).size).toBe(3);
+      expect(await s.get("3")).toBeUndefined();
+    });
+
+    test("change log entries are taken lowest first; dropping some leaves exactly the others; clear empties it", async () => {
+      const s = await fresh();
+      for (const id of ["10", "11", "12", "13", "14"]) await s.insert(stored(id), { journal: true });
+      const all = await s.changes(10);
+      expect(all.map((e) => e.id)).toEqual(["10", "11", "12", "13", "14"]);
+      expect(await s.changes(2)).toEqual(all.slice(0, 2));
+      await s.dropChanges([all[1]!.seq, all[3]!.seq]);
+      expect(await s.changes(10)).toEqual([all[0]!, all[2]!, all[4]!]);
+      await s.dropChanges([all[1]!.seq]);
+      expect((await s.changes(10)).length).toBe(3);
+      await s.insert(stored("15"), { journal: true });
+      const later = await s.changes(10);
+      expect(later.at(-1)!.id).toBe("15");
+      expect(later.at(-1)!.seq).toBeGreaterThan(all[4]!.seq);
+      await s.clearChanges();
+      expect(await s.changes(10)).toEqual([]);
+    });
+
+    test("putMany stores new records and replaces stored ones exactly; getMany answers them in id order, absent ids left out", async () => {
+      const s = await fresh();
+      await s.insert(stored("2", { name: "Before" }));
+      const records = [stored("5"), stored("2", { status: "approved", decision_date: "01-02-2020", estimated_costs: "0.5" }), stored("30", { description: "Zoë 😀" })];
+      await s.putMany(records);
+      expect(await s.getMany(["30", "7", "2", "5"])).toEqual([records[1]!, records[0]!, records[2]!]);
+      expect(await s.get("2")).toEqual(records[1]!);
+      await s.putMany([]);
+      expect(await s.getMany([])).toEqual([]);
+    });
+
+    test("a record putMany cannot store writes nothing of the batch", async () => {
+      const s = await fresh();
+      await expect(s.putMany([stored("1"), stored("2", { submit_date: "31-02-2016" })])).rejects.toThrow();
+      expect(await s.list(undefined, 10)).toEqual([]);
+    });
+
+    test("bulk operations over more ids than one statement takes", async () => {
+      const s = await fresh();
+      const records = Array.from({ length: 2500 }, (_, i) => stored(String(i * 3 + 1)));
+      await s.putMany(records);
+      const ids = records.map((r) => r.id);
+      expect(await s.getMany(ids)).toEqual(records);
+      expect(await s.deleteMany([...ids.slice(0, 1500), "2", "5"])).toBe(1500);
+      expect(await s.getMany(ids)).toEqual(records.slice(1500));
+      expect(await s.listIds(undefined, 5000)).toEqual(ids.slice(1500));
+    });
+
+    test("deleteMany deletes the given ids and counts those that were stored; listIds pages ids in numeric order", async () => {
+      const s = await fresh();
+      for (const id of ["9", "10", "100", "2", "11"]) await s.insert(stored(id));
+      expect(await s.listIds(undefined, 3)).toEqual(["2", "9", "10"]);
+      expect(await s.listIds("10", 3)).toEqual(["11", "100"]);
+      expect(await s.deleteMany(["9", "11", "12"])).toBe(2);
+      expect(await s.listIds(undefined, 10)).toEqual(["2", "10", "100"]);
+      expect(await s.deleteMany([])).toBe(0);
+    });
+
+    test("a fresh store holds no rebalance; the first is saved when none is expected, then only by the token it holds", async () => {
+      const s = await fresh();
+      expect(await s.loadRebalance()).toBeUndefined();
+      expect(await s.saveRebalance(storedRebalance("t1"), "t0")).toEqual({ saved: false, current: undefined });
+      expect(await s.saveRebalance(storedRebalance("t1"), null)).toEqual({ saved: true });
+      expect(await s.loadRebalance()).toEqual(storedRebalance("t1"));
+      // a stale holder, or one that expects nobody, changes nothing
+      expect(await s.saveRebalance(storedRebalance("t2"), null)).toEqual({ saved: false, current: storedRebalance("t1") });
+      expect(await s.saveRebalance(storedRebalance("t2"), "t0")).toEqual({ saved: false, current: storedRebalance("t1") });
+      const big = storedRebalance("t2", "fenced", `{"note":"Zoë 東京 😀 ${"x".repeat(70_000)}"}`);
+      expect(await s.saveRebalance(big, "t1")).toEqual({ saved: true });
+      expect(await s.loadRebalance()).toEqual(big);
+      // released (no token): then saved again by whoever expects nobody
+      expect(await s.saveRebalance(storedRebalance(null, "done"), "t2")).toEqual({ saved: true });
+      expect(await s.saveRebalance(storedRebalance("t3"), null)).toEqual({ saved: true });
+      expect((await s.loadRebalance())?.token).toBe("t3");
+    });
+
+    test("of concurrent saves expecting the same token, exactly one gets in", async () => {
+      const s = await fresh();
+      await s.saveRebalance(storedRebalance("first"), null);
+      const tokens = Array.from({ length: 8 }, (_, i) => `racer-${i}`);
+      const results = await Promise.all(tokens.map((t) => s.saveRebalance(storedRebalance(t), "first")));
+      const winners = tokens.filter((_, i) => results[i]!.saved);
+      expect(winners.length).toBe(1);
+      expect((await s.loadRebalance())?.token).toBe(winners[0]!);
+      for (const r of results) if (!r.saved) expect(r.current?.token).toBe(winners[0]!);
     });
 
     test("ping resolves while the database is there", async () => {

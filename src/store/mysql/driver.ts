@@ -103,6 +103,11 @@ const LOCK_CONFLICT = new Set(["ER_LOCK_DEADLOCK", "ER_LOCK_WAIT_TIMEOUT"]);
 /** One pooled connection, lent to one store operation. */
 export interface Session {
   execute<T>(sql: string, values: readonly unknown[]): Promise<T>;
+  /**
+   * A statement sent as text, the values escaped in by the driver: for bulk statements,
+   * whose many shapes (rows per statement) would each take a prepared-statement slot.
+   */
+  query<T>(sql: string, values: readonly unknown[]): Promise<T>;
   /** Runs `work` inside a transaction: COMMIT after it, ROLLBACK when it throws. */
   transaction<T>(work: () => Promise<T>): Promise<T>;
 }
@@ -128,6 +133,7 @@ function session(c: CoreConnection): Session {
   const query = (sql: string) => call<void>((done) => c.query(sql, done));
   return {
     execute,
+    query: <T>(sql: string, values: readonly unknown[]) => call<T>((done) => c.query(sql, values as unknown[], done)),
     async transaction(work) {
       await query("START TRANSACTION");
       let result;

@@ -37,4 +37,24 @@ export const migrations: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
     ],
   },
+  {
+    version: 3,
+    name: "create rebalance and rebalance_changes",
+    statements: [
+      // The rebalance this instance takes part in: one row, "current" (see server/rebalance-records.ts).
+      `CREATE TABLE IF NOT EXISTS rebalance (
+        name VARCHAR(16) NOT NULL PRIMARY KEY,
+        job VARCHAR(80) NOT NULL,
+        phase VARCHAR(16) NOT NULL,
+        token VARCHAR(64) NULL,
+        record MEDIUMTEXT NOT NULL,
+        saved_at DATETIME(3) NOT NULL
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
+      // The ids of writes to moving records (a queue; see RebalanceRecords).
+      `CREATE TABLE IF NOT EXISTS rebalance_changes (
+        seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        id BIGINT UNSIGNED NOT NULL
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
+    ],
+  },
 ];

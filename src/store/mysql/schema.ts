@@ -26,3 +26,19 @@ export const instanceRing = mysqlTable("instance_ring", {
   ring: mediumtext("ring").notNull(),
   savedAt: datetime("saved_at", { mode: "string", fsp: 3 }).notNull(),
 });
+
+/** The rebalance this instance takes part in (see ../../server/rebalance-records.ts); migration 3 creates it. */
+export const rebalance = mysqlTable("rebalance", {
+  name: varchar("name", { length: 16 }).primaryKey(),
+  job: varchar("job", { length: 80 }).notNull(),
+  phase: varchar("phase", { length: 16 }).notNull(),
+  token: varchar("token", { length: 64 }),
+  record: mediumtext("record").notNull(),
+  savedAt: datetime("saved_at", { mode: "string", fsp: 3 }).notNull(),
+});
+
+/** The change log of writes to moving ids; migration 3 creates it. */
+export const rebalanceChanges = mysqlTable("rebalance_changes", {
+  seq: bigint("seq", { mode: "number", unsigned: true }).autoincrement().primaryKey(),
+  id: bigint("id", { mode: "number", unsigned: true }).notNull(),
+});

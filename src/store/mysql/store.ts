@@ -10,16 +10,17 @@
  * connection within a deadline (driver.ts `runner`).
  */
 import mysql from "mysql2/promise";
-import { and, asc, eq, gt, lt, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, gt, lt, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
 import { Availability, type StoreLog } from "../availability.ts";
 import { migrate, type MigrationTarget } from "../migrate.ts";
-import { fromRow, toChanges, toRow } from "../record.ts";
-import { CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
+import { fromRow, toChanges, toRow, type ExpenseRow } from "../record.ts";
+import type { RebalancePhase } from "../../server/rebalance-records.ts";
+import { CURRENT_REBALANCE, CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
 import type { StoreTarget } from "../url.ts";
 import { columnsToRow, driverError, runner, statement, unavailable, type Session } from "./driver.ts";
 import { migrations } from "./migrations.ts";
-import { expenses, instanceRing } from "./schema.ts";
+import { expenses, instanceRing, rebalance, rebalanceChanges } from "./schema.ts";
 
 type MysqlTarget = Extract<StoreTarget, { dialect: "mysql" }>;
 
@@ -43,6 +44,15 @@ const STRICT_MODE =
  */
 const LOCK_WAIT_S = 1;
 const LOCK_CONFLICT_ATTEMPTS = 3;
+
+/**
+ * A rebalance's bulk operations (thousands of rows) get more time than one request's
+ * operation; ids go 1,000 to an IN list, rows as many as fit in BULK_STATEMENT_BYTES
+ * (far below the server's max_allowed_packet of 16 MiB, whatever the records hold).
+ */
+const BULK_DEADLINE_MS = 30_000;
+const IDS_PER_STATEMENT = 1000;
+const BULK_STATEMENT_BYTES = 2 << 20;
 
 /** What every pooled connection runs before its first statement. */
 const SESSION_SETUP = `${STRICT_MODE}, innodb_lock_wait_timeout = ${LOCK_WAIT_S}`;
@@ -133,10 +143,27 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
   const pageAfter = statement(
     db.select().from(expenses).where(gt(expenses.id, sql.placeholder("after"))).orderBy(asc(expenses.id)).limit(sql.placeholder("limit")).toSQL(),
   );
+  const idsAfter = statement(
+    db
+      .select({ id: expenses.id })
+      .from(expenses)
+      .where(gt(expenses.id, sql.placeholder("after")))
+      .orderBy(asc(expenses.id))
+      .limit(sql.placeholder("limit"))
+      .toSQL(),
+  );
   type Rows = Record<string, unknown>[];
   const get = async (s: Session, id: string) => {
     const [row] = await s.execute<Rows>(selectById.sql, selectById.bind({ id: Number(id) }));
     return row && fromRow(columnsToRow(row));
+  };
+  const journalChange = statement(db.insert(rebalanceChanges).values({ id: sql.placeholder("id") }).toSQL());
+  const journal = (s: Session, id: string) => s.execute(journalChange.sql, journalChange.bind({ id: Number(id) }));
+  const bulk = <T>(work: (s: Session) => Promise<T>) => run(work, Math.max(target.timeoutMs, BULK_DEADLINE_MS));
+  const selectRebalance = db.select().from(rebalance).where(eq(rebalance.name, CURRENT_REBALANCE)).toSQL();
+  const loadRebalance = async (s: Session, lock = false) => {
+    const [row] = await s.execute<Rows>(selectRebalance.sql + (lock ? " FOR UPDATE" : ""), selectRebalance.params);
+    return row && { job: String(row.job), phase: String(row.phase) as RebalancePhase, token: row.token === null ? null : String(row.token), text: String(row.record) };
   };
   const selectRing = db.select().from(instanceRing).where(eq(instanceRing.role, CURRENT_RING)).toSQL();
   const loadRing = async (s: Session) => {
@@ -146,33 +173,51 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
 
   return {
     dialect: "mysql",
-    insert: (record) =>
+    insert: (record, options) =>
       run(async (s) => {
-        try {
-          await s.execute(insertRow.sql, insertRow.bind(toRow(record)));
-          return true;
-        } catch (e) {
-          if (driverError(e)?.code === "ER_DUP_ENTRY") return false;
-          throw e;
-        }
+        const insert = async () => {
+          try {
+            await s.execute(insertRow.sql, insertRow.bind(toRow(record)));
+            return true;
+          } catch (e) {
+            if (driverError(e)?.code === "ER_DUP_ENTRY") return false;
+            throw e;
+          }
+        };
+        if (!options?.journal) return insert();
+        return s.transaction(async () => {
+          const stored = await insert();
+          if (stored) await journal(s, record.id);
+          return stored;
+        });
       }),
     get: (id) => run((s) => get(s, id)),
     // The answer is the row as THIS change left it: the UPDATE and the read share one
     // transaction, so the row lock the UPDATE takes keeps every other writer out until the
     // read is done. No matched row (FOUND_ROWS: matched, not changed) is "not stored", even
     // if an INSERT lands a moment later.
-    update: (id, changes) =>
+    update: (id, changes, options) =>
       run(async (s) => {
         const set = toChanges(changes);
         if (Object.keys(set).length === 0) return get(s, id);
         const change = db.update(expenses).set(set).where(eq(expenses.id, Number(id))).toSQL();
         return s.transaction(async () => {
           const result = await s.execute<mysql.ResultSetHeader>(change.sql, change.params);
-          return result.affectedRows === 0 ? undefined : get(s, id);
+          if (result.affectedRows === 0) return undefined;
+          if (options?.journal) await journal(s, id);
+          return get(s, id);
         });
       }),
-    delete: (id) =>
-      run(async (s) => (await s.execute<mysql.ResultSetHeader>(deleteById.sql, deleteById.bind({ id: Number(id) }))).affectedRows === 1),
+    delete: (id, options) =>
+      run(async (s) => {
+        const remove = async () => (await s.execute<mysql.ResultSetHeader>(deleteById.sql, deleteById.bind({ id: Number(id) }))).affectedRows === 1;
+        if (!options?.journal) return remove();
+        return s.transaction(async () => {
+          const deleted = await remove();
+          if (deleted) await journal(s, id);
+          return deleted;
+        });
+      }),
     list: (after, limit) =>
       run(async (s) => {
         const rows = await s.execute<Rows>(pageAfter.sql, pageAfter.bind({ after: after === undefined ? -1 : Number(after), limit }));
@@ -205,6 +250,62 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
           if (current && current.epoch >= ring.epoch) return { saved: false as const, current };
           if (round >= 10) throw new Error(`saving ring epoch ${ring.epoch}: other saves kept changing the ring; try again`);
         }
+      }),
+    loadRebalance: () => run((s) => loadRebalance(s)),
+    saveRebalance: (next, expectedToken) =>
+      // The read locks the row (or, without one, the gap where it goes), so two saves cannot both see the expected token.
+      run((s) =>
+        s.transaction(async () => {
+          const current = await loadRebalance(s, true);
+          if ((current?.token ?? null) !== expectedToken) return { saved: false as const, current };
+          const row = { job: next.job, phase: next.phase, token: next.token, record: next.text, savedAt: sql`NOW(3)` };
+          const save = db.insert(rebalance).values({ name: CURRENT_REBALANCE, ...row }).onDuplicateKeyUpdate({ set: row }).toSQL();
+          await s.execute(save.sql, save.params);
+          return { saved: true as const };
+        }),
+      ),
+    changes: (limit) =>
+      run(async (s) => {
+        const rows = await s.execute<Rows>("SELECT seq, id FROM rebalance_changes ORDER BY seq LIMIT ?", [limit]);
+        return rows.map((r) => ({ seq: Number(r.seq), id: String(r.id) }));
+      }),
+    dropChanges: (seqs) =>
+      bulk(async (s) => {
+        for (const part of chunks(seqs, IDS_PER_STATEMENT)) await s.query("DELETE FROM rebalance_changes WHERE seq IN (?)", [part]);
+      }),
+    clearChanges: () => bulk((s) => s.execute("DELETE FROM rebalance_changes", [])).then(() => {}),
+    getMany: (ids) =>
+      bulk(async (s) => {
+        const rows: ExpenseRow[] = [];
+        for (const part of chunks(ids, IDS_PER_STATEMENT)) {
+          const found = await s.query<Rows>("SELECT * FROM expenses WHERE id IN (?)", [part.map(Number)]);
+          for (const r of found) rows.push(columnsToRow(r));
+        }
+        return rows.sort((a, b) => a.id - b.id).map(fromRow);
+      }),
+    putMany: async (records) => {
+      // Rows are made first: a record that cannot be stored throws before anything is written.
+      const rows = records.map(toRow);
+      await bulk((s) =>
+        s.transaction(async () => {
+          for (const part of rowBatches(rows)) await s.query(upsertRows(part.length), part.flatMap(rowValues));
+        }),
+      );
+    },
+    deleteMany: (ids) =>
+      bulk((s) =>
+        s.transaction(async () => {
+          let deleted = 0;
+          for (const part of chunks(ids, IDS_PER_STATEMENT)) {
+            deleted += (await s.query<mysql.ResultSetHeader>("DELETE FROM expenses WHERE id IN (?)", [part.map(Number)])).affectedRows;
+          }
+          return deleted;
+        }),
+      ),
+    listIds: (after, limit) =>
+      run(async (s) => {
+        const rows = await s.execute<Rows>(idsAfter.sql, idsAfter.bind({ after: after === undefined ? -1 : Number(after), limit }));
+        return rows.map((r) => String(r.id));
       }),
     async ping() {
       await run((s) => s.execute("SELECT 1", []), Math.min(PING_TIMEOUT_MS, target.timeoutMs));
@@ -254,4 +355,40 @@ async function lockHolder(conn: mysql.Connection, waitedS: number): Promise<stri
   );
   const who = row ? `connection ${row.id} (${row.user}@${row.host})` : "another connection";
   return `cannot migrate the database: ${who} has held the migration lock "${MIGRATION_LOCK}" for over ${waitedS} s; is another instance stuck migrating it?`;
+}
+
+const chunks = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+/** The columns of the expenses table in the order of rowValues. */
+const ROW_COLUMNS = Object.values(getTableColumns(expenses)).map((c) => c.name);
+
+function rowValues(r: ExpenseRow): unknown[] {
+  return [r.id, r.name, r.email, r.category, r.description, r.link, r.costCents, r.submitDate, r.status, r.decisionDate];
+}
+
+/** `rows` rows into the expenses table, each replacing what its id held. */
+function upsertRows(rows: number): string {
+  const one = `(${ROW_COLUMNS.map(() => "?").join(", ")})`;
+  const update = ROW_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = VALUES(${c})`).join(", ");
+  return `INSERT INTO expenses (${ROW_COLUMNS.join(", ")}) VALUES ${Array(rows).fill(one).join(", ")} ON DUPLICATE KEY UPDATE ${update}`;
+}
+
+/** Rows in batches whose statement stays under BULK_STATEMENT_BYTES (texts may be up to 4 bytes a character). */
+function rowBatches(rows: readonly ExpenseRow[]): ExpenseRow[][] {
+  const batches: ExpenseRow[][] = [];
+  let batch: ExpenseRow[] = [];
+  let bytes = 0;
+  for (const r of rows) {
+    const size = 4 * (r.name.length + r.email.length + r.category.length + r.description.length + r.link.length) + 128;
+    if (batch.length > 0 && (bytes + size > BULK_STATEMENT_BYTES || batch.length >= IDS_PER_STATEMENT)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(r);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }

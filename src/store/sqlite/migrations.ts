@@ -37,4 +37,24 @@ export const migrations: readonly Migration[] = [
       ) STRICT`,
     ],
   },
+  {
+    version: 3,
+    name: "create rebalance and rebalance_changes",
+    statements: [
+      // The rebalance this instance takes part in: one row, "current" (see server/rebalance-records.ts).
+      `CREATE TABLE IF NOT EXISTS rebalance (
+        name TEXT PRIMARY KEY NOT NULL,
+        job TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        token TEXT,
+        record TEXT NOT NULL,
+        saved_at TEXT NOT NULL
+      ) STRICT`,
+      // The ids of writes to moving records (a queue; see RebalanceRecords).
+      `CREATE TABLE IF NOT EXISTS rebalance_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id INTEGER NOT NULL
+      ) STRICT`,
+    ],
+  },
 ];

@@ -26,3 +26,19 @@ export const instanceRing = sqliteTable("instance_ring", {
   ring: text("ring").notNull(),
   savedAt: text("saved_at").notNull(),
 });
+
+/** The rebalance this instance takes part in (see ../../server/rebalance-records.ts); migration 3 creates it. */
+export const rebalance = sqliteTable("rebalance", {
+  name: text("name").primaryKey(),
+  job: text("job").notNull(),
+  phase: text("phase").notNull(),
+  token: text("token"),
+  record: text("record").notNull(),
+  savedAt: text("saved_at").notNull(),
+});
+
+/** The change log of writes to moving ids; migration 3 creates it. */
+export const rebalanceChanges = sqliteTable("rebalance_changes", {
+  seq: integer("seq").primaryKey({ autoIncrement: true }),
+  id: integer("id").notNull(),
+});

@@ -10,14 +10,18 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { asc, eq, gt } from "drizzle-orm";
+import { asc, eq, gt, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import { Availability, type StoreLog } from "../availability.ts";
 import { migrate, type MigrationTarget } from "../migrate.ts";
 import { fromRow, toChanges, toRow } from "../record.ts";
-import { CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
+import { CURRENT_REBALANCE, CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
+import type { RebalancePhase } from "../../server/rebalance-records.ts";
 import { migrations } from "./migrations.ts";
-import { expenses, instanceRing } from "./schema.ts";
+import { expenses, instanceRing, rebalance, rebalanceChanges } from "./schema.ts";
+
+/** Ids per statement in an IN list, below SQLite's limit of bound values. */
+const IDS_PER_STATEMENT = 500;
 
 /** How long an operation waits for another process's lock on the file before it is a 503. */
 const BUSY_WAIT_MS = 1000;
@@ -96,6 +100,20 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     const row = db.select().from(expenses).where(eq(expenses.id, Number(id))).get();
     return row && fromRow(row);
   };
+  const journal = (id: string) => db.insert(rebalanceChanges).values({ id: Number(id) }).run();
+  const loadRebalance = () => {
+    const row = db.select().from(rebalance).where(eq(rebalance.name, CURRENT_REBALANCE)).get();
+    return row && { job: row.job, phase: row.phase as RebalancePhase, token: row.token, text: row.record };
+  };
+  const chunks = <T>(items: readonly T[]) =>
+    Array.from({ length: Math.ceil(items.length / IDS_PER_STATEMENT) }, (_, i) => items.slice(i * IDS_PER_STATEMENT, (i + 1) * IDS_PER_STATEMENT));
+  const upsert = client.prepare(
+    `INSERT INTO expenses (id, name, email, category, description, link, estimated_costs_cents, submit_date, status, decision_date)
+     VALUES ($id, $name, $email, $category, $description, $link, $costCents, $submitDate, $status, $decisionDate)
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, category = excluded.category,
+       description = excluded.description, link = excluded.link, estimated_costs_cents = excluded.estimated_costs_cents,
+       submit_date = excluded.submit_date, status = excluded.status, decision_date = excluded.decision_date`,
+  );
   const loadRing = () => {
     const row = db.select().from(instanceRing).where(eq(instanceRing.role, CURRENT_RING)).get();
     return row && { epoch: row.epoch, fingerprint: row.fingerprint, text: row.ring };
@@ -103,26 +121,40 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 
   return {
     dialect: "sqlite",
-    insert: (record) =>
+    insert: (record, options) =>
       run(
         () =>
-          db
-            .insert(expenses)
-            .values(toRow(record))
-            .onConflictDoNothing({ target: expenses.id })
-            .returning({ id: expenses.id })
-            .all().length === 1,
+          client.transaction(() => {
+            const stored =
+              db.insert(expenses).values(toRow(record)).onConflictDoNothing({ target: expenses.id }).returning({ id: expenses.id }).all().length === 1;
+            if (stored && options?.journal) journal(record.id);
+            return stored;
+          }).immediate(),
         true,
       ),
     get: (id) => run(() => get(id)),
-    update: (id, changes) =>
-      run(() => {
-        const set = toChanges(changes);
-        if (Object.keys(set).length === 0) return get(id);
-        const row = db.update(expenses).set(set).where(eq(expenses.id, Number(id))).returning().get();
-        return row && fromRow(row);
-      }, true),
-    delete: (id) => run(() => db.delete(expenses).where(eq(expenses.id, Number(id))).returning({ id: expenses.id }).all().length === 1, true),
+    update: (id, changes, options) =>
+      run(
+        () =>
+          client.transaction(() => {
+            const set = toChanges(changes);
+            if (Object.keys(set).length === 0) return get(id);
+            const row = db.update(expenses).set(set).where(eq(expenses.id, Number(id))).returning().get();
+            if (row && options?.journal) journal(id);
+            return row && fromRow(row);
+          }).immediate(),
+        true,
+      ),
+    delete: (id, options) =>
+      run(
+        () =>
+          client.transaction(() => {
+            const deleted = db.delete(expenses).where(eq(expenses.id, Number(id))).returning({ id: expenses.id }).all().length === 1;
+            if (deleted && options?.journal) journal(id);
+            return deleted;
+          }).immediate(),
+        true,
+      ),
     list: (after, limit) =>
       run(() => {
         const q = db.select().from(expenses);
@@ -149,6 +181,67 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
           }).immediate(),
         true,
       ),
+    loadRebalance: () => run(loadRebalance),
+    saveRebalance: (next, expectedToken) =>
+      run(
+        () =>
+          client.transaction(() => {
+            const current = loadRebalance();
+            if ((current?.token ?? null) !== expectedToken) return { saved: false as const, current };
+            const row = { job: next.job, phase: next.phase, token: next.token, record: next.text, savedAt: new Date().toISOString() };
+            db.insert(rebalance)
+              .values({ name: CURRENT_REBALANCE, ...row })
+              .onConflictDoUpdate({ target: rebalance.name, set: row })
+              .run();
+            return { saved: true as const };
+          }).immediate(),
+        true,
+      ),
+    changes: (limit) =>
+      run(() =>
+        db
+          .select()
+          .from(rebalanceChanges)
+          .orderBy(asc(rebalanceChanges.seq))
+          .limit(limit)
+          .all()
+          .map((r) => ({ seq: r.seq, id: String(r.id) })),
+      ),
+    dropChanges: (seqs) =>
+      run(() => client.transaction(() => chunks(seqs).forEach((part) => db.delete(rebalanceChanges).where(inArray(rebalanceChanges.seq, [...part])).run())).immediate(), true),
+    clearChanges: () => run(() => void db.delete(rebalanceChanges).run(), true),
+    getMany: (ids) =>
+      run(() =>
+        chunks(ids)
+          .flatMap((part) => db.select().from(expenses).where(inArray(expenses.id, part.map(Number))).all())
+          .sort((a, b) => a.id - b.id)
+          .map(fromRow),
+      ),
+    putMany: (records) =>
+      run(() => {
+        // Rows are made first: a record that cannot be stored throws before anything is written.
+        const rows = records.map(toRow);
+        client.transaction(() => {
+          for (const r of rows) upsert.run(r);
+        }).immediate();
+      }, true),
+    deleteMany: (ids) =>
+      run(
+        () =>
+          client.transaction(() =>
+            chunks(ids).reduce((n, part) => n + db.delete(expenses).where(inArray(expenses.id, part.map(Number))).returning({ id: expenses.id }).all().length, 0),
+          ).immediate(),
+        true,
+      ),
+    listIds: (after, limit) =>
+      run(() => {
+        const q = db.select({ id: expenses.id }).from(expenses);
+        return (after === undefined ? q : q.where(gt(expenses.id, Number(after))))
+          .orderBy(asc(expenses.id))
+          .limit(limit)
+          .all()
+          .map((r) => String(r.id));
+      }),
     async ping() {
       await run(() => client.query("SELECT 1").get());
       // After a write failed for want of space or I/O, ready again only once the database can grow.
