@@ -1,7 +1,10 @@
 /**
  * What the routes need from the instance's ring: run a request on one id only if this
- * node serves that id. src/server/ring-guard.ts implements it (421 for ids of other nodes).
+ * node serves that id, and say how its write is made. src/server/ring-guard.ts
+ * implements it (421 for ids of other nodes; during a rebalance, 503 for moving ids
+ * under the fence, and the change log for writes to ids leaving the node).
  */
+import type { WriteOptions } from "./records.ts";
 
 /** What a request does to its id: a rebalance's fence holds writes only. */
 export type Access = "read" | "write";
@@ -13,6 +16,6 @@ export interface RequestContext {
 }
 
 export interface IdGuard {
-  /** Runs `work` if this node serves `rawId`; else throws the ApiError to answer, running nothing. */
-  serve<T>(context: RequestContext, rawId: unknown, access: Access, work: () => Promise<T>): Promise<T>;
+  /** Runs `work` (with how to make its write) if this node serves `rawId`; else throws the ApiError to answer, running nothing. */
+  serve<T>(context: RequestContext, rawId: unknown, access: Access, work: (write: WriteOptions) => Promise<T>): Promise<T>;
 }

@@ -81,7 +81,7 @@ export function expensesFeature(service: ExpenseService, guard: IdGuard) {
       "",
       async (context) => {
         const { body, set, status } = context;
-        const record = await guard.serve(context, body.id, "write", () => service.create(body));
+        const record = await guard.serve(context, body.id, "write", (write) => service.create(body, write));
         set.headers.location = `/v1/expenses/${record.id}`;
         return status(201, record);
       },
@@ -93,14 +93,14 @@ export function expensesFeature(service: ExpenseService, guard: IdGuard) {
       "/:id",
       async (context) => {
         const { params, body, status } = context;
-        return status(202, await guard.serve(context, params.id, "write", () => service.update(params.id, body)));
+        return status(202, await guard.serve(context, params.id, "write", (write) => service.update(params.id, body, write)));
       },
       expenseRoutes.update,
     )
     .delete(
       "/:id",
       async (context) => {
-        await guard.serve(context, context.params.id, "write", () => service.remove(context.params.id));
+        await guard.serve(context, context.params.id, "write", (write) => service.remove(context.params.id, write));
         context.set.status = 204;
       },
       expenseRoutes.remove,

@@ -5,7 +5,7 @@
 import { duplicateExpense, expenseNotFound, invalidField } from "./errors.ts";
 import { canonicalId } from "./id.ts";
 import { DEFAULT_PAGE, MAX_PAGE, type Expense, type ExpenseCreate, type ExpensePage, type ExpenseUpdate } from "./model.ts";
-import type { ExpenseChanges, ExpenseRecords } from "./records.ts";
+import type { ExpenseChanges, ExpenseRecords, WriteOptions } from "./records.ts";
 import { centsToCost, costToCents, MAX_COST } from "./values.ts";
 
 function idOf(input: unknown, field = "id"): string {
@@ -72,9 +72,9 @@ export class ExpenseService {
   constructor(private readonly store: ExpenseRecords) {}
 
   /** Stores a new expense as pending; a 409 (and nothing overwritten) when the id exists. */
-  async create(input: ExpenseCreate): Promise<Expense> {
+  async create(input: ExpenseCreate, write: WriteOptions = {}): Promise<Expense> {
     const record = newExpense(input);
-    if (!(await this.store.insert(record))) throw duplicateExpense(record.id);
+    if (!(await this.store.insert(record, write))) throw duplicateExpense(record.id);
     return record;
   }
 
@@ -85,15 +85,15 @@ export class ExpenseService {
   }
 
   /** Changes the given fields; the id itself cannot change (a body may repeat it). */
-  async update(id: string, input: ExpenseUpdate): Promise<Expense> {
+  async update(id: string, input: ExpenseUpdate, write: WriteOptions = {}): Promise<Expense> {
     const { key, changes } = expenseChanges(id, input);
-    const record = await this.store.update(key, changes);
+    const record = await this.store.update(key, changes, write);
     if (!record) throw expenseNotFound(key);
     return record;
   }
 
-  async remove(id: string): Promise<void> {
-    if (!(await this.store.delete(idOf(id)))) throw expenseNotFound(id);
+  async remove(id: string, write: WriteOptions = {}): Promise<void> {
+    if (!(await this.store.delete(idOf(id), write))) throw expenseNotFound(id);
   }
 
   /** Up to `limit` records after the id `after`, in numeric id order, and the `after` of the next page. */

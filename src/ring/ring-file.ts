@@ -19,8 +19,8 @@
  * (default 1). `epoch` (default 0) and `vnodes` are optional. `fingerprint` and
  * `label` are optional too; when present they must match the file's ring, so that
  * `GET /ring` saved to a file is a ring file, and an edit that forgets to change the
- * epoch is caught. Unknown keys are errors, so that a typo such as "wieght" does not
- * silently change placement.
+ * epoch is caught. `rebalance` (what GET /ring says of a rebalance) is ignored. Unknown
+ * keys are errors, so that a typo such as "wieght" does not silently change placement.
  */
 import { MAX_VNODES } from "./hash-ring.ts";
 import { assertDistinct, makeNode, NodeListError, parseNode, parsePort, type Node } from "./node.ts";
@@ -32,7 +32,7 @@ export interface RingFile {
   readonly nodes: Node[];
 }
 
-const FILE_KEYS = ["epoch", "vnodes", "nodes", "fingerprint", "label"];
+const FILE_KEYS = ["epoch", "vnodes", "nodes", "fingerprint", "label", "rebalance"];
 const NODE_KEYS = ["name", "host", "port", "url", "weight"];
 
 export interface RingFileOptions {
@@ -60,6 +60,9 @@ export function parseRingFile(text: string, options: RingFileOptions = {}): Ring
 export function parseRingDocument(doc: unknown, { requireEpoch = false, what = "the file" }: RingFileOptions = {}): RingFile {
   const top = object(doc, what, FILE_KEYS);
 
+  if (top.rebalance !== undefined && (typeof top.rebalance !== "object" || Array.isArray(top.rebalance))) {
+    throw new NodeListError(`"rebalance" must be an object (GET /ring's account of a rebalance) or null, got ${JSON.stringify(top.rebalance)?.slice(0, 60)}`);
+  }
   let epoch: number | undefined;
   if (top.epoch === undefined && requireEpoch) {
     throw new NodeListError(`"epoch" is required: a ring replaces another only with a larger epoch`);

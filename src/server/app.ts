@@ -15,6 +15,8 @@ import { clip, errorAnswer, INTERNAL, pathOf } from "./errors.ts";
 import { healthFeature } from "./health.ts";
 import { openapiPage } from "./openapi-page.ts";
 import { RING_HEADER, RingGuard } from "./ring-guard.ts";
+import { bodyLimit, rebalanceFeature } from "./rebalance-routes.ts";
+import type { Rebalancing } from "./rebalance.ts";
 import { ringFeature } from "./ring-routes.ts";
 
 /**
@@ -46,6 +48,8 @@ export interface AppOptions {
   admin?: AdminPolicy;
   /** Where notes for the operator go (a ring adopted); default stderr. */
   note?: (line: string) => void;
+  /** The instance's part in rebalances (the /rebalance admin endpoints); default: none. */
+  rebalancing?: Rebalancing;
 }
 
 export function createApp({
@@ -55,7 +59,9 @@ export function createApp({
   guard = new RingGuard(name, store, undefined),
   admin = { peerAddress: () => undefined },
   note = (line) => console.error(line),
+  rebalancing,
 }: AppOptions) {
+  const limitOf = bodyLimit(admin);
   // afterResponse runs late (after the bytes are handed over), so the handler's end is
   // noted in afterHandle / onError and the logged duration is the app's own time.
   const started = new WeakMap<Request, number>();
@@ -69,7 +75,7 @@ export function createApp({
       if (ring) set.headers[RING_HEADER] = ring.label;
     })
     .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
-    .onParse({ as: "global" }, parseJsonBody)
+    .onParse({ as: "global" }, (context) => parseJsonBody(context, limitOf(context.request)))
     .onError({ as: "global" }, ({ code, error, request, set }) => {
       finished.set(request, performance.now());
       const report = (e: unknown) => console.error(`[${name}] ${clip(request.method, 16)} ${clip(request.url, 200)}:`, e);
@@ -110,7 +116,8 @@ export function createApp({
     )
     .use(openapiPage())
     .use(healthFeature(store, name))
-    .use(ringFeature(guard, admin, note))
+    .use(ringFeature(guard, admin, note, rebalancing))
+    .use(rebalancing ? rebalanceFeature(rebalancing, admin) : new Elysia({ name: "no-rebalance" }))
     .use(expensesFeature(new ExpenseService(store), guard));
 }
 

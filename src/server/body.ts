@@ -8,14 +8,14 @@ import { clip } from "./errors.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const tooLarge = () => new ApiError(413, "body_too_large", `body: larger than the limit of ${MAX_BODY_BYTES} bytes`);
+const tooLarge = (limit: number) => new ApiError(413, "body_too_large", `body: larger than the limit of ${limit} bytes`);
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-async function readLimited(request: Request): Promise<string> {
+async function readLimited(request: Request, limit: number): Promise<string> {
   const length = request.headers.get("content-length");
   if (length !== null) {
-    if (Number(length) > MAX_BODY_BYTES) throw tooLarge();
+    if (Number(length) > limit) throw tooLarge(limit);
     // The socket layer holds the body to its declared length: read it the fast, native way.
     return utf8.decode(await request.arrayBuffer());
   }
@@ -24,7 +24,7 @@ async function readLimited(request: Request): Promise<string> {
   let size = 0;
   for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
   return utf8.decode(Buffer.concat(chunks));
@@ -35,10 +35,10 @@ const FORM_TYPES = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data
 
 /**
  * The body of a POST or PUT as text: 415 for a form (urlencoded or multipart), 413 when
- * it is too large, 400 when it is not UTF-8. Any other Content-Type, or none, is read.
- * undefined for other methods (like GET, DELETE ignores a body).
+ * it is larger than `limit` bytes, 400 when it is not UTF-8. Any other Content-Type, or
+ * none, is read. undefined for other methods (like GET, DELETE ignores a body).
  */
-export async function readBodyText(request: Request): Promise<string | undefined> {
+export async function readBodyText(request: Request, limit = MAX_BODY_BYTES): Promise<string | undefined> {
   if (request.method !== "POST" && request.method !== "PUT") return undefined;
   const type = request.headers.get("content-type");
   const form = type === null ? null : FORM_TYPES.exec(type);
@@ -50,7 +50,7 @@ export async function readBodyText(request: Request): Promise<string | undefined
     );
   }
   try {
-    return await readLimited(request);
+    return await readLimited(request, limit);
   } catch (e) {
     if (e instanceof ApiError) throw e;
     throw new ApiError(400, "malformed_body", "body: not valid UTF-8 text");
@@ -79,8 +79,8 @@ export function parseJsonText(text: string): object {
 }
 
 /** The body as JSON (see readBodyText and parseJsonText); null for methods that take no body (parsed, nothing to read). */
-export async function parseJsonBody({ request }: { request: Request }): Promise<unknown> {
-  const text = await readBodyText(request);
+export async function parseJsonBody({ request }: { request: Request }, limit = MAX_BODY_BYTES): Promise<unknown> {
+  const text = await readBodyText(request, limit);
   return text === undefined ? null : parseJsonText(text);
 }
 

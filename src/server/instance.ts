@@ -9,7 +9,8 @@ import type { Ring } from "../ring/ring.ts";
 import type { ExpenseStore } from "../store/types.ts";
 import { createApp, type RequestLog } from "./app.ts";
 import { internalErrorResponse } from "./errors.ts";
-import { checkMember, RingGuard, ringAtStart, type Adoption, type GivenRing } from "./ring-guard.ts";
+import { Rebalancing } from "./rebalance.ts";
+import { checkMember, RingGuard, ringAtStart, RingStartError, type Adoption, type GivenRing } from "./ring-guard.ts";
 
 export interface InstanceOptions {
   /** 0 picks a free port; `port` of the result is the real one. */
@@ -103,6 +104,19 @@ function starting(node: string): Response {
   );
 }
 
+/**
+ * While a rebalance is unfinished in the database, the instance may be given its old or
+ * its new ring only: any other would change ownership under the move.
+ */
+async function checkRebalanceRing(store: ExpenseStore, given: GivenRing | undefined): Promise<void> {
+  const saved = given && (await store.loadRebalance());
+  if (!saved || saved.phase === "done" || saved.job.split(" -> ").includes(given.ring.label)) return;
+  throw new RingStartError(
+    `${given.source} gives ring ${given.ring.label}, but this database takes part in rebalance ${saved.job} (phase ${saved.phase}): ` +
+      `start the instance with one of those rings, or without a ring option, and finish the rebalance first`,
+  );
+}
+
 export async function startInstance(options: InstanceOptions): Promise<Instance> {
   const { port, host = "127.0.0.1", db, name, log, ring: given } = options;
   // A malformed --db, or a name not in the ring, is a usage error whatever happens to the
@@ -144,13 +158,18 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   const url = db ?? defaultDbUrl(realPort);
   let store: ExpenseStore | undefined;
   let guard: RingGuard;
+  let rebalancing: Rebalancing;
   let notes: readonly string[];
   try {
     if (given) checkMember(given, nodeName);
     store = await openStore(url, (line) => console.error(`shardctl: node ${nodeName}: ${line}`));
+    await checkRebalanceRing(store, given);
     const start = await ringAtStart(store, given, nodeName);
     notes = start.notes;
     guard = new RingGuard(nodeName, store, start.ring, { switchTimeoutMs: options.ringSwitchTimeoutMs });
+    rebalancing = await Rebalancing.load(nodeName, store, guard);
+    const unfinished = rebalancing.summary();
+    if (unfinished && unfinished.phase !== "done") notes = [...notes, `rebalance ${unfinished.job} is unfinished here (phase ${unfinished.phase}): it goes on when shardctl rebalance runs again`];
   } catch (e) {
     await server.stop(true);
     await store?.close();
@@ -161,7 +180,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     peerAddress: (request: Request) => (peers.has(request) ? peers.get(request) : server.requestIP(request)?.address),
   };
   // A quiet instance (no request log) also keeps its ring notes to itself.
-  const app = createApp({ store, name: nodeName, log, guard, admin, ...(log === false ? { note: () => {} } : {}) });
+  const app = createApp({ store, name: nodeName, log, guard, admin, rebalancing, ...(log === false ? { note: () => {} } : {}) });
   handle = app.fetch;
 
   let stopping: Promise<void> | undefined;

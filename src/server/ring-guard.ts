@@ -11,12 +11,16 @@
  *   - `RingGuard.adopt(ring)`: a switch to a ring with a larger epoch: exclusive, saved to
  *     the database first, then in force.
  *
- * The rebalance grows `RingState` (e.g. "moving to ring NEW" with a fence for the moving
- * ids, answered 503 + Retry-After) and `decide`; `access` already tells reads from writes.
+ * During a rebalance (rebalance.ts) the state also holds the move: until this node
+ * switches, the ids leaving it are served here (writes noted in the change log, or
+ * refused with 503 + Retry-After under the fence) and the ids coming to it are refused
+ * with 503 + Retry-After (their copy is not final yet).
  */
 import { ApiError } from "../errors.ts";
 import { canonicalId } from "../expenses/id.ts";
 import type { Access, IdGuard, RequestContext } from "../expenses/id-guard.ts";
+import type { WriteOptions } from "../expenses/records.ts";
+import type { RingMove } from "../ring/move.ts";
 import { parseRingFile } from "../ring/ring-file.ts";
 import { parseRingLabel, Ring, ringLabel } from "../ring/ring.ts";
 import type { RingRecords, StoredRing } from "./ring-records.ts";
@@ -25,10 +29,28 @@ import { SwitchLock, SwitchTimeout } from "./switch-lock.ts";
 /** The header of every answer of a ring-aware instance, and of every client request. */
 export const RING_HEADER = "x-shard-ring";
 
+/** A rebalance under way on this node: in force until the node switches to `move.to`. */
+export interface MoveState {
+  readonly move: RingMove;
+  /** The fence: writes to the ids leaving this node wait (503) while ownership switches. */
+  readonly fenced: boolean;
+}
+
 /** The instance's ring state. No ring: the instance checks nothing. */
 export interface RingState {
   readonly ring: Ring | undefined;
+  readonly move?: MoveState;
 }
+
+/** What a request on one id gets: served (and how its write is made), or refused with the error to answer. */
+export type Decision = { readonly serve: true; readonly write: WriteOptions } | { readonly serve: false; readonly refusal: ApiError };
+
+const SERVE = { serve: true, write: {} } as const satisfies Decision;
+const SERVE_JOURNALED = { serve: true, write: { journal: true } } as const satisfies Decision;
+const refuse = (refusal: ApiError): Decision => ({ serve: false, refusal });
+
+/** Seconds a client should wait before trying a moving id again. */
+const MOVING_RETRY_AFTER_S = "1";
 
 /** The body of GET /ring: a ring file (Ring.toJSON() and its label), so that it can be saved and used as one. */
 export function ringDocument(ring: Ring) {
@@ -37,15 +59,27 @@ export function ringDocument(ring: Ring) {
 }
 
 /**
- * Whether node `self` serves `id` (canonical) under `state`: undefined when it does,
- * else the error to answer. `clientLabel` is the request's X-Shard-Ring, to tell a
- * client with a newer ring that this instance is the stale one.
+ * Whether node `self` serves `id` (canonical) under `state`, and how. `clientLabel` is
+ * the request's X-Shard-Ring, to tell a client with a newer ring that this instance is
+ * the stale one.
  */
-export function decide(state: RingState, self: string, id: string, _access: Access, clientLabel?: string | null): ApiError | undefined {
-  const { ring } = state;
-  if (ring === undefined) return undefined;
+export function decide(state: RingState, self: string, id: string, access: Access, clientLabel?: string | null): Decision {
+  const { ring, move } = state;
+  if (ring === undefined) return SERVE;
+  if (move) {
+    const side = move.move.side(self, id);
+    if (side === "stay") return SERVE;
+    // This node stays authoritative for the ids leaving it until it switches; each write is noted for the copy.
+    if (side === "out") return access === "read" ? SERVE : move.fenced ? refuse(moving(move, id, "out")) : SERVE_JOURNALED;
+    if (side === "in") return refuse(moving(move, id, "in"));
+  } else if (ring.ownerOf(id).name === self) {
+    return SERVE;
+  }
+  return refuse(misdirected(ring, self, id, clientLabel));
+}
+
+function misdirected(ring: Ring, self: string, id: string, clientLabel?: string | null): ApiError {
   const owner = ring.ownerOf(id);
-  if (owner.name === self) return undefined;
   const here = ring.node(self) ? `this is node ${self}` : `this node (${self}) is not in that ring and owns no ids`;
   const client = clientLabel ? parseRingLabel(clientLabel) : undefined;
   const stale =
@@ -58,6 +92,25 @@ export function decide(state: RingState, self: string, id: string, _access: Acce
     `expense ${id} belongs to node ${owner.name} (${owner.url}) under ring ${ring.label}; ${here}: send the request there${stale}`,
     "id",
     { body: { id, owner: { name: owner.name, url: owner.url }, ring: ring.label } },
+  );
+}
+
+/** 503 for an id on its way from one node to another: the answer says where, and when to try again. */
+function moving({ move }: MoveState, id: string, side: "out" | "in"): ApiError {
+  const { from, to } = move.owners(id);
+  const why =
+    side === "out"
+      ? `writes to it wait while ownership switches (it is read here until then)`
+      : `it is served here once its copy is verified and this node switches`;
+  return new ApiError(
+    503,
+    "moving",
+    `expense ${id} is moving from node ${from.name} to node ${to.name} (rebalance ${move.job}): ${why}; retry after ${MOVING_RETRY_AFTER_S} s`,
+    "id",
+    {
+      body: { id, from: { name: from.name, url: from.url }, to: { name: to.name, url: to.url }, rebalance: move.job },
+      headers: { "retry-after": MOVING_RETRY_AFTER_S },
+    },
   );
 }
 
@@ -91,53 +144,74 @@ export class RingGuard implements IdGuard {
     return this.#state.ring;
   }
 
+  /** The whole state: the ring in force and the move of a rebalance under way. */
+  get state(): RingState {
+    return this.#state;
+  }
+
   /**
    * Runs `work` for the request on `rawId` if this node serves it, else throws the
    * decision's ApiError without running it. The decision, `work` and the answer's
-   * X-Shard-Ring all see one ring: a switch waits for them. An id that is not canonical
+   * X-Shard-Ring all see one state: a switch waits for them. An id that is not canonical
    * is not decided: `work` rejects it (422).
    */
-  serve<T>(context: RequestContext, rawId: unknown, access: Access, work: () => Promise<T>): Promise<T> {
+  serve<T>(context: RequestContext, rawId: unknown, access: Access, work: (write: WriteOptions) => Promise<T>): Promise<T> {
     return this.#lock.shared(async () => {
       const state = this.#state;
-      if (state.ring === undefined) return work();
+      if (state.ring === undefined) return work(SERVE.write);
       context.set.headers[RING_HEADER] = state.ring.label;
       const id = canonicalId(rawId);
-      if (id.ok) {
-        const refusal = decide(state, this.self, id.id, access, context.request.headers.get(RING_HEADER));
-        if (refusal) throw refusal;
-      }
-      return work();
+      if (!id.ok) return work(SERVE.write);
+      const decision = decide(state, this.self, id.id, access, context.request.headers.get(RING_HEADER));
+      if (!decision.serve) throw decision.refusal;
+      return work(decision.write);
     });
+  }
+
+  /** Runs `work` held like a request (a state change waits for it): the rebalance's own writes. */
+  hold<T>(work: (state: RingState) => Promise<T>): Promise<T> {
+    return this.#lock.shared(() => work(this.#state));
+  }
+
+  /**
+   * Runs `change` while no request runs, and puts the state it answers in force. `what`
+   * names the change in the 503 (nothing changed) when requests in flight do not end in time.
+   */
+  transition<T>(what: string, change: (state: RingState) => Promise<{ readonly state: RingState; readonly result: T }>): Promise<T> {
+    return this.#lock
+      .exclusive(this.#switchTimeoutMs, async () => {
+        const { state, result } = await change(this.#state);
+        this.#state = state;
+        return result;
+      })
+      .catch((e: unknown) => {
+        if (!(e instanceof SwitchTimeout)) throw e;
+        throw new ApiError(503, "switch_timeout", `${what}: ${e.message}; nothing changed, retry`, undefined, { headers: { "retry-after": "1" } });
+      });
   }
 
   /**
    * Puts `ring` in force if its epoch is larger than the current ring's (any ring when
    * there is none): saved to the database first, then swapped, while no request runs.
+   * `allowed` runs first, alone as well, and throws to refuse (a rebalance under way).
    * Throws ApiError 503 (nothing changed) when requests in flight do not end in time.
    */
-  adopt(ring: Ring): Promise<Adoption> {
-    return this.#lock
-      .exclusive(this.#switchTimeoutMs, async (): Promise<Adoption> => {
-        const previous = this.#state.ring;
-        if (previous && previous.epoch >= ring.epoch) return { adopted: false, current: previous.label };
-        const save = await this.records.saveRing(toStored(ring));
-        // The database holds a ring at least as new that this process never had: another process wrote it.
-        if (!save.saved) return { adopted: false, current: ringLabel(save.current.epoch, save.current.fingerprint) };
-        this.#state = { ring };
-        return { adopted: true, previous, member: ring.node(this.self) !== undefined };
-      })
-      .catch((e: unknown) => {
-        if (!(e instanceof SwitchTimeout)) throw e;
-        throw new ApiError(
-          503,
-          "switch_timeout",
-          `ring ${ring.label} not adopted: ${e.message}; nothing changed, retry`,
-          undefined,
-          { headers: { "retry-after": "1" } },
-        );
-      });
+  adopt(ring: Ring, allowed: () => void = () => {}): Promise<Adoption> {
+    return this.transition(`ring ${ring.label} not adopted`, async (state): Promise<{ state: RingState; result: Adoption }> => {
+      allowed();
+      const previous = state.ring;
+      if (previous && previous.epoch >= ring.epoch) return { state, result: { adopted: false, current: previous.label } };
+      const save = await saveRing(this.records, ring);
+      // The database holds a ring at least as new that this process never had: another process wrote it.
+      if (!save.saved) return { state, result: { adopted: false, current: ringLabel(save.current.epoch, save.current.fingerprint) } };
+      return { state: { ...state, ring }, result: { adopted: true, previous, member: ring.node(this.self) !== undefined } };
+    });
   }
+}
+
+/** Saves `ring` as the instance's ring if it is newer than the saved one (see RingRecords.saveRing). */
+export function saveRing(records: RingRecords, ring: Ring) {
+  return records.saveRing(toStored(ring));
 }
 
 function toStored(ring: Ring): StoredRing {

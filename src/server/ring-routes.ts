@@ -10,6 +10,8 @@ import { NodeListError } from "../ring/node.ts";
 import { parseRingDocument } from "../ring/ring-file.ts";
 import { Ring } from "../ring/ring.ts";
 import { authorizeAdmin, type AdminPolicy } from "./admin.ts";
+import { RebalanceSummary } from "./rebalance-model.ts";
+import type { Rebalancing } from "./rebalance.ts";
 import { RING_HEADER, ringDocument, type RingGuard } from "./ring-guard.ts";
 
 /** GET /ring's body: a ring file. */
@@ -19,6 +21,9 @@ export const RingBody = t.Object({
   vnodes: t.Integer({ minimum: 1 }),
   nodes: t.Array(t.Object({ name: t.String(), url: t.String(), weight: t.Number() })),
   label: t.String({ description: "<epoch>:<fingerprint>, as in X-Shard-Ring", examples: ["1:0123456789abcdef"] }),
+  rebalance: t.Optional(
+    t.Composite([RebalanceSummary], { description: "the rebalance this node takes part in, or took part in last (a ring file ignores it)" }),
+  ),
 });
 
 function ringOfBody(body: unknown): Ring {
@@ -33,7 +38,7 @@ function ringOfBody(body: unknown): Ring {
   }
 }
 
-export function ringFeature(guard: RingGuard, admin: AdminPolicy, note: (line: string) => void) {
+export function ringFeature(guard: RingGuard, admin: AdminPolicy, note: (line: string) => void, rebalancing?: Rebalancing) {
   return new Elysia({ name: "ring", seed: guard.self })
     .get(
       "/ring",
@@ -46,7 +51,8 @@ export function ringFeature(guard: RingGuard, admin: AdminPolicy, note: (line: s
             `node ${guard.self} has no ring: it was started without one (--ring, --nodes, --vnodes or SHARDCTL_RING, SHARDCTL_NODES, SHARDCTL_VNODES) and checks no ownership`,
           );
         }
-        return ringDocument(ring);
+        const rebalance = rebalancing?.summary();
+        return rebalance ? { ...ringDocument(ring), rebalance } : ringDocument(ring);
       },
       {
         query: NoQuery,
@@ -59,7 +65,7 @@ export function ringFeature(guard: RingGuard, admin: AdminPolicy, note: (line: s
       async ({ body, request, set }) => {
         authorizeAdmin(admin, request, "PUT /ring");
         const ring = ringOfBody(body);
-        const result = await guard.adopt(ring);
+        const result = await guard.adopt(ring, () => rebalancing?.ringChangeAllowed());
         if (!result.adopted) {
           const same = result.current === ring.label ? " (it is the ring this instance holds)" : "";
           throw new ApiError(

@@ -63,6 +63,13 @@ describe("parseRingFile", () => {
     );
   });
 
+  test("GET /ring's account of a rebalance is ignored; anything but an object there is an error", () => {
+    const rebalance = { job: "1:0123456789abcdef -> 2:fedcba9876543210", phase: "copying", progress: { copied: 3, toCopy: 9 } };
+    expect(parseRingFile(JSON.stringify({ epoch: 1, nodes: ["a=h:1"], rebalance }))).toEqual(parseRingFile(`{"epoch": 1, "nodes": ["a=h:1"]}`));
+    expect(parseRingFile(`{"nodes": ["a=h:1"], "rebalance": null}`).nodes.length).toBe(1);
+    expect(() => parseRingFile(`{"nodes": ["a=h:1"], "rebalance": "copying"}`)).toThrow(/"rebalance" must be an object .* got "copying"/);
+  });
+
   test("a parsed document (a request body) is checked the same way, named as asked", () => {
     expect(parseRingDocument({ epoch: 2, nodes: ["a=h:1"] }).epoch).toBe(2);
     expect(() => parseRingDocument([1], { what: "the body" })).toThrow(/^the body must be a JSON object/);
