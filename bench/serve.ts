@@ -4,13 +4,20 @@
  * sent straight through a mysql2 pool to the same server in the same run, as a ratio.
  * Both sides make the same driver call: prepared statements through the pool's
  * callback `execute`, as the store does. The instance is a separate `shardctl serve`
- * process with its request log on (as deployed, sent to /dev/null). Medians of several
- * rounds. Beside the rates: CPU time per operation of each process (this bench with its
- * HTTP client or mysql2 pool, the serve process, mariadbd), from /proc, which says
- * where the time goes on a machine where the three share the cores.
+ * process, ring-aware (every request on an id pays the ownership check), with its request
+ * log on (as deployed, sent to /dev/null). Medians of several rounds. Beside the rates: CPU
+ * time per operation of each process (this bench with its HTTP client or mysql2 pool, the
+ * serve process, mariadbd), from /proc, which says where the time goes on a machine where
+ * the three share the cores.
+ *
+ * Before/after in one run: BENCH_BASELINE=<another checkout of shardctl, with node_modules>
+ * starts that checkout's serve as well (its own database on the same server), and every
+ * round measures this checkout, the baseline and the raw driver one after the other, so
+ * both see the same machine.
  *
  * Env: BENCH_ROUNDS (default 5), BENCH_SECONDS per round and cell (default 1.5),
- * BENCH_POOL (connections in each pool, default the service's default).
+ * BENCH_POOL (connections in each pool, default the service's default), BENCH_OPS (a comma
+ * list of POST, PUT, GET; default all), BENCH_BASELINE.
  */
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -27,6 +34,10 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const CONCURRENCY = [1, 32];
 const POOL = Number(process.env.BENCH_POOL ?? DEFAULT_POOL);
+const OPS = (process.env.BENCH_OPS ?? "POST,PUT,GET").split(",").map((op) => op.trim().toUpperCase());
+const BASELINE = process.env.BENCH_BASELINE;
+for (const op of OPS) if (!["POST", "PUT", "GET"].includes(op)) throw new Error(`BENCH_OPS: unknown operation ${op} (POST, PUT, GET)`);
+if (BASELINE && !existsSync(join(BASELINE, "src/cli.ts"))) throw new Error(`BENCH_BASELINE: ${BASELINE}/src/cli.ts not found`);
 
 interface Cell {
   rate: number;
@@ -34,11 +45,10 @@ interface Cell {
   cpu: (number | undefined)[];
 }
 
-/** Runs `op(i)` from `concurrency` workers for `seconds`: operations per second and CPU per operation. */
-async function measure(concurrency: number, seconds: number, op: (i: number) => Promise<void>): Promise<Cell> {
+/** Runs `op(i)` from `concurrency` workers for `seconds`: operations per second and CPU per operation of `pids`. */
+async function measure(concurrency: number, seconds: number, pids: number[], op: (i: number) => Promise<void>): Promise<Cell> {
   let next = 0;
   let done = 0;
-  const pids = [process.pid, proc!.pid, server.pid];
   const before = pids.map(cpuMicros);
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
@@ -58,19 +68,45 @@ async function measure(concurrency: number, seconds: number, op: (i: number) => 
 /** The round with the median rate. */
 const medianCell = (cells: Cell[]) => [...cells].sort((a, b) => a.rate - b.rate)[cells.length >> 1]!;
 
-const server = await startMariaDB();
-let proc: Bun.Subprocess | undefined;
-try {
-  // Both databases get the schema from the store's own migrations.
-  for (const db of ["bench_http", "bench_raw"]) await (await openStore(server.url(db))).close();
+/** One serve process under test: this checkout's, or the baseline's. */
+interface Service {
+  label: string;
+  base: string;
+  proc: Bun.Subprocess;
+  /** Ids POSTed so far (each POST uses a fresh one; PUT and GET pick among them). */
+  ids: number;
+}
 
-  const port = await freePort();
-  proc = Bun.spawn(
-    [process.execPath, join(import.meta.dir, "../src/cli.ts"), "serve", "--port", String(port), "--db", `${server.url("bench_http")}?pool=${POOL}`],
-    { stdout: "ignore", stderr: "inherit" },
-  );
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(() => fetch(`${base}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 20_000 });
+const server = await startMariaDB();
+const services: Service[] = [];
+try {
+  const checkouts = [{ label: "service", dir: join(import.meta.dir, "..") }, ...(BASELINE ? [{ label: "baseline", dir: BASELINE }] : [])];
+  // Every database gets the schema from this checkout's migrations (the baseline's serve migrates further if it must).
+  for (const db of ["bench_raw", ...checkouts.map((c) => `bench_${c.label}`)]) await (await openStore(server.url(db))).close();
+
+  for (const { label, dir } of checkouts) {
+    const port = await freePort();
+    // Ring-aware, as deployed: a one-node ring, so that the instance owns every id the bench sends.
+    const proc = Bun.spawn(
+      [
+        process.execPath,
+        join(dir, "src/cli.ts"),
+        "serve",
+        "--port",
+        String(port),
+        "--db",
+        `${server.url(`bench_${label}`)}?pool=${POOL}`,
+        "--name",
+        "bench",
+        "--nodes",
+        `bench=127.0.0.1:${port}`,
+      ],
+      { stdout: "ignore", stderr: "inherit" },
+    );
+    const base = `http://127.0.0.1:${port}`;
+    services.push({ label, base, proc, ids: 0 });
+    await waitFor(() => fetch(`${base}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 20_000 });
+  }
 
   // The callback pool: the same call the store makes (no promise wrapper, which captures
   // a stack trace per call).
@@ -87,7 +123,6 @@ try {
   const [[version]] = (await raw.query("SELECT VERSION() AS v")) as unknown as [[{ v: string }]];
 
   // Each POST uses a fresh id; ids continue across rounds so that every insert is new.
-  let httpId = 0;
   let rawId = 0;
   const INSERT =
     "INSERT INTO expenses (id, name, email, category, description, link, estimated_costs_cents, submit_date, status, decision_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -96,107 +131,119 @@ try {
   const UPDATE = "UPDATE expenses SET status = ? WHERE id = ?";
   const STATUSES = ["approved", "rejected", "pending"] as const;
 
-  const ops = {
-    POST: {
-      http: async () => {
-        const id = String(++httpId);
-        const r = await fetch(`${base}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(id)) });
-        if (r.status !== 201) throw new Error(`POST ${id}: ${r.status} ${await r.text()}`);
-        await r.arrayBuffer();
-      },
-      raw: async () => {
-        const id = String(++rawId);
-        const row = toRow({ ...seedRecord(id), estimated_costs: "800", status: "pending", decision_date: "" } as never);
-        await run(INSERT, [row.id, row.name, row.email, row.category, row.description, row.link, row.costCents, row.submitDate, row.status, row.decisionDate]);
-      },
+  const http = {
+    POST: async (s: Service) => {
+      const id = String(++s.ids);
+      const r = await fetch(`${s.base}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(id)) });
+      if (r.status !== 201) throw new Error(`${s.label} POST ${id}: ${r.status} ${await r.text()}`);
+      await r.arrayBuffer();
     },
     // PUT changes the status of a stored record; the raw side runs the UPDATE and reads the row back.
-    PUT: {
-      http: async (i: number) => {
-        const id = (i % httpId) + 1;
-        const r = await fetch(`${base}/v1/expenses/${id}`, { method: "PUT", body: JSON.stringify({ status: STATUSES[i % 3] }) });
-        if (r.status !== 202) throw new Error(`PUT ${id}: ${r.status} ${await r.text()}`);
-        await r.json();
-      },
-      raw: async (i: number) => {
-        const id = (i % rawId) + 1;
-        await run(UPDATE, [STATUSES[i % 3]!, id]);
-        const rows = await run<unknown[]>(SELECT, [id]);
-        if (rows.length !== 1) throw new Error(`SELECT ${id}: ${rows.length} rows`);
-      },
+    PUT: async (s: Service, i: number) => {
+      const id = (i % s.ids) + 1;
+      const r = await fetch(`${s.base}/v1/expenses/${id}`, { method: "PUT", body: JSON.stringify({ status: STATUSES[i % 3] }) });
+      if (r.status !== 202) throw new Error(`${s.label} PUT ${id}: ${r.status} ${await r.text()}`);
+      await r.json();
     },
-    GET: {
-      http: async (i: number) => {
-        const id = (i % httpId) + 1;
-        const r = await fetch(`${base}/v1/expenses/${id}`);
-        if (r.status !== 200) throw new Error(`GET ${id}: ${r.status}`);
-        await r.json();
-      },
-      raw: async (i: number) => {
-        const id = (i % rawId) + 1;
-        const rows = await run<unknown[]>(SELECT, [id]);
-        if (rows.length !== 1) throw new Error(`SELECT ${id}: ${rows.length} rows`);
-      },
+    GET: async (s: Service, i: number) => {
+      const id = (i % s.ids) + 1;
+      const r = await fetch(`${s.base}/v1/expenses/${id}`);
+      if (r.status !== 200) throw new Error(`${s.label} GET ${id}: ${r.status}`);
+      await r.json();
     },
   };
+  const rawOps = {
+    POST: async () => {
+      const id = String(++rawId);
+      const row = toRow({ ...seedRecord(id), estimated_costs: "800", status: "pending", decision_date: "" } as never);
+      await run(INSERT, [row.id, row.name, row.email, row.category, row.description, row.link, row.costCents, row.submitDate, row.status, row.decisionDate]);
+    },
+    PUT: async (i: number) => {
+      const id = (i % rawId) + 1;
+      await run(UPDATE, [STATUSES[i % 3]!, id]);
+      const rows = await run<unknown[]>(SELECT, [id]);
+      if (rows.length !== 1) throw new Error(`SELECT ${id}: ${rows.length} rows`);
+    },
+    GET: async (i: number) => {
+      const id = (i % rawId) + 1;
+      const rows = await run<unknown[]>(SELECT, [id]);
+      if (rows.length !== 1) throw new Error(`SELECT ${id}: ${rows.length} rows`);
+    },
+  };
+  const pidsOf = (s?: Service) => [process.pid, s?.proc.pid ?? 0, server.pid];
 
-  // warm-up: JIT, pools, connections
-  for (const op of [ops.POST, ops.PUT, ops.GET]) {
-    await measure(32, 0.5, op.http);
-    await measure(32, 0.5, op.raw);
+  // warm-up: JIT, pools, connections; and rows for PUT and GET
+  for (const name of ["POST", "PUT", "GET"] as const) {
+    for (const s of services) await measure(32, 0.5, pidsOf(s), (i) => http[name](s, i));
+    await measure(32, 0.5, pidsOf(), rawOps[name]);
   }
 
-  const results: { op: string; concurrency: number; http: Cell; raw: Cell }[] = [];
-  for (const name of ["POST", "PUT", "GET"] as const) {
+  // Per operation and concurrency: one cell per service, then the raw driver.
+  const results: { op: string; concurrency: number; services: Cell[]; raw: Cell }[] = [];
+  for (const name of OPS as (keyof typeof http)[]) {
     for (const concurrency of CONCURRENCY) {
-      const http: Cell[] = [];
+      const cells: Cell[][] = services.map(() => []);
       const rawCells: Cell[] = [];
       for (let round = 0; round < ROUNDS; round++) {
-        http.push(await measure(concurrency, SECONDS, ops[name].http));
-        rawCells.push(await measure(concurrency, SECONDS, ops[name].raw));
+        for (const [k, s] of services.entries()) cells[k]!.push(await measure(concurrency, SECONDS, pidsOf(s), (i) => http[name](s, i)));
+        rawCells.push(await measure(concurrency, SECONDS, pidsOf(), rawOps[name]));
       }
-      results.push({ op: name, concurrency, http: medianCell(http), raw: medianCell(rawCells) });
+      results.push({ op: name, concurrency, services: cells.map(medianCell), raw: medianCell(rawCells) });
     }
   }
   // The HTTP hop alone (no database): the most any HTTP endpoint of this server can do here.
-  const floor = new Map<number, Cell>();
+  const floor = new Map<number, Cell[]>();
   for (const concurrency of CONCURRENCY) {
-    const cells: Cell[] = [];
+    const cells: Cell[][] = services.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
-      cells.push(
-        await measure(concurrency, SECONDS, async () => {
-          const r = await fetch(`${base}/healthz`);
-          await r.arrayBuffer();
-        }),
-      );
+      for (const [k, s] of services.entries()) {
+        cells[k]!.push(
+          await measure(concurrency, SECONDS, pidsOf(s), async () => {
+            const r = await fetch(`${s.base}/healthz`);
+            await r.arrayBuffer();
+          }),
+        );
+      }
     }
-    floor.set(concurrency, medianCell(cells));
+    floor.set(concurrency, cells.map(medianCell));
   }
   await raw.end();
 
   const cpu = cpus();
-  console.log(`machine: ${cpu.length} CPUs (nproc), ${cpu[0]?.model ?? "unknown CPU"}; bun ${Bun.version}; MariaDB ${version?.v}`);
-  console.log(`method: medians of ${ROUNDS} rounds x ${SECONDS}s per cell; service pool ${POOL} connections, raw mysql2 pool ${POOL}; both sides: prepared statements through the pool's callback execute; the service runs as a separate serve process with its request log on`);
-  console.log("");
-  console.log("op    concurrency  service req/s  raw mysql2 ops/s  ratio   (HTTP alone: GET /healthz req/s)");
-  for (const r of results) {
-    console.log(
-      `${r.op.padEnd(5)} ${String(r.concurrency).padStart(11)}  ${r.http.rate.toFixed(0).padStart(13)}  ${r.raw.rate.toFixed(0).padStart(16)}  ${(r.http.rate / r.raw.rate).toFixed(2).padStart(5)}   (${floor.get(r.concurrency)!.rate.toFixed(0)})`,
-    );
-  }
+  const pad = (text: string, width: number) => text.padStart(width);
   const us = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(0));
   const total = (c: Cell) => (c.cpu.some((v) => v === undefined) ? undefined : c.cpu.reduce((a, b) => a! + b!, 0));
+  console.log(`machine: ${cpu.length} CPUs (nproc), ${cpu[0]?.model ?? "unknown CPU"}; bun ${Bun.version}; MariaDB ${version?.v}`);
+  console.log(
+    `method: medians of ${ROUNDS} rounds x ${SECONDS}s per cell; service pool ${POOL} connections, raw mysql2 pool ${POOL}; both sides: prepared statements through the pool's callback execute; the service runs as a separate, ring-aware serve process with its request log on`,
+  );
+  if (BASELINE) console.log(`baseline: the serve of ${BASELINE}, measured in the same rounds, right after this checkout's`);
   console.log("");
-  console.log("CPU us per operation (median round), by process: bench = this process (HTTP client, or the raw mysql2 pool)");
-  console.log("op    concurrency  service: bench  serve  mariadbd  total   raw: bench  mariadbd  total   /healthz: bench  serve");
+  const names = services.map((s) => s.label);
+  console.log(
+    `op    concurrency  ${names.map((n) => pad(`${n} req/s`, 14)).join("  ")}  raw mysql2 ops/s  ${names.map((n) => pad(`ratio ${n}`, 9 + n.length - 3)).join("  ")}   (HTTP alone: GET /healthz req/s)`,
+  );
   for (const r of results) {
-    const h = floor.get(r.concurrency)!;
+    const healthz = floor.get(r.concurrency)!;
     console.log(
-      `${r.op.padEnd(5)} ${String(r.concurrency).padStart(11)}  ${us(r.http.cpu[0]).padStart(14)}  ${us(r.http.cpu[1]).padStart(5)}  ${us(r.http.cpu[2]).padStart(8)}  ${us(total(r.http)).padStart(5)}  ${us(r.raw.cpu[0]).padStart(10)}  ${us(r.raw.cpu[2]).padStart(8)}  ${us(total(r.raw)).padStart(5)}  ${us(h.cpu[0]).padStart(15)}  ${us(h.cpu[1]).padStart(5)}`,
+      `${r.op.padEnd(5)} ${pad(String(r.concurrency), 11)}  ${r.services.map((c) => pad(c.rate.toFixed(0), 14)).join("  ")}  ${pad(r.raw.rate.toFixed(0), 16)}  ${r.services.map((c, k) => pad((c.rate / r.raw.rate).toFixed(2), 9 + names[k]!.length - 3)).join("  ")}   (${healthz.map((c) => c.rate.toFixed(0)).join(" / ")})`,
     );
   }
+  console.log("");
+  console.log("CPU us per operation (median round), by process: bench = this process (HTTP client, or the raw mysql2 pool)");
+  for (const [k, label] of names.entries()) {
+    console.log(`${label}:`);
+    console.log("op    concurrency  http: bench  serve  mariadbd  total   raw: bench  mariadbd  total   /healthz: bench  serve");
+    for (const r of results) {
+      const h = floor.get(r.concurrency)![k]!;
+      const c = r.services[k]!;
+      console.log(
+        `${r.op.padEnd(5)} ${pad(String(r.concurrency), 11)}  ${pad(us(c.cpu[0]), 11)}  ${pad(us(c.cpu[1]), 5)}  ${pad(us(c.cpu[2]), 8)}  ${pad(us(total(c)), 5)}  ${pad(us(r.raw.cpu[0]), 10)}  ${pad(us(r.raw.cpu[2]), 8)}  ${pad(us(total({ ...r.raw, cpu: [r.raw.cpu[0], r.raw.cpu[2]] })), 5)}  ${pad(us(h.cpu[0]), 15)}  ${pad(us(h.cpu[1]), 5)}`,
+      );
+    }
+  }
 } finally {
-  proc?.kill("SIGTERM");
-  await proc?.exited;
+  for (const s of services) s.proc.kill("SIGTERM");
+  for (const s of services) await s.proc.exited;
   await server.stop();
 }
