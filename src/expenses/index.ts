@@ -79,29 +79,27 @@ export function expensesFeature(service: ExpenseService, guard: IdGuard) {
     .model(expenseModels)
     .post(
       "",
-      async (context) => {
-        const { body, set, status } = context;
-        const record = await guard.serve(context, body.id, "write", (write) => service.create(body, write));
+      async ({ body, set, status, request }) => {
+        const record = await guard.serve({ request, set }, body.id, "write", (write) => service.create(body, write));
         set.headers.location = `/v1/expenses/${record.id}`;
         return status(201, record);
       },
       expenseRoutes.create,
     )
     .get("", ({ query }) => service.page(query.after, query.limit), expenseRoutes.list)
-    .get("/:id", (context) => guard.serve(context, context.params.id, "read", () => service.get(context.params.id)), expenseRoutes.get)
+    .get("/:id", ({ params, request, set }) => guard.serve({ request, set }, params.id, "read", () => service.get(params.id)), expenseRoutes.get)
     .put(
       "/:id",
-      async (context) => {
-        const { params, body, status } = context;
-        return status(202, await guard.serve(context, params.id, "write", (write) => service.update(params.id, body, write)));
+      async ({ params, body, status, request, set }) => {
+        return status(202, await guard.serve({ request, set }, params.id, "write", (write) => service.update(params.id, body, write)));
       },
       expenseRoutes.update,
     )
     .delete(
       "/:id",
-      async (context) => {
-        await guard.serve(context, context.params.id, "write", (write) => service.remove(context.params.id, write));
-        context.set.status = 204;
+      async ({ params, request, set }) => {
+        await guard.serve({ request, set }, params.id, "write", (write) => service.remove(params.id, write));
+        set.status = 204;
       },
       expenseRoutes.remove,
     );
