@@ -19,6 +19,7 @@
  * BENCH_POOL (connections in each pool, default the service's default), BENCH_OPS (a comma
  * list of POST, PUT, GET; default all), BENCH_BASELINE.
  */
+import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import mysql from "mysql2/promise";

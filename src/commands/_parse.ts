@@ -5,6 +5,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { canonicalId, MAX_ID } from "../expenses/id.ts";
+import { LOG_FORMATS, type LogFormat } from "../server/request-log.ts";
 
 /** Largest id list a command accepts, so a typo like 1..1e15 fails fast instead of eating memory. */
 export const MAX_IDS = 10_000_000;
@@ -54,4 +55,18 @@ function idOf(text: string, item: string): string {
     throw new UsageError(`--ids "${item}": an id must be a canonical integer from 0 to ${MAX_ID}, got "${text}"`);
   }
   return r.id;
+}
+
+/** A flag, else its environment variable: the value and where it came from, for messages. */
+export function flagOrEnv(flag: string | undefined, name: string, variable: string): { value: string; source: string } | undefined {
+  if (flag !== undefined) return { value: flag, source: `--${name}` };
+  const env = process.env[variable];
+  return env === undefined ? undefined : { value: env, source: variable };
+}
+
+/** --log-format / SHARDCTL_LOG_FORMAT: text or json (exit 2 for anything else). */
+export function logFormatOption(option: { value: string; source: string } | undefined): LogFormat {
+  if (option === undefined) return "text";
+  if ((LOG_FORMATS as readonly string[]).includes(option.value)) return option.value as LogFormat;
+  throw new UsageError(`${option.source} "${option.value}": give ${LOG_FORMATS.join(" or ")}`);
 }

@@ -12,15 +12,8 @@ import { nodeNameProblem } from "../ring/node.ts";
 import { hostPort, hostProblem, isWildcardHost } from "../server/instance.ts";
 import { describeStoreUrl, redact } from "../store/url.ts";
 import { ringArgs } from "./_args.ts";
-import { intOption } from "./_parse.ts";
+import { flagOrEnv, intOption, logFormatOption } from "./_parse.ts";
 import { checkDbUrl, startForCommand } from "./_instance.ts";
-
-/** A flag, else its environment variable: the value and where it came from, for messages. */
-function flagOrEnv(flag: string | undefined, name: string, variable: string): { value: string; source: string } | undefined {
-  if (flag !== undefined) return { value: flag, source: `--${name}` };
-  const env = process.env[variable];
-  return env === undefined ? undefined : { value: env, source: variable };
-}
 
 export default defineCommand({
   meta: { name: "serve", description: "Run one expense instance (the HTTP API of the contract)" },
@@ -37,6 +30,11 @@ export default defineCommand({
       type: "string",
       valueHint: "NAME",
       description: "Node name for X-Shard-Node: letters, digits, . - _ : [ ]; env SHARDCTL_NAME (default: host:port; required with --host 0.0.0.0 or ::); with a ring, a node of it",
+    },
+    "log-format": {
+      type: "string",
+      valueHint: "text|json",
+      description: "Request log on stdout: text lines, or json (one object per request: time, node, method, route, path, status, duration_ms, request_id); env SHARDCTL_LOG_FORMAT (default: text)",
     },
     ...ringArgs,
   },
@@ -60,6 +58,7 @@ export default defineCommand({
           `name clients use for this instance, e.g. --name db1:${port === 0 ? 5001 : port}`,
       );
     }
+    const logFormat = logFormatOption(flagOrEnv(args["log-format"], "log-format", "SHARDCTL_LOG_FORMAT"));
     const db = args.db ?? process.env.SHARDCTL_DB;
     const dbSource = args.db !== undefined ? "--db" : "SHARDCTL_DB";
     // Bad usage is found before the port is bound, so it exits 2 even when the port is taken.
@@ -79,7 +78,7 @@ export default defineCommand({
     const what =
       db === undefined ? "the default database" : `the database ${redact(db)}${dbSource === "--db" ? "" : ` (from ${dbSource})`}`;
     const instance = await startForCommand(
-      { port, host, db, name, ring, adminToken: process.env.SHARDCTL_ADMIN_TOKEN },
+      { port, host, db, name, ring, adminToken: process.env.SHARDCTL_ADMIN_TOKEN, logFormat },
       { what, address: `${host}:${port}`, hostSource: hostOption?.source ?? "--host" },
     );
     for (const note of instance.notes) console.error(`shardctl serve: ${note}`);

@@ -11,9 +11,13 @@ import type { ExpenseStore } from "../store/types.ts";
 import { VERSION } from "../version.ts";
 import type { AdminPolicy } from "./admin.ts";
 import { parseJsonBody } from "./body.ts";
-import { clip, errorAnswer, INTERNAL, pathOf } from "./errors.ts";
+import { clip, errorAnswer, INTERNAL } from "./errors.ts";
 import { healthFeature } from "./health.ts";
+import { accounted } from "./accounting.ts";
+import { HttpMetrics, instanceMetrics } from "./metrics.ts";
 import { openapiPage } from "./openapi-page.ts";
+import { formatLine, stdoutLog, type LogFormat, type RequestLog } from "./request-log.ts";
+import { statusFeature } from "./status.ts";
 import { RING_HEADER, RingGuard } from "./ring-guard.ts";
 import { bodyLimit, rebalanceFeature } from "./rebalance-routes.ts";
 import type { Rebalancing } from "./rebalance.ts";
@@ -33,15 +37,10 @@ export function rejectRepeatedQuery(url: string): void {
   }
 }
 
-/** Where request log lines go; false for none. */
-export type RequestLog = ((line: string) => void) | false;
-
 export interface AppOptions {
   store: ExpenseStore;
   /** The node name, sent as X-Shard-Node on every answer. */
   name: string;
-  /** Default: one line per request on stdout. */
-  log?: RequestLog;
   /** The instance's ring and ownership check; default: a guard with no ring (checks nothing). */
   guard?: RingGuard;
   /** Who may make admin requests; default: no token and no peer address known, so nobody. */
@@ -50,34 +49,32 @@ export interface AppOptions {
   note?: (line: string) => void;
   /** The instance's part in rebalances (the /rebalance admin endpoints); default: none. */
   rebalancing?: Rebalancing;
+  /** What GET /metrics shows; default: a registry of its own. */
+  metrics?: HttpMetrics;
 }
 
+/** The Elysia app of an instance. Requests are logged and counted around it: see `createHandler`. */
 export function createApp({
   store,
   name,
-  log = (line) => console.log(line),
   guard = new RingGuard(name, store, undefined),
   admin = { peerAddress: () => undefined },
   note = (line) => console.error(line),
   rebalancing,
+  metrics = new HttpMetrics(),
 }: AppOptions) {
   const limitOf = bodyLimit(admin);
-  // afterResponse runs late (after the bytes are handed over), so the handler's end is
-  // noted in afterHandle / onError and the logged duration is the app's own time.
-  const started = new WeakMap<Request, number>();
-  const finished = new WeakMap<Request, number>();
   return new Elysia({ name: "shardctl-instance", seed: name, normalize: false })
-    .onRequest(({ request, set }) => {
-      started.set(request, performance.now());
+    .onRequest(({ set }) => {
       set.headers["x-shard-node"] = name;
       // The ring now; a request on an id is labelled again with the ring it ran under (RingGuard.serve).
       const ring = guard.ring;
       if (ring) set.headers[RING_HEADER] = ring.label;
     })
     .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
-    .onParse({ as: "global" }, (context) => parseJsonBody(context, limitOf(context.request)))
+    // only `request` taken from the context: Elysia then prepares no more of it (headers, cookies) per request
+    .onParse({ as: "global" }, ({ request }) => parseJsonBody({ request }, limitOf(request)))
     .onError({ as: "global" }, ({ code, error, request, set }) => {
-      finished.set(request, performance.now());
       const report = (e: unknown) => console.error(`[${name}] ${clip(request.method, 16)} ${clip(request.url, 200)}:`, e);
       try {
         return errorAnswer(code, error, request, set, report);
@@ -86,18 +83,6 @@ export function createApp({
         set.status = 500;
         return INTERNAL;
       }
-    })
-    .onAfterHandle({ as: "global" }, ({ request }) => {
-      finished.set(request, performance.now());
-    })
-    .onAfterResponse({ as: "global" }, ({ request, set }) => {
-      if (!log) return;
-      const end = finished.get(request) ?? performance.now();
-      const ms = end - (started.get(request) ?? end);
-      const path = pathOf(request.url);
-      const q = request.url.indexOf("?");
-      const target = clip(q === -1 ? path : `${path}${request.url.slice(q)}`, 2048);
-      log(`${new Date().toISOString()} ${name} ${clip(request.method, 16)} ${target} ${set.status ?? 200} ${ms.toFixed(1)}ms`);
     })
     .use(
       openapi({
@@ -116,9 +101,35 @@ export function createApp({
     )
     .use(openapiPage())
     .use(healthFeature(store, name))
+    .use(statusFeature(store, guard, metrics))
     .use(ringFeature(guard, admin, note, rebalancing))
     .use(rebalancing ? rebalanceFeature(rebalancing, admin) : new Elysia({ name: "no-rebalance" }))
     .use(expensesFeature(new ExpenseService(store), guard));
 }
 
 export type App = ReturnType<typeof createApp>;
+export type { LogFormat, RequestLog };
+
+export interface HandlerOptions extends AppOptions {
+  /** Where request log lines go; false for none. Default: stdout, batched (request-log.ts). */
+  log?: RequestLog;
+  logFormat?: LogFormat;
+}
+
+/** An instance's request handler: the app, with each request counted (/metrics) and logged around it. */
+export interface Handler {
+  readonly app: App;
+  readonly metrics: HttpMetrics;
+  handle(request: Request): Promise<Response>;
+  /** Writes the log lines not yet written (at stop). */
+  flushLog(): void;
+}
+
+export function createHandler({ log, logFormat = "text", ...options }: HandlerOptions): Handler {
+  const metrics = options.metrics ?? new HttpMetrics();
+  instanceMetrics(metrics, options.store, () => options.guard?.ring);
+  const app = createApp({ ...options, metrics });
+  const out = log === undefined ? stdoutLog() : { log, flush: () => {} };
+  const handle = accounted(app.fetch, { node: options.name, metrics, log: out.log && { format: formatLine(logFormat), write: out.log } });
+  return { app, metrics, handle, flushLog: out.flush };
+}

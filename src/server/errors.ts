@@ -9,6 +9,7 @@ import { ParseError, ValidationError } from "elysia";
 import { ApiError } from "../errors.ts";
 import type { ErrorBody } from "../expenses/model.ts";
 import { StoreUnavailable } from "../store/types.ts";
+import { routeOf } from "./routes.ts";
 
 // TypeBox ValueErrorType codes (stable since typebox 0.32).
 const UNEXPECTED_PROPERTY = 42;
@@ -76,12 +77,8 @@ function validationAnswer(error: ValidationError): ErrorBody {
 }
 
 /** The methods served on a known path (HEAD goes with GET), or undefined for a path that is no route. */
-export function allowedMethods(path: string): string[] | undefined {
-  if (path === "/v1/expenses") return ["GET", "HEAD", "POST"];
-  if (/^\/v1\/expenses\/[^/]+$/.test(path)) return ["GET", "HEAD", "PUT", "DELETE"];
-  if (path === "/healthz" || path === "/readyz") return ["GET", "HEAD"];
-  if (path === "/ring") return ["GET", "HEAD", "PUT"];
-  return undefined;
+export function allowedMethods(path: string): readonly string[] | undefined {
+  return routeOf(path)?.methods;
 }
 
 /** The answer for `error`; sets `set.status` so that the request log sees the real status. */

@@ -7,7 +7,7 @@ import { openStore } from "../store/open.ts";
 import { parseStoreUrl } from "../store/url.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { ExpenseStore } from "../store/types.ts";
-import { createApp, type RequestLog } from "./app.ts";
+import { createHandler, type LogFormat, type RequestLog } from "./app.ts";
 import { internalErrorResponse } from "./errors.ts";
 import { Rebalancing } from "./rebalance.ts";
 import { checkMember, RingGuard, ringAtStart, RingStartError, type Adoption, type GivenRing } from "./ring-guard.ts";
@@ -21,6 +21,8 @@ export interface InstanceOptions {
   /** Default `host:port`, the ring's default node name for this address. */
   name?: string;
   log?: RequestLog;
+  /** How request log lines read: text (default) or json. */
+  logFormat?: LogFormat;
   /**
    * The ring given at start (flags, file, environment): the instance is ring-aware, and
    * its name must be a node of it (else RingStartError before anything starts). Without
@@ -180,8 +182,17 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     peerAddress: (request: Request) => (peers.has(request) ? peers.get(request) : server.requestIP(request)?.address),
   };
   // A quiet instance (no request log) also keeps its ring notes to itself.
-  const app = createApp({ store, name: nodeName, log, guard, admin, rebalancing, ...(log === false ? { note: () => {} } : {}) });
-  handle = app.fetch;
+  const handler = createHandler({
+    store,
+    name: nodeName,
+    log,
+    logFormat: options.logFormat,
+    guard,
+    admin,
+    rebalancing,
+    ...(log === false ? { note: () => {} } : {}),
+  });
+  handle = handler.handle;
 
   let stopping: Promise<void> | undefined;
   return {
@@ -197,6 +208,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     stop: () =>
       (stopping ??= (async () => {
         await server.stop(false);
+        handler.flushLog();
         await store!.close();
       })()),
   };

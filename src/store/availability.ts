@@ -9,12 +9,16 @@ export type StoreLog = (line: string) => void;
 
 export class Availability {
   private down = false;
+  /** Operations that failed with StoreUnavailable so far (for metrics). */
+  unavailable = 0;
 
   constructor(private readonly log: StoreLog | undefined) {}
 
   /** An operation failed: a StoreUnavailable marks the database as gone (said once). */
   failed(e: unknown): void {
-    if (this.down || !(e instanceof StoreUnavailable) || !this.log) return;
+    if (!(e instanceof StoreUnavailable)) return;
+    this.unavailable++;
+    if (this.down || !this.log) return;
     this.down = true;
     this.log(`the database is unavailable: ${e.message}`);
   }

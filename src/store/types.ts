@@ -12,8 +12,25 @@ export interface ExpenseStore extends ExpenseRecords, RingRecords, RebalanceReco
   readonly dialect: "mysql" | "sqlite";
   /** Resolves when the database answers a query now; rejects with the reason otherwise. */
   ping(): Promise<void>;
+  /** Figures for status and metrics, read from memory (no query). */
+  stats(): StoreStats;
   /** Closes connections; waits for queries in flight. */
   close(): Promise<void>;
+}
+
+/** What a store can tell about itself without asking the database. */
+export interface StoreStats {
+  /**
+   * Expense records stored: counted once when the store opens, then kept up to date by this
+   * store's own inserts and deletes (a COUNT(*) per scrape would scan a big table). Writes of
+   * other processes to the same database are not seen; a write whose outcome is unknown (the
+   * database went away during it) makes the store count again.
+   */
+  readonly records: number;
+  /** Operations that failed since the store opened because the database could not serve them (StoreUnavailable). */
+  readonly unavailable: number;
+  /** The connection pool (MySQL); undefined for a store with one connection (SQLite). */
+  readonly pool?: { readonly max: number; readonly busy: number; readonly idle: number; readonly waiting: number };
 }
 
 /** The role of the ring in force in the instance_ring table (see RingRecords). */
@@ -25,6 +42,8 @@ export const CURRENT_REBALANCE = "current";
 /** The database cannot be reached: a server-side problem, answered 503 at the HTTP edge. */
 export class StoreUnavailable extends Error {
   override readonly name: string = "StoreUnavailable";
+  /** The operation had reached the database when it failed: it may have been applied (or not). */
+  outcomeUnknown = false;
 }
 
 /**

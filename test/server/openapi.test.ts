@@ -26,7 +26,7 @@ type Doc = {
 describe("/openapi/json", () => {
   let doc: Doc;
   beforeAll(async () => {
-    const app = createApp({ store: await openStore("sqlite::memory:"), name: "docs", log: false });
+    const app = createApp({ store: await openStore("sqlite::memory:"), name: "docs" });
     const r = await app.handle(new Request("http://localhost/openapi/json"));
     expect(r.status).toBe(200);
     doc = (await r.json()) as Doc;
@@ -57,6 +57,8 @@ describe("/openapi/json", () => {
     expect(answers(op("get", "/v1/expenses"))).toEqual(["200", "422", "503"]);
     expect(answers(op("get", "/readyz"))).toEqual(["200", "503"]);
     expect(answers(op("get", "/healthz"))).toEqual(["200"]);
+    expect(answers(op("get", "/status"))).toEqual(["200", "422"]);
+    expect(answers(op("get", "/metrics"))).toEqual(["200", "422"]);
     expect(params(op("get", "/v1/expenses"))).toEqual(["query:after", "query:limit"]);
     for (const method of ["get", "put", "delete"]) expect(params(op(method, "/v1/expenses/{id}"))).toEqual(["path:id"]);
     expect(op("post", "/v1/expenses").responses["201"].content["application/json"].schema.$ref).toBe("#/components/schemas/Expense");

@@ -271,7 +271,7 @@ describe("admin requests", () => {
         [undefined, 403],
         ["127.0.0.1", 200],
       ] as const) {
-        const app = createApp({ store, name: "a", log: false, admin: { peerAddress: () => peer } });
+        const app = createApp({ store, name: "a", admin: { peerAddress: () => peer } });
         const res = await app.handle(
           new Request("http://localhost/ring", { method: "PUT", body: next, headers: { "x-forwarded-for": "127.0.0.1" } }),
         );

@@ -17,10 +17,13 @@ describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
     const url = server().url("created_here");
     const first = await openStore(url);
     await first.insert(stored("1"));
+    await first.insert(stored("2"));
     await first.saveRing(storedRing(4, "the ring"));
     await first.close();
     const second = await openStore(url);
     expect(await second.get("1")).toEqual(stored("1"));
+    // counted when opened: the records the first store left
+    expect(second.stats().records).toBe(2);
     expect(await second.loadRing()).toEqual(storedRing(4, "the ring"));
     await second.close();
     const c = await mysql.createConnection({ host: "127.0.0.1", port: server().port, user: "root", database: "created_here" });

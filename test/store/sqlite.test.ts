@@ -20,11 +20,14 @@ describe("sqlite file store", () => {
     const path = join(dir, "nested", "deeper", "db.sqlite");
     const first = await openStore(`sqlite:${path}`);
     await first.insert(stored("1"));
+    await first.insert(stored("2"));
     await first.saveRing(storedRing(4, "the ring"));
     await first.close();
     expect(existsSync(path)).toBe(true);
     const second = await openStore(`sqlite:${path}`);
     expect(await second.get("1")).toEqual(stored("1"));
+    // counted when opened: the records the first store left
+    expect(second.stats().records).toBe(2);
     expect(await second.loadRing()).toEqual(storedRing(4, "the ring"));
     await second.close();
   });

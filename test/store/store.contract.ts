@@ -96,6 +96,7 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       expect(await s.update("8", {})).toBeUndefined();
       expect(await s.get("8")).toBeUndefined();
       expect(await s.list(undefined, 10)).toEqual([]);
+      expect(s.stats().records).toBe(0);
     });
 
     test("delete removes once, then reports absence", async () => {
@@ -106,6 +107,35 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       expect(await s.delete("4")).toBe(false);
       expect(await s.get("4")).toBeUndefined();
       expect(await s.get("6")).toEqual(stored("6"));
+    });
+
+    test("stats().records follows every insert and delete, duplicates and absent ids included, and matches what list() finds", async () => {
+      const s = await fresh();
+      expect(s.stats().records).toBe(0);
+      let tally = 0;
+      for (const id of ["1", "2", "3", "4"]) if (await s.insert(stored(id))) tally++;
+      expect(await s.insert(stored("2"))).toBe(false);
+      if (await s.delete("3")) tally--;
+      expect(await s.delete("3")).toBe(false);
+      expect(await s.delete("99")).toBe(false);
+      await s.update("1", { status: "approved" });
+      expect(tally).toBe(3);
+      expect(s.stats().records).toBe(tally);
+      expect(s.stats().records).toBe((await s.list(undefined, 1000)).length);
+    });
+
+    test("stats().records stays exact under concurrent inserts and deletes of the same ids", async () => {
+      const s = await fresh();
+      const ids = Array.from({ length: 12 }, (_, k) => String(k + 1));
+      // every id inserted three times at once: exactly one of each wins
+      await Promise.all(ids.flatMap((id) => [s.insert(stored(id)), s.insert(stored(id)), s.insert(stored(id))]));
+      expect(s.stats().records).toBe(12);
+      // the even ids deleted twice at once: exactly one of each removes it
+      const even = ids.filter((id) => Number(id) % 2 === 0);
+      await Promise.all(even.flatMap((id) => [s.delete(id), s.delete(id)]));
+      expect(s.stats().records).toBe(6);
+      expect((await s.list(undefined, 1000)).map((r) => r.id)).toEqual(["1", "3", "5", "7", "9", "11"]);
+      expect(s.stats().unavailable).toBe(0);
     });
 
     test("list pages in numeric id order, not text order", async () => {
@@ -202,12 +232,15 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       expect(await s.get("2")).toEqual(records[1]!);
       await s.putMany([]);
       expect(await s.getMany([])).toEqual([]);
+      // 2 was stored already: the batch added 5 and 30
+      expect(s.stats().records).toBe(3);
     });
 
     test("a record putMany cannot store writes nothing of the batch", async () => {
       const s = await fresh();
       await expect(s.putMany([stored("1"), stored("2", { submit_date: "31-02-2016" })])).rejects.toThrow();
       expect(await s.list(undefined, 10)).toEqual([]);
+      expect(s.stats().records).toBe(0);
     });
 
     test("bulk operations over more ids than one statement takes", async () => {
@@ -216,9 +249,17 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       await s.putMany(records);
       const ids = records.map((r) => r.id);
       expect(await s.getMany(ids)).toEqual(records);
+      expect(s.stats().records).toBe(2500);
+      // again, half of it changed and 500 new: only the new ones add
+      const again = [...records.slice(0, 1250).map((r) => ({ ...r, status: "approved" as const })), ...Array.from({ length: 500 }, (_, i) => stored(String(i * 3 + 2)))];
+      await s.putMany(again);
+      expect(s.stats().records).toBe(3000);
+      await s.deleteMany(again.slice(1250).map((r) => r.id));
+      expect(s.stats().records).toBe(2500);
       expect(await s.deleteMany([...ids.slice(0, 1500), "2", "5"])).toBe(1500);
-      expect(await s.getMany(ids)).toEqual(records.slice(1500));
+      expect(await s.getMany(ids)).toEqual([...records.slice(1500)]);
       expect(await s.listIds(undefined, 5000)).toEqual(ids.slice(1500));
+      expect(s.stats().records).toBe(1000);
     });
 
     test("deleteMany deletes the given ids and counts those that were stored; listIds pages ids in numeric order", async () => {
@@ -229,6 +270,7 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       expect(await s.deleteMany(["9", "11", "12"])).toBe(2);
       expect(await s.listIds(undefined, 10)).toEqual(["2", "10", "100"]);
       expect(await s.deleteMany([])).toBe(0);
+      expect(s.stats().records).toBe(3);
     });
 
     test("a fresh store holds no rebalance; the first is saved when none is expected, then only by the token it holds", async () => {

@@ -174,13 +174,17 @@ export function runner(pool: mysql.Pool, availability: Availability, options: Ru
           resolve(value as T);
         } else {
           const error = unavailable(e) ?? e;
+          // the connection broke under a statement: the server may have applied it
+          if (connection && error !== e && error instanceof StoreUnavailable) error.outcomeUnknown = true;
           availability.failed(error);
           reject(error);
         }
         return true;
       };
       const timer = setTimeout(() => {
-        if (finish(new StoreUnavailable(`the database did not answer within ${deadlineMs} ms`))) connection?.destroy();
+        const late = new StoreUnavailable(`the database did not answer within ${deadlineMs} ms`);
+        late.outcomeUnknown = connection !== undefined;
+        if (finish(late)) connection?.destroy();
       }, deadlineMs);
       core.getConnection((e, c) => {
         if (settled) return void (e ? undefined : c.release());

@@ -14,6 +14,7 @@ import { and, asc, eq, getTableColumns, gt, lt, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
 import { Availability, type StoreLog } from "../availability.ts";
 import { migrate, type MigrationTarget } from "../migrate.ts";
+import { RecordCount } from "../record-count.ts";
 import { fromRow, toChanges, toRow, type ExpenseRow } from "../record.ts";
 import type { RebalancePhase } from "../../server/rebalance-records.ts";
 import { CURRENT_REBALANCE, CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
@@ -28,6 +29,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const PING_TIMEOUT_MS = 2_000;
 const MIGRATION_LOCK = "shardctl_migrations";
 const MIGRATION_LOCK_WAIT_S = 30;
+/** The one COUNT(*) at open may scan a big table: it gets longer than an API operation. */
+const COUNT_DEADLINE_MS = 120_000;
 
 /**
  * Strict mode on every session, whatever the server's default: a value that does not fit
@@ -111,7 +114,8 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
       }
     });
   });
-  const run = runner(pool, new Availability(tuning.log), {
+  const availability = new Availability(tuning.log);
+  const run = runner(pool, availability, {
     deadlineMs: target.timeoutMs,
     attempts: LOCK_CONFLICT_ATTEMPTS,
     lockWaitMs: LOCK_WAIT_S * 1000,
@@ -171,10 +175,19 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
     return row && { epoch: Number(row.epoch), fingerprint: String(row.fingerprint), text: String(row.ring) };
   };
 
+  const count = await RecordCount.start(() =>
+    run(async (s) => Number((await s.execute<Rows>("SELECT COUNT(*) AS n FROM expenses", []))[0]!.n), COUNT_DEADLINE_MS),
+  ).catch(async (e: unknown) => {
+    await pool.end();
+    throw e;
+  });
+  // mysql2's pool keeps its connections in these (not part of its typed API; the version is pinned)
+  const core = pool.pool as unknown as { _allConnections: { length: number }; _freeConnections: { length: number }; _connectionQueue: { length: number } };
+
   return {
     dialect: "mysql",
     insert: (record, options) =>
-      run(async (s) => {
+      count.track(run(async (s) => {
         const insert = async () => {
           try {
             await s.execute(insertRow.sql, insertRow.bind(toRow(record)));
@@ -190,7 +203,7 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
           if (stored) await journal(s, record.id);
           return stored;
         });
-      }),
+      }), (inserted) => (inserted ? 1 : 0)),
     get: (id) => run((s) => get(s, id)),
     // The answer is the row as THIS change left it: the UPDATE and the read share one
     // transaction, so the row lock the UPDATE takes keeps every other writer out until the
@@ -209,7 +222,7 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
         });
       }),
     delete: (id, options) =>
-      run(async (s) => {
+      count.track(run(async (s) => {
         const remove = async () => (await s.execute<mysql.ResultSetHeader>(deleteById.sql, deleteById.bind({ id: Number(id) }))).affectedRows === 1;
         if (!options?.journal) return remove();
         return s.transaction(async () => {
@@ -217,7 +230,7 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
           if (deleted) await journal(s, id);
           return deleted;
         });
-      }),
+      }), (deleted) => (deleted ? -1 : 0)),
     list: (after, limit) =>
       run(async (s) => {
         const rows = await s.execute<Rows>(pageAfter.sql, pageAfter.bind({ after: after === undefined ? -1 : Number(after), limit }));
@@ -286,14 +299,22 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
     putMany: async (records) => {
       // Rows are made first: a record that cannot be stored throws before anything is written.
       const rows = records.map(toRow);
-      await bulk((s) =>
-        s.transaction(async () => {
-          for (const part of rowBatches(rows)) await s.query(upsertRows(part.length), part.flatMap(rowValues));
-        }),
+      await count.track(
+        bulk((s) =>
+          s.transaction(async () => {
+            let inserted = 0;
+            for (const part of rowBatches(rows)) {
+              const result = await s.query<mysql.ResultSetHeader>(upsertRows(part.length), part.flatMap(rowValues));
+              inserted += insertedRows(result, part.length);
+            }
+            return inserted;
+          }),
+        ),
+        (inserted) => inserted,
       );
     },
     deleteMany: (ids) =>
-      bulk((s) =>
+      count.track(bulk((s) =>
         s.transaction(async () => {
           let deleted = 0;
           for (const part of chunks(ids, IDS_PER_STATEMENT)) {
@@ -301,7 +322,7 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
           }
           return deleted;
         }),
-      ),
+      ), (deleted) => -deleted),
     listIds: (after, limit) =>
       run(async (s) => {
         const rows = await s.execute<Rows>(idsAfter.sql, idsAfter.bind({ after: after === undefined ? -1 : Number(after), limit }));
@@ -310,10 +331,30 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
     async ping() {
       await run((s) => s.execute("SELECT 1", []), Math.min(PING_TIMEOUT_MS, target.timeoutMs));
     },
+    stats: () => {
+      const open = core._allConnections.length;
+      const idle = core._freeConnections.length;
+      return {
+        records: count.records,
+        unavailable: availability.unavailable,
+        pool: { max: target.poolSize, busy: open - idle, idle, waiting: core._connectionQueue.length },
+      };
+    },
     async close() {
+      await count.settled();
       await pool.end();
     },
   };
+}
+
+/**
+ * Rows an INSERT ... ON DUPLICATE KEY UPDATE of `rows` rows added: the server reports
+ * "Records: N  Duplicates: D" (D rows existed and were updated, or left as they were).
+ */
+export function insertedRows(result: mysql.ResultSetHeader, rows: number): number {
+  const duplicates = /Duplicates:\s*(\d+)/.exec(result.info ?? "");
+  if (!duplicates) throw new Error(`the server did not say how many of ${rows} rows were duplicates (info: ${JSON.stringify(result.info)})`);
+  return rows - Number(duplicates[1]);
 }
 
 /**

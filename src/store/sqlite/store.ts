@@ -14,6 +14,7 @@ import { asc, eq, gt, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import { Availability, type StoreLog } from "../availability.ts";
 import { migrate, type MigrationTarget } from "../migrate.ts";
+import { RecordCount } from "../record-count.ts";
 import { fromRow, toChanges, toRow } from "../record.ts";
 import { CURRENT_REBALANCE, CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
 import type { RebalancePhase } from "../../server/rebalance-records.ts";
@@ -119,10 +120,14 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     return row && { epoch: row.epoch, fingerprint: row.fingerprint, text: row.ring };
   };
 
+  const count = await RecordCount.start(() => run(() => client.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM expenses").get()!.n));
+  // The ids of a chunk already stored: an upsert of the others adds rows (inside the write transaction, nothing else writes).
+  const storedAmong = (ids: number[]) => db.select({ id: expenses.id }).from(expenses).where(inArray(expenses.id, ids)).all().length;
+
   return {
     dialect: "sqlite",
     insert: (record, options) =>
-      run(
+      count.track(run(
         () =>
           client.transaction(() => {
             const stored =
@@ -131,7 +136,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
             return stored;
           }).immediate(),
         true,
-      ),
+      ), (inserted) => (inserted ? 1 : 0)),
     get: (id) => run(() => get(id)),
     update: (id, changes, options) =>
       run(
@@ -146,7 +151,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
         true,
       ),
     delete: (id, options) =>
-      run(
+      count.track(run(
         () =>
           client.transaction(() => {
             const deleted = db.delete(expenses).where(eq(expenses.id, Number(id))).returning({ id: expenses.id }).all().length === 1;
@@ -154,7 +159,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
             return deleted;
           }).immediate(),
         true,
-      ),
+      ), (deleted) => (deleted ? -1 : 0)),
     list: (after, limit) =>
       run(() => {
         const q = db.select().from(expenses);
@@ -217,22 +222,30 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
           .sort((a, b) => a.id - b.id)
           .map(fromRow),
       ),
-    putMany: (records) =>
-      run(() => {
-        // Rows are made first: a record that cannot be stored throws before anything is written.
-        const rows = records.map(toRow);
-        client.transaction(() => {
-          for (const r of rows) upsert.run(r);
-        }).immediate();
-      }, true),
+    putMany: async (records) => {
+      // Rows are made first: a record that cannot be stored throws before anything is written.
+      const rows = records.map(toRow);
+      await count.track(
+        run(
+          () =>
+            client.transaction(() => {
+              const existing = chunks(rows.map((r) => r.id)).reduce((n, part) => n + storedAmong(part), 0);
+              for (const r of rows) upsert.run(r);
+              return new Set(rows.map((r) => r.id)).size - existing;
+            }).immediate(),
+          true,
+        ),
+        (inserted) => inserted,
+      );
+    },
     deleteMany: (ids) =>
-      run(
+      count.track(run(
         () =>
           client.transaction(() =>
             chunks(ids).reduce((n, part) => n + db.delete(expenses).where(inArray(expenses.id, part.map(Number))).returning({ id: expenses.id }).all().length, 0),
           ).immediate(),
         true,
-      ),
+      ), (deleted) => -deleted),
     listIds: (after, limit) =>
       run(() => {
         const q = db.select({ id: expenses.id }).from(expenses);
@@ -247,6 +260,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
       // After a write failed for want of space or I/O, ready again only once the database can grow.
       if (writeFault) await run(() => probeWrite.immediate(), true);
     },
+    stats: () => ({ records: count.records, unavailable: availability.unavailable }),
     async close() {
       client.close();
     },
