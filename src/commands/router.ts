@@ -8,7 +8,7 @@ import { formatNode } from "../ring/node.ts";
 import { ringInForce } from "../ring/in-force.ts";
 import { DEFAULT_ROUTER_PORT, DEFAULT_ROUTER_TIMEOUT_MS, startRouter, type Router } from "../router/server.ts";
 import { ringArgs } from "./_args.ts";
-import { intOption } from "./_parse.ts";
+import { flagOrEnv, intOption, logFormatOption } from "./_parse.ts";
 
 export default defineCommand({
   meta: {
@@ -26,16 +26,22 @@ export default defineCommand({
       valueHint: "MS",
       description: `Timeout of each attempt at an instance, in milliseconds (default: ${DEFAULT_ROUTER_TIMEOUT_MS})`,
     },
+    "log-format": {
+      type: "string",
+      valueHint: "text|json",
+      description: "Request log on stdout: text lines, or json (one object per request: time, node, method, route, path, status, duration_ms, request_id, upstream); env SHARDCTL_LOG_FORMAT (default: text)",
+    },
   },
   async run({ args }) {
     const port = intOption(args.port, "port", { min: 0, max: 65535 }) ?? DEFAULT_ROUTER_PORT;
     const host = args.host ?? "127.0.0.1";
     const timeoutMs = intOption(args.timeout, "timeout", { min: 1, max: 120_000 });
     const { ring, source } = ringInForce(args);
+    const logFormat = logFormatOption(flagOrEnv(args["log-format"], "log-format", "SHARDCTL_LOG_FORMAT"));
 
     let router: Router;
     try {
-      router = startRouter({ port, host, ring, timeoutMs });
+      router = startRouter({ port, host, ring, timeoutMs, logFormat });
     } catch (e) {
       const inUse = e instanceof Error && "code" in e && e.code === "EADDRINUSE";
       throw new JobFailed(`cannot listen on ${host}:${port}: ${inUse ? "the address is in use" : (e as Error).message}`);

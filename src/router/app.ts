@@ -18,7 +18,9 @@ import type { Node } from "../ring/node.ts";
 import { rejectRepeatedQuery } from "../server/app.ts";
 import { MAX_BODY_BYTES, parseJsonText, readBodyText } from "../server/body.ts";
 import { clip, errorAnswer, INTERNAL } from "../server/errors.ts";
+import { HttpMetrics } from "../server/metrics.ts";
 import { openapiPage } from "../server/openapi-page.ts";
+import { metricsFeature } from "../server/status.ts";
 import { ringDocument } from "../server/ring-guard.ts";
 import { RingBody } from "../server/ring-routes.ts";
 import { VERSION } from "../version.ts";
@@ -36,9 +38,11 @@ export interface RouterAppOptions {
   readonly upstream: Upstream;
   /** The client's address, for X-Forwarded-For (the server asks Bun's requestIP). */
   readonly clientAddress?: (request: Request) => string | undefined;
+  /** What GET /metrics shows; default: a registry of its own. */
+  readonly metrics?: HttpMetrics;
 }
 
-export function createRouterApp({ ring, upstream, clientAddress = () => undefined }: RouterAppOptions) {
+export function createRouterApp({ ring, upstream, clientAddress = () => undefined, metrics = new HttpMetrics() }: RouterAppOptions) {
   // The body as the client wrote it: checked here, then sent on byte for byte.
   const bodies = new WeakMap<Request, string>();
   const requestIds = new WeakMap<Request, string>();
@@ -142,6 +146,7 @@ export function createRouterApp({ ring, upstream, clientAddress = () => undefine
       }),
     )
     .use(openapiPage())
+    .use(metricsFeature(metrics, "requests by method, route template and status, latency, in flight, ring"))
     .get("/healthz", () => ({ status: "ok" as const, role: "router" as const, ring: ring.label, nodes: ring.nodes.length }), {
       query: NoQuery,
       detail: { summary: "Liveness of the router itself", tags: ["health"] },

@@ -4,6 +4,7 @@
  * either direction. The instance learns who asked (X-Forwarded-For/-Host/-Proto) and
  * the request's X-Request-Id, the client's own or one made here.
  */
+import { givenRequestId } from "../server/request-log.ts";
 
 const HOP_BY_HOP = [
   "connection",
@@ -35,13 +36,9 @@ function endToEnd(headers: Headers, own: readonly string[]): Headers {
   return out;
 }
 
-/** Visible ASCII, at most 200 characters: what a request id passed on may look like. */
-const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
-
 /** The client's X-Request-Id when it is a sane one, else a new UUID. */
 export function requestIdOf(request: Request): string {
-  const given = request.headers.get("x-request-id");
-  return given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  return givenRequestId(request) ?? crypto.randomUUID();
 }
 
 /** The headers sent to the instance for `request`. */

@@ -3,8 +3,11 @@
  * handler (every answer is JSON, none shows a stack), one request log line per
  * request, and a graceful `stop()` that lets requests in flight finish.
  */
-import type { RequestLog } from "../server/app.ts";
-import { clip, INTERNAL, pathOf } from "../server/errors.ts";
+import { accounted } from "../server/accounting.ts";
+import { INTERNAL } from "../server/errors.ts";
+import { HttpMetrics, ringMetric } from "../server/metrics.ts";
+import { jsonLine, stdoutLog, textLine, type LineFormat, type LogFormat, type RequestLog } from "../server/request-log.ts";
+import { routeOf, UNMATCHED } from "../server/routes.ts";
 import { hostPort, routable } from "../server/instance.ts";
 import type { Ring } from "../ring/ring.ts";
 import { createRouterApp } from "./app.ts";
@@ -20,6 +23,8 @@ export interface RouterOptions extends Partial<UpstreamOptions> {
   readonly ring: Ring;
   /** Default: one line per request on stdout. */
   readonly log?: RequestLog;
+  /** How request log lines read: text (default) or json. */
+  readonly logFormat?: LogFormat;
 }
 
 export interface Router {
@@ -36,19 +41,33 @@ function internalError(error: Error): Response {
   return Response.json(INTERNAL, { status: 500 });
 }
 
-/** The request's target for the log: path and query, clipped; never throws, whatever the target. */
-function logTarget(url: string): string {
-  const q = url.indexOf("?");
-  const path = pathOf(url);
-  return clip(q === -1 ? path : `${path}${url.slice(q)}`, 2048);
-}
+/** The instance's text line, then the node that answered and the request id: `... -> b req=<id>`. */
+const routerTextLine: LineFormat = (e) => {
+  const node = e.response?.headers.get("x-shard-node");
+  return `${textLine(e)}${node ? ` -> ${node}` : ""} req=${e.response?.headers.get("x-request-id") ?? "-"}`;
+};
 
-export function startRouter({ port, host = "127.0.0.1", ring, log = (line) => console.log(line), ...upstreamOptions }: RouterOptions): Router {
+/** The routes a router serves: the instance's API, health, ring, metrics and docs (no admin routes). */
+const ROUTER_ROUTES = new Set(["/v1/expenses", "/v1/expenses/:id", "/healthz", "/readyz", "/ring", "/metrics", "/openapi", "/openapi/", "/openapi/json"]);
+const routerRoute = (path: string) => {
+  const template = routeOf(path)?.template;
+  return template !== undefined && ROUTER_ROUTES.has(template) ? template : UNMATCHED;
+};
+
+export function startRouter({ port, host = "127.0.0.1", ring, log, logFormat = "text", ...upstreamOptions }: RouterOptions): Router {
   const timeoutMs = upstreamOptions.timeoutMs ?? DEFAULT_ROUTER_TIMEOUT_MS;
   const upstream = new Upstream({ ...upstreamOptions, timeoutMs });
   let server: ReturnType<typeof Bun.serve> | undefined;
-  const app = createRouterApp({ ring, upstream, clientAddress: (request) => server?.requestIP(request)?.address });
-  const handle = app.fetch;
+  const metrics = new HttpMetrics();
+  ringMetric(metrics, () => ring);
+  const app = createRouterApp({ ring, upstream, metrics, clientAddress: (request) => server?.requestIP(request)?.address });
+  const out = log === undefined ? stdoutLog() : { log, flush: () => {} };
+  const handle = accounted(app.fetch, {
+    node: "router",
+    metrics,
+    routeOf: routerRoute,
+    log: out.log && { format: logFormat === "json" ? jsonLine : routerTextLine, write: out.log },
+  });
 
   server = Bun.serve({
     port,
@@ -59,19 +78,7 @@ export function startRouter({ port, host = "127.0.0.1", ring, log = (line) => co
     // A connection waits for its answer up to two attempts at an owner; Bun would close it sooner.
     idleTimeout: Math.min(255, Math.ceil((2 * timeoutMs) / 1000) + 5),
     error: internalError,
-    fetch: log
-      ? async (request) => {
-          const started = performance.now();
-          const response = await handle(routable(request));
-          const ms = performance.now() - started;
-          const node = response.headers.get("x-shard-node");
-          log(
-            `${new Date().toISOString()} router ${clip(request.method, 16)} ${logTarget(request.url)} ${response.status} ${ms.toFixed(1)}ms` +
-              `${node === null ? "" : ` -> ${node}`} req=${response.headers.get("x-request-id") ?? "-"}`,
-          );
-          return response;
-        }
-      : (request) => handle(routable(request)),
+    fetch: (request) => handle(routable(request)),
   });
 
   const realPort = server.port!;
@@ -83,6 +90,7 @@ export function startRouter({ port, host = "127.0.0.1", ring, log = (line) => co
     stop: () =>
       (stopping ??= (async () => {
         await server.stop(false);
+        out.flush();
         upstream.close();
       })()),
   };

@@ -38,17 +38,17 @@ export function accounted(
     const time = Date.now();
     const started = performance.now();
     metrics?.started();
-    let status = 500;
+    let response: Response | undefined;
     try {
-      const response = await handle(request);
-      status = response.status;
+      response = await handle(request);
       return response;
     } finally {
+      const status = response?.status ?? 500;
       const durationMs = performance.now() - started;
       const url = request.url;
       const template = route(pathOfUrl(url));
       metrics?.finished(request.method, template, status, durationMs / 1000);
-      if (log) log.write(log.format({ time, node, method: request.method, route: template, url, status, durationMs, request }));
+      if (log) log.write(log.format({ time, node, method: request.method, route: template, url, status, durationMs, request, response }));
     }
   };
 }

@@ -16,7 +16,7 @@ import { healthFeature } from "./health.ts";
 import { accounted } from "./accounting.ts";
 import { HttpMetrics, instanceMetrics } from "./metrics.ts";
 import { openapiPage } from "./openapi-page.ts";
-import { formatLine, stdoutLog, type LogFormat, type RequestLog } from "./request-log.ts";
+import { jsonLine, stdoutLog, textLine, type LogFormat, type RequestLog } from "./request-log.ts";
 import { statusFeature } from "./status.ts";
 import { RING_HEADER, RingGuard } from "./ring-guard.ts";
 import { bodyLimit, rebalanceFeature } from "./rebalance-routes.ts";
@@ -130,6 +130,6 @@ export function createHandler({ log, logFormat = "text", ...options }: HandlerOp
   instanceMetrics(metrics, options.store, () => options.guard?.ring);
   const app = createApp({ ...options, metrics });
   const out = log === undefined ? stdoutLog() : { log, flush: () => {} };
-  const handle = accounted(app.fetch, { node: options.name, metrics, log: out.log && { format: formatLine(logFormat), write: out.log } });
+  const handle = accounted(app.fetch, { node: options.name, metrics, log: out.log && { format: logFormat === "json" ? jsonLine : textLine, write: out.log } });
   return { app, metrics, handle, flushLog: out.flush };
 }

@@ -133,11 +133,16 @@ export function instanceMetrics(http: HttpMetrics, store: ExpenseStore, ring: ()
       if (pool) this.set(pool.waiting);
     },
   });
+  ringMetric(http, ring);
+}
+
+/** `shardctl_ring_info{label, epoch, fingerprint} 1`: the ring an instance (or the router) holds; absent without one. */
+export function ringMetric(http: HttpMetrics, ring: () => Ring | undefined): void {
   new Gauge({
     name: "shardctl_ring_info",
-    help: "Always 1, labelled with the ring this instance holds (label <epoch>:<fingerprint>); absent without a ring",
+    help: "Always 1, labelled with the ring held (label <epoch>:<fingerprint>); absent without a ring",
     labelNames: ["label", "epoch", "fingerprint"],
-    registers,
+    registers: [http.registry],
     collect() {
       this.reset();
       const r = ring();

@@ -26,6 +26,8 @@ export interface RequestEntry {
   readonly durationMs: number;
   /** The request, for what only some formats show (its X-Request-Id). */
   readonly request: Request;
+  /** The answer; undefined when the handler threw. */
+  readonly response: Response | undefined;
 }
 
 let cachedSecond = -1;
@@ -54,8 +56,13 @@ export function textLine(e: RequestEntry): string {
   return `${isoTime(e.time)} ${e.node} ${clip(e.method, 16)} ${target(e.url)} ${e.status} ${e.durationMs.toFixed(1)}ms`;
 }
 
-/** One JSON object: time, node, method, route, path, status, duration_ms, request_id. */
+/**
+ * One JSON object: time, node, method, route, path, status, duration_ms, request_id (the
+ * answer's X-Request-Id, which a router sets, else the request's, else one made here), and
+ * `upstream` when another node answered (through a router).
+ */
 export function jsonLine(e: RequestEntry): string {
+  const upstream = e.response?.headers.get("x-shard-node");
   return JSON.stringify({
     time: isoTime(e.time),
     node: e.node,
@@ -64,11 +71,12 @@ export function jsonLine(e: RequestEntry): string {
     path: target(e.url).replace(/\?.*$/, ""),
     status: e.status,
     duration_ms: Math.round(e.durationMs * 1000) / 1000,
-    request_id: requestIdOf(e.request),
+    request_id: e.response?.headers.get("x-request-id") ?? requestIdOf(e.request),
+    ...(upstream && upstream !== e.node ? { upstream } : {}),
   });
 }
 
-export const formatLine = (format: LogFormat): ((e: RequestEntry) => string) => (format === "json" ? jsonLine : textLine);
+export type LineFormat = (e: RequestEntry) => string;
 
 /**
  * Lines written to a file descriptor in batches: `push` only appends; the batch goes out in
@@ -104,13 +112,18 @@ export function stdoutLog(): { log: (line: string) => void; flush: () => void } 
   return { log: (line) => batcher.push(line), flush: () => batcher.flush() };
 }
 
-/** Visible ASCII, at most 200 characters: a request id taken from the client (X-Request-Id). */
+/** Visible ASCII, at most 200 characters: what a request id taken from a client (X-Request-Id) may look like. */
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 let issued = 0;
 const PROCESS_TAG = Math.floor(Math.random() * 0x100000000).toString(36);
 
+/** The request's X-Request-Id when it is a sane one, else undefined. */
+export function givenRequestId(request: Request): string | undefined {
+  const given = request.headers.get("x-request-id");
+  return given !== null && REQUEST_ID.test(given) ? given : undefined;
+}
+
 /** The request's X-Request-Id when it is a sane one (a router sends its own), else a new one, unique in this process. */
 export function requestIdOf(request: Request): string {
-  const given = request.headers.get("x-request-id");
-  return given !== null && REQUEST_ID.test(given) ? given : `${PROCESS_TAG}-${(++issued).toString(36)}`;
+  return givenRequestId(request) ?? `${PROCESS_TAG}-${(++issued).toString(36)}`;
 }

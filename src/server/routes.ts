@@ -24,6 +24,13 @@ const STATIC: readonly KnownRoute[] = [
   { template: "/openapi", methods: READ },
   { template: "/openapi/", methods: READ },
   { template: "/openapi/json", methods: READ },
+  // the rebalance's admin endpoints (rebalance-routes.ts)
+  { template: "/rebalance", methods: READ },
+  ...["lease", "heartbeat", "phase", "switch", "finish", "release", "plan", "import", "changes", "changes/drop", "cleanup"].map((name) => ({
+    template: `/rebalance/${name}`,
+    methods: ["POST"],
+  })),
+  { template: "/rebalance/records", methods: ["GET", "HEAD", "POST"] },
 ];
 const BY_PATH = new Map(STATIC.map((r) => [r.template, r]));
 const ONE_EXPENSE: KnownRoute = { template: "/v1/expenses/:id", methods: ["GET", "HEAD", "PUT", "DELETE"] };

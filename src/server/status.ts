@@ -57,9 +57,18 @@ export function statusFeature(store: ExpenseStore, guard: RingGuard, metrics: Ht
         },
       },
     )
-    .get("/metrics", async () => new Response(await metrics.text(), { headers: { "content-type": METRICS_CONTENT_TYPE } }), {
+    .use(metricsFeature(metrics, "requests, latency, in flight, database pool and errors, records, ring"));
+}
+
+/** GET /metrics: the Prometheus text of `metrics` (an instance's or the router's). */
+export function metricsFeature(metrics: HttpMetrics, what: string) {
+  return new Elysia({ name: "metrics" }).get(
+    "/metrics",
+    async () => new Response(await metrics.text(), { headers: { "content-type": METRICS_CONTENT_TYPE } }),
+    {
       query: NoQuery,
       response: { 200: t.String({ description: "Prometheus text exposition format 0.0.4" }), 422: ErrorBody },
-      detail: { summary: "Metrics in the Prometheus text format: requests, latency, in flight, database pool and errors, records, ring", tags: ["health"] },
-    });
+      detail: { summary: `Metrics in the Prometheus text format: ${what}`, tags: ["health"] },
+    },
+  );
 }
