@@ -16,13 +16,12 @@ export class RecordCount {
   #recount: Promise<void> | undefined;
   #again = false;
 
-  private constructor(private readonly countAll: () => Promise<number>) {}
-
-  /** Counts the records now (COUNT(*) once) and keeps the figure from then on. */
-  static async start(countAll: () => Promise<number>): Promise<RecordCount> {
-    const count = new RecordCount(countAll);
-    count.#records = await countAll();
-    return count;
+  /** `records`: counted when the store opened; `countAll` counts again when a write's effect is unknown. */
+  constructor(
+    records: number,
+    private readonly countAll: () => Promise<number>,
+  ) {
+    this.#records = records;
   }
 
   get records(): number {

@@ -4,19 +4,12 @@
  * no network beyond the instance (headless Chromium).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createApp } from "../../src/server/app.ts";
 import { startInstance, type Instance } from "../../src/server/index.ts";
 import { openStore } from "../../src/store/index.ts";
+import { chromiumMissing, dumpDom } from "../support/chromium.ts";
 
-const chromium = ["chromium", "chromium-browser", "google-chrome"].map((b) => Bun.which(b)).find(Boolean);
-const chromiumMissing = chromium ? undefined : "no chromium on PATH (apt-get install chromium); the page test needs a browser";
-if (chromiumMissing) {
-  if (process.env.CI === "true") throw new Error(`CI=true but ${chromiumMissing}`);
-  console.warn(`[skip] /openapi page in a browser: ${chromiumMissing}`);
-}
+const noBrowser = chromiumMissing("/openapi page in a browser");
 
 type Doc = {
   paths: Record<string, Record<string, any>>;
@@ -67,13 +60,11 @@ describe("/openapi/json", () => {
 
 describe("the /openapi page", () => {
   let instance: Instance;
-  const profile = mkdtempSync(join(tmpdir(), "shardctl-chromium-"));
   beforeAll(async () => {
     instance = await startInstance({ port: 0, db: "sqlite::memory:", name: "docs-node", log: false });
   });
   afterAll(async () => {
     await instance?.stop();
-    rmSync(profile, { recursive: true, force: true });
   });
 
   test("/openapi and /openapi/ serve one page that loads nothing from elsewhere", async () => {
@@ -88,27 +79,9 @@ describe("the /openapi page", () => {
     }
   });
 
-  test.skipIf(!!chromiumMissing)("headless Chromium shows every route, the body fields and the link to the document", async () => {
+  test.skipIf(!!noBrowser)("headless Chromium shows every route, the body fields and the link to the document", async () => {
     for (const path of ["/openapi", "/openapi/"]) {
-      const browser = Bun.spawn(
-        [
-          chromium!,
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          `--user-data-dir=${join(profile, String(path.length))}`,
-          "--virtual-time-budget=10000",
-          "--dump-dom",
-          `${instance.url}${path}`,
-        ],
-        { stdout: "pipe", stderr: "ignore" },
-      );
-      const dom = await new Response(browser.stdout).text();
-      expect(await browser.exited).toBe(0);
+      const dom = await dumpDom(`${instance.url}${path}`);
       // the script ran and read the document from the instance
       expect(dom).not.toContain("Loading /openapi/json");
       expect(dom).toContain("shardctl expense instance");

@@ -29,7 +29,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const PING_TIMEOUT_MS = 2_000;
 const MIGRATION_LOCK = "shardctl_migrations";
 const MIGRATION_LOCK_WAIT_S = 30;
-/** The one COUNT(*) at open may scan a big table: it gets longer than an API operation. */
+const COUNT_RECORDS = "SELECT COUNT(*) AS n FROM expenses";
+/** A count again (after a write of unknown outcome) may scan a big table: it gets longer than an API operation. */
 const COUNT_DEADLINE_MS = 120_000;
 
 /**
@@ -80,6 +81,7 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
     charset: "utf8mb4_unicode_ci",
   };
 
+  let records = 0;
   const setup = await mysql.createConnection(access).catch((e: unknown) => {
     throw unavailable(e) ?? e;
   });
@@ -88,6 +90,9 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
     await setup.query(`CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     await setup.query(`USE \`${target.database}\``);
     await migrate(migrationTarget(setup, tuning.migrationLockWaitS ?? MIGRATION_LOCK_WAIT_S), migrations);
+    // Counted once, here, before the pool serves anything (RecordCount keeps the figure from now on).
+    const [[counted]] = await setup.query<mysql.RowDataPacket[]>(COUNT_RECORDS);
+    records = Number(counted!.n);
   } finally {
     await setup.end().catch(() => {});
   }
@@ -175,12 +180,7 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
     return row && { epoch: Number(row.epoch), fingerprint: String(row.fingerprint), text: String(row.ring) };
   };
 
-  const count = await RecordCount.start(() =>
-    run(async (s) => Number((await s.execute<Rows>("SELECT COUNT(*) AS n FROM expenses", []))[0]!.n), COUNT_DEADLINE_MS),
-  ).catch(async (e: unknown) => {
-    await pool.end();
-    throw e;
-  });
+  const count = new RecordCount(records, () => run(async (s) => Number((await s.execute<Rows>(COUNT_RECORDS, []))[0]!.n), COUNT_DEADLINE_MS));
   // mysql2's pool keeps its connections in these (not part of its typed API; the version is pinned)
   const core = pool.pool as unknown as { _allConnections: { length: number }; _freeConnections: { length: number }; _connectionQueue: { length: number } };
 

@@ -120,7 +120,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     return row && { epoch: row.epoch, fingerprint: row.fingerprint, text: row.ring };
   };
 
-  const count = await RecordCount.start(() => run(() => client.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM expenses").get()!.n));
+  const countRecords = () => client.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM expenses").get()!.n;
+  const count = new RecordCount(countRecords(), () => run(countRecords));
   // The ids of a chunk already stored: an upsert of the others adds rows (inside the write transaction, nothing else writes).
   const storedAmong = (ids: number[]) => db.select({ id: expenses.id }).from(expenses).where(inArray(expenses.id, ids)).all().length;
 
