@@ -34,6 +34,7 @@ export function renderVerify(report: VerifyReport, { maxWidth }: { maxWidth?: nu
     parts.push(renderTable(["problem", numeric("id"), "owner", "found on", shrinkable("detail")], shown, [], { maxWidth }));
     if (problems.length > shown.length) parts.push(`(${count(problems.length - shown.length)} more problems not shown; --json lists them all)`);
   }
+  for (const r of report.rings) parts.push(`ring: node ${r.node} (${r.url}): ${r.problem}`);
   for (const cause of report.causes) parts.push(`likely cause: ${describeCause(cause)}`);
   const summary = [
     `${count(report.good)} of ${plural(report.checked, "id")} on their owner with the expected content`,
@@ -65,6 +66,7 @@ export function summarizeVerifyFailures(report: VerifyReport): string {
   if (report.preflight.misnamed.length > 0) return describeMisnamed(report.preflight);
   const out: string[] = [];
   for (const e of report.errors) out.push(`node ${e.node} (${e.url}): ${e.message} (verify is incomplete)`);
+  for (const r of report.rings) out.push(`node ${r.node} (${r.url}): ${r.problem}`);
   if (report.missing.length) out.push(`missing: ${listIds(report.missing.map((m) => `${m.id} (owner ${m.owner})`), 8)}`);
   if (report.unknown.length) out.push(`not checked, their owner's listing failed: ${listIds(report.unknown.map((m) => `${m.id} (owner ${m.owner})`), 8)}`);
   if (report.mismatched.length) out.push(`mismatched: ${listIds(report.mismatched.map((m) => `${m.id} on ${m.owner}`), 8)}`);

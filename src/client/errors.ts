@@ -20,7 +20,9 @@ export type FailureKind =
   /** The body was not the JSON the contract promises, or larger than any answer of an instance. */
   | "invalid-response"
   /** The caller gave up (Ctrl-C) before the answer came. */
-  | "interrupted";
+  | "interrupted"
+  /** The node and this client hold different rings and the node's is not newer (or a 421 persists): both labels in the message. */
+  | "ring-mismatch";
 
 export class ShardRequestError extends Error {
   override readonly name = "ShardRequestError";

@@ -32,8 +32,9 @@ export interface Step<O extends string> {
 
 export interface RunRow {
   readonly id: string;
-  readonly node: string;
-  readonly url: string;
+  /** The id's owner: under the client's ring, or under the newer ring it adopted on the way. */
+  node: string;
+  url: string;
   post: Step<PostOutcome>;
   get: Step<GetOutcome>;
   ok: boolean;
@@ -115,7 +116,7 @@ export async function runRecords(
     await forEachLimit(records, concurrency, async (record, i) => {
       if (signal?.aborted) return;
       const row = rows[i]!;
-      row.post = await postOne(client, record, signal);
+      row.post = await postOne(client, record, signal, row);
       if (row.post.ok) row.get = await getOne(client, record, signal);
       row.ok = row.post.ok && row.get.ok;
       if (!row.ok) failed++;
@@ -124,14 +125,15 @@ export async function runRecords(
   }
 
   const circuits = new Map(client.circuits().map((c) => [c.node, c]));
-  const nodes = new Map<string, NodeCount>(
-    client.nodes.map((n) => [n.name, { node: n.name, url: n.url, ids: 0, ok: 0, created: 0, exists: 0, failed: 0, circuit: circuits.get(n.name) }]),
-  );
+  const emptyCount = (n: { name: string; url: string }): NodeCount => ({ node: n.name, url: n.url, ids: 0, ok: 0, created: 0, exists: 0, failed: 0, circuit: circuits.get(n.name) });
+  const nodes = new Map<string, NodeCount>(client.nodes.map((n) => [n.name, emptyCount(n)]));
   let created = 0;
   let exists = 0;
   let failed = 0;
   let unfinished = 0;
   for (const row of rows) {
+    // A row may name a node of the ring the client started with that the adopted ring dropped.
+    if (!nodes.has(row.node)) nodes.set(row.node, emptyCount({ name: row.node, url: row.url }));
     const count = nodes.get(row.node)!;
     count.ids++;
     if (row.post.outcome === "not-started" || row.post.outcome === "interrupted" || row.get.outcome === "interrupted") unfinished++;
@@ -158,9 +160,12 @@ export async function runRecords(
   };
 }
 
-async function postOne(client: ShardedExpenseClient, record: ExpenseCreate, signal?: AbortSignal): Promise<Step<PostOutcome>> {
+/** POSTs `record`; `row` learns where it went (the owner under a ring adopted on the way). */
+async function postOne(client: ShardedExpenseClient, record: ExpenseCreate, signal: AbortSignal | undefined, row: RunRow): Promise<Step<PostOutcome>> {
   try {
     const r = await client.ensure(record, { signal });
+    row.node = r.node.name;
+    row.url = r.node.url;
     return { ok: true, outcome: r.outcome, status: r.outcome === "created" ? 201 : 409 };
   } catch (e) {
     return failure(e);

@@ -6,18 +6,25 @@
  *   const shards = new ShardedExpenseClient({ nodes: "a=10.0.0.1:5001,b=10.0.0.2:5001" });
  *   await shards.create(record);          // POST to the owner of record.id
  *   const back = await shards.get("7");   // GET from the owner of "7"
+ *
+ * Against ring-aware instances it follows the cluster's ring (ring-adoption.ts): each
+ * request carries X-Shard-Ring; an instance with a newer ring makes the client adopt it
+ * (one GET /ring per request at most), and a 421 is retried once at the owner under the
+ * adopted ring. Rings that disagree otherwise fail the request naming both labels.
  */
 import { canonicalId, toCanonicalId } from "../expenses/id.ts";
 import type { Expense, ExpenseCreate, ExpenseUpdate } from "../expenses/model.ts";
 import { DEFAULT_VNODES } from "../ring/hash-ring.ts";
 import { parseNodeList, type Node } from "../ring/node.ts";
-import { Ring } from "../ring/ring.ts";
+import { Ring, RING_HEADER } from "../ring/ring.ts";
 import { Circuit, type CircuitOptions, type CircuitSnapshot } from "./circuit.ts";
 import { compareRecord, describeDifferences, type FieldDifference } from "./compare.ts";
 import { ShardRequestError, type FailureKind } from "./errors.ts";
+import { followRing, type RingFollow } from "./ring-adoption.ts";
 import {
   callShard,
   DEFAULT_TIMEOUT_MS,
+  errorMessage,
   httpError,
   MAX_PAGE_ANSWER_BYTES,
   type RetryOptions,
@@ -53,6 +60,8 @@ export interface ShardedClientOptions extends RetryOptions {
   readonly checkNodeName?: boolean;
   /** Each node's circuit breaker (see circuit.ts); false: none. */
   readonly circuit?: CircuitOptions | false;
+  /** Called when the client adopts a newer ring from an instance (`from` names that instance). */
+  readonly onRingAdopted?: (ring: Ring, previous: Ring, from: Pick<Node, "name" | "url">) => void;
 }
 
 /** What `ensure` did: stored the record, or found exactly that record already stored. */
@@ -74,19 +83,45 @@ export class ConflictError extends ShardRequestError {
 }
 
 export class ShardedExpenseClient {
-  readonly ring: Ring;
+  #ring: Ring;
   readonly #retry: RetryOptions;
   readonly #checkNodeName: boolean;
+  readonly #circuitOptions: CircuitOptions | false | undefined;
   readonly #circuits = new Map<string, Circuit>();
+  readonly #onRingAdopted: ShardedClientOptions["onRingAdopted"];
+  /** The last X-Shard-Ring each node answered with (null: none), by node name. */
+  readonly #seen = new Map<string, string | null>();
+  /** Reads of a node's ring in flight (see #follow). */
+  readonly #reading = new Map<string, Promise<RingFollow>>();
 
   constructor(options: ShardedClientOptions) {
     const { ring, nodes, vnodes = DEFAULT_VNODES } = options;
     if (ring === undefined && nodes === undefined) throw new TypeError("ShardedExpenseClient: give `ring` or `nodes`");
     const list = typeof nodes === "string" ? parseNodeList(nodes) : nodes?.map((n) => ({ ...n, weight: n.weight ?? 1 }));
-    this.ring = ring ?? new Ring(list!, { vnodes });
+    this.#ring = ring ?? new Ring(list!, { vnodes });
     this.#retry = { timeoutMs: options.timeoutMs, retries: options.retries, backoffMs: options.backoffMs, maxRetryAfterMs: options.maxRetryAfterMs };
     this.#checkNodeName = options.checkNodeName ?? true;
-    if (options.circuit !== false) for (const n of this.ring.nodes) this.#circuits.set(n.name, new Circuit(n, options.circuit));
+    this.#circuitOptions = options.circuit;
+    this.#onRingAdopted = options.onRingAdopted;
+    for (const n of this.#ring.nodes) this.#circuit(n);
+  }
+
+  /** The ring the client places by now: the one it was given, or a newer one adopted from the cluster. */
+  get ring(): Ring {
+    return this.#ring;
+  }
+
+  /** The X-Shard-Ring node `name` last answered with: a label, null (no ring), or undefined (no answer yet). */
+  ringSeenAt(name: string): string | null | undefined {
+    return this.#seen.get(name);
+  }
+
+  /** Node `node`'s circuit breaker, made on first use (a node of an adopted ring gets one too). */
+  #circuit(node: Node): Circuit | undefined {
+    if (this.#circuitOptions === false) return undefined;
+    let circuit = this.#circuits.get(node.name);
+    if (!circuit) this.#circuits.set(node.name, (circuit = new Circuit(node, this.#circuitOptions)));
+    return circuit;
   }
 
   /** Each node's circuit breaker as it stands: closed, open (and why), failures, retries, requests not sent. */
@@ -117,8 +152,7 @@ export class ShardedExpenseClient {
 
   /** POST the record to its owner; 201 answers the stored record, anything else throws (409 included). */
   async create(record: ExpenseCreate): Promise<Expense> {
-    const node = this.ownerOf(record.id);
-    const res = await this.request(node, { method: "POST", path: "/v1/expenses", body: record });
+    const { node, res } = await this.#toOwner(record.id, { method: "POST", path: "/v1/expenses", body: record });
     if (res.status !== 201) throw httpError(node, res);
     return res.body as Expense;
   }
@@ -128,8 +162,7 @@ export class ShardedExpenseClient {
    * counts as done ("exists"), one with other content throws ConflictError.
    */
   async ensure(record: ExpenseCreate, control: CallControl = {}): Promise<EnsureResult> {
-    const node = this.ownerOf(record.id);
-    const res = await this.request(node, { method: "POST", path: "/v1/expenses", body: record }, control);
+    const { node, res } = await this.#toOwner(record.id, { method: "POST", path: "/v1/expenses", body: record }, control);
     if (res.status === 201) return { outcome: "created", record: res.body as Expense, node, attempts: res.attempts };
     if (res.status !== 409) throw httpError(node, res);
     const stored = await this.get(record.id, control);
@@ -142,8 +175,7 @@ export class ShardedExpenseClient {
   /** The record from its owner, or undefined when the owner has none (404). */
   async get(id: string | number, control: CallControl = {}): Promise<Expense | undefined> {
     const key = toCanonicalId(id);
-    const node = this.ownerOf(key);
-    const res = await this.request(node, { method: "GET", path: `/v1/expenses/${key}` }, control);
+    const { node, res } = await this.#toOwner(key, { method: "GET", path: `/v1/expenses/${key}` }, control);
     if (res.status === 200) return res.body as Expense;
     if (res.status === 404) return undefined;
     throw httpError(node, res);
@@ -152,8 +184,7 @@ export class ShardedExpenseClient {
   /** PUT the given fields on the owner; the updated record, or undefined when there is none. */
   async update(id: string | number, fields: ExpenseUpdate): Promise<Expense | undefined> {
     const key = toCanonicalId(id);
-    const node = this.ownerOf(key);
-    const res = await this.request(node, { method: "PUT", path: `/v1/expenses/${key}`, body: fields });
+    const { node, res } = await this.#toOwner(key, { method: "PUT", path: `/v1/expenses/${key}`, body: fields });
     if (res.status === 202 || res.status === 200) return res.body as Expense;
     if (res.status === 404) return undefined;
     throw httpError(node, res);
@@ -162,8 +193,7 @@ export class ShardedExpenseClient {
   /** DELETE on the owner; true when a record was deleted, false when there was none. */
   async delete(id: string | number): Promise<boolean> {
     const key = toCanonicalId(id);
-    const node = this.ownerOf(key);
-    const res = await this.request(node, { method: "DELETE", path: `/v1/expenses/${key}` });
+    const { node, res } = await this.#toOwner(key, { method: "DELETE", path: `/v1/expenses/${key}` });
     if (res.status === 204 || res.status === 200) return true;
     if (res.status === 404) return false;
     throw httpError(node, res);
@@ -213,7 +243,11 @@ export class ShardedExpenseClient {
     const timeoutMs = Math.min(this.#retry.timeoutMs ?? DEFAULT_TIMEOUT_MS, 2000);
     let res: ShardResponse;
     try {
-      res = await callShard(node, { method: "GET", path: "/readyz" }, { timeoutMs, retries: 0 });
+      const ring = this.#ring;
+      res = await callShard(node, { method: "GET", path: "/readyz", headers: { [RING_HEADER]: ring.label } }, { timeoutMs, retries: 0 });
+      this.#seen.set(node.name, res.ring);
+      // A node with a newer ring: the job starts with it (a non-421 answer never throws here).
+      if (res.servedBy === node.name) await this.#follow(node, ring, res);
     } catch (e) {
       const { kind, reason } = e instanceof ShardRequestError ? e : { kind: "network" as const, reason: String(e) };
       return { node, problem: { kind, reason } };
@@ -224,14 +258,86 @@ export class ShardedExpenseClient {
 
   /** Opens node `name`'s circuit: its requests fail unsent from now on (a failed pre-flight check). */
   trip(name: string, problem: NonNullable<Probe["problem"]>): void {
-    this.#circuits.get(name)?.trip(problem);
+    this.#circuit(this.node(name))?.trip(problem);
   }
 
-  /** One request to one node, with this client's timeout, retries, circuit and node-name check. */
-  async request(node: Node, request: ShardRequest, { signal }: CallControl = {}): Promise<ShardResponse> {
-    const res = await callShard(node, request, { ...this.#retry, circuit: this.#circuits.get(node.name), signal });
-    this.#checkServedBy(node, res);
+  /**
+   * One request to one node, with this client's timeout, retries, circuit, node-name check
+   * and ring label; an answer from a node with a newer ring makes the client adopt that
+   * ring for the requests that follow (this answer stands).
+   */
+  async request(node: Node, request: ShardRequest, control: CallControl = {}): Promise<ShardResponse> {
+    const ring = this.#ring;
+    const res = await this.#send(node, request, ring, control);
+    if (res.status !== 421) await this.#follow(node, ring, res);
     return res;
+  }
+
+  async #send(node: Node, request: ShardRequest, ring: Ring, { signal }: CallControl): Promise<ShardResponse> {
+    const labelled = { ...request, headers: { ...request.headers, [RING_HEADER]: ring.label } };
+    const res = await callShard(node, labelled, { ...this.#retry, circuit: this.#circuit(node), signal });
+    this.#checkServedBy(node, res);
+    this.#seen.set(node.name, res.ring);
+    return res;
+  }
+
+  /**
+   * A request on `key` to its owner. A 421 makes the client follow the ring once: adopt
+   * the newer ring (from GET /ring, or already adopted by another request meanwhile) and
+   * send the request once more, to the owner under it; a second 421, or rings that
+   * disagree, fail with "ring-mismatch" naming both labels. Nothing ran on a node that
+   * answered 421, so sending again is safe for every method.
+   */
+  async #toOwner(key: string | number, request: ShardRequest, control: CallControl = {}): Promise<{ node: Node; res: ShardResponse }> {
+    const id = toCanonicalId(key);
+    const ring = this.#ring;
+    const node = ring.ownerOf(id);
+    const res = await this.#send(node, request, ring, control);
+    const next = await this.#follow(node, ring, res);
+    if (res.status !== 421) return { node, res };
+    if (next === undefined) throw this.#mismatch(node, res, `HTTP 421 but the ring did not change: ${errorMessage(res.body)}`);
+    const owner = next.ownerOf(id);
+    const again = await this.#send(owner, request, next, control);
+    if (again.status === 421) {
+      throw this.#mismatch(owner, again, `HTTP 421 again after this client adopted ring ${next.label}: ${errorMessage(again.body)}`);
+    }
+    return { node: owner, res: again };
+  }
+
+  /**
+   * After `res` from `node` to a request sent under `ring`: the ring to use from now on
+   * when the answer called for a newer one and there is one, else undefined. A 421 from a
+   * node whose ring is not newer throws "ring-mismatch" naming both labels.
+   */
+  async #follow(node: Node, ring: Ring, res: ShardResponse): Promise<Ring | undefined> {
+    // The answer's ring is the one another request adopted meanwhile: no need to read it again.
+    if (res.ring === this.#ring.label && this.#ring !== ring) return this.#ring;
+    // Requests in flight together that meet the same answer share one read of the node's ring.
+    const key = `${node.name} ${ring.label} ${res.status === 421 ? 421 : ""} ${res.ring}`;
+    let reading = this.#reading.get(key);
+    if (!reading) {
+      reading = followRing(node, ring, res, { timeoutMs: this.#retry.timeoutMs }).finally(() => this.#reading.delete(key));
+      this.#reading.set(key, reading);
+    }
+    const follow = await reading;
+    if (follow.kind === "none") return undefined;
+    if (follow.kind === "adopt") return this.#adopt(follow.ring, node);
+    if (res.status === 421) throw this.#mismatch(node, res, `HTTP 421: ${follow.reason}`);
+    return undefined;
+  }
+
+  /** Puts `ring` in force unless the client already holds one at least as new; the ring in force after. */
+  #adopt(ring: Ring, from: Node): Ring {
+    const previous = this.#ring;
+    if (ring.epoch > previous.epoch) {
+      this.#ring = ring;
+      this.#onRingAdopted?.(ring, previous, from);
+    }
+    return this.#ring;
+  }
+
+  #mismatch(node: Node, res: ShardResponse, reason: string): ShardRequestError {
+    return new ShardRequestError(node.name, node.url, "ring-mismatch", reason, res.status, res.attempts);
   }
 
   #checkServedBy(node: Node, res: ShardResponse): void {

@@ -12,6 +12,7 @@
  * that streams without end must not fill the client's memory.
  */
 import type { Node } from "../ring/node.ts";
+import { RING_HEADER } from "../ring/ring.ts";
 import type { Circuit } from "./circuit.ts";
 import { ShardRequestError, type FailureKind } from "./errors.ts";
 
@@ -50,6 +51,8 @@ export interface ShardResponse {
   readonly body: unknown;
   /** The X-Shard-Node header: which instance answered. */
   readonly servedBy: string | null;
+  /** The X-Shard-Ring header: the ring the instance answered under, or null (an instance without a ring). */
+  readonly ring: string | null;
   readonly attempts: number;
 }
 
@@ -60,6 +63,8 @@ export interface ShardRequest {
   readonly body?: unknown;
   /** The largest answer to read. Default MAX_RECORD_ANSWER_BYTES. */
   readonly maxAnswerBytes?: number;
+  /** More request headers (X-Shard-Ring). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface CallOptions extends RetryOptions {
@@ -79,7 +84,11 @@ export async function callShard(node: Target, request: ShardRequest, options: Ca
   const { circuit, signal } = options;
   const init: RequestInit = {
     method: request.method,
-    headers: request.body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
+    headers: {
+      accept: "application/json",
+      ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+      ...request.headers,
+    },
     body: request.body === undefined ? undefined : JSON.stringify(request.body),
   };
   const interrupted = (attempts: number) =>
@@ -111,7 +120,13 @@ export async function callShard(node: Target, request: ShardRequest, options: Ca
       if (!retryable || retryAfter !== undefined) circuit?.answered();
       else circuit?.failed({ kind: "http", reason: `HTTP ${res.status}: ${errorMessage(parseLoosely(text))}`, status: res.status }, sentAt);
       if (!retryable || attempt > retries) {
-        return { status: res.status, body: parseBody(node, text, res.status, attempt), servedBy: res.headers.get("x-shard-node"), attempts: attempt };
+        return {
+          status: res.status,
+          body: parseBody(node, text, res.status, attempt),
+          servedBy: res.headers.get("x-shard-node"),
+          ring: res.headers.get(RING_HEADER),
+          attempts: attempt,
+        };
       }
       waitMs = retryAfter === undefined ? undefined : Math.min(retryAfter, maxRetryAfterMs);
     } catch (e) {

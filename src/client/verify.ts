@@ -21,6 +21,7 @@ import { compareRecord, type FieldDifference } from "./compare.ts";
 import { likelyCauses, type LikelyCause } from "./diagnose.ts";
 import { ShardRequestError } from "./errors.ts";
 import { preflight, type PreflightReport } from "./preflight.ts";
+import { ringDisagreement } from "./ring-adoption.ts";
 import type { ShardedExpenseClient } from "./sharded-client.ts";
 
 export interface Placed {
@@ -53,6 +54,10 @@ export interface VerifyReport {
   readonly unchecked: number;
   /** Nodes whose listing could not be read: the check is incomplete. */
   readonly errors: readonly { node: string; url: string; message: string }[];
+  /** The ring the check placed by (the client's, or a newer one it adopted from the instances). */
+  readonly ring: string;
+  /** Ring-aware nodes whose ring is not that one: what they hold (and refuse) follows another ring. */
+  readonly rings: readonly { node: string; url: string; ring: string; problem: string }[];
   /** What the findings point to, when the pattern is clear. */
   readonly causes: readonly LikelyCause[];
   readonly preflight: PreflightReport;
@@ -68,44 +73,23 @@ export async function verifyRecords(
   expected: readonly ExpenseCreate[],
   { pageSize = 500 }: VerifyOptions = {},
 ): Promise<VerifyReport> {
-  // id -> node name -> stored record, from every node's listing
-  const found = new Map<string, Map<string, unknown>>();
   const errors: { node: string; url: string; message: string }[] = [];
   const checked = await preflight(client);
   if (checked.misnamed.length > 0) {
     const nodes = client.nodes.map((n) => ({ node: n.name, url: n.url, records: 0 }));
-    return { ok: false, checked: expected.length, good: 0, nodes, missing: [], unknown: [], mismatched: [], misplaced: [], extra: [], unchecked: 0, errors, causes: [], preflight: checked };
+    return { ok: false, checked: expected.length, good: 0, nodes, missing: [], unknown: [], mismatched: [], misplaced: [], extra: [], unchecked: 0, errors, ring: client.ring.label, rings: [], causes: [], preflight: checked };
   }
-  // node name -> its ids in listing order
-  const listings = new Map<string, string[]>();
-  // node name -> how far its listing got: "all", or the last id read before it failed
-  const listedThrough = new Map<string, "all" | bigint | undefined>();
-  const nodes = await Promise.all(
-    client.nodes.map(async (n) => {
-      let records = 0;
-      let last: bigint | undefined;
-      const listed: string[] = [];
-      listings.set(n.name, listed);
-      try {
-        for await (const record of client.list(n.name, { pageSize })) {
-          const id = String(record.id);
-          let where = found.get(id);
-          if (!where) found.set(id, (where = new Map()));
-          where.set(n.name, record);
-          listed.push(id);
-          records++;
-          last = BigInt(id);
-        }
-        listedThrough.set(n.name, "all");
-        return { node: n.name, url: n.url, records };
-      } catch (e) {
-        listedThrough.set(n.name, last);
-        const message = e instanceof ShardRequestError ? e.reason : e instanceof Error ? e.message : String(e);
-        errors.push({ node: n.name, url: n.url, message: `listing failed after ${records} records: ${message}` });
-        return { node: n.name, url: n.url, records, error: message };
-      }
-    }),
-  );
+  // Listing may make the client adopt a newer ring, whose nodes may be others: list again, once.
+  let listed = await listEvery(client, pageSize);
+  if (listed.ring !== client.ring) listed = await listEvery(client, pageSize);
+  const { found, errors: listingErrors, listings, listedThrough, nodes } = listed;
+  errors.push(...listingErrors);
+  const rings = client.nodes.flatMap((n) => {
+    const theirs = client.ringSeenAt(n.name);
+    return typeof theirs === "string" && theirs !== client.ring.label
+      ? [{ node: n.name, url: n.url, ring: theirs, problem: ringDisagreement(theirs, client.ring) }]
+      : [];
+  });
   /** Whether the listing of `node` read far enough to say that `id` is not there. */
   const reached = (node: string, id: string) => {
     const through = listedThrough.get(node);
@@ -150,7 +134,62 @@ export async function verifyRecords(
   misplaced.sort(byId);
   extra.sort(byId);
 
-  const ok = errors.length === 0 && missing.length + mismatched.length + misplaced.length + extra.length === 0;
+  const ok = errors.length === 0 && rings.length === 0 && missing.length + mismatched.length + misplaced.length + extra.length === 0;
   const causes = ok ? [] : likelyCauses(client.ring, listings, misplaced.length + extra.length);
-  return { ok, checked: expected.length, good, nodes, missing, unknown, mismatched, misplaced, extra, unchecked, errors, causes, preflight: checked };
+  return {
+    ok,
+    checked: expected.length,
+    good,
+    nodes,
+    missing,
+    unknown,
+    mismatched,
+    misplaced,
+    extra,
+    unchecked,
+    errors,
+    ring: client.ring.label,
+    rings,
+    causes,
+    preflight: checked,
+  };
+}
+
+/** Every node's whole listing, under the client's ring as it stands when the listing starts. */
+async function listEvery(client: ShardedExpenseClient, pageSize: number) {
+  // id -> node name -> stored record
+  const found = new Map<string, Map<string, unknown>>();
+  const errors: { node: string; url: string; message: string }[] = [];
+  // node name -> its ids in listing order
+  const listings = new Map<string, string[]>();
+  // node name -> how far its listing got: "all", or the last id read before it failed
+  const listedThrough = new Map<string, "all" | bigint | undefined>();
+  const ring = client.ring;
+  const nodes = await Promise.all(
+    client.nodes.map(async (n) => {
+      let records = 0;
+      let last: bigint | undefined;
+      const listed: string[] = [];
+      listings.set(n.name, listed);
+      try {
+        for await (const record of client.list(n.name, { pageSize })) {
+          const id = String(record.id);
+          let where = found.get(id);
+          if (!where) found.set(id, (where = new Map()));
+          where.set(n.name, record);
+          listed.push(id);
+          records++;
+          last = BigInt(id);
+        }
+        listedThrough.set(n.name, "all");
+        return { node: n.name, url: n.url, records };
+      } catch (e) {
+        listedThrough.set(n.name, last);
+        const message = e instanceof ShardRequestError ? e.reason : e instanceof Error ? e.message : String(e);
+        errors.push({ node: n.name, url: n.url, message: `listing failed after ${records} records: ${message}` });
+        return { node: n.name, url: n.url, records, error: message };
+      }
+    }),
+  );
+  return { ring, found, errors, listings, listedThrough, nodes };
 }

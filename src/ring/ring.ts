@@ -13,6 +13,9 @@ import { createHash } from "node:crypto";
 import { HashRing } from "./hash-ring.ts";
 import type { Node } from "./node.ts";
 
+/** The HTTP header with a ring's label: on every answer of a ring-aware instance, on every client request. */
+export const RING_HEADER = "x-shard-ring";
+
 /** The placement rule's name in the fingerprint: MD5 of `name:i` labels, first point strictly above. */
 export const PLACEMENT_ALGORITHM = "shardctl-md5-v1";
 

@@ -18,9 +18,10 @@ import { HttpMetrics, instanceMetrics } from "./metrics.ts";
 import { openapiPage } from "./openapi-page.ts";
 import { jsonLine, stdoutLog, textLine, type LogFormat, type RequestLog } from "./request-log.ts";
 import { statusFeature } from "./status.ts";
-import { RING_HEADER, RingGuard } from "./ring-guard.ts";
+import { RingGuard } from "./ring-guard.ts";
 import { bodyLimit, rebalanceFeature } from "./rebalance-routes.ts";
 import type { Rebalancing } from "./rebalance.ts";
+import { RING_HEADER } from "../ring/ring.ts";
 import { ringFeature } from "./ring-routes.ts";
 
 /**

@@ -22,12 +22,9 @@ import type { Access, IdGuard, RequestContext } from "../expenses/id-guard.ts";
 import type { WriteOptions } from "../expenses/records.ts";
 import type { RingMove } from "../ring/move.ts";
 import { parseRingFile } from "../ring/ring-file.ts";
-import { parseRingLabel, Ring, ringLabel } from "../ring/ring.ts";
+import { parseRingLabel, Ring, RING_HEADER, ringLabel } from "../ring/ring.ts";
 import type { RingRecords, StoredRing } from "./ring-records.ts";
 import { SwitchLock, SwitchTimeout } from "./switch-lock.ts";
-
-/** The header of every answer of a ring-aware instance, and of every client request. */
-export const RING_HEADER = "x-shard-ring";
 
 /** A rebalance under way on this node: in force until the node switches to `move.to`. */
 export interface MoveState {

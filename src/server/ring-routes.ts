@@ -8,11 +8,11 @@ import { ErrorBody, NoQuery } from "../expenses/model.ts";
 import { DEFAULT_VNODES, RingError } from "../ring/hash-ring.ts";
 import { NodeListError } from "../ring/node.ts";
 import { parseRingDocument } from "../ring/ring-file.ts";
-import { Ring } from "../ring/ring.ts";
+import { Ring, RING_HEADER } from "../ring/ring.ts";
 import { authorizeAdmin, type AdminPolicy } from "./admin.ts";
 import { RebalanceSummary } from "./rebalance-model.ts";
 import type { Rebalancing } from "./rebalance.ts";
-import { RING_HEADER, ringDocument, type RingGuard } from "./ring-guard.ts";
+import { ringDocument, type RingGuard } from "./ring-guard.ts";
 
 /** GET /ring's body: a ring file. */
 export const RingBody = t.Object({

@@ -148,14 +148,14 @@ describe("verifyRecords", () => {
   });
 
   test("the summary counts other records in the right number", () => {
-    const base = { ok: true, checked: 1, good: 1, nodes: [], missing: [], unknown: [], mismatched: [], misplaced: [], extra: [], errors: [], causes: [], preflight: { misnamed: [], down: [] } };
+    const base = { ok: true, checked: 1, good: 1, nodes: [], missing: [], unknown: [], mismatched: [], misplaced: [], extra: [], errors: [], ring: "0:0000000000000000", rings: [], causes: [], preflight: { misnamed: [], down: [] } };
     expect(renderVerify({ ...base, unchecked: 1 })).toEndWith("; 1 other record on its owner (not in the checked ids)");
     expect(renderVerify({ ...base, unchecked: 2 })).toEndWith("; 2 other records on their owners (not in the checked ids)");
     expect(renderVerify({ ...base, unchecked: 0 })).toEndWith("0 extra");
   });
 
   test("the problem table shows the first 100 problems and says how many more --json has", () => {
-    const base = { ok: false, checked: 0, good: 0, nodes: [], unknown: [], mismatched: [], extra: [], errors: [], unchecked: 0, missing: [], causes: [], preflight: { misnamed: [], down: [] } };
+    const base = { ok: false, checked: 0, good: 0, nodes: [], unknown: [], mismatched: [], extra: [], errors: [], unchecked: 0, missing: [], ring: "0:0000000000000000", rings: [], causes: [], preflight: { misnamed: [], down: [] } };
     const misplaced = ids(1, 250).map((id) => ({ id, node: "1", owner: "2" }));
     const text = renderVerify({ ...base, misplaced });
     expect(text.match(/^misplaced /gm)).toHaveLength(100);

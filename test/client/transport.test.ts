@@ -49,6 +49,8 @@ const server = Bun.serve({
         );
       case "/ok":
         return Response.json({ echo: req.method === "POST" ? await req.json() : null }, { status: 200, headers });
+      case "/ring-echo": // the request's X-Shard-Ring back, as an instance's answer header
+        return Response.json({}, { headers: { ...headers, "x-shard-ring": req.headers.get("x-shard-ring") ?? "" } });
       case "/flaky": // two 503s, then success
         return n <= 2 ? Response.json({ message: "database unavailable" }, { status: 503, headers }) : Response.json({ n }, { headers });
       case "/always-500":
@@ -88,7 +90,12 @@ describe("httpError", () => {
 describe("callShard", () => {
   test("sends JSON and returns status, parsed body and the X-Shard-Node header", async () => {
     const res = await callShard(node, { method: "POST", path: "/ok", body: { id: "1" } });
-    expect(res).toEqual({ status: 200, body: { echo: { id: "1" } }, servedBy: "a", attempts: 1 });
+    expect(res).toEqual({ status: 200, body: { echo: { id: "1" } }, servedBy: "a", ring: null, attempts: 1 });
+  });
+
+  test("sends the request's extra headers, and returns the answer's X-Shard-Ring", async () => {
+    const res = await callShard(node, { method: "GET", path: "/ring-echo", headers: { "x-shard-ring": "3:0123456789abcdef" } });
+    expect(res.ring).toBe("3:0123456789abcdef");
   });
 
   test("retries a 5xx with backoff until it succeeds", async () => {

@@ -55,11 +55,15 @@ export interface RingCluster {
 }
 
 /** One instance per node of `ring`, on its address, each ring-aware with `ring`; `db(name)` names its database. */
-export async function startRingCluster(ring: Ring, db: (name: string) => string, extra: { adminToken?: string } = {}): Promise<RingCluster> {
+export async function startRingCluster(
+  ring: Ring,
+  db: (name: string) => string,
+  extra: { adminToken?: string; log?: (line: string) => void } = {},
+): Promise<RingCluster> {
   const started = await Promise.allSettled(
     ring.nodes.map((n) => {
       const port = Number(new URL(n.url).port);
-      return startInstance({ port, db: db(n.name), name: n.name, log: false, ring: { ring, source: "the test's ring" }, ...extra });
+      return startInstance({ port, db: db(n.name), name: n.name, log: extra.log ?? false, ring: { ring, source: "the test's ring" }, adminToken: extra.adminToken });
     }),
   );
   const instances = new Map(started.flatMap((r) => (r.status === "fulfilled" ? [[r.value.name, r.value] as const] : [])));

@@ -43,6 +43,9 @@ export function clientFromArgs(args: {
     ring: ringInForce(args).ring,
     timeoutMs: intOption(args.timeout, "timeout", { min: 1, max: 600_000 }),
     retries: intOption(args.retries, "retries", { min: 0, max: 20 }),
+    // On stderr, so that --json output stays one document.
+    onRingAdopted: (ring, previous, from) =>
+      console.error(`shardctl: node ${from.name} holds a newer ring: using ring ${ring.label} instead of ${previous.label}`),
   });
 }
 
