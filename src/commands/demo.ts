@@ -1,6 +1,6 @@
 /**
- * `shardctl demo`: the whole job in one process. Starts three instances (embedded
- * SQLite in a temp dir, or the --db URLs given), puts the seed records on their
+ * `shardctl demo`: the whole job in one process. Starts three ring-aware instances
+ * (embedded SQLite in a temp dir, or the --db URLs given), puts the seed records on their
  * owners with `client run`, checks them with `client verify`, prints the tables and
  * shuts everything down, also when a step fails.
  */
@@ -103,8 +103,19 @@ export default defineCommand({
       }
       say("");
 
+      // The instances are ring-aware, as a deployment is: each gets the ring once its port is known.
       const nodes = instances.map((s, i) => ({ name: s.name, url: s.url, weight: wanted[i]!.weight }));
-      const client = new ShardedExpenseClient({ ring: new Ring(nodes, { vnodes: ring.vnodes }) });
+      const demoRing = new Ring(nodes, { vnodes: ring.vnodes });
+      for (const instance of instances) {
+        const adoption = await instance.adoptRing(demoRing);
+        if (!adoption.adopted) {
+          throw new JobFailed(
+            `node ${instance.name}: its database holds ring ${adoption.current}, not older than the demo's ring ${demoRing.label}; give the demo fresh databases`,
+          );
+        }
+      }
+      say(`ring ${demoRing.label}: every instance answers 421 for the ids it does not own\n`);
+      const client = new ShardedExpenseClient({ ring: demoRing });
       const records = recordsForIds(ids);
       if (args.router) {
         router = startRouter({ port: 0, ring: client.ring, log: false });

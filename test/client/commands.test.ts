@@ -211,6 +211,8 @@ describe("demo", () => {
     const r = await cli("demo", "--vnodes", "1");
     expect(r.code).toBe(0);
     expect(r.stdout.match(/^started node [123] at http:\/\/127\.0\.0\.1:\d+ on sqlite:/gm)).toHaveLength(3);
+    // ring-aware, under the ring of nodes 1, 2, 3 with one point each (fingerprint from test/ring/ring.test.ts's Python vector)
+    expect(r.stdout).toContain("ring 0:213422739a09c16e: every instance answers 421 for the ids it does not own");
     // names 1, 2, 3 with one point each: the seed README's table and its 5/1/4 split
     expect(r.stdout).toMatch(/^ *1\s+2\s+201 created\s+200 match$/m);
     expect(r.stdout).toMatch(/^3\s+http\S+\s+4\s+4\s+0\s+0$/m);

@@ -6,12 +6,16 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { parseNodeList } from "../../src/ring/node.ts";
+import { ringInForce } from "../../src/ring/in-force.ts";
+import { nodeAddress, parseNodeList } from "../../src/ring/node.ts";
 import { parseStoreUrl } from "../../src/store/url.ts";
 
 const root = join(import.meta.dir, "../..");
 const compose = Bun.YAML.parse(await Bun.file(join(root, "compose.yml")).text()) as {
-  services: Record<string, { image?: string; build?: unknown; environment?: Record<string, string>; depends_on?: Record<string, unknown> }>;
+  services: Record<
+    string,
+    { image?: string; build?: unknown; command?: unknown; environment?: Record<string, string>; depends_on?: Record<string, unknown> }
+  >;
 };
 const services = compose.services;
 const shards = Object.keys(services).filter((s) => services[s]!.environment?.SHARDCTL_DB !== undefined);
@@ -42,6 +46,21 @@ describe("compose.yml", () => {
     }
     const users = shards.map((s) => services[s]!.environment!.SHARDCTL_DB!.split("//")[1]!.split(":")[0]);
     expect(new Set(users).size).toBe(3);
+  });
+
+  test("ring-aware: the instances, the router and the client share one ring, and each instance is its node on port 5001", () => {
+    const labels = new Set<string>();
+    for (const shard of shards) {
+      const env = services[shard]!.environment!;
+      const inForce = ringInForce({}, env);
+      expect({ shard, isDefault: inForce.isDefault }).toEqual({ shard, isDefault: false });
+      const node = inForce.ring.node(env.SHARDCTL_NAME!);
+      expect({ shard, node: node && nodeAddress(node) }).toEqual({ shard, node: { host: shard, port: 5001 } });
+      labels.add(inForce.ring.label);
+    }
+    for (const s of ["router", "client"]) labels.add(ringInForce({}, services[s]!.environment ?? {}).ring.label);
+    expect(labels.size).toBe(1);
+    expect(String(services.client!.command)).toContain("shardctl ring check && shardctl client run");
   });
 
   test("the image is built once and shared", () => {
