@@ -34,6 +34,7 @@ EXAMPLES
   shardctl client run --ids 1..10                 POST each record to its owner, GET it back
   shardctl client verify                          every id on its owner and nowhere else
   shardctl ring show 1 2 3                        where ids go, and why
+  shardctl ring check --ring ring.json            does every instance hold this ring?
   shardctl status --nodes ...                     every node: up, ready, ring, records, version
 
 Nodes: --nodes a=127.0.0.1:5001,b=127.0.0.1:5002 (or SHARDCTL_NODES); exit status 0 ok, 1 problem found, 2 bad usage.

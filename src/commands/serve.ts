@@ -16,7 +16,12 @@ import { flagOrEnv, intOption, logFormatOption } from "./_parse.ts";
 import { checkDbUrl, startForCommand } from "./_instance.ts";
 
 export default defineCommand({
-  meta: { name: "serve", description: "Run one expense instance (the HTTP API of the contract)" },
+  meta: {
+    name: "serve",
+    description:
+      "Run one expense instance (the HTTP API of the contract). With ring options it is ring-aware: it answers 421 for ids " +
+      "it does not own, keeps its ring in its database, and takes PUT /ring from admins (env SHARDCTL_ADMIN_TOKEN; without it, loopback only)",
+  },
   args: {
     port: { type: "string", valueHint: "PORT", description: "TCP port; 0 picks a free one; env SHARDCTL_PORT (default: 5001)" },
     host: { type: "string", valueHint: "HOST", description: "Address to bind; env SHARDCTL_HOST (default: 127.0.0.1)" },
@@ -36,7 +41,10 @@ export default defineCommand({
       valueHint: "text|json",
       description: "Request log on stdout: text lines, or json (one object per request: time, node, method, route, path, status, duration_ms, request_id); env SHARDCTL_LOG_FORMAT (default: text)",
     },
-    ...ringArgs,
+    // The client's ring options, but no default ring: without any, the instance checks no ownership.
+    nodes: { ...ringArgs.nodes, description: "The cluster's nodes, [name=]host:port[:weight],...; env SHARDCTL_NODES (default: no ring)" },
+    vnodes: { ...ringArgs.vnodes, description: "Virtual nodes per node of weight 1; env SHARDCTL_VNODES (default: 160 with a ring)" },
+    ring: { ...ringArgs.ring, description: `${ringArgs.ring.description} (default: the ring in the database, else none)` },
   },
   async run({ args }) {
     const portOption = flagOrEnv(args.port, "port", "SHARDCTL_PORT");

@@ -12,7 +12,9 @@ import mysql from "mysql2/promise";
 import pkg from "../../package.json" with { type: "json" };
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { mysqlUnavailable, startMariaDBs, type MariaDB } from "../support/mariadb.ts";
-import { waitFor } from "../support/net.ts";
+import { freePort, waitFor } from "../support/net.ts";
+import { parseNodeList } from "../../src/ring/node.ts";
+import { Ring } from "../../src/ring/ring.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { cli, compiledBinary, spawnCli, startServe, stopAll, type ServeProcess } from "./support.ts";
 
@@ -231,5 +233,39 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
     const human = await cluster.withNodes("client", "verify", "--ids", "1..10,5000");
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(new RegExp(`^misplaced\\s+5000\\s+${ownerOf("5000")}\\s+${wrong("5000")}\\s+its owner does not have it$`, "m"));
+  });
+
+  test("ring-aware instances (SHARDCTL_NODES): a client with other vnodes stores nothing on a non-owner and exits 1; ring check agrees", async () => {
+    const database = `e2e_${databases++}`;
+    const ports = await Promise.all(NAMES.map(() => freePort()));
+    const nodeList = NAMES.map((name, i) => `${name}=127.0.0.1:${ports[i]}`).join(",");
+    const shards = await Promise.all(
+      NAMES.map((name, i) => startServe(bin!.path, { name, db: dbs[i]!.url(database), port: ports[i], logDir, env: { SHARDCTL_NODES: nodeList } })),
+    );
+    const label = new Ring(parseNodeList(nodeList), { vnodes: 160 }).label;
+    for (const s of shards) expect(s.log()).toContain(`ring ${label}`);
+
+    const stale = await shardctl("client", "run", "--ids", "1..100", "--nodes", nodeList, "--vnodes", "50", "--json");
+    expect(stale.code).toBe(1);
+    const rows = JSON.parse(stale.stdout).rows as { id: string; ok: boolean; post: { outcome: string } }[];
+    const staleOwner = refOwnerOf(NAMES.map((name) => ({ name })), 50);
+    expect(rows.filter((r) => !r.ok).map((r) => r.id)).toEqual(range(1, 100).filter((id) => staleOwner(id) !== ownerOf(id)));
+    expect(new Set(rows.filter((r) => !r.ok).map((r) => r.post.outcome))).toEqual(new Set(["ring-mismatch"]));
+    // in each database, only ids its node owns
+    for (const [i, name] of NAMES.entries()) {
+      const c = await mysql.createConnection({ host: "127.0.0.1", port: dbs[i]!.port, user: "root", database });
+      try {
+        const [stored] = await c.query("SELECT CAST(id AS CHAR) AS id FROM expenses");
+        for (const { id } of stored as { id: string }[]) expect({ id, on: name }).toEqual({ id, on: ownerOf(id) });
+      } finally {
+        await c.end();
+      }
+    }
+
+    const right = await shardctl("client", "run", "--ids", "1..100", "--nodes", nodeList);
+    expect(right.code).toBe(0);
+    const check = await shardctl("ring", "check", "--nodes", nodeList);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain(`3 of 3 nodes hold ring ${label}`);
   });
 });

@@ -58,12 +58,12 @@ export interface ServeProcess {
 /** `shardctl serve` on 127.0.0.1, ready (GET /readyz 200) when this resolves. */
 export async function startServe(
   bin: string,
-  { name, db, port, logDir }: { name: string; db: string; port?: number; logDir: string },
+  { name, db, port, logDir, env = {} }: { name: string; db: string; port?: number; logDir: string; env?: Record<string, string> },
 ): Promise<ServeProcess> {
   const realPort = port ?? (await freePort());
   const logFile = join(logDir, `serve-${name}-${Date.now()}.log`);
   const proc = Bun.spawn([bin, "serve", "--host", "127.0.0.1", "--port", String(realPort), "--name", name], {
-    env: { ...process.env, SHARDCTL_DB: db },
+    env: { ...process.env, SHARDCTL_DB: db, ...env },
     stdout: Bun.file(logFile),
     stderr: Bun.file(logFile),
   });
