@@ -9,3 +9,5 @@ export * from "./records.ts";
 export * from "./circuit.ts";
 export * from "./preflight.ts";
 export * from "./diagnose.ts";
+export * from "./ring-adoption.ts";
+export * from "./ring-check.ts";

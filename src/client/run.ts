@@ -93,6 +93,8 @@ export async function runRecords(
   { concurrency = 8, onProgress, signal }: RunOptions = {},
 ): Promise<RunReport> {
   const started = performance.now();
+  // First: the pre-flight check may also bring the client a newer ring, which then places the rows.
+  const checked = await preflight(client);
   const rows: RunRow[] = records.map((r) => {
     const owner = client.ownerOf(r.id);
     return {
@@ -105,7 +107,6 @@ export async function runRecords(
     };
   });
 
-  const checked = await preflight(client);
   if (checked.misnamed.length > 0) {
     // Names decide placement: under names the instances do not go by, every id's owner may be wrong.
     const message = "not sent: the node names do not match the instances' (X-Shard-Node); nothing was sent";

@@ -56,11 +56,11 @@ export function ringDocument(ring: Ring) {
 }
 
 /**
- * Whether node `self` serves `id` (canonical) under `state`, and how. `clientLabel` is
- * the request's X-Shard-Ring, to tell a client with a newer ring that this instance is
- * the stale one.
+ * Whether node `self` serves `id` (canonical) under `state`, and how. The request's
+ * X-Shard-Ring (read from `headers` only for a refusal) tells a client with a newer ring
+ * that this instance is the stale one.
  */
-export function decide(state: RingState, self: string, id: string, access: Access, clientLabel?: string | null): Decision {
+export function decide(state: RingState, self: string, id: string, access: Access, headers?: Pick<Headers, "get">): Decision {
   const { ring, move } = state;
   if (ring === undefined) return SERVE;
   if (move) {
@@ -72,7 +72,7 @@ export function decide(state: RingState, self: string, id: string, access: Acces
   } else if (ring.ownerOf(id).name === self) {
     return SERVE;
   }
-  return refuse(misdirected(ring, self, id, clientLabel));
+  return refuse(misdirected(ring, self, id, headers?.get(RING_HEADER)));
 }
 
 function misdirected(ring: Ring, self: string, id: string, clientLabel?: string | null): ApiError {
@@ -156,10 +156,11 @@ export class RingGuard implements IdGuard {
     return this.#lock.shared(async () => {
       const state = this.#state;
       if (state.ring === undefined) return work(SERVE.write);
-      context.set.headers[RING_HEADER] = state.ring.label;
+      // The app labels every answer with the ring of its start; relabel if a switch came since.
+      if (context.set.headers[RING_HEADER] !== state.ring.label) context.set.headers[RING_HEADER] = state.ring.label;
       const id = canonicalId(rawId);
       if (!id.ok) return work(SERVE.write);
-      const decision = decide(state, this.self, id.id, access, context.request.headers.get(RING_HEADER));
+      const decision = decide(state, this.self, id.id, access, context.request.headers);
       if (!decision.serve) throw decision.refusal;
       return work(decision.write);
     });

@@ -69,8 +69,14 @@ describe.skipIf(!!mysqlUnavailable)("PUT /ring with requests in flight (MariaDB)
       // Without the lock the switch would answer in milliseconds; with it, it waits for the write.
       expect(await Promise.race([put.then(() => "switched"), Bun.sleep(500).then(() => "waiting")])).toBe("waiting");
       expect(h.instance.ring?.label).toBe(h.ring.label);
+      // A request that arrives while the switch waits queues behind it: it starts under ring 1
+      // (its answer was labelled so at arrival) and runs under ring 2, and says ring 2.
+      const queued = call(h.instance.url, "GET", `/v1/expenses/${h.id}`);
+      expect(await Promise.race([queued.then(() => "answered"), Bun.sleep(200).then(() => "queued")])).toBe("queued");
       await h.holder.query("ROLLBACK");
       const [written, switched] = await Promise.all([h.write, put]);
+      const late = await queued;
+      expect([late.status, late.headers.get("x-shard-ring"), late.json.ring, late.json.owner?.name]).toEqual([421, h.next.label, h.next.label, "b"]);
       expect(h.events).toEqual(["write answered", "switch answered"]);
       expect([written.status, written.headers.get("x-shard-ring"), written.json.name]).toEqual([202, h.ring.label, "written under ring 1"]);
       expect([switched.status, switched.json.label]).toEqual([200, h.next.label]);
