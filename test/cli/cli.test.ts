@@ -27,7 +27,7 @@ describe("help and usage", () => {
 
   test("near misses of commands and options are answered with the likely one", async () => {
     const cases: [string[], string][] = [
-      [["ring", "shw", "1"], 'shardctl ring: unknown command "shw"; did you mean "ring show"? (one of show, stats, diff, draw)'],
+      [["ring", "shw", "1"], 'shardctl ring: unknown command "shw"; did you mean "ring show"? (one of show, stats, diff, draw, check)'],
       [["show", "1"], 'shardctl: unknown command "show"; did you mean "ring show"? (one of '],
       [["clinet", "run"], 'shardctl: unknown command "clinet"; did you mean "client run"? (one of '],
       [["client", "run", "--jsn"], "shardctl client run: unknown option --jsn; did you mean --json?"],
