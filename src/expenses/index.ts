@@ -3,10 +3,6 @@
  * only translate between HTTP and ExpenseService; the schemas in model.ts validate
  * the request and document the answers. Each request on one id runs through the
  * ring guard, which refuses (421) the ids this node does not own; the listing does not.
- *
- * Handlers destructure only what they read: Elysia builds the parts of the context a
- * handler names, and a handler that passes the whole context on makes it build them all
- * (measured: about 15 us more CPU per request).
  */
 import { Elysia, t } from "elysia";
 import type { IdGuard } from "./id-guard.ts";
