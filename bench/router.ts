@@ -5,6 +5,10 @@
  *   direct   the client places each id on the ring itself and asks its owner
  *   router   the client asks `shardctl router`, which asks the owner
  *
+ *   bare     the same hop through bench/bare-proxy.ts, which only forwards (no
+ *            validation, header hygiene, timeout, retry or log): router against bare is
+ *            the router's own work, bare against direct the hop itself
+ *
  * in alternating rounds, medians. The three instances are `shardctl serve` processes,
  * each on its own database of one harness-started MariaDB (BENCH_DB=sqlite: a SQLite
  * file each), and the router is a `shardctl router` process; all with their request
@@ -42,24 +46,26 @@ const dataDir = mkdtempSync(join(tmpdir(), "shardctl-bench-router-"));
 const procs: Bun.Subprocess[] = [];
 let mariadb: MariaDB | undefined;
 
-/** Starts `shardctl <args>` on a free port and waits until GET /readyz answers 200. */
-async function spawnCli(args: string[], env: Record<string, string> = {}): Promise<{ proc: Bun.Subprocess; url: string }> {
+/** Starts `shardctl <args>` (or `script PORT <args>`) on a free port and waits until it answers (shardctl: GET /readyz 200). */
+async function spawnCli(args: string[], env: Record<string, string> = {}, script = cli): Promise<{ proc: Bun.Subprocess; url: string }> {
   const port = await freePort();
-  const proc = Bun.spawn([process.execPath, cli, ...args, "--port", String(port)], {
+  const argv = script === cli ? [...args, "--port", String(port)] : [String(port), ...args];
+  const proc = Bun.spawn([process.execPath, script, ...argv], {
     env: { ...process.env, ...env },
     stdout: "ignore",
     stderr: "inherit",
   });
   procs.push(proc);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(() => fetch(`${url}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 30_000 });
+  const probe = script === cli ? "/readyz" : "/v1/expenses/1";
+  await waitFor(() => fetch(`${url}${probe}`).then((r) => (r.ok || script !== cli ? true : undefined), () => undefined), { timeoutMs: 30_000 });
   return { proc, url };
 }
 
 interface Cell {
   rate: number;
-  /** CPU microseconds per request: this process, the router, the instances together, the database. */
-  cpu: { bench?: number; router?: number; instances?: number; db?: number };
+  /** CPU microseconds per request: this process, the router, the bare proxy, the instances together, the database. */
+  cpu: { bench?: number; router?: number; bare?: number; instances?: number; db?: number };
 }
 
 try {
@@ -89,13 +95,17 @@ try {
     );
   }
 
+  const bare = await spawnCli([nodeList], {}, join(import.meta.dir, "bare-proxy.ts"));
+
   const targets = {
     direct: (id: string) => `${ring.ownerOf(id).url}/v1/expenses/${id}`,
+    bare: (id: string) => `${bare.url}/v1/expenses/${id}`,
     router: (id: string) => `${router.url}/v1/expenses/${id}`,
   };
   const pids = {
     bench: [process.pid],
     router: [router.proc.pid],
+    bare: [bare.proc.pid],
     instances: instances.map((s) => s.proc.pid),
     db: mariadb ? [mariadb.pid] : [],
   };
@@ -133,52 +143,58 @@ try {
     return { rate, cpu };
   }
 
+  type Way = keyof typeof targets;
+  const WAYS: Way[] = ["direct", "bare", "router"];
   // Warm-up: JIT, keep-alive connections, prepared statements.
-  for (const way of ["direct", "router"] as const) await measure(way, 32, 1);
+  for (const way of WAYS) await measure(way, 32, 1);
 
   const median = (cells: Cell[]) => [...cells].sort((a, b) => a.rate - b.rate)[cells.length >> 1]!;
-  const results: { concurrency: number; direct: Cell; router: Cell; ratios: number[] }[] = [];
+  const middle = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const results: { concurrency: number; cells: Record<Way, Cell>; ratios: Record<"router" | "bare", number[]> }[] = [];
   for (const concurrency of CONCURRENCY) {
-    const direct: Cell[] = [];
-    const routed: Cell[] = [];
-    const ratios: number[] = [];
+    const rounds: Record<Way, Cell[]> = { direct: [], bare: [], router: [] };
+    const ratios = { router: [] as number[], bare: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
-      // Alternate which goes first, so that neither always meets a warmer or busier machine.
-      const pair = round % 2 === 0 ? (["direct", "router"] as const) : (["router", "direct"] as const);
-      const cells: Partial<Record<"direct" | "router", Cell>> = {};
-      for (const way of pair) cells[way] = await measure(way, concurrency, SECONDS);
-      direct.push(cells.direct!);
-      routed.push(cells.router!);
-      ratios.push(cells.router!.rate / cells.direct!.rate);
+      // A different order each round, so that no way always meets a warmer or busier machine.
+      const order = WAYS.map((_, k) => WAYS[(k + round) % WAYS.length]!);
+      const cells = {} as Record<Way, Cell>;
+      for (const way of order) cells[way] = await measure(way, concurrency, SECONDS);
+      for (const way of WAYS) rounds[way].push(cells[way]);
+      ratios.router.push(cells.router.rate / cells.direct.rate);
+      ratios.bare.push(cells.bare.rate / cells.direct.rate);
     }
-    results.push({ concurrency, direct: median(direct), router: median(routed), ratios: ratios.sort((a, b) => a - b) });
+    results.push({ concurrency, cells: { direct: median(rounds.direct), bare: median(rounds.bare), router: median(rounds.router) }, ratios });
   }
 
   const us = (v: number | undefined) => (v === undefined ? "-" : v.toFixed(0));
+  const fixed = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(" ");
   console.log(`machine: ${availableParallelism()} CPUs (nproc), ${cpus()[0]?.model ?? "unknown CPU"}; bun ${Bun.version}`);
   console.log(
     `setup: 3 shardctl serve processes on ${mariadb ? "one MariaDB (a database each)" : "SQLite (a file each)"}, 1 shardctl router process, ` +
-      `request logs on; ${IDS} records; GET by id, the same ids both ways, one fetch client`,
+      `request logs on; ${IDS} records; GET by id, the same ids every way, one fetch client`,
   );
-  console.log(`method: ${ROUNDS} rounds x ${SECONDS} s per cell, direct and router alternating; medians (ratio: median of each round's router/direct)\n`);
-  console.log("concurrency  direct req/s  router req/s  ratio  (per round)              goal");
+  console.log(`method: ${ROUNDS} rounds x ${SECONDS} s per cell, the ways in rotating order; medians; a ratio is the median of each round's x/direct\n`);
+  console.log("concurrency  direct req/s  bare req/s  router req/s  bare/direct  router/direct  (router/direct per round)  goal");
   for (const r of results) {
-    const ratio = r.ratios[r.ratios.length >> 1]!;
+    const ratio = middle(r.ratios.router);
     const goal = r.concurrency === 32 ? `>= ${GOAL}: ${ratio >= GOAL ? "met" : "NOT met"}` : "";
     console.log(
-      `${String(r.concurrency).padStart(11)}  ${r.direct.rate.toFixed(0).padStart(12)}  ${r.router.rate.toFixed(0).padStart(12)}  ${ratio.toFixed(2).padStart(5)}  (${r.ratios.map((x) => x.toFixed(2)).join(" ")})`.padEnd(68) +
+      `${String(r.concurrency).padStart(11)}  ${r.cells.direct.rate.toFixed(0).padStart(12)}  ${r.cells.bare.rate.toFixed(0).padStart(10)}  ` +
+        `${r.cells.router.rate.toFixed(0).padStart(12)}  ${middle(r.ratios.bare).toFixed(2).padStart(11)}  ${ratio.toFixed(2).padStart(13)}  ` +
+        `(${fixed(r.ratios.router)})`.padEnd(27) +
         goal,
     );
   }
-  console.log("\nCPU us per request (median round), by process");
-  console.log("concurrency  way     bench client  router  instances  database  total");
+  console.log("\nCPU us per request (median round), by process: the proxy is the router or the bare proxy");
+  console.log("concurrency  way     bench client  proxy  instances  database  total");
   for (const r of results) {
-    for (const way of ["direct", "router"] as const) {
-      const c = r[way].cpu;
-      const parts = [c.bench, way === "router" ? c.router : 0, c.instances, mariadb ? c.db : 0];
+    for (const way of WAYS) {
+      const c = r.cells[way].cpu;
+      const proxy = way === "router" ? c.router : way === "bare" ? c.bare : 0;
+      const parts = [c.bench, proxy, c.instances, mariadb ? c.db : 0];
       const total = parts.some((v) => v === undefined) ? undefined : parts.reduce((a, b) => a! + b!, 0);
       console.log(
-        `${String(r.concurrency).padStart(11)}  ${way.padEnd(6)}  ${us(c.bench).padStart(12)}  ${us(way === "router" ? c.router : undefined).padStart(6)}  ${us(c.instances).padStart(9)}  ${us(c.db).padStart(8)}  ${us(total).padStart(5)}`,
+        `${String(r.concurrency).padStart(11)}  ${way.padEnd(6)}  ${us(c.bench).padStart(12)}  ${(way === "direct" ? "-" : us(proxy)).padStart(5)}  ${us(c.instances).padStart(9)}  ${us(mariadb ? c.db : undefined).padStart(8)}  ${us(total).padStart(5)}`,
       );
     }
   }
