@@ -13,7 +13,7 @@ import { Elysia } from "elysia";
 import { expenseModels, expenseRoutes } from "../expenses/index.ts";
 import { NoQuery } from "../expenses/model.ts";
 import { expenseChanges, newExpense, pageRequest } from "../expenses/service.ts";
-import type { Ring } from "../ring/ring.ts";
+import { RING_HEADER, type Ring } from "../ring/ring.ts";
 import type { Node } from "../ring/node.ts";
 import { rejectRepeatedQuery } from "../server/app.ts";
 import { MAX_BODY_BYTES, parseJsonText, readBodyText } from "../server/body.ts";
@@ -25,6 +25,7 @@ import { ringDocument } from "../server/ring-guard.ts";
 import { RingBody } from "../server/ring-routes.ts";
 import { VERSION } from "../version.ts";
 import { badAnswer, failedRequest, RouterError, wrongNode } from "./errors.ts";
+import type { FollowedRing } from "./followed-ring.ts";
 import { headersToClient, headersToInstance, requestIdOf } from "./headers.ts";
 import { mergedPage, InvalidListing, type NodePage } from "./listing.ts";
 import { readiness } from "./readiness.ts";
@@ -34,7 +35,8 @@ import type { Upstream, UpstreamAnswer, UpstreamMethod } from "./upstream.ts";
 const RECORD_ANSWER_BYTES = MAX_BODY_BYTES + 4096;
 
 export interface RouterAppOptions {
-  readonly ring: Ring;
+  /** The ring the router starts with; it follows the cluster's to newer ones. */
+  readonly ring: FollowedRing;
   readonly upstream: Upstream;
   /** The client's address, for X-Forwarded-For (the server asks Bun's requestIP). */
   readonly clientAddress?: (request: Request) => string | undefined;
@@ -42,7 +44,7 @@ export interface RouterAppOptions {
   readonly metrics?: HttpMetrics;
 }
 
-export function createRouterApp({ ring, upstream, clientAddress = () => undefined, metrics = new HttpMetrics() }: RouterAppOptions) {
+export function createRouterApp({ ring: followed, upstream, clientAddress = () => undefined, metrics = new HttpMetrics() }: RouterAppOptions) {
   // The body as the client wrote it: checked here, then sent on byte for byte.
   const bodies = new WeakMap<Request, string>();
   const requestIds = new WeakMap<Request, string>();
@@ -52,40 +54,54 @@ export function createRouterApp({ ring, upstream, clientAddress = () => undefine
     return id;
   };
 
-  /** The instance's answer, or the RouterError for what went wrong; `node` must be the one whose name the answer carries. */
-  async function exchange(request: Request, node: Node, method: UpstreamMethod, path: string, id?: string): Promise<UpstreamAnswer> {
-    const result = await upstream.send(node, {
+  /**
+   * One exchange with `node` for a request placed with `ring` (its label goes along):
+   * the instance's answer, or the RouterError for what went wrong. The ring follows a
+   * newer one the answer points to; the caller decides what to send again.
+   */
+  async function exchange(
+    request: Request,
+    node: Node,
+    ring: Ring,
+    method: UpstreamMethod,
+    path: string,
+    { id, maxAnswerBytes = RECORD_ANSWER_BYTES }: { id?: string; maxAnswerBytes?: number } = {},
+  ): Promise<{ answer: UpstreamAnswer; newer: Ring | undefined }> {
+    const answer = await upstream.send(node, {
       method,
       path,
-      headers: headersToInstance(request, requestId(request), clientAddress(request)),
+      headers: headersToInstance(request, requestId(request), clientAddress(request), ring.label),
       body: bodies.get(request),
-      maxAnswerBytes: RECORD_ANSWER_BYTES,
+      maxAnswerBytes,
     });
-    if (!result.ok) throw failedRequest(result, method, id);
-    const servedBy = result.headers.get("x-shard-node");
+    if (!answer.ok) throw failedRequest(answer, method, id);
+    const servedBy = answer.headers.get("x-shard-node");
     if (servedBy !== null && servedBy !== node.name) throw wrongNode(node, servedBy, method);
-    return result;
+    const newer = await followed.after(node, ring, { status: answer.status, ring: answer.headers.get(RING_HEADER) });
+    return { answer, newer };
   }
 
-  /** Sends the request for expense `id` to its owner and passes the answer on. */
+  /**
+   * Sends the request for expense `id` to its owner and passes the answer on. A 421
+   * (nothing was executed) that a newer ring resolves is sent once more, to the owner
+   * under that ring; one it does not resolve is passed on.
+   */
   async function relay(request: Request, method: UpstreamMethod, id: string, path: string): Promise<Response> {
-    const node = ring.ownerOf(id);
-    const answer = await exchange(request, node, method, path, id);
+    let ring = followed.ring;
+    let node = ring.ownerOf(id);
+    let { answer, newer } = await exchange(request, node, ring, method, path, { id });
+    if (answer.status === 421 && newer !== undefined) {
+      ring = newer;
+      node = ring.ownerOf(id);
+      ({ answer } = await exchange(request, node, ring, method, path, { id }));
+    }
     return new Response(answer.body, { status: answer.status, headers: headersToClient(answer.headers, node.url, requestId(request)) });
   }
 
   /** One page of one node's listing, checked for the contract's shape. */
-  async function readNodePage(request: Request, node: Node, after: string | undefined, limit: number): Promise<NodePage> {
+  async function readNodePage(request: Request, ring: Ring, node: Node, after: string | undefined, limit: number): Promise<NodePage> {
     const path = `/v1/expenses?limit=${limit}${after === undefined ? "" : `&after=${after}`}`;
-    const result = await upstream.send(node, {
-      method: "GET",
-      path,
-      headers: headersToInstance(request, requestId(request), clientAddress(request)),
-      maxAnswerBytes: limit * RECORD_ANSWER_BYTES + 4096,
-    });
-    if (!result.ok) throw failedRequest(result, "GET", undefined);
-    const servedBy = result.headers.get("x-shard-node");
-    if (servedBy !== null && servedBy !== node.name) throw wrongNode(node, servedBy, "GET");
+    const { answer: result } = await exchange(request, node, ring, "GET", path, { maxAnswerBytes: limit * RECORD_ANSWER_BYTES + 4096 });
     const text = new TextDecoder().decode(result.body);
     let page: unknown;
     try {
@@ -147,14 +163,14 @@ export function createRouterApp({ ring, upstream, clientAddress = () => undefine
     )
     .use(openapiPage())
     .use(metricsFeature(metrics, "requests by method, route template and status, latency, in flight, ring"))
-    .get("/healthz", () => ({ status: "ok" as const, role: "router" as const, ring: ring.label, nodes: ring.nodes.length }), {
+    .get("/healthz", () => ({ status: "ok" as const, role: "router" as const, ring: followed.ring.label, nodes: followed.ring.nodes.length }), {
       query: NoQuery,
       detail: { summary: "Liveness of the router itself", tags: ["health"] },
     })
     .get(
       "/readyz",
       async ({ status }) => {
-        const report = await readiness(ring.nodes, upstream);
+        const report = await readiness(followed.ring.nodes, upstream);
         return report.ready ? report : status(503, report);
       },
       {
@@ -162,7 +178,7 @@ export function createRouterApp({ ring, upstream, clientAddress = () => undefine
         detail: { summary: "Readiness: 200 when every node is ready, else 503 naming those that are not", tags: ["health"] },
       },
     )
-    .get("/ring", () => ringDocument(ring), {
+    .get("/ring", () => ringDocument(followed.ring), {
       query: NoQuery,
       response: { 200: RingBody },
       detail: { summary: "The ring the router places records with", tags: ["ring"] },
@@ -175,7 +191,9 @@ export function createRouterApp({ ring, upstream, clientAddress = () => undefine
           "",
           async ({ query, request }) => {
             const { after, size } = pageRequest(query.after, query.limit);
-            const page = await mergedPage(ring.nodes, after, size, (node, from, limit) => readNodePage(request, node, from, limit), (id) =>
+            // One ring for the whole page: its nodes are read, its owners pick between copies.
+            const ring = followed.ring;
+            const page = await mergedPage(ring.nodes, after, size, (node, from, limit) => readNodePage(request, ring, node, from, limit), (id) =>
               ring.ownerOf(id),
             );
             return Response.json(page, { headers: { "x-request-id": requestId(request) } });

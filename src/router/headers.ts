@@ -4,6 +4,7 @@
  * either direction. The instance learns who asked (X-Forwarded-For/-Host/-Proto) and
  * the request's X-Request-Id, the client's own or one made here.
  */
+import { RING_HEADER } from "../ring/ring.ts";
 import { givenRequestId } from "../server/request-log.ts";
 
 const HOP_BY_HOP = [
@@ -20,9 +21,10 @@ const HOP_BY_HOP = [
 
 /**
  * Set by the router itself or by the connection: the Host is the instance's, the length
- * is that of the body sent, and the router asks for no encoding it would have to undo.
+ * is that of the body sent, the router asks for no encoding it would have to undo, and
+ * the ring a request is placed with is the router's.
  */
-const REQUEST_OWN = ["host", "content-length", "accept-encoding", "x-request-id", "x-forwarded-host", "x-forwarded-proto"];
+const REQUEST_OWN = ["host", "content-length", "accept-encoding", "x-request-id", "x-forwarded-host", "x-forwarded-proto", RING_HEADER];
 /** The length is that of the body the router sends; the Date and Server are the router's. */
 const ANSWER_OWN = ["content-length", "date", "server"];
 
@@ -41,8 +43,8 @@ export function requestIdOf(request: Request): string {
   return givenRequestId(request) ?? crypto.randomUUID();
 }
 
-/** The headers sent to the instance for `request`. */
-export function headersToInstance(request: Request, requestId: string, clientAddress: string | undefined): Headers {
+/** The headers sent to the instance for `request`, placed with the ring labelled `ringLabel`. */
+export function headersToInstance(request: Request, requestId: string, clientAddress: string | undefined, ringLabel: string): Headers {
   const out = endToEnd(request.headers, REQUEST_OWN);
   if (clientAddress !== undefined) {
     const before = request.headers.get("x-forwarded-for");
@@ -52,6 +54,7 @@ export function headersToInstance(request: Request, requestId: string, clientAdd
   if (host !== null) out.set("x-forwarded-host", host);
   out.set("x-forwarded-proto", "http");
   out.set("x-request-id", requestId);
+  out.set(RING_HEADER, ringLabel);
   return out;
 }
 

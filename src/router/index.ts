@@ -4,3 +4,4 @@ export { compareIds, mergedPage, InvalidListing, type NodePage, type ReadPage } 
 export { readiness, type NodeReadiness, type ReadinessReport } from "./readiness.ts";
 export { DEFAULT_ROUTER_PORT, DEFAULT_ROUTER_TIMEOUT_MS, startRouter, type Router, type RouterOptions } from "./server.ts";
 export { Upstream, type UpstreamAnswer, type UpstreamFailure, type UpstreamOptions, type UpstreamRequest, type UpstreamResult } from "./upstream.ts";
+export { FollowedRing } from "./followed-ring.ts";

@@ -11,6 +11,7 @@ import { routeOf, UNMATCHED } from "../server/routes.ts";
 import { hostPort, routable } from "../server/instance.ts";
 import type { Ring } from "../ring/ring.ts";
 import { createRouterApp } from "./app.ts";
+import { FollowedRing } from "./followed-ring.ts";
 import { Upstream, type UpstreamOptions } from "./upstream.ts";
 
 export const DEFAULT_ROUTER_PORT = 5000;
@@ -25,11 +26,14 @@ export interface RouterOptions extends Partial<UpstreamOptions> {
   readonly log?: RequestLog;
   /** How request log lines read: text (default) or json. */
   readonly logFormat?: LogFormat;
+  /** Where a ring adoption is told; default stderr. */
+  readonly note?: (line: string) => void;
 }
 
 export interface Router {
   readonly url: string;
   readonly port: number;
+  /** The ring in force now: the one given, or a newer one the cluster's instances pointed to. */
   readonly ring: Ring;
   /** Stops accepting connections, lets requests in flight finish, closes the pooled connections. */
   stop(): Promise<void>;
@@ -54,13 +58,22 @@ const routerRoute = (path: string) => {
   return template !== undefined && ROUTER_ROUTES.has(template) ? template : UNMATCHED;
 };
 
-export function startRouter({ port, host = "127.0.0.1", ring, log, logFormat = "text", ...upstreamOptions }: RouterOptions): Router {
+export function startRouter({
+  port,
+  host = "127.0.0.1",
+  ring,
+  log,
+  logFormat = "text",
+  note = (line) => console.error(line),
+  ...upstreamOptions
+}: RouterOptions): Router {
   const timeoutMs = upstreamOptions.timeoutMs ?? DEFAULT_ROUTER_TIMEOUT_MS;
   const upstream = new Upstream({ ...upstreamOptions, timeoutMs });
+  const followed = new FollowedRing(ring, timeoutMs, note);
   let server: ReturnType<typeof Bun.serve> | undefined;
   const metrics = new HttpMetrics();
-  ringMetric(metrics, () => ring);
-  const app = createRouterApp({ ring, upstream, metrics, clientAddress: (request) => server?.requestIP(request)?.address });
+  ringMetric(metrics, () => followed.ring);
+  const app = createRouterApp({ ring: followed, upstream, metrics, clientAddress: (request) => server?.requestIP(request)?.address });
   const out = log === undefined ? stdoutLog() : { log, flush: () => {} };
   const handle = accounted(app.fetch, {
     node: "router",
@@ -86,7 +99,9 @@ export function startRouter({ port, host = "127.0.0.1", ring, log, logFormat = "
   return {
     url: `http://${hostPort(host, realPort)}`,
     port: realPort,
-    ring,
+    get ring() {
+      return followed.ring;
+    },
     stop: () =>
       (stopping ??= (async () => {
         await server.stop(false);

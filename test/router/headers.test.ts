@@ -70,6 +70,7 @@ describe("headers across the hop", () => {
         "X-Custom: kept",
         "X-Forwarded-For: 10.1.2.3",
         "X-Request-Id: req-123",
+        "X-Shard-Ring: 9:0123456789abcdef",
         "Content-Type: application/json",
         `Content-Length: ${Buffer.byteLength(body)}`,
         "",
@@ -89,6 +90,8 @@ describe("headers across the hop", () => {
     expect(seen.headers.get("x-forwarded-proto")).toBe("http");
     expect(seen.headers.get("x-request-id")).toBe("req-123");
     expect(answer.headers.get("x-request-id")).toBe("req-123");
+    // the ring a request is placed with is the router's, whatever the client says
+    expect(seen.headers.get("x-shard-ring")).toBe(router.ring.label);
   });
 
   test("hop-by-hop answer headers stop at the router; the node's own ones come back, with X-Shard-Url", async () => {
