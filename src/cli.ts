@@ -20,6 +20,7 @@ export const root = defineCommand({
     client: () => import("./commands/client/index.ts").then((m) => m.default),
     ring: () => import("./commands/ring/index.ts").then((m) => m.default),
     status: () => import("./commands/status.ts").then((m) => m.default),
+    rebalance: () => import("./commands/rebalance.ts").then((m) => m.default),
     demo: () => import("./commands/demo.ts").then((m) => m.default),
   },
 });
@@ -36,6 +37,7 @@ EXAMPLES
   shardctl ring show 1 2 3                        where ids go, and why
   shardctl ring check --ring ring.json            does every instance hold this ring?
   shardctl status --nodes ...                     every node: up, ready, ring, records, version
+  shardctl rebalance --to new.json                move records to the owners of a new ring, online
 
 Nodes: --nodes a=127.0.0.1:5001,b=127.0.0.1:5002 (or SHARDCTL_NODES); exit status 0 ok, 1 problem found, 2 bad usage.
 `;

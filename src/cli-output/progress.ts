@@ -1,4 +1,4 @@
-/** The terminal progress bar of the long-running commands (client run). */
+/** The terminal progress bar of the long-running commands (client run, rebalance). */
 import { count } from "./words.ts";
 
 export interface ProgressSink {
@@ -21,11 +21,17 @@ export function progressBar({
   stream = process.stderr,
   minTotal = 200,
   now = () => performance.now(),
+  unit = "ids",
+  label = "",
 }: {
   total: number;
   stream?: Pick<NodeJS.WriteStream, "isTTY" | "write" | "columns">;
   minTotal?: number;
   now?: () => number;
+  /** What is counted: "ids", "records". */
+  unit?: string;
+  /** A word in front of the bar: the step ("copy"). */
+  label?: string;
 }): ProgressSink {
   if (!stream.isTTY || total < minTotal) return { update() {}, finish() {} };
   const started = now();
@@ -36,7 +42,8 @@ export function progressBar({
       const t = now();
       if (done < of && t - last < 100) return;
       last = t;
-      stream.write(`\r${progressLine(done, of, failed, (t - started) / 1000, stream.columns || 80)}\x1b[K`);
+      const columns = (stream.columns || 80) - (label ? label.length + 1 : 0);
+      stream.write(`\r${label ? `${label} ` : ""}${progressLine(done, of, failed, (t - started) / 1000, columns, unit)}\x1b[K`);
       drawn = true;
     },
     finish() {
@@ -46,13 +53,13 @@ export function progressBar({
 }
 
 /** The bar's text for a terminal `columns` wide: at most columns - 1 characters. */
-export function progressLine(done: number, total: number, failed: number, seconds: number, columns: number): string {
+export function progressLine(done: number, total: number, failed: number, seconds: number, columns: number, unit = "ids"): string {
   const room = columns - 1;
   const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
   const rate = seconds > 0 ? done / seconds : 0;
   const parts = {
     counts: `${count(done)}/${count(total)}`,
-    ids: "ids",
+    ids: unit,
     pct: `${pct}%`,
     rate: rate > 0 ? `${count(Math.round(rate))}/s` : "",
     eta: done >= total ? "" : rate > 0 ? `ETA ${clock((total - done) / rate)}` : "ETA --",

@@ -76,8 +76,8 @@ function parseVnodes(text: string, prefix: string): number {
   return n;
 }
 
-/** A ring file, read and checked; `source` says where its path came from, for messages. */
-function readRingFile(path: string, source: string): RingFile & { source: string } {
+/** A ring file, read and checked; `source` says where its path came from, for messages (UsageError naming it). */
+export function readRingFile(path: string, source: string): RingFile & { source: string } {
   if (path.trim() === "") throw new UsageError(`${source}: the ring file path is empty`);
   let text: string;
   try {
@@ -89,6 +89,17 @@ function readRingFile(path: string, source: string): RingFile & { source: string
     return { ...parseRingFile(text), source };
   } catch (e) {
     if (e instanceof NodeListError) throw new UsageError(`${source}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The ring of a ring file (its vnodes, else 160; its epoch, else 0); UsageError naming `source` when it is not one. */
+export function ringOfFile(path: string, source: string): Ring {
+  const file = readRingFile(path, source);
+  try {
+    return new Ring(file.nodes, { vnodes: file.vnodes ?? DEFAULT_VNODES, epoch: file.epoch ?? 0 });
+  } catch (e) {
+    if (e instanceof RingError) throw new UsageError(`${source}: ${e.message}`);
     throw e;
   }
 }

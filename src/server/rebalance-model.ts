@@ -134,7 +134,14 @@ export const RecordsPage = t.Object({
   next: t.Union([t.String(), t.Null()], { description: "the last id scanned: pass it as ?after= for more; null when the table ended" }),
 });
 
-export const ChangesRequest = t.Object({ token: Token, limit: t.Integer({ minimum: 1, maximum: 100_000 }) }, { additionalProperties: false });
+export const ChangesRequest = t.Object(
+  {
+    token: Token,
+    limit: t.Integer({ minimum: 1, maximum: 100_000 }),
+    afterSeq: t.Optional(t.Integer({ minimum: 0, description: "only entries after this sequence number (safe under the fence only)" })),
+  },
+  { additionalProperties: false },
+);
 export const ChangesAnswer = t.Object({ items: t.Array(t.Object({ seq: t.Integer(), id: t.String() })) });
 export const DropRequest = t.Object({ token: Token, seqs: t.Array(t.Integer({ minimum: 0 }), { maxItems: 100_000 }) }, { additionalProperties: false });
 

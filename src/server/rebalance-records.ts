@@ -41,8 +41,12 @@ export interface RebalanceRecords {
    * record, or nobody holds it); otherwise changes nothing and answers the saved record.
    */
   saveRebalance(next: StoredRebalance, expectedToken: string | null): Promise<RebalanceSave>;
-  /** Up to `limit` change log entries, lowest sequence numbers first. */
-  changes(limit: number): Promise<ChangeEntry[]>;
+  /**
+   * Up to `limit` change log entries with a sequence number above `afterSeq` (all when
+   * undefined), lowest first. Paging by `afterSeq` is only safe while no write can add
+   * entries (under the fence): a later commit may take a lower number.
+   */
+  changes(limit: number, afterSeq?: number): Promise<ChangeEntry[]>;
   /** Removes the entries with these sequence numbers (the others stay, however old). */
   dropChanges(seqs: readonly number[]): Promise<void>;
   /** Empties the change log. */

@@ -195,6 +195,10 @@ export class Rebalancing {
       throw new ApiError(409, "not_in_rebalance", `node ${this.self} is in neither ring of rebalance ${move.job}; nothing changed`);
     }
     return this.#change("lease", true, async (current, state) => {
+      // Sent again (its answer was lost): it holds the lease already.
+      if (current && current.move.job === move.job && current.token === request.token) {
+        return { next: { ...current, holder: request.holder, heartbeat: now() } };
+      }
       if (current && current.move.job !== move.job && current.phase !== "done") throw this.#inProgress(current);
       if ((current?.token ?? null) !== request.expect) {
         if (!current) throw new ApiError(409, "rebalance_held", `node ${this.self} holds no rebalance to take over; nothing changed`);
@@ -235,7 +239,8 @@ export class Rebalancing {
   /** Raises or lifts the fence (lifting only before this node switched); `next` replaces the token. */
   phase(token: string, phase: "copying" | "fenced", nextToken?: string): Promise<RebalanceSummary> {
     return this.#change(`fence ${phase === "fenced" ? "raised" : "lifted"}`, true, async (current) => {
-      const r = this.#heldBy(current, token);
+      // Sent again after its token rotation was done: the new token is in force already.
+      const r = nextToken !== undefined && current?.token === nextToken ? current : this.#heldBy(current, token);
       if (r.phase !== "copying" && r.phase !== "fenced") {
         throw new ApiError(409, "wrong_phase", `rebalance ${r.move.job} is ${r.phase} on node ${this.self}: the fence can no longer change; nothing changed`);
       }
@@ -268,6 +273,7 @@ export class Rebalancing {
   /** The rebalance is over: the change log emptied, the lease released, phase "done". */
   finish(token: string, progress?: RebalanceProgress, fence?: FenceFigures): Promise<RebalanceSummary> {
     return this.#change("finish", false, async (current) => {
+      if (current?.phase === "done" && current.token === null) return { next: current };
       const r = this.#heldBy(current, token);
       if (r.phase !== "switched") {
         throw new ApiError(409, "wrong_phase", `rebalance ${r.move.job} is ${r.phase} on node ${this.self}: it finishes after the switch; nothing changed`);
@@ -280,6 +286,7 @@ export class Rebalancing {
   /** The process stops (done or not): it holds the rebalance no longer, and another may take it at once. */
   release(token: string): Promise<RebalanceSummary> {
     return this.#change("release", false, async (current) => {
+      if (current && current.token === null) return { next: current };
       const r = this.#heldBy(current, token);
       return { next: { ...r, token: null, holder: null } };
     }).then(() => this.summary()!);
@@ -365,9 +372,9 @@ export class Rebalancing {
     return { deleted: gone.length === 0 ? 0 : await this.store.deleteMany(gone), next };
   }
 
-  async changes(token: string, limit: number) {
+  async changes(token: string, limit: number, afterSeq?: number) {
     this.#heldBy(this.#record, token);
-    return { items: await this.store.changes(limit) };
+    return { items: await this.store.changes(limit, afterSeq) };
   }
 
   async dropChanges(token: string, seqs: readonly number[]) {

@@ -211,6 +211,8 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       const all = await s.changes(10);
       expect(all.map((e) => e.id)).toEqual(["10", "11", "12", "13", "14"]);
       expect(await s.changes(2)).toEqual(all.slice(0, 2));
+      expect(await s.changes(2, all[1]!.seq)).toEqual(all.slice(2, 4));
+      expect(await s.changes(10, all[4]!.seq)).toEqual([]);
       await s.dropChanges([all[1]!.seq, all[3]!.seq]);
       expect(await s.changes(10)).toEqual([all[0]!, all[2]!, all[4]!]);
       await s.dropChanges([all[1]!.seq]);

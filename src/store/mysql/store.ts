@@ -277,9 +277,9 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
           return { saved: true as const };
         }),
       ),
-    changes: (limit) =>
+    changes: (limit, afterSeq = -1) =>
       run(async (s) => {
-        const rows = await s.execute<Rows>("SELECT seq, id FROM rebalance_changes ORDER BY seq LIMIT ?", [limit]);
+        const rows = await s.execute<Rows>("SELECT seq, id FROM rebalance_changes WHERE seq > ? ORDER BY seq LIMIT ?", [afterSeq, limit]);
         return rows.map((r) => ({ seq: Number(r.seq), id: String(r.id) }));
       }),
     dropChanges: (seqs) =>

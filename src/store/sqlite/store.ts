@@ -203,11 +203,12 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
           }).immediate(),
         true,
       ),
-    changes: (limit) =>
+    changes: (limit, afterSeq = -1) =>
       run(() =>
         db
           .select()
           .from(rebalanceChanges)
+          .where(gt(rebalanceChanges.seq, afterSeq))
           .orderBy(asc(rebalanceChanges.seq))
           .limit(limit)
           .all()
