@@ -1,0 +1,200 @@
+/**
+ * A cluster for rebalance tests: real instances in this process, one database each (on
+ * MariaDB servers the test file started, or SQLite files), the old and the new ring as
+ * files, records stored straight into the old owners' databases, and what each
+ * database holds read back with SQL. Owners come from the reference ring.
+ */
+import { expect } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mysql from "mysql2/promise";
+import { seedRecord } from "../../src/expenses/seed-data.ts";
+import { parseNodeList, type Node } from "../../src/ring/node.ts";
+import { Ring } from "../../src/ring/ring.ts";
+import { startInstance, type Instance } from "../../src/server/index.ts";
+import { openStore } from "../../src/store/index.ts";
+import type { MariaDB } from "../support/mariadb.ts";
+import { freePort } from "../support/net.ts";
+import { refOwnerOf } from "../ring/reference.ts";
+import { stored } from "../store/store.contract.ts";
+
+/** A record as the database holds it, the columns read with SQL. */
+export interface Row {
+  readonly id: string;
+  readonly name: string;
+  readonly cents: number;
+  readonly status: string;
+}
+
+export interface ClusterSpec {
+  /** Node names of the old ring, and of the new one (a name in both is the same node); weights optional. */
+  readonly old: readonly (string | { name: string; weight: number })[];
+  readonly next: readonly (string | { name: string; weight: number })[];
+  readonly vnodes?: number;
+  /** Where each node's database lives. */
+  readonly db: (name: string) => string;
+  readonly adminToken?: string;
+}
+
+let clusters = 0;
+
+export class RebalanceCluster {
+  readonly instances = new Map<string, Instance>();
+  readonly dir = mkdtempSync(join(tmpdir(), "shardctl-rebalance-"));
+  readonly oldFile = join(this.dir, "old.json");
+  readonly newFile = join(this.dir, "new.json");
+  readonly id = clusters++;
+
+  private constructor(
+    readonly old: Ring,
+    readonly next: Ring,
+    readonly spec: ClusterSpec,
+  ) {
+    this.oldOwner = refOwnerOf(old.nodes, old.vnodes);
+    this.newOwner = refOwnerOf(next.nodes, next.vnodes);
+    const file = (ring: Ring) => JSON.stringify({ epoch: ring.epoch, vnodes: ring.vnodes, nodes: ring.nodes.map((n) => ({ name: n.name, url: n.url, weight: n.weight })) });
+    writeFileSync(this.oldFile, file(old));
+    writeFileSync(this.newFile, file(next));
+  }
+
+  /** Builds both rings on free ports and starts every node: nodes of the old ring with it, joining nodes with the new one. */
+  static async start(spec: ClusterSpec): Promise<RebalanceCluster> {
+    const named = (n: string | { name: string; weight: number }) => (typeof n === "string" ? { name: n, weight: 1 } : n);
+    const names = [...new Set([...spec.old, ...spec.next].map((n) => named(n).name))];
+    const ports = new Map(await Promise.all(names.map(async (n) => [n, await freePort()] as const)));
+    const nodes = (list: ClusterSpec["old"]): Node[] =>
+      list.map((n) => ({ ...parseNodeList(`${named(n).name}=127.0.0.1:${ports.get(named(n).name)}`)[0]!, weight: named(n).weight }));
+    const vnodes = spec.vnodes ?? 160;
+    const cluster = new RebalanceCluster(new Ring(nodes(spec.old), { vnodes, epoch: 1 }), new Ring(nodes(spec.next), { vnodes, epoch: 2 }), spec);
+    try {
+      await Promise.all(names.map((n) => cluster.startNode(n)));
+    } catch (e) {
+      await cluster.stop();
+      throw e;
+    }
+    return cluster;
+  }
+
+  /** Node `name` (again, after stopNode), with the ring it would be started with: the old one, or the new one for a joining node. */
+  async startNode(name: string, ring: Ring = this.old.node(name) ? this.old : this.next): Promise<Instance> {
+    const node = (this.old.node(name) ?? this.next.node(name))!;
+    const instance = await startInstance({
+      port: Number(new URL(node.url).port),
+      db: this.spec.db(name),
+      name,
+      log: false,
+      ring: { ring, source: "the test's ring" },
+      adminToken: this.spec.adminToken,
+    });
+    this.instances.set(name, instance);
+    return instance;
+  }
+
+  async stopNode(name: string): Promise<void> {
+    await this.instances.get(name)?.stop();
+    this.instances.delete(name);
+  }
+
+  get names(): string[] {
+    return [...new Set([...this.old.nodes, ...this.next.nodes].map((n) => n.name))].sort();
+  }
+
+  /** Owner of an id under the old and the new ring, by the reference ring. */
+  readonly oldOwner: (id: string) => string;
+  readonly newOwner: (id: string) => string;
+
+  /** Stores the seed record of each id on its owner under the old ring, straight into the databases. */
+  async seed(ids: readonly string[]): Promise<void> {
+    const owner = this.oldOwner;
+    const byNode = new Map<string, string[]>();
+    for (const id of ids) byNode.set(owner(id), [...(byNode.get(owner(id)) ?? []), id]);
+    for (const [name, list] of byNode) {
+      const store = await openStore(this.spec.db(name));
+      try {
+        await store.putMany(list.map((id) => stored(id)));
+      } finally {
+        await store.close();
+      }
+    }
+  }
+
+  /** Every row of every node's database, read with SQL: node -> id -> row. */
+  async rows(): Promise<Map<string, Map<string, Row>>> {
+    const out = new Map<string, Map<string, Row>>();
+    for (const name of this.names) out.set(name, new Map((await readRows(this.spec.db(name))).map((r) => [r.id, r])));
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.instances.values()].map((i) => i.stop()));
+    this.instances.clear();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The rows of a database URL's expenses table, by SQL (not through the store). */
+export async function readRows(url: string): Promise<Row[]> {
+  const sql = "SELECT CAST(id AS CHAR) AS id, name, estimated_costs_cents AS cents, status FROM expenses ORDER BY id";
+  if (url.startsWith("sqlite:")) {
+    const db = new Database(url.slice("sqlite:".length), { readonly: true });
+    try {
+      return db.query<Row, []>(sql).all().map((r) => ({ ...r, id: String(r.id), cents: Number(r.cents) }));
+    } finally {
+      db.close();
+    }
+  }
+  const u = new URL(url);
+  const c = await mysql.createConnection({ host: u.hostname, port: Number(u.port), user: decodeURIComponent(u.username), database: u.pathname.slice(1) });
+  try {
+    const [rows] = await c.query<mysql.RowDataPacket[]>(sql);
+    return rows.map((r) => ({ id: String(r.id), name: String(r.name), cents: Number(r.cents), status: String(r.status) }));
+  } finally {
+    await c.end();
+  }
+}
+
+/** Databases spread over the file's MariaDB servers: node i of a cluster on server i mod n. */
+export function mariadbDatabases(servers: () => readonly MariaDB[], prefix: string) {
+  let n = 0;
+  return () => {
+    const cluster = n++;
+    const index = new Map<string, number>();
+    return (name: string) => {
+      if (!index.has(name)) index.set(name, index.size);
+      const list = servers();
+      return list[index.get(name)! % list.length]!.url(`${prefix}_${cluster}_${name.replace(/\W/g, "_")}`);
+    };
+  };
+}
+
+export function sqliteDatabases(dir: string) {
+  let n = 0;
+  return () => {
+    const cluster = n++;
+    return (name: string) => `sqlite:${join(dir, `c${cluster}-${name}.sqlite`)}`;
+  };
+}
+
+/** The seed record of `id`, as a row holds it. */
+export function seedRow(id: string): Row {
+  const r = seedRecord(id);
+  return { id, name: r.name, cents: Number(r.estimated_costs) * 100, status: "pending" };
+}
+
+export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+
+/** Every id of `expected` in exactly one database, its new owner's, as expected; nothing else anywhere. */
+export async function expectPlacedOnce(c: RebalanceCluster, expected: ReadonlyMap<string, Row>) {
+  const rows = await c.rows();
+  const where = new Map<string, string[]>();
+  for (const [node, held] of rows) for (const id of held.keys()) where.set(id, [...(where.get(id) ?? []), node]);
+  const misplaced = [...where].filter(([id, nodes]) => nodes.length !== 1 || nodes[0] !== c.newOwner(id)).map(([id, nodes]) => ({ id, nodes, owner: c.newOwner(id) }));
+  expect(misplaced.slice(0, 5)).toEqual([]);
+  const missing = [...expected.keys()].filter((id) => !where.has(id));
+  expect(missing.slice(0, 5)).toEqual([]);
+  expect(where.size).toBe(expected.size);
+  for (const [id, row] of expected) expect(rows.get(c.newOwner(id))!.get(id)).toEqual(row);
+}
+

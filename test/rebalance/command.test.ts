@@ -1,0 +1,249 @@
+/**
+ * `shardctl rebalance` as a command, on instances with SQLite files: what is bad usage
+ * (exit 2, nothing changed), a second rebalance refused naming the first (exit 1), the
+ * text report, --keep-data, and the move itself on the embedded store.
+ */
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { Interrupted } from "../../src/errors.ts";
+import { rebalance } from "../../src/rebalance/run.ts";
+import { RebalanceFailed } from "../../src/rebalance/errors.ts";
+import { Ring } from "../../src/ring/ring.ts";
+import { runCli } from "../support/cli.ts";
+import { call } from "../server/ring-cluster.ts";
+import { expectPlacedOnce, range, RebalanceCluster, seedRow, sqliteDatabases } from "./cluster.ts";
+
+setDefaultTimeout(60_000);
+
+const dir = mkdtempSync(join(tmpdir(), "shardctl-rebalance-command-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const databases = sqliteDatabases(dir);
+let files = 0;
+const ringFile = (doc: unknown) => {
+  const path = join(dir, `ring-${files++}.json`);
+  writeFileSync(path, typeof doc === "string" ? doc : JSON.stringify(doc));
+  return path;
+};
+const fileOf = (ring: Ring) => ringFile({ epoch: ring.epoch, vnodes: ring.vnodes, nodes: ring.nodes });
+
+/** Nothing of a rebalance on any node. */
+async function expectUntouched(c: RebalanceCluster) {
+  for (const i of c.instances.values()) expect((await call(i.url, "GET", "/ring")).json.rebalance).toBeUndefined();
+}
+
+describe("shardctl rebalance: bad usage is exit 2 and changes nothing", () => {
+  test("no --to, a ring file that does not parse, an epoch not larger, a bad --concurrency", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() });
+    try {
+      const cases: [string[], RegExp][] = [
+        [[], /--to NEW\.json is required/],
+        [["--to", ringFile("{nodes:")], /--to .*ring-\d+\.json: not valid JSON/],
+        [["--to", join(dir, "missing.json")], /--to .*missing\.json: cannot read the ring file \(ENOENT\)/],
+        [["--to", ringFile({ epoch: 2, nodes: ["a=127.0.0.1:1"], wieght: 2 })], /unknown key "wieght"/],
+        [["--from", c.newFile, "--to", c.oldFile], /--to .* has epoch 1, not larger than --from .*'s 2: a ring replaces another only with a larger epoch \(give the new ring "epoch": 3\)/],
+        [["--from", c.oldFile, "--to", fileOf(new Ring(c.next.nodes, { vnodes: 160, epoch: 1 }))], /--to .* has epoch 1, not larger than --from .*'s 1/],
+        [["--to", c.newFile, "--concurrency", "0"], /--concurrency must be from 1 to 64, got 0/],
+        [["--to", c.newFile, "--frm", c.oldFile], /unknown option --frm; did you mean --from\?/],
+      ];
+      for (const [args, message] of cases) {
+        const r = await runCli("rebalance", ...args);
+        expect({ args, code: r.code }).toEqual({ args, code: 2 });
+        expect(r.stderr).toMatch(message);
+      }
+      await expectUntouched(c);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test("a node of the new ring that is not up, or that has no ring; a node leaving that is down", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "d"], db: databases() });
+    try {
+      await c.stopNode("d");
+      const down = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
+      expect(down.code).toBe(2);
+      expect(down.stderr).toContain(`node d (${c.next.node("d")!.url}) of the new ring ${c.next.label} is not up: connection refused`);
+      expect(down.stderr).toContain("start it (shardctl serve --ring NEW.json --name d) before the rebalance");
+      await c.startNode("d");
+      await c.stopNode("c");
+      const leaving = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
+      expect(leaving.code).toBe(2);
+      expect(leaving.stderr).toContain(`node c (${c.old.node("c")!.url}) of the old ring ${c.old.label} is not up`);
+      expect(leaving.stderr).toContain("a node that leaves must stay up until the rebalance ends");
+      await c.startNode("c");
+      await expectUntouched(c);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test("without --from, instances that hold different rings", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() });
+    try {
+      const other = new Ring(c.old.nodes, { vnodes: 40, epoch: 5 });
+      expect((await call(c.instances.get("b")!.url, "PUT", "/ring", { ...other.toJSON(), label: other.label })).status).toBe(200);
+      const r = await runCli("rebalance", "--to", c.newFile);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("the nodes of the new ring hold different rings");
+      expect(r.stderr).toContain("give --from OLD.json");
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe("shardctl rebalance: one at a time", () => {
+  test("while another process holds the rebalance it is refused naming it; another rebalance is refused naming the unfinished one; once the holder is gone it is taken over", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() });
+    // a rebalance held by another live process on every node (as a running shardctl rebalance would)
+    const other = Bun.spawn(["sleep", "60"]);
+    try {
+      await c.seed(range(1, 300));
+      const token = "a-live-holders-token";
+      const holder = { pid: other.pid, host: hostname(), since: "2026-01-01T00:00:00.000Z" };
+      const doc = (ring: Ring) => ({ ...ring.toJSON(), label: ring.label });
+      for (const name of c.names) {
+        const r = await call(c.instances.get(name)!.url, "POST", "/rebalance/lease", { from: doc(c.old), to: doc(c.next), token, expect: null, holder });
+        expect(r.status).toBe(200);
+      }
+      const same = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
+      expect(same.code).toBe(1);
+      expect(same.stderr).toContain(`shardctl rebalance: lease: rebalance ${c.old.label} -> ${c.next.label} is running: held by pid ${other.pid} on ${hostname()}`);
+      expect(same.stderr).toContain("wait for it to end, or stop that process and run this command again");
+
+      const third = new Ring([...c.next.nodes], { vnodes: 40, epoch: 3 });
+      const another = await runCli("rebalance", "--from", c.newFile, "--to", fileOf(third));
+      expect(another.code).toBe(1);
+      expect(another.stderr).toContain(`another rebalance is in progress: ${c.old.label} -> ${c.next.label} (phase copying on node a`);
+      expect(another.stderr).toContain(`held by pid ${other.pid} on ${hostname()}`);
+
+      // once that process is gone, the same command takes the rebalance over and finishes it
+      other.kill("SIGKILL");
+      await other.exited;
+      const resumed = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--json");
+      expect([resumed.code, JSON.parse(resumed.stdout).found]).toEqual([0, "unfinished"]);
+      expect(resumed.stderr).toBe(`shardctl rebalance: took over rebalance ${c.old.label} -> ${c.next.label} from pid ${other.pid} on ${hostname()}: its process ${other.pid} on this host is gone`);
+      const rows = await c.rows();
+      for (const [node, held] of rows) for (const id of held.keys()) expect({ id, node }).toEqual({ id, node: c.newOwner(id) });
+    } finally {
+      other.kill("SIGKILL");
+      await c.stop();
+    }
+  });
+});
+
+describe("shardctl rebalance on SQLite instances", () => {
+  test("the text report: the plan, each step, the fence; no progress bar when stderr is no terminal", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
+    try {
+      await c.seed(range(1, 1000));
+      const dry = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--dry-run");
+      expect(dry.code).toBe(0);
+      const moving = range(1, 1000).filter((id) => c.oldOwner(id) !== c.newOwner(id)).length;
+      expect(dry.stdout).toStartWith(`rebalance ${c.old.label} -> ${c.next.label} (dry run: nothing changed)\n\nfrom   to  records\n`);
+      for (const from of ["a", "b", "c"]) {
+        const n = range(1, 1000).filter((id) => c.oldOwner(id) === from && c.newOwner(id) === "d").length;
+        expect(dry.stdout).toContain(`\n${from}      d   ${String(n).padStart(7)}\n`);
+      }
+      expect(dry.stdout).toContain(`\nmoves      ${String(moving).padStart(7)}\n`);
+      expect(dry.stdout).toContain(`${moving} records of 1,000 move; ${1000 - moving} stay where they are`);
+      const run = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
+      expect([run.code, run.stderr]).toEqual([0, ""]);
+      const lines = run.stdout.split("\n");
+      expect(lines[0]).toBe(`rebalance ${c.old.label} -> ${c.next.label}`);
+      for (const step of ["copy     ", "catch-up ", "verify   ", "fence    ", "switch   ", "cleanup  ", "done in "]) {
+        expect(lines.some((l) => l.startsWith(step))).toBe(true);
+      }
+      expect(run.stdout).toContain(`copy      ${moving} records in`);
+      expect(run.stdout).toContain(`${moving} copied, 0 already there`);
+      expect(run.stdout).toContain(`verify    ${moving} records compared in`);
+      expect(run.stdout).toMatch(/fence +\d+ ms: writes to moving records waited at most this long/);
+      expect(run.stdout).toContain(`switch    d, a, b, c -> ring ${c.next.label}`);
+      expect(run.stdout).toContain(`cleanup   ${moving} moved records deleted from their old owners`);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test("--keep-data leaves the moved records on their old owners (verify reports them), the ring switched all the same", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() });
+    try {
+      const ids = range(1, 500);
+      await c.seed(ids);
+      const run = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--keep-data", "--json");
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout).cleanup).toEqual({ kept: true });
+      const rows = await c.rows();
+      const moved = ids.filter((id) => c.oldOwner(id) !== c.newOwner(id));
+      for (const id of moved) {
+        expect(rows.get(c.oldOwner(id))!.get(id)).toEqual(seedRow(id));
+        expect(rows.get(c.newOwner(id))!.get(id)).toEqual(seedRow(id));
+      }
+      const verify = await runCli("client", "verify", "--ring", c.newFile, "--ids", "1..500", "--json");
+      expect(verify.code).toBe(1);
+      expect(JSON.parse(verify.stdout).extra.length).toBe(moved.length);
+      for (const i of c.instances.values()) expect((await call(i.url, "GET", "/ring")).json.label).toBe(c.next.label);
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe("shardctl rebalance stopped on the way (the library, on SQLite instances)", () => {
+  test("Ctrl-C: it stops at the next safe point, gives the lease up at once, and the same command completes", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
+    try {
+      const ids = range(1, 2000);
+      await c.seed(ids);
+      const stop = new AbortController();
+      const stopped = await rebalance({
+        from: c.old,
+        to: c.next,
+        batchSize: 50,
+        signal: stop.signal,
+        onProgress: ({ step, done }) => {
+          if (step === "copy" && done > 0) stop.abort();
+        },
+      }).catch((e: unknown) => e);
+      expect(stopped).toBeInstanceOf(Interrupted);
+      expect((stopped as Error).message).toBe("interrupted during copy; the rebalance stays where it is: run the same command again to go on");
+      for (const i of c.instances.values()) expect((await call(i.url, "GET", "/ring")).json.rebalance).toMatchObject({ phase: "copying", holder: null });
+      const report = await rebalance({ from: c.old, to: c.next });
+      expect([report.outcome, report.found, report.tookOver]).toEqual(["done", "unfinished", undefined]);
+      await expectPlacedOnce(c, new Map(ids.map((id) => [id, seedRow(id)])));
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test("a run that could not finish on one node: the next finishes it there and touches nothing else", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
+    try {
+      const ids = range(1, 1000);
+      await c.seed(ids);
+      let stopping: Promise<void> | undefined;
+      const failed = await rebalance({
+        from: c.old,
+        to: c.next,
+        retries: 0,
+        onNote: (step) => {
+          if (step === "done") stopping = c.stopNode("c");
+        },
+      }).catch((e: unknown) => e);
+      await stopping;
+      expect(failed).toBeInstanceOf(RebalanceFailed);
+      expect((failed as RebalanceFailed).message).toMatch(/^finish: node c \(http:\/\/127\.0\.0\.1:\d+\): connection refused/);
+      await c.startNode("c");
+      const phases = async () => Object.fromEntries(await Promise.all(c.names.map(async (n) => [n, (await call(c.instances.get(n)!.url, "GET", "/ring")).json.rebalance.phase])));
+      expect(await phases()).toEqual({ a: "done", b: "done", c: "switched", d: "done" });
+      const report = await rebalance({ from: c.old, to: c.next });
+      expect([report.outcome, report.switched, report.cleanup]).toEqual(["done", [], undefined]);
+      expect(await phases()).toEqual({ a: "done", b: "done", c: "done", d: "done" });
+      await expectPlacedOnce(c, new Map(ids.map((id) => [id, seedRow(id)])));
+    } finally {
+      await c.stop();
+    }
+  });
+});

@@ -1,0 +1,222 @@
+/**
+ * A rebalance that does not run straight through, on MariaDB: the `shardctl rebalance`
+ * process (bun src/cli.ts, a child process) SIGKILLed at random moments, under the fence
+ * before any switch, and between two switches; instances restarted in the middle of the
+ * copy. Each time the same command run again completes, every record ends once on its
+ * new owner, and one more run does nothing.
+ *
+ * The moments that must not be left to chance are made to last: a node's switch waits
+ * on a row lock held from outside on its instance_ring row (the fence is up on every
+ * node then), and the copy waits on a gap lock on the target's expenses table.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
+import mysql from "mysql2/promise";
+import { seedRecord } from "../../src/expenses/seed-data.ts";
+import { mysqlUnavailable, startMariaDBs, type MariaDB } from "../support/mariadb.ts";
+import { runCli } from "../support/cli.ts";
+import { waitFor } from "../support/net.ts";
+import { call } from "../server/ring-cluster.ts";
+import { expectPlacedOnce, mariadbDatabases, range, RebalanceCluster, seedRow } from "./cluster.ts";
+
+
+setDefaultTimeout(180_000);
+
+const repo = join(import.meta.dir, "../..");
+const running = new Set<Bun.Subprocess>();
+
+/** `bun src/cli.ts rebalance --from OLD --to NEW --json` as a child process. */
+function spawnRebalance(c: RebalanceCluster) {
+  const proc = Bun.spawn([process.execPath, "src/cli.ts", "rebalance", "--from", c.oldFile, "--to", c.newFile, "--json"], {
+    cwd: repo,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, SHARDCTL_ADMIN_TOKEN: "" },
+  });
+  running.add(proc);
+  const result = (async () => {
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    running.delete(proc);
+    return { code, stdout, stderr, signal: proc.signalCode };
+  })();
+  return { proc, result };
+}
+
+/** Each node's ring label and rebalance phase, as GET /ring says: `a=1:…/copying`. */
+async function phases(c: RebalanceCluster): Promise<Record<string, { ring: string; phase: string | undefined }>> {
+  const out: Record<string, { ring: string; phase: string | undefined }> = {};
+  for (const name of c.names) {
+    const ring = (await call(c.instances.get(name)!.url, "GET", "/ring")).json;
+    out[name] = { ring: ring.label, phase: ring.rebalance?.phase };
+  }
+  return out;
+}
+
+/** A connection to node `name`'s database. */
+function connect(c: RebalanceCluster, name: string) {
+  const u = new URL(c.spec.db(name));
+  return mysql.createConnection({ host: u.hostname, port: Number(u.port), user: u.username, database: u.pathname.slice(1) });
+}
+
+/**
+ * Runs the rebalance to its end (the command again: it finishes the job, or finds it done
+ * when the run before got through), checks the records, then once more: nothing to do.
+ */
+async function finishAndCheck(c: RebalanceCluster, ids: readonly string[], outcome: "done" | "already-done" = "done") {
+  const final = await spawnRebalance(c).result;
+  expect({ code: final.code, stderr: final.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+  expect(JSON.parse(final.stdout).outcome).toBe(outcome);
+  await expectPlacedOnce(c, new Map(ids.map((id) => [id, seedRow(id)])));
+  const again = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--json");
+  expect([again.code, JSON.parse(again.stdout).outcome]).toEqual([0, "already-done"]);
+  for (const [name, p] of Object.entries(await phases(c))) expect({ name, ...p }).toEqual({ name, ring: c.next.label, phase: "done" });
+}
+
+describe.skipIf(!!mysqlUnavailable)("a rebalance killed or disturbed, then run again (MariaDB)", () => {
+  let servers: MariaDB[] = [];
+  beforeAll(async () => {
+    servers = await startMariaDBs(2);
+  }, 120_000);
+  afterEach(async () => {
+    for (const p of running) p.kill("SIGKILL");
+    await Promise.all([...running].map((p) => p.exited));
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  const databases = mariadbDatabases(() => servers, "interrupted");
+
+  test("SIGKILL at random moments, then a run to completion: nothing lost or duplicated; once more: exit 0, nothing done", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
+    try {
+      const ids = range(1, 12_000);
+      await c.seed(ids);
+      const moving = ids.filter((id) => c.oldOwner(id) !== c.newOwner(id)).length;
+      const kills: string[] = [];
+      // the first in the middle of the copy: the new node holds some of its records, not all
+      const observer = await connect(c, "d");
+      try {
+        const first = spawnRebalance(c);
+        await waitFor(
+          async () => {
+            const [rows] = await observer.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM expenses");
+            return rows[0]!.n > 0 && rows[0]!.n < moving ? true : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 2 },
+        );
+        first.proc.kill("SIGKILL");
+        await first.result;
+        kills.push(`mid-copy: ${JSON.stringify(await phases(c))}`);
+      } finally {
+        await observer.end();
+      }
+      // then at random moments (a run takes one or two seconds, half of it starting bun); a run
+      // that gets through before its kill ends the series
+      for (let k = 0; k < 3; k++) {
+        const run = spawnRebalance(c);
+        const delay = 150 + Math.floor(Math.random() * 1500);
+        const ended = await Promise.race([run.result.then(() => true), Bun.sleep(delay).then(() => false)]);
+        if (ended) {
+          const r = await run.result;
+          expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.stringMatching(/^(shardctl rebalance: took over .*\n)?$/) });
+          break;
+        }
+        run.proc.kill("SIGKILL");
+        await run.result;
+        kills.push(`${delay} ms: ${JSON.stringify(await phases(c))}`);
+      }
+      await finishAndCheck(c, ids, kills.length === 4 ? "done" : "already-done");
+    } finally {
+      await c.stop();
+    }
+  });
+
+  test("SIGKILL under the fence before any switch: writes to moving records wait (503) until the next run switches", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
+    const holder = await connect(c, "d");
+    try {
+      const ids = range(1, 2000);
+      await c.seed(ids);
+      // d switches first; its switch waits on this lock, with the fence up everywhere
+      await holder.query("BEGIN");
+      await holder.query("SELECT * FROM instance_ring FOR UPDATE");
+      const run = spawnRebalance(c);
+      await waitFor(async () => (Object.values(await phases(c)).every((p) => p.phase === "fenced") ? true : undefined), { timeoutMs: 60_000, intervalMs: 10 });
+      run.proc.kill("SIGKILL");
+      await run.result;
+      const leaving = ids.find((id) => c.oldOwner(id) === "a" && c.newOwner(id) === "d")!;
+      const fenced = await call(c.instances.get("a")!.url, "PUT", `/v1/expenses/${leaving}`, { name: "under the fence" });
+      expect([fenced.status, fenced.json.error, fenced.headers.get("retry-after")]).toEqual([503, "moving", "1"]);
+      await holder.query("ROLLBACK");
+      await finishAndCheck(c, ids);
+      const after = await call(c.instances.get("d")!.url, "PUT", `/v1/expenses/${leaving}`, { name: "after" });
+      expect([after.status, after.json.name]).toEqual([202, "after"]);
+    } finally {
+      await holder.end();
+      await c.stop();
+    }
+  });
+
+  test("SIGKILL between two switches: the switched node serves its new records, the others keep the fence, the next run switches them", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
+    const holder = await connect(c, "a");
+    try {
+      const ids = range(1, 2000);
+      await c.seed(ids);
+      // the order is d, a, b, c: a's switch waits on this lock after d's
+      await holder.query("BEGIN");
+      await holder.query("SELECT * FROM instance_ring FOR UPDATE");
+      const run = spawnRebalance(c);
+      await waitFor(async () => ((await phases(c)).d!.phase === "switched" ? true : undefined), { timeoutMs: 60_000, intervalMs: 10 });
+      run.proc.kill("SIGKILL");
+      await run.result;
+      const now = await phases(c);
+      expect([now.a!.phase, now.b!.phase, now.c!.phase]).toEqual(["fenced", "fenced", "fenced"]);
+      const moved = ids.find((id) => c.oldOwner(id) === "a" && c.newOwner(id) === "d")!;
+      expect((await call(c.instances.get("d")!.url, "GET", `/v1/expenses/${moved}`)).json.name).toBe(seedRecord(moved).name);
+      expect((await call(c.instances.get("a")!.url, "DELETE", `/v1/expenses/${moved}`)).status).toBe(503);
+      await holder.query("ROLLBACK");
+      await finishAndCheck(c, ids);
+    } finally {
+      await holder.end();
+      await c.stop();
+    }
+  });
+
+  test("a target and a source restarted while the copy waits: the rebalance goes on or fails naming the node and step; a run again completes", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
+    const holder = await connect(c, "d");
+    const observer = await connect(c, "d");
+    try {
+      const ids = range(1, 2000);
+      await c.seed(ids);
+      // the first copy into d waits on this gap lock
+      await holder.query("BEGIN");
+      await holder.query("SELECT * FROM expenses WHERE id >= 0 FOR UPDATE");
+      const run = runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--json");
+      const database = new URL(c.spec.db("d")).pathname.slice(1);
+      await waitFor(
+        async () => {
+          const [rows] = await observer.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'INSERT INTO expenses%'", [database]);
+          return rows[0]!.n > 0 ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 20 },
+      );
+      await c.stopNode("a");
+      await c.startNode("a");
+      await c.stopNode("d");
+      await holder.query("ROLLBACK");
+      await c.startNode("d");
+      const first = await run;
+      if (first.code !== 0) {
+        expect(first.code).toBe(1);
+        expect(first.stderr).toMatch(/shardctl rebalance: copy: node [ad] \(http:\/\/127\.0\.0\.1:\d+\)/);
+      }
+      await finishAndCheck(c, ids, first.code === 0 ? "already-done" : "done");
+    } finally {
+      await holder.end();
+      await observer.end();
+      await c.stop();
+    }
+  });
+});
