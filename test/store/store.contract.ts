@@ -238,6 +238,18 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       expect(s.stats().records).toBe(3);
     });
 
+    test("putMany of one record, new or stored (changed or the same), keeps the count exact", async () => {
+      const s = await fresh();
+      await s.putMany([stored("1")]);
+      expect(s.stats().records).toBe(1);
+      await s.putMany([stored("1", { name: "Changed" })]);
+      await s.putMany([stored("1", { name: "Changed" })]);
+      expect(s.stats().records).toBe(1);
+      expect(await s.get("1")).toEqual(stored("1", { name: "Changed" }));
+      await s.putMany([stored("2")]);
+      expect(s.stats().records).toBe(2);
+    });
+
     test("a record putMany cannot store writes nothing of the batch", async () => {
       const s = await fresh();
       await expect(s.putMany([stored("1"), stored("2", { submit_date: "31-02-2016" })])).rejects.toThrow();

@@ -302,10 +302,13 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
       await count.track(
         bulk((s) =>
           s.transaction(async () => {
+            // The rows it adds: those not stored before, counted in the same transaction (the
+            // server's "Duplicates: N" comes with multi-row statements only).
             let inserted = 0;
             for (const part of rowBatches(rows)) {
-              const result = await s.query<mysql.ResultSetHeader>(upsertRows(part.length), part.flatMap(rowValues));
-              inserted += insertedRows(result, part.length);
+              const [stored] = await s.query<Rows>("SELECT COUNT(*) AS n FROM expenses WHERE id IN (?) FOR UPDATE", [part.map((r) => r.id)]);
+              await s.query(upsertRows(part.length), part.flatMap(rowValues));
+              inserted += part.length - Number(stored!.n);
             }
             return inserted;
           }),
@@ -345,16 +348,6 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
       await pool.end();
     },
   };
-}
-
-/**
- * Rows an INSERT ... ON DUPLICATE KEY UPDATE of `rows` rows added: the server reports
- * "Records: N  Duplicates: D" (D rows existed and were updated, or left as they were).
- */
-export function insertedRows(result: mysql.ResultSetHeader, rows: number): number {
-  const duplicates = /Duplicates:\s*(\d+)/.exec(result.info ?? "");
-  if (!duplicates) throw new Error(`the server did not say how many of ${rows} rows were duplicates (info: ${JSON.stringify(result.info)})`);
-  return rows - Number(duplicates[1]);
 }
 
 /**
