@@ -46,6 +46,7 @@ export function holderGone(records: readonly RebalanceDetail[], here = hostname(
   } else if (holder!.host === here && !processExists(holder!.pid)) {
     return `its process ${holder!.pid} on this host is gone`;
   }
+  // a process that lives but no longer sends heartbeats (stuck, or another program under a reused pid)
   const heard = Math.min(...held.map((r) => r.heartbeatAgeMs ?? Infinity));
   if (heard > LEASE_MS) return `no node has heard from pid ${holder!.pid} on ${holder!.host} for ${Math.round(heard / 1000)} s`;
   return undefined;
@@ -53,8 +54,8 @@ export function holderGone(records: readonly RebalanceDetail[], here = hostname(
 
 export class Lease {
   #token: string;
-  /** A rotation under way: some nodes may hold the new token already, so a refused heartbeat says nothing. */
-  #rotating = false;
+  /** The token of a rotation under way (some nodes may hold it already): a refused heartbeat says nothing then. */
+  #next: string | undefined;
   #timer: Timer | undefined;
   #lost: string | undefined;
   readonly holder: RebalanceHolder;
@@ -126,15 +127,12 @@ export class Lease {
    */
   async rotate(step: "verify" | "fence"): Promise<void> {
     const [old, next] = [this.#token, newToken()];
-    this.#rotating = true;
-    try {
-      heldHere.add(next);
-      await Promise.all(this.nodes.map((n) => this.#guard(step, n, () => n.lease(this.#request(next, old)))));
-      this.#token = next;
-      heldHere.delete(old);
-    } finally {
-      this.#rotating = false;
-    }
+    this.#next = next;
+    heldHere.add(next);
+    await Promise.all(this.nodes.map((n) => this.#guard(step, n, () => n.lease(this.#request(next, old)))));
+    this.#token = next;
+    this.#next = undefined;
+    heldHere.delete(old);
   }
 
   /** Raises (fenced) or lifts (copying) the fence on `nodes`, all at once; each answers once its requests in flight ended. */
@@ -153,7 +151,7 @@ export class Lease {
             await n.heartbeat(token, p, fence);
           } catch (e) {
             // a node restarting misses a beat; a node whose token changed under us is lost (unless this process rotated it meanwhile)
-            if (e instanceof AdminAnswerError && e.kind === "rebalance_held" && token === this.#token && !this.#rotating && this.#lost === undefined) {
+            if (e instanceof AdminAnswerError && e.kind === "rebalance_held" && token === this.#token && this.#next === undefined && this.#lost === undefined) {
               this.#lost = `node ${n.name}: ${e.message}`;
               onLost(this.#lost);
             }
@@ -172,7 +170,9 @@ export class Lease {
   /** Gives the lease up on every node that answers (the job stays where it is, for the next run). */
   async release(): Promise<void> {
     this.stopHeartbeat();
-    await Promise.allSettled(this.nodes.map((n) => n.release(this.#token)));
+    // after a rotation that failed half way, some nodes hold the new token and some the old
+    const tokens = [this.#token, ...(this.#next ? [this.#next] : [])];
+    await Promise.allSettled(this.nodes.flatMap((n) => tokens.map((t) => n.release(t))));
     this.end();
   }
 
@@ -180,6 +180,7 @@ export class Lease {
   end(): void {
     this.stopHeartbeat();
     heldHere.delete(this.#token);
+    if (this.#next) heldHere.delete(this.#next);
   }
 
   /** Runs `call` on `node`, as a RebalanceFailed of `step` naming the node when it fails. */

@@ -237,9 +237,10 @@ class Job {
     const earliest = [...this.records.values()].map((r) => r.fencedAt).filter((t) => t !== null).sort()[0];
     const started = new Date();
     const clock = performance.now();
-    await this.lease.phaseAll(unswitched, "fenced");
     let [drained, compared] = [0, 0];
     if (switchedAny) {
+      // every node was fenced before the first switch: this only confirms it
+      await this.lease.phaseAll(unswitched, "fenced");
       // the first switch came after the log was replayed and dropped: nothing may be left in it
       for (const n of this.#sources()) {
         const log = await readWholeLog(ctx, "fence", n);
@@ -252,6 +253,7 @@ class Job {
       }
     } else {
       try {
+        await this.lease.phaseAll(unswitched, "fenced");
         if (wasFenced) {
           const again = await syncPass(ctx, "verify", (c) => this.#tell("verify", c.examined, this.#progress.toCopy));
           this.report.verify = { ...again.counts, ms: Math.round(performance.now() - clock) };

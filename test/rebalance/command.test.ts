@@ -4,6 +4,7 @@
  * text report, --keep-data, and the move itself on the embedded store.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -242,6 +243,44 @@ describe("shardctl rebalance stopped on the way (the library, on SQLite instance
       expect([report.outcome, report.switched, report.cleanup]).toEqual(["done", [], undefined]);
       expect(await phases()).toEqual({ a: "done", b: "done", c: "done", d: "done" });
       await expectPlacedOnce(c, new Map(ids.map((id) => [id, seedRow(id)])));
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe("shardctl rebalance that cannot verify", () => {
+  test("a target that does not keep what it is sent: no switch, the fence lifted, the record named; fixed, the next run completes", async () => {
+    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
+    try {
+      const ids = range(1, 1000);
+      await c.seed(ids);
+      const victim = ids.find((id) => c.newOwner(id) === "d")!;
+      // d's database changes that record whenever it is written
+      const file = c.spec.db("d").slice("sqlite:".length);
+      const db = new Database(file);
+      db.exec(`CREATE TRIGGER corrupt_insert AFTER INSERT ON expenses WHEN NEW.id = ${victim} BEGIN UPDATE expenses SET name = 'corrupted' WHERE id = NEW.id; END`);
+      db.exec(`CREATE TRIGGER corrupt_update AFTER UPDATE OF name ON expenses WHEN NEW.id = ${victim} AND NEW.name <> 'corrupted' BEGIN UPDATE expenses SET name = 'corrupted' WHERE id = NEW.id; END`);
+      const run = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--json");
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        `shardctl rebalance: fence: 1 record(s) still differ after copying them again, so no node switched and the fence is lifted: record ${victim} (${c.oldOwner(victim)} -> d): differs in name`,
+      );
+      for (const name of c.names) {
+        const ring = (await call(c.instances.get(name)!.url, "GET", "/ring")).json;
+        expect({ name, label: ring.label, phase: ring.rebalance.phase }).toEqual({ name, label: name === "d" ? c.next.label : c.old.label, phase: "copying" });
+      }
+      // the fence is down: the old owner takes writes to moving records again
+      const moving = ids.find((id) => c.oldOwner(id) === "a" && c.newOwner(id) === "d")!;
+      expect((await call(c.instances.get("a")!.url, "PUT", `/v1/expenses/${moving}`, { name: "after the failure" })).status).toBe(202);
+
+      db.exec("DROP TRIGGER corrupt_insert");
+      db.exec("DROP TRIGGER corrupt_update");
+      db.close();
+      const again = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--json");
+      expect([again.code, JSON.parse(again.stdout).outcome]).toEqual([0, "done"]);
+      const expected = new Map(ids.map((id) => [id, id === moving ? { ...seedRow(id), name: "after the failure" } : seedRow(id)]));
+      await expectPlacedOnce(c, expected);
     } finally {
       await c.stop();
     }
