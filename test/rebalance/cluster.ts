@@ -4,7 +4,7 @@
  * files, records stored straight into the old owners' databases, and what each
  * database holds read back with SQL. Owners come from the reference ring.
  */
-import { expect } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +15,7 @@ import { parseNodeList, type Node } from "../../src/ring/node.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { startInstance, type Instance } from "../../src/server/index.ts";
 import { openStore } from "../../src/store/index.ts";
-import type { MariaDB } from "../support/mariadb.ts";
+import { startMariaDBs, type MariaDB } from "../support/mariadb.ts";
 import { freePort } from "../support/net.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { stored } from "../store/store.contract.ts";
@@ -92,6 +92,16 @@ export class RebalanceCluster {
     return instance;
   }
 
+  /** Each node's ring label and rebalance phase, as its GET /ring says. */
+  async phases(): Promise<Record<string, { ring: string; phase: string | undefined }>> {
+    const out: Record<string, { ring: string; phase: string | undefined }> = {};
+    for (const name of this.names) {
+      const ring = (await fetch(`${this.instances.get(name)!.url}/ring`).then((r) => r.json())) as { label: string; rebalance?: { phase: string } };
+      out[name] = { ring: ring.label, phase: ring.rebalance?.phase };
+    }
+    return out;
+  }
+
   async stopNode(name: string): Promise<void> {
     await this.instances.get(name)?.stop();
     this.instances.delete(name);
@@ -132,6 +142,36 @@ export class RebalanceCluster {
     this.instances.clear();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The cluster most tests use: a, b, c joined by d. */
+export const JOINING: Omit<ClusterSpec, "db"> = { old: ["a", "b", "c"], next: ["a", "b", "c", "d"] };
+
+/**
+ * Runs `work` on a started cluster whose old owners hold the seed records of ids 1..`records`;
+ * the cluster stops after, whatever happens.
+ */
+export async function withCluster<T>(spec: ClusterSpec, records: number, work: (c: RebalanceCluster, ids: string[]) => Promise<T>): Promise<T> {
+  const c = await RebalanceCluster.start(spec);
+  try {
+    const ids = range(1, records);
+    await c.seed(ids);
+    return await work(c, ids);
+  } finally {
+    await c.stop();
+  }
+}
+
+/** `n` MariaDB servers for the file (started before its tests, stopped after), and fresh databases on them per cluster. */
+export function useMariaDBServers(n: number, prefix: string) {
+  let servers: MariaDB[] = [];
+  beforeAll(async () => {
+    servers = await startMariaDBs(n);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  return mariadbDatabases(() => servers, prefix);
 }
 
 /** The rows of a database URL's expenses table, by SQL (not through the store). */

@@ -14,7 +14,7 @@ import { RebalanceFailed } from "../../src/rebalance/errors.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { runCli } from "../support/cli.ts";
 import { call } from "../server/ring-cluster.ts";
-import { expectPlacedOnce, range, RebalanceCluster, seedRow, sqliteDatabases } from "./cluster.ts";
+import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, sqliteDatabases, withCluster } from "./cluster.ts";
 
 setDefaultTimeout(60_000);
 
@@ -36,8 +36,7 @@ async function expectUntouched(c: RebalanceCluster) {
 
 describe("shardctl rebalance: bad usage is exit 2 and changes nothing", () => {
   test("no --to, a ring file that does not parse, an epoch not larger, a bad --concurrency", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() });
-    try {
+    await withCluster({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() }, 0, async (c) => {
       const cases: [string[], RegExp][] = [
         [[], /--to NEW\.json is required/],
         [["--to", ringFile("{nodes:")], /--to .*ring-\d+\.json: not valid JSON/],
@@ -54,14 +53,11 @@ describe("shardctl rebalance: bad usage is exit 2 and changes nothing", () => {
         expect(r.stderr).toMatch(message);
       }
       await expectUntouched(c);
-    } finally {
-      await c.stop();
-    }
+    });
   });
 
   test("a node of the new ring that is not up, or that has no ring; a node leaving that is down", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "d"], db: databases() });
-    try {
+    await withCluster({ old: ["a", "b", "c"], next: ["a", "b", "d"], db: databases() }, 0, async (c) => {
       await c.stopNode("d");
       const down = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
       expect(down.code).toBe(2);
@@ -75,23 +71,18 @@ describe("shardctl rebalance: bad usage is exit 2 and changes nothing", () => {
       expect(leaving.stderr).toContain("a node that leaves must stay up until the rebalance ends");
       await c.startNode("c");
       await expectUntouched(c);
-    } finally {
-      await c.stop();
-    }
+    });
   });
 
   test("without --from, instances that hold different rings", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() });
-    try {
+    await withCluster({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() }, 0, async (c) => {
       const other = new Ring(c.old.nodes, { vnodes: 40, epoch: 5 });
       expect((await call(c.instances.get("b")!.url, "PUT", "/ring", { ...other.toJSON(), label: other.label })).status).toBe(200);
       const r = await runCli("rebalance", "--to", c.newFile);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain("the nodes of the new ring hold different rings");
       expect(r.stderr).toContain("give --from OLD.json");
-    } finally {
-      await c.stop();
-    }
+    });
   });
 });
 
@@ -137,9 +128,7 @@ describe("shardctl rebalance: one at a time", () => {
 
 describe("shardctl rebalance on SQLite instances", () => {
   test("the text report: the plan, each step, the fence; no progress bar when stderr is no terminal", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
-    try {
-      await c.seed(range(1, 1000));
+    await withCluster({ ...JOINING, db: databases() }, 1000, async (c) => {
       const dry = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--dry-run");
       expect(dry.code).toBe(0);
       const moving = range(1, 1000).filter((id) => c.oldOwner(id) !== c.newOwner(id)).length;
@@ -163,16 +152,11 @@ describe("shardctl rebalance on SQLite instances", () => {
       expect(run.stdout).toMatch(/fence +\d+ ms: writes to moving records waited at most this long/);
       expect(run.stdout).toContain(`switch    d, a, b, c -> ring ${c.next.label}`);
       expect(run.stdout).toContain(`cleanup   ${moving} moved records deleted from their old owners`);
-    } finally {
-      await c.stop();
-    }
+    });
   });
 
   test("--keep-data leaves the moved records on their old owners (verify reports them), the ring switched all the same", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() });
-    try {
-      const ids = range(1, 500);
-      await c.seed(ids);
+    await withCluster({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() }, 500, async (c, ids) => {
       const run = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--keep-data", "--json");
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout).cleanup).toEqual({ kept: true });
@@ -186,18 +170,13 @@ describe("shardctl rebalance on SQLite instances", () => {
       expect(verify.code).toBe(1);
       expect(JSON.parse(verify.stdout).extra.length).toBe(moved.length);
       for (const i of c.instances.values()) expect((await call(i.url, "GET", "/ring")).json.label).toBe(c.next.label);
-    } finally {
-      await c.stop();
-    }
+    });
   });
 });
 
 describe("shardctl rebalance stopped on the way (the library, on SQLite instances)", () => {
   test("Ctrl-C: it stops at the next safe point, gives the lease up at once, and the same command completes", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
-    try {
-      const ids = range(1, 2000);
-      await c.seed(ids);
+    await withCluster({ ...JOINING, db: databases() }, 2000, async (c, ids) => {
       const stop = new AbortController();
       const stopped = await rebalance({
         from: c.old,
@@ -214,16 +193,11 @@ describe("shardctl rebalance stopped on the way (the library, on SQLite instance
       const report = await rebalance({ from: c.old, to: c.next });
       expect([report.outcome, report.found, report.tookOver]).toEqual(["done", "unfinished", undefined]);
       await expectPlacedOnce(c, new Map(ids.map((id) => [id, seedRow(id)])));
-    } finally {
-      await c.stop();
-    }
+    });
   });
 
   test("a run that could not finish on one node: the next finishes it there and touches nothing else", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
-    try {
-      const ids = range(1, 1000);
-      await c.seed(ids);
+    await withCluster({ ...JOINING, db: databases() }, 1000, async (c, ids) => {
       let stopping: Promise<void> | undefined;
       const failed = await rebalance({
         from: c.old,
@@ -237,24 +211,19 @@ describe("shardctl rebalance stopped on the way (the library, on SQLite instance
       expect(failed).toBeInstanceOf(RebalanceFailed);
       expect((failed as RebalanceFailed).message).toMatch(/^finish: node c \(http:\/\/127\.0\.0\.1:\d+\): connection refused/);
       await c.startNode("c");
-      const phases = async () => Object.fromEntries(await Promise.all(c.names.map(async (n) => [n, (await call(c.instances.get(n)!.url, "GET", "/ring")).json.rebalance.phase])));
+      const phases = async () => Object.fromEntries(Object.entries(await c.phases()).map(([n, p]) => [n, p.phase]));
       expect(await phases()).toEqual({ a: "done", b: "done", c: "switched", d: "done" });
       const report = await rebalance({ from: c.old, to: c.next });
       expect([report.outcome, report.switched, report.cleanup]).toEqual(["done", [], undefined]);
       expect(await phases()).toEqual({ a: "done", b: "done", c: "done", d: "done" });
       await expectPlacedOnce(c, new Map(ids.map((id) => [id, seedRow(id)])));
-    } finally {
-      await c.stop();
-    }
+    });
   });
 });
 
 describe("shardctl rebalance that cannot verify", () => {
   test("a target that does not keep what it is sent: no switch, the fence lifted, the record named; fixed, the next run completes", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
-    try {
-      const ids = range(1, 1000);
-      await c.seed(ids);
+    await withCluster({ ...JOINING, db: databases() }, 1000, async (c, ids) => {
       const victim = ids.find((id) => c.newOwner(id) === "d")!;
       // d's database changes that record whenever it is written
       const file = c.spec.db("d").slice("sqlite:".length);
@@ -281,8 +250,6 @@ describe("shardctl rebalance that cannot verify", () => {
       expect([again.code, JSON.parse(again.stdout).outcome]).toEqual([0, "done"]);
       const expected = new Map(ids.map((id) => [id, id === moving ? { ...seedRow(id), name: "after the failure" } : seedRow(id)]));
       await expectPlacedOnce(c, expected);
-    } finally {
-      await c.stop();
-    }
+    });
   });
 });

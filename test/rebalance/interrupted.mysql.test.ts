@@ -9,16 +9,15 @@
  * on a row lock held from outside on its instance_ring row (the fence is up on every
  * node then), and the copy waits on a gap lock on the target's expenses table.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import { mysqlUnavailable, startMariaDBs, type MariaDB } from "../support/mariadb.ts";
+import { mysqlUnavailable } from "../support/mariadb.ts";
 import { runCli } from "../support/cli.ts";
 import { waitFor } from "../support/net.ts";
 import { call } from "../server/ring-cluster.ts";
-import { expectPlacedOnce, mariadbDatabases, range, RebalanceCluster, seedRow } from "./cluster.ts";
-
+import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, useMariaDBServers, withCluster } from "./cluster.ts";
 
 setDefaultTimeout(180_000);
 
@@ -42,16 +41,6 @@ function spawnRebalance(c: RebalanceCluster) {
   return { proc, result };
 }
 
-/** Each node's ring label and rebalance phase, as GET /ring says: `a=1:…/copying`. */
-async function phases(c: RebalanceCluster): Promise<Record<string, { ring: string; phase: string | undefined }>> {
-  const out: Record<string, { ring: string; phase: string | undefined }> = {};
-  for (const name of c.names) {
-    const ring = (await call(c.instances.get(name)!.url, "GET", "/ring")).json;
-    out[name] = { ring: ring.label, phase: ring.rebalance?.phase };
-  }
-  return out;
-}
-
 /** A connection to node `name`'s database. */
 function connect(c: RebalanceCluster, name: string) {
   const u = new URL(c.spec.db(name));
@@ -69,28 +58,18 @@ async function finishAndCheck(c: RebalanceCluster, ids: readonly string[], outco
   await expectPlacedOnce(c, new Map(ids.map((id) => [id, seedRow(id)])));
   const again = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--json");
   expect([again.code, JSON.parse(again.stdout).outcome]).toEqual([0, "already-done"]);
-  for (const [name, p] of Object.entries(await phases(c))) expect({ name, ...p }).toEqual({ name, ring: c.next.label, phase: "done" });
+  for (const [name, p] of Object.entries(await c.phases())) expect({ name, ...p }).toEqual({ name, ring: c.next.label, phase: "done" });
 }
 
 describe.skipIf(!!mysqlUnavailable)("a rebalance killed or disturbed, then run again (MariaDB)", () => {
-  let servers: MariaDB[] = [];
-  beforeAll(async () => {
-    servers = await startMariaDBs(2);
-  }, 120_000);
+  const databases = useMariaDBServers(2, "interrupted");
   afterEach(async () => {
     for (const p of running) p.kill("SIGKILL");
     await Promise.all([...running].map((p) => p.exited));
   });
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-  });
-  const databases = mariadbDatabases(() => servers, "interrupted");
 
   test("SIGKILL at random moments, then a run to completion: nothing lost or duplicated; once more: exit 0, nothing done", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
-    try {
-      const ids = range(1, 12_000);
-      await c.seed(ids);
+    await withCluster({ ...JOINING, db: databases() }, 12_000, async (c, ids) => {
       const moving = ids.filter((id) => c.oldOwner(id) !== c.newOwner(id)).length;
       const kills: string[] = [];
       // the first in the middle of the copy: the new node holds some of its records, not all
@@ -106,7 +85,7 @@ describe.skipIf(!!mysqlUnavailable)("a rebalance killed or disturbed, then run a
         );
         first.proc.kill("SIGKILL");
         await first.result;
-        kills.push(`mid-copy: ${JSON.stringify(await phases(c))}`);
+        kills.push(`mid-copy: ${JSON.stringify(await c.phases())}`);
       } finally {
         await observer.end();
       }
@@ -123,64 +102,54 @@ describe.skipIf(!!mysqlUnavailable)("a rebalance killed or disturbed, then run a
         }
         run.proc.kill("SIGKILL");
         await run.result;
-        kills.push(`${delay} ms: ${JSON.stringify(await phases(c))}`);
+        kills.push(`${delay} ms: ${JSON.stringify(await c.phases())}`);
       }
       await finishAndCheck(c, ids, kills.length === 4 ? "done" : "already-done");
-    } finally {
-      await c.stop();
-    }
+    });
   });
 
+  /**
+   * A 3 -> 4 rebalance killed when `reached` holds, node `held`'s switch waiting on a lock of
+   * its instance_ring row meanwhile; `then` looks at the cluster as the kill left it, and the
+   * lock goes before the next run completes the job.
+   */
+  async function killedWhileSwitchWaits(held: string, reached: (p: Awaited<ReturnType<RebalanceCluster["phases"]>>) => boolean, then: (c: RebalanceCluster, ids: string[]) => Promise<void>) {
+    await withCluster({ ...JOINING, db: databases() }, 2000, async (c, ids) => {
+      const holder = await connect(c, held);
+      try {
+        await holder.query("BEGIN");
+        await holder.query("SELECT * FROM instance_ring FOR UPDATE");
+        const run = spawnRebalance(c);
+        await waitFor(async () => (reached(await c.phases()) ? true : undefined), { timeoutMs: 60_000, intervalMs: 10 });
+        run.proc.kill("SIGKILL");
+        await run.result;
+        await then(c, ids);
+        await holder.query("ROLLBACK");
+      } finally {
+        await holder.end();
+      }
+      await finishAndCheck(c, ids);
+    });
+  }
+
   test("SIGKILL under the fence before any switch: writes to moving records wait (503) until the next run switches", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
-    const holder = await connect(c, "d");
-    try {
-      const ids = range(1, 2000);
-      await c.seed(ids);
-      // d switches first; its switch waits on this lock, with the fence up everywhere
-      await holder.query("BEGIN");
-      await holder.query("SELECT * FROM instance_ring FOR UPDATE");
-      const run = spawnRebalance(c);
-      await waitFor(async () => (Object.values(await phases(c)).every((p) => p.phase === "fenced") ? true : undefined), { timeoutMs: 60_000, intervalMs: 10 });
-      run.proc.kill("SIGKILL");
-      await run.result;
+    // d switches first: its switch waits, with the fence up everywhere
+    await killedWhileSwitchWaits("d", (p) => Object.values(p).every((n) => n.phase === "fenced"), async (c, ids) => {
       const leaving = ids.find((id) => c.oldOwner(id) === "a" && c.newOwner(id) === "d")!;
       const fenced = await call(c.instances.get("a")!.url, "PUT", `/v1/expenses/${leaving}`, { name: "under the fence" });
       expect([fenced.status, fenced.json.error, fenced.headers.get("retry-after")]).toEqual([503, "moving", "1"]);
-      await holder.query("ROLLBACK");
-      await finishAndCheck(c, ids);
-      const after = await call(c.instances.get("d")!.url, "PUT", `/v1/expenses/${leaving}`, { name: "after" });
-      expect([after.status, after.json.name]).toEqual([202, "after"]);
-    } finally {
-      await holder.end();
-      await c.stop();
-    }
+    });
   });
 
   test("SIGKILL between two switches: the switched node serves its new records, the others keep the fence, the next run switches them", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
-    const holder = await connect(c, "a");
-    try {
-      const ids = range(1, 2000);
-      await c.seed(ids);
-      // the order is d, a, b, c: a's switch waits on this lock after d's
-      await holder.query("BEGIN");
-      await holder.query("SELECT * FROM instance_ring FOR UPDATE");
-      const run = spawnRebalance(c);
-      await waitFor(async () => ((await phases(c)).d!.phase === "switched" ? true : undefined), { timeoutMs: 60_000, intervalMs: 10 });
-      run.proc.kill("SIGKILL");
-      await run.result;
-      const now = await phases(c);
+    // the order is d, a, b, c: a's switch waits after d's
+    await killedWhileSwitchWaits("a", (p) => p.d!.phase === "switched", async (c, ids) => {
+      const now = await c.phases();
       expect([now.a!.phase, now.b!.phase, now.c!.phase]).toEqual(["fenced", "fenced", "fenced"]);
       const moved = ids.find((id) => c.oldOwner(id) === "a" && c.newOwner(id) === "d")!;
       expect((await call(c.instances.get("d")!.url, "GET", `/v1/expenses/${moved}`)).json.name).toBe(seedRecord(moved).name);
       expect((await call(c.instances.get("a")!.url, "DELETE", `/v1/expenses/${moved}`)).status).toBe(503);
-      await holder.query("ROLLBACK");
-      await finishAndCheck(c, ids);
-    } finally {
-      await holder.end();
-      await c.stop();
-    }
+    });
   });
 
   test("a target and a source restarted while the copy waits: the rebalance goes on or fails naming the node and step; a run again completes", async () => {

@@ -4,13 +4,13 @@
  * ring by the reference ring (read with SQL), `client verify` with the new ring passes,
  * exactly the planned records moved, and a second run does nothing.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import { mysqlUnavailable, startMariaDBs, type MariaDB } from "../support/mariadb.ts";
+import { mysqlUnavailable } from "../support/mariadb.ts";
 import { runCli } from "../support/cli.ts";
 import { call } from "../server/ring-cluster.ts";
-import { expectPlacedOnce, mariadbDatabases, range, RebalanceCluster, seedRow } from "./cluster.ts";
+import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, useMariaDBServers, withCluster } from "./cluster.ts";
 
 setDefaultTimeout(120_000);
 
@@ -27,20 +27,10 @@ function expectedPairs(c: RebalanceCluster, ids: readonly string[]) {
 }
 
 describe.skipIf(!!mysqlUnavailable)("shardctl rebalance on MariaDB", () => {
-  let servers: MariaDB[] = [];
-  beforeAll(async () => {
-    servers = await startMariaDBs(2);
-  }, 120_000);
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-  });
-  const databases = mariadbDatabases(() => servers, "rebalance");
+  const databases = useMariaDBServers(2, "rebalance");
 
   test("3 -> 4 nodes: each record once, on its new owner; exactly the planned records moved; client verify passes; once more does nothing", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: ["a", "b", "c", "d"], db: databases() });
-    try {
-      const ids = range(1, 3000);
-      await c.seed(ids);
+    await withCluster({ ...JOINING, db: databases() }, 3000, async (c, ids) => {
       const before = await c.rows();
 
       const dry = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--dry-run", "--json");
@@ -75,16 +65,11 @@ describe.skipIf(!!mysqlUnavailable)("shardctl rebalance on MariaDB", () => {
 
       const again = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
       expect([again.code, again.stdout]).toEqual([0, `rebalance ${c.old.label} -> ${c.next.label}: done already, every node holds ring ${c.next.label}; nothing to do.`]);
-    } finally {
-      await c.stop();
-    }
+    });
   });
 
   test("4 -> 3 nodes: the leaving node's records go to their new owners; it holds nothing after and answers 421 for every id", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b", "c", "d"], next: ["a", "b", "c"], db: databases() });
-    try {
-      const ids = range(1, 3000);
-      await c.seed(ids);
+    await withCluster({ old: ["a", "b", "c", "d"], next: ["a", "b", "c"], db: databases() }, 3000, async (c, ids) => {
       const pairs = expectedPairs(c, ids);
       expect(pairs.every((p) => p.from === "d")).toBe(true);
       // --from left out: the instances tell their ring
@@ -100,16 +85,11 @@ describe.skipIf(!!mysqlUnavailable)("shardctl rebalance on MariaDB", () => {
       const refused = await call(d.url, "GET", `/v1/expenses/${someId}`);
       expect([refused.status, refused.json.owner.name, refused.json.ring]).toEqual([421, c.newOwner(someId), c.next.label]);
       expect((await runCli("client", "verify", "--ring", c.newFile, "--ids", "1..3000")).code).toBe(0);
-    } finally {
-      await c.stop();
-    }
+    });
   });
 
   test("a weight change moves ids onto that node only, between nodes that stay", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b", "c"], next: [{ name: "a", weight: 2 }, "b", "c"], db: databases() });
-    try {
-      const ids = range(1, 2000);
-      await c.seed(ids);
+    await withCluster({ old: ["a", "b", "c"], next: [{ name: "a", weight: 2 }, "b", "c"], db: databases() }, 2000, async (c, ids) => {
       const run = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--json");
       expect([run.code, run.stderr]).toEqual([0, ""]);
       const report = JSON.parse(run.stdout);
@@ -118,9 +98,7 @@ describe.skipIf(!!mysqlUnavailable)("shardctl rebalance on MariaDB", () => {
       expect(new Set(pairs.map((p) => p.to))).toEqual(new Set(["a"]));
       expect(report.switched).toEqual(["a", "b", "c"]);
       await expectPlacedOnce(c, new Map(ids.map((id) => [id, seedRow(id)])));
-    } finally {
-      await c.stop();
-    }
+    });
   });
 
   test("a writer with the old ring throughout: every write acknowledged and in its last acknowledged state, no deleted record back, none twice", async () => {
