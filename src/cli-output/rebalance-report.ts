@@ -52,7 +52,10 @@ export function renderRebalance(report: RebalanceReport, options: { maxWidth?: n
   }
   if (report.fence) {
     const f = report.fence;
-    step("fence", `${seconds(f.ms)}: writes to moving records waited at most this long; ${plural(f.drained, "record")} written since the comparison copied, ${plural(f.compared, "record")} compared again under it`);
+    step(
+      "fence",
+      `${seconds(f.ms)}: writes to moving records were answered 503 (Retry-After: 1) this long; ${plural(f.drained, "record")} written since the comparison copied, ${plural(f.compared, "record")} compared again under it`,
+    );
   }
   if (report.switched.length > 0) step("switch", `${report.switched.join(", ")} -> ring ${report.to}`);
   if (report.cleanup) {

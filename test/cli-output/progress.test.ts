@@ -40,6 +40,18 @@ describe("progressBar", () => {
     expect(progressLine(6128, 20_000, 3, 5, 60)).toBe("[###.......] 6,128/20,000 ids 30% 1,226/s ETA 0:12 3 failed");
   });
 
+  test("a step's label in front and another unit (the rebalance: copy ... records), the whole line within the terminal", () => {
+    const term = terminal(70);
+    let t = 0;
+    const bar = progressBar({ total: 26_000, stream: term.stream, now: () => t, unit: "records", label: "copy" });
+    t = 1000;
+    bar.update(13_000, 26_000, 0);
+    const line = visible(term.written[0]!);
+    expect(line).toStartWith("copy [");
+    expect(line).toEndWith("] 13,000/26,000 records 50% 13,000/s ETA 0:01");
+    expect(line.length).toBeLessThanOrEqual(69);
+  });
+
   test("only on a terminal and only for long jobs", () => {
     const quiet: string[] = [];
     const pipe = { isTTY: false, columns: 80, write: (s: string) => (quiet.push(s), true) };
