@@ -10,6 +10,11 @@
  * serve process, mariadbd), from /proc, which says where the time goes on a machine where
  * the three share the cores.
  *
+ * Beside them, bench/bare-serve.ts: Bun.serve and the same driver call, nothing else (no
+ * framework, validation, ring check, metrics or log), the floor of any instance on this
+ * machine. service/bare is what the instance's own work costs; bare/raw what the HTTP hop
+ * costs.
+ *
  * Before/after in one run: BENCH_BASELINE=<another checkout of shardctl, with node_modules>
  * starts that checkout's serve as well (its own database on the same server), and every
  * round measures this checkout, the baseline and the raw driver one after the other, so
@@ -82,28 +87,23 @@ const server = await startMariaDB();
 const services: Service[] = [];
 try {
   const checkouts = [{ label: "service", dir: join(import.meta.dir, "..") }, ...(BASELINE ? [{ label: "baseline", dir: BASELINE }] : [])];
+  const labels = [...checkouts.map((c) => c.label), "bare"];
   // Every database gets the schema from this checkout's migrations (the baseline's serve migrates further if it must).
-  for (const db of ["bench_raw", ...checkouts.map((c) => `bench_${c.label}`)]) await (await openStore(server.url(db))).close();
+  for (const db of ["bench_raw", ...labels.map((label) => `bench_${label}`)]) await (await openStore(server.url(db))).close();
 
-  for (const { label, dir } of checkouts) {
+  for (const label of labels) {
     const port = await freePort();
+    const db = server.url(`bench_${label}`);
+    const dir = checkouts.find((c) => c.label === label)?.dir;
     // Ring-aware, as deployed: a one-node ring, so that the instance owns every id the bench sends.
-    const proc = Bun.spawn(
-      [
-        process.execPath,
-        join(dir, "src/cli.ts"),
-        "serve",
-        "--port",
-        String(port),
-        "--db",
-        `${server.url(`bench_${label}`)}?pool=${POOL}`,
-        "--name",
-        "bench",
-        "--nodes",
-        `bench=127.0.0.1:${port}`,
-      ],
-      { stdout: "ignore", stderr: "inherit" },
-    );
+    // The bare server (bare-serve.ts): an HTTP hop and the driver call, nothing else.
+    const command = dir
+      ? ["serve", "--port", String(port), "--db", `${db}?pool=${POOL}`, "--name", "bench", "--nodes", `bench=127.0.0.1:${port}`]
+      : [String(port), db, String(POOL)];
+    const proc = Bun.spawn([process.execPath, dir ? join(dir, "src/cli.ts") : join(import.meta.dir, "bare-serve.ts"), ...command], {
+      stdout: "ignore",
+      stderr: "inherit",
+    });
     const base = `http://127.0.0.1:${port}`;
     services.push({ label, base, proc, ids: 0 });
     await waitFor(() => fetch(`${base}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 20_000 });
@@ -219,6 +219,7 @@ try {
     `method: medians of ${ROUNDS} rounds x ${SECONDS}s per cell; service pool ${POOL} connections, raw mysql2 pool ${POOL}; both sides: prepared statements through the pool's callback execute; the service runs as a separate, ring-aware serve process with its request log on`,
   );
   if (BASELINE) console.log(`baseline: the serve of ${BASELINE}, measured in the same rounds, right after this checkout's`);
+  console.log("bare: bench/bare-serve.ts (Bun.serve, the same driver call, the row as JSON; nothing else): the floor of any instance here");
   console.log("");
   const names = services.map((s) => s.label);
   console.log(

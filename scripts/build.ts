@@ -1,8 +1,9 @@
 /**
  * `npm run build`: compiles src/cli.ts into one self-contained binary, dist/shardctl,
  * with the package version, the git commit (SHARDCTL_COMMIT overrides it, e.g. in an
- * image built without .git) and the Bun version baked in (`shardctl --version`). SQL
- * migrations are imported as text, so they travel inside the binary.
+ * image built without .git) and the Bun version baked in (`shardctl --version`). The SQL
+ * migrations are string constants in src/store/{mysql,sqlite}/migrations.ts, so they
+ * travel inside the binary with the code.
  */
 import pkg from "../package.json" with { type: "json" };
 import { gitCommit } from "../src/version.ts";
