@@ -17,7 +17,7 @@ import { RING_HEADER, type Ring } from "../ring/ring.ts";
 import type { Node } from "../ring/node.ts";
 import { rejectRepeatedQuery } from "../server/app.ts";
 import { MAX_BODY_BYTES, parseJsonText, readBodyText } from "../server/body.ts";
-import { clip, errorAnswer, INTERNAL } from "../server/errors.ts";
+import { answerError } from "../server/errors.ts";
 import { HttpMetrics } from "../server/metrics.ts";
 import { openapiPage } from "../server/openapi-page.ts";
 import { metricsFeature } from "../server/status.ts";
@@ -137,14 +137,7 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
         set.status = error.status;
         return error.body;
       }
-      const report = (e: unknown) => console.error(`[router] ${clip(request.method, 16)} ${clip(request.url, 200)}:`, e);
-      try {
-        return errorAnswer(code, error, request, set, report);
-      } catch (e) {
-        report(e);
-        set.status = 500;
-        return INTERNAL;
-      }
+      return answerError("router", code, error, request, set);
     })
     .use(
       openapi({

@@ -11,7 +11,7 @@ import type { ExpenseStore } from "../store/types.ts";
 import { VERSION } from "../version.ts";
 import type { AdminPolicy } from "./admin.ts";
 import { parseJsonBody } from "./body.ts";
-import { clip, errorAnswer, INTERNAL } from "./errors.ts";
+import { answerError, clip } from "./errors.ts";
 import { healthFeature } from "./health.ts";
 import { accounted } from "./accounting.ts";
 import { HttpMetrics, instanceMetrics } from "./metrics.ts";
@@ -75,16 +75,7 @@ export function createApp({
     .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
     // only `request` taken from the context: Elysia then prepares no more of it (headers, cookies) per request
     .onParse({ as: "global" }, ({ request }) => parseJsonBody({ request }, limitOf(request)))
-    .onError({ as: "global" }, ({ code, error, request, set }) => {
-      const report = (e: unknown) => console.error(`[${name}] ${clip(request.method, 16)} ${clip(request.url, 200)}:`, e);
-      try {
-        return errorAnswer(code, error, request, set, report);
-      } catch (e) {
-        report(e);
-        set.status = 500;
-        return INTERNAL;
-      }
-    })
+    .onError({ as: "global" }, ({ code, error, request, set }) => answerError(name, code, error, request, set))
     .use(
       openapi({
         path: "/openapi",

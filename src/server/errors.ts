@@ -137,6 +137,22 @@ export function errorAnswer(
 export const INTERNAL: ErrorBody = { error: "internal", message: "internal error; the server log has the details" };
 
 /**
+ * An app's onError answer (an instance's or the router's), which cannot throw: errorAnswer,
+ * and INTERNAL if even that fails. Unexpected errors go to stderr tagged with `who` and the
+ * request (clipped: a client chooses its target).
+ */
+export function answerError(who: string, code: string | number, error: unknown, request: Request, set: Parameters<typeof errorAnswer>[3]): ErrorBody {
+  const report = (e: unknown) => console.error(`[${who}] ${clip(request.method, 16)} ${clip(request.url, 200)}:`, e);
+  try {
+    return errorAnswer(code, error, request, set, report);
+  } catch (e) {
+    report(e);
+    set.status = 500;
+    return INTERNAL;
+  }
+}
+
+/**
  * The last resort when the error handler itself fails, or an error escapes the app:
  * still the JSON error body with X-Shard-Node, never Bun's HTML error page.
  */
