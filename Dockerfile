@@ -12,6 +12,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json bunfig.toml ./
 COPY scripts ./scripts
 COPY src ./src
+# The image has no .git: pass the commit for `shardctl --version`, e.g.
+#   docker build --build-arg SHARDCTL_COMMIT=$(git rev-parse HEAD) -t shardctl .
+ARG SHARDCTL_COMMIT=""
 RUN node_modules/.bin/bun scripts/build.ts /out/shardctl && /out/shardctl --version
 
 FROM debian:bookworm-slim

@@ -86,7 +86,7 @@ export function createApp({
             title: "shardctl expense instance",
             version: VERSION,
             description:
-              "One shard of the expense service. Every answer carries X-Shard-Node, and X-Shard-Ring (<epoch>:<fingerprint>) when the instance has a ring. Errors are JSON {error, message, field}: malformed JSON 400, missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, method not served on a known path 405 (with Allow), database unreachable 503. A ring-aware instance answers 421 {error: misdirected, message, id, owner: {name, url}, ring} for an id it does not own, and executes nothing. Query parameters a route does not take, or given twice, are 422.",
+              "One shard of the expense service. Every answer carries X-Shard-Node, and X-Shard-Ring (<epoch>:<fingerprint>) when the instance has a ring. Errors are JSON {error, message, field}: malformed JSON 400, missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, a body that is not sent as JSON (a form) 415, method not served on a known path 405 (with Allow), database unreachable 503. A ring-aware instance answers 421 {error: misdirected, message, id, owner: {name, url}, ring} for an id it does not own, and executes nothing. Query parameters a route does not take, or given twice, are 422.",
           },
         },
       }),
