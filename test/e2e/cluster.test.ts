@@ -16,6 +16,7 @@ import { freePort, waitFor } from "../support/net.ts";
 import { parseNodeList } from "../../src/ring/node.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { refOwnerOf } from "../ring/reference.ts";
+import { parsePrometheusText, valueOf } from "../support/prom-text.ts";
 import { cli, compiledBinary, spawnCli, startServe, stopAll, type ServeProcess } from "./support.ts";
 
 const NAMES = ["shard1", "shard2", "shard3"];
@@ -235,7 +236,8 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
     expect(human.stdout).toMatch(new RegExp(`^misplaced\\s+5000\\s+${ownerOf("5000")}\\s+${wrong("5000")}\\s+its owner does not have it$`, "m"));
   });
 
-  test("ring-aware instances (SHARDCTL_NODES): a client with other vnodes stores nothing on a non-owner and exits 1; ring check agrees", async () => {
+  /** Three ring-aware instances (one ring for all, from SHARDCTL_NODES) on a database of the test's own. */
+  async function startRingAwareCluster() {
     const database = `e2e_${databases++}`;
     const ports = await Promise.all(NAMES.map(() => freePort()));
     const nodeList = NAMES.map((name, i) => `${name}=127.0.0.1:${ports[i]}`).join(",");
@@ -244,6 +246,11 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
     );
     const label = new Ring(parseNodeList(nodeList), { vnodes: 160 }).label;
     for (const s of shards) expect(s.log()).toContain(`ring ${label}`);
+    return { database, nodeList, shards, label };
+  }
+
+  test("ring-aware instances (SHARDCTL_NODES): a client with other vnodes stores nothing on a non-owner and exits 1; ring check agrees", async () => {
+    const { database, nodeList, label } = await startRingAwareCluster();
 
     const stale = await shardctl("client", "run", "--ids", "1..100", "--nodes", nodeList, "--vnodes", "50", "--json");
     expect(stale.code).toBe(1);
@@ -267,5 +274,41 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
     const check = await shardctl("ring", "check", "--nodes", nodeList);
     expect(check.code).toBe(0);
     expect(check.stdout).toContain(`3 of 3 nodes hold ring ${label}`);
+  });
+
+  test("the binary's status and /metrics (prom-client inside the compiled binary): three nodes up with their counts, requests counted exactly", async () => {
+    const { nodeList, shards, label } = await startRingAwareCluster();
+    const ids = range(1, 30);
+    const run = await shardctl("client", "run", "--ids", "1..30", "--nodes", nodeList);
+    expect(run.code).toBe(0);
+
+    const status = await shardctl("status", "--nodes", nodeList, "--json");
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout) as { ring: string; ok: boolean; nodes: { name: string; up: boolean; ready: boolean; ring: string; records: number; database: string }[] };
+    expect({ ring: report.ring, ok: report.ok }).toEqual({ ring: label, ok: true });
+    expect(report.nodes.map(({ name, up, ready, ring, records, database }) => ({ name, up, ready, ring, records, database }))).toEqual(
+      NAMES.map((name) => ({ name, up: true, ready: true, ring: label, records: ids.filter((id) => ownerOf(id) === name).length, database: "mysql" })),
+    );
+
+    // each id: one POST and one GET on its owner (client run), nothing else on an expense route
+    for (const [i, name] of NAMES.entries()) {
+      const text = await (await fetch(`http://127.0.0.1:${shards[i]!.port}/metrics`)).text();
+      const families = parsePrometheusText(text);
+      const owned = ids.filter((id) => ownerOf(id) === name).length;
+      expect({
+        name,
+        posts: valueOf(families, "shardctl_http_requests_total", { method: "POST", route: "/v1/expenses", status: "201" }),
+        gets: valueOf(families, "shardctl_http_requests_total", { method: "GET", route: "/v1/expenses/:id", status: "200" }),
+        records: valueOf(families, "shardctl_records"),
+        ring: valueOf(families, "shardctl_ring_info", { label }),
+      }).toEqual({ name, posts: owned, gets: owned, records: owned, ring: 1 });
+    }
+
+    // one node down: status exits 1 naming it
+    await shards[1]!.stop();
+    const down = await shardctl("status", "--nodes", nodeList);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain(`1 of 3 nodes is not well\n  node shard2 (http://127.0.0.1:${shards[1]!.port}): down: `);
+    expect(down.stdout).toContain("2 of 3 nodes up, ready and on ring");
   });
 });
