@@ -250,6 +250,28 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       expect(s.stats().records).toBe(2);
     });
 
+    test("putMany counts an id given twice once, in one statement's batch and across batches", async () => {
+      const s = await fresh();
+      await s.putMany([stored("1"), stored("1", { name: "Second" })]);
+      expect(s.stats().records).toBe(1);
+      expect(await s.get("1")).toEqual(stored("1", { name: "Second" }));
+      // 1,200 new ids between two mentions of 1 (stored already) and of 7 (new), far apart (other batches)
+      const fresh1200 = Array.from({ length: 1200 }, (_, i) => stored(String(i + 100)));
+      await s.putMany([stored("1"), stored("7"), ...fresh1200, stored("7", { name: "Last" }), stored("1", { name: "Last" })]);
+      expect(s.stats().records).toBe(1 + 1 + 1200);
+      expect(s.stats().records).toBe((await s.listIds(undefined, 5000)).length);
+      expect(await s.getMany(["1", "7"])).toEqual([stored("1", { name: "Last" }), stored("7", { name: "Last" })]);
+    });
+
+    test("putMany keeps the count exact beside concurrent putMany and inserts of the same ids", async () => {
+      const s = await fresh();
+      const records = Array.from({ length: 200 }, (_, i) => stored(String(i + 1)));
+      // three imports of the same ids and an insert of each, all at once: 200 records in the end
+      await Promise.all([s.putMany(records), s.putMany(records), s.putMany(records), ...records.map((r) => s.insert(r))]);
+      expect((await s.listIds(undefined, 1000)).length).toBe(200);
+      expect(s.stats().records).toBe(200);
+    });
+
     test("a record putMany cannot store writes nothing of the batch", async () => {
       const s = await fresh();
       await expect(s.putMany([stored("1"), stored("2", { submit_date: "31-02-2016" })])).rejects.toThrow();

@@ -302,14 +302,25 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
       await count.track(
         bulk((s) =>
           s.transaction(async () => {
-            // The rows it adds: those not stored before, counted in the same transaction (the
-            // server's "Duplicates: N" comes with multi-row statements only). A plain read: a
-            // locking one takes gap locks, and concurrent imports into one table deadlock on them.
+            // The rows it adds, as each statement itself reports them (under its own locks,
+            // whatever runs beside it): a multi-row upsert's "Records: N  Duplicates: D" says
+            // N - D were added. A one-row upsert reports no such line, and its affected rows
+            // (1 for added, and 1 for an unchanged row too: mysql2 asks for found rows) cannot
+            // tell, so one row is a plain INSERT first, an upsert only when its id is stored.
             let inserted = 0;
             for (const part of rowBatches(rows)) {
-              const [stored] = await s.query<Rows>("SELECT COUNT(*) AS n FROM expenses WHERE id IN (?)", [part.map((r) => r.id)]);
-              await s.query(upsertRows(part.length), part.flatMap(rowValues));
-              inserted += part.length - Number(stored!.n);
+              if (part.length === 1) {
+                try {
+                  await s.query(insertOneRow(), rowValues(part[0]!));
+                  inserted += 1;
+                } catch (e) {
+                  if (driverError(e)?.code !== "ER_DUP_ENTRY") throw e;
+                  await s.query(upsertRows(1), rowValues(part[0]!));
+                }
+                continue;
+              }
+              const result = await s.query<mysql.ResultSetHeader>(upsertRows(part.length), part.flatMap(rowValues));
+              inserted += addedByUpsert(result, part.length);
             }
             return inserted;
           }),
@@ -403,6 +414,18 @@ function rowValues(r: ExpenseRow): unknown[] {
 }
 
 /** `rows` rows into the expenses table, each replacing what its id held. */
+/** The rows a multi-row upsert added: Records - Duplicates from the statement's info line. */
+export function addedByUpsert(result: { readonly info?: string }, rows: number): number {
+  const m = /Records:\s*(\d+)\s+Duplicates:\s*(\d+)/.exec(result.info ?? "");
+  if (!m || Number(m[1]) !== rows) throw new Error(`an upsert of ${rows} rows reported ${JSON.stringify(result.info)}, not "Records: ${rows}  Duplicates: D"`);
+  return rows - Number(m[2]);
+}
+
+/** A plain INSERT of one row (ER_DUP_ENTRY when its id is stored). */
+function insertOneRow(): string {
+  return `INSERT INTO expenses (${ROW_COLUMNS.join(", ")}) VALUES (${ROW_COLUMNS.map(() => "?").join(", ")})`;
+}
+
 function upsertRows(rows: number): string {
   const one = `(${ROW_COLUMNS.map(() => "?").join(", ")})`;
   const update = ROW_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = VALUES(${c})`).join(", ");

@@ -231,9 +231,11 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
         run(
           () =>
             client.transaction(() => {
-              const existing = chunks(rows.map((r) => r.id)).reduce((n, part) => n + storedAmong(part), 0);
+              // each id once: an id given twice (in two chunks) must not count as stored twice
+              const ids = [...new Set(rows.map((r) => r.id))];
+              const existing = chunks(ids).reduce((n, part) => n + storedAmong(part), 0);
               for (const r of rows) upsert.run(r);
-              return new Set(rows.map((r) => r.id)).size - existing;
+              return ids.length - existing;
             }).immediate(),
           true,
         ),
