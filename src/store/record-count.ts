@@ -15,11 +15,20 @@ export class RecordCount {
   #records = 0;
   #recount: Promise<void> | undefined;
   #again = false;
+  /** A write's effect is unknown and no count has succeeded since. */
+  #dirty = false;
+  #lastTry = Number.NEGATIVE_INFINITY;
 
-  /** `records`: counted when the store opened; `countAll` counts again when a write's effect is unknown. */
+  /**
+   * `records`: counted when the store opened; `countAll` counts again when a write's effect
+   * is unknown. While such a count has not succeeded, a write that succeeds (or `retry()`, at
+   * a ping) starts another, at most once every `retryAfterMs`.
+   */
   constructor(
     records: number,
     private readonly countAll: () => Promise<number>,
+    private readonly retryAfterMs = 1000,
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.#records = records;
   }
@@ -47,6 +56,7 @@ export class RecordCount {
       const rows = delta(result);
       if (rows > 0) this.added(rows);
       else if (rows < 0) this.removed(-rows);
+      this.retry();
       return result;
     } catch (e) {
       if (e instanceof StoreUnavailable && e.outcomeUnknown) this.unsure();
@@ -54,27 +64,35 @@ export class RecordCount {
     }
   }
 
-  /** A write's effect is unknown: count again (one count at a time; a failed count is tried again at the next doubt). */
+  /** The database answers again: if a count is still owed (the last one failed), try it now, at most once every retryAfterMs. */
+  retry(): void {
+    if (this.#dirty && !this.#recount && this.now() - this.#lastTry >= this.retryAfterMs) this.unsure();
+  }
+
+  /** A write's effect is unknown: count again (one count at a time; until one succeeds, the figure is owed a count). */
   unsure(): void {
+    this.#dirty = true;
     if (this.#recount) {
       this.#again = true;
       return;
     }
+    this.#lastTry = this.now();
     this.#recount = (async () => {
       try {
         do {
           this.#again = false;
           this.#records = await this.countAll();
         } while (this.#again);
+        this.#dirty = false;
       } catch {
-        // the database is still away: the next write that fails or succeeds unsure tries again
+        // the database is still away: the next write that succeeds, or a ping, tries again (retry)
       } finally {
         this.#recount = undefined;
       }
     })();
   }
 
-  /** Resolves when a count in the background (if any) is done; for tests and orderly stops. */
+  /** Resolves when a count in the background (if any) is done; for tests. */
   settled(): Promise<void> {
     return this.#recount ?? Promise.resolve();
   }

@@ -345,6 +345,7 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
       }),
     async ping() {
       await run((s) => s.execute("SELECT 1", []), Math.min(PING_TIMEOUT_MS, target.timeoutMs));
+      count.retry();
     },
     stats: () => {
       const open = core._allConnections.length;
@@ -356,7 +357,7 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
       };
     },
     async close() {
-      await count.settled();
+      // not waiting for a count in the background (its deadline is long): ending the pool ends it
       await pool.end();
     },
   };

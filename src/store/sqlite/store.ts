@@ -263,6 +263,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
       await run(() => client.query("SELECT 1").get());
       // After a write failed for want of space or I/O, ready again only once the database can grow.
       if (writeFault) await run(() => probeWrite.immediate(), true);
+      count.retry();
     },
     stats: () => ({ records: count.records, unavailable: availability.unavailable }),
     async close() {
