@@ -14,19 +14,28 @@ import { hostPort, hostProblem } from "../server/instance.ts";
 import { jsonArg, ringArgs, wideArg } from "./_args.ts";
 import { intOption, parseIds } from "./_parse.ts";
 
-/** Resolves on the first Ctrl-C or SIGTERM; `off()` stops listening. */
-function stopSignal(): { stopped: Promise<NodeJS.Signals>; off(): void } {
-  let resolve!: (s: NodeJS.Signals) => void;
-  const stopped = new Promise<NodeJS.Signals>((r) => (resolve = r));
+/**
+ * Resolves on the first Ctrl-C or SIGTERM, or (`output`) when standard output's reader is
+ * gone (`status --watch | head`: EPIPE), so that a watch does not go on checking the nodes
+ * for nobody; `off()` stops listening.
+ */
+function stopSignal(output = false): { stopped: Promise<NodeJS.Signals | "EPIPE">; off(): void } {
+  let resolve!: (s: NodeJS.Signals | "EPIPE") => void;
+  const stopped = new Promise<NodeJS.Signals | "EPIPE">((r) => (resolve = r));
   const onInt = () => resolve("SIGINT");
   const onTerm = () => resolve("SIGTERM");
+  const onOutputError = (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") resolve("EPIPE");
+  };
   process.once("SIGINT", onInt);
   process.once("SIGTERM", onTerm);
+  if (output) process.stdout.on("error", onOutputError);
   return {
     stopped,
     off() {
       process.off("SIGINT", onInt);
       process.off("SIGTERM", onTerm);
+      process.stdout.off("error", onOutputError);
     },
   };
 }
@@ -34,7 +43,7 @@ function stopSignal(): { stopped: Promise<NodeJS.Signals>; off(): void } {
 /** Redraws on a terminal (cursor home, clear below); one report after another otherwise. */
 async function watch(ring: Ring, intervalMs: number, show: (s: ClusterStatus) => string, json: boolean): Promise<void> {
   const tty = process.stdout.isTTY && !json;
-  const signal = stopSignal();
+  const signal = stopSignal(true);
   let stop = false;
   void signal.stopped.then(() => (stop = true));
   if (tty) process.stdout.write("\x1b[2J\x1b[?25l"); // a clear screen, and no cursor while redrawing
@@ -44,7 +53,7 @@ async function watch(ring: Ring, intervalMs: number, show: (s: ClusterStatus) =>
       if (stop) break;
       const text = json ? JSON.stringify(status) : `${show(status)}\n(every ${intervalMs / 1000} s; Ctrl-C to stop)`;
       if (tty) process.stdout.write(`\x1b[H${text.replaceAll("\n", "\x1b[K\n")}\x1b[K\n\x1b[J`);
-      else console.log(json ? text : `${text}\n`);
+      else process.stdout.write(json ? `${text}\n` : `${text}\n\n`); // not console.log: a closed pipe must reach stopSignal as EPIPE
       await Promise.race([Bun.sleep(intervalMs), signal.stopped]);
     }
   } finally {

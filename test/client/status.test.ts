@@ -107,6 +107,19 @@ describe("shardctl status", () => {
     for (const s of reports) expect(s.nodes.map((n: any) => n.records).reduce((a: number, b: number) => a + b, 0)).toBe(1);
   }, 30_000);
 
+  test("--watch ends when its reader goes away (status --watch | head -1), with exit 0", async () => {
+    const { nodes } = await cluster(["7"]);
+    // a real pipe, as a shell makes it: head reads one line and exits, closing the pipe
+    const command = [process.execPath, CLI, "status", "--nodes", nodes, "--watch", "--interval", "1", "--json"].map((a) => `'${a}'`).join(" ");
+    const proc = Bun.spawn(["bash", "-c", `${command} | head -1; echo "status: \${PIPESTATUS[0]}"`], { stdout: "pipe", stderr: "pipe" });
+    const ended = await Promise.race([proc.exited.then(() => "ended"), Bun.sleep(20_000).then(() => "still running after 20 s")]);
+    if (ended !== "ended") proc.kill("SIGKILL");
+    expect(ended).toBe("ended");
+    const [first, last] = (await new Response(proc.stdout).text()).trim().split("\n");
+    expect(JSON.parse(first!).nodes.length).toBe(3);
+    expect(last).toBe("status: 0");
+  }, 30_000);
+
   test("bad usage: exit 2", async () => {
     for (const args of [["--interval", "1"], ["--host", "127.0.0.1"], ["--web", "70000"], ["--web", "0", "--json"]]) {
       const r = await runCli("status", "--nodes", "a=127.0.0.1:1", ...args);
