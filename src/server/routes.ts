@@ -39,8 +39,16 @@ const EXPENSE_PREFIX = "/v1/expenses/";
 /** Every route, for tests and documentation. */
 export const KNOWN_ROUTES: readonly KnownRoute[] = [...STATIC, ONE_EXPENSE];
 
-/** The route whose template matches `path` (no query), or undefined for a path no route serves. */
+/**
+ * The route whose template matches `path` (no query), or undefined for a path no route
+ * serves. One trailing slash is the same route (`/v1/expenses/7/`, `/healthz/`), as Elysia
+ * serves it.
+ */
 export function routeOf(path: string): KnownRoute | undefined {
+  return routeOfExact(path) ?? (path.length > 1 && path.endsWith("/") ? routeOfExact(path.slice(0, -1)) : undefined);
+}
+
+function routeOfExact(path: string): KnownRoute | undefined {
   const known = BY_PATH.get(path);
   if (known) return known;
   if (path.startsWith(EXPENSE_PREFIX) && path.length > EXPENSE_PREFIX.length && path.indexOf("/", EXPENSE_PREFIX.length) === -1) {
