@@ -7,7 +7,7 @@
 import type { Node } from "../ring/node.ts";
 import { parseRingLabel, type Ring } from "../ring/ring.ts";
 import { ShardRequestError } from "./errors.ts";
-import { callShard, errorMessage } from "./transport.ts";
+import { callShard, errorMessage, printable } from "./transport.ts";
 
 /**
  * How a node's ring compares with the ring asked about (as `ring check` says it):
@@ -106,17 +106,18 @@ async function nodeStatus(node: Node, ring: Ring, timeoutMs: number): Promise<No
   if (res.servedBy === null) {
     return { ...base, ...none, latencyMs, problem: `down: HTTP ${res.status} from something that is not a shardctl instance (no X-Shard-Node header)` };
   }
-  if (res.servedBy !== node.name) return { ...base, ...none, latencyMs, problem: `answers as node "${res.servedBy}", not "${node.name}"` };
+  if (res.servedBy !== node.name) return { ...base, ...none, latencyMs, problem: `answers as node "${printable(res.servedBy, 80)}", not "${node.name}"` };
   if (res.status !== 200) {
     const older = res.status === 404 ? " (an instance without GET /status: an older shardctl?)" : "";
     return { ...base, ...none, up: true, latencyMs, problem: `GET /status answered HTTP ${res.status}: ${errorMessage(res.body)}${older}` };
   }
   const body = res.body as { ready?: unknown; message?: unknown; ring?: unknown; records?: unknown; version?: unknown; database?: unknown };
-  const held = typeof body.ring === "string" ? body.ring : null;
+  // what a node says is shown on a terminal: made printable and clipped (a label is 1 + 16 hex digits and an epoch)
+  const held = typeof body.ring === "string" ? printable(body.ring, 40) : null;
   const agreement = ringAgreement(held, ring);
   const ready = body.ready === true;
   const problem = !ready
-    ? `not ready: ${typeof body.message === "string" ? body.message : "its database does not answer"}`
+    ? `not ready: ${typeof body.message === "string" ? printable(body.message) : "its database does not answer"}`
     : agreement === "agrees"
       ? null
       : AGREEMENT_PROBLEM[agreement](held, ring);
@@ -127,7 +128,7 @@ async function nodeStatus(node: Node, ring: Ring, timeoutMs: number): Promise<No
     ring: held,
     agreement,
     records: typeof body.records === "number" ? body.records : null,
-    version: typeof body.version === "string" ? body.version : null,
+    version: typeof body.version === "string" ? printable(body.version, 40) : null,
     database: body.database === "mysql" || body.database === "sqlite" ? body.database : null,
     latencyMs,
     problem,
@@ -141,7 +142,7 @@ function rebalanceOf(body: unknown): RebalanceView | null {
   const p = r.progress as Record<string, unknown> | null | undefined;
   const progress =
     p && typeof p.step === "string" && typeof p.copied === "number" && typeof p.toCopy === "number"
-      ? { step: p.step, copied: p.copied, toCopy: p.toCopy, ...(typeof p.ratePerS === "number" ? { ratePerS: p.ratePerS } : {}) }
+      ? { step: printable(p.step, 40), copied: p.copied, toCopy: p.toCopy, ...(typeof p.ratePerS === "number" ? { ratePerS: p.ratePerS } : {}) }
       : null;
-  return { job: r.job, from: String(r.from), to: String(r.to), phase: r.phase, progress };
+  return { job: printable(r.job, 100), from: printable(String(r.from), 40), to: printable(String(r.to), 40), phase: printable(r.phase, 40), progress };
 }

@@ -222,7 +222,7 @@ function parseBody(node: Target, text: string, status: number, attempts: number)
   } catch {
     // Error pages from proxies are text; keep them for the message, fail only on 2xx.
     if (status >= 400) return text;
-    throw new ShardRequestError(node.name, node.url, "invalid-response", `HTTP ${status} with a body that is not JSON: ${clip(text)}`, status, attempts);
+    throw new ShardRequestError(node.name, node.url, "invalid-response", `HTTP ${status} with a body that is not JSON: ${printable(text, 300)}`, status, attempts);
   }
 }
 
@@ -257,14 +257,23 @@ function classify(e: unknown, timeoutMs: number): { kind: FailureKind; reason: s
  * The message of an error body or its text, shortened: every field error of the
  * `errors` array (`name: ...; email: ...`), else `message` (or `error`, `detail`).
  */
+/**
+ * Text a node sent, made safe to print on a terminal: control characters (escape
+ * sequences, newlines, C1 codes) shown as U+FFFD, and clipped to `max` characters. A
+ * broken or hostile node cannot redraw the screen or forge lines of a report.
+ */
+export function printable(text: string, max = 200): string {
+  return clip(text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd"), max);
+}
+
 export function errorMessage(body: unknown): string {
-  if (typeof body === "string") return clip(body);
+  if (typeof body === "string") return printable(body, 80);
   if (body && typeof body === "object") {
     const b = body as Record<string, unknown>;
     const fieldErrors = Array.isArray(b.errors) ? b.errors.map((x) => (x as { message?: unknown })?.message).filter((m) => typeof m === "string") : [];
-    if (fieldErrors.length > 1) return fieldErrors.map((m) => clip(m, 200)).join("; ");
+    if (fieldErrors.length > 1) return fieldErrors.map((m) => printable(m, 200)).join("; ");
     for (const key of ["message", "error", "detail"]) {
-      if (typeof b[key] === "string" && b[key] !== "") return clip(b[key]);
+      if (typeof b[key] === "string" && b[key] !== "") return printable(b[key], 80);
     }
     return clip(JSON.stringify(body));
   }

@@ -120,6 +120,33 @@ describe("shardctl status", () => {
     expect(last).toBe("status: 0");
   }, 30_000);
 
+  test("what a node says is printed safely: no escape sequence or line of its own reaches the terminal, and long text is clipped", async () => {
+    const evil = "\x1b[2J\x1b]0;pwned\x07line one\nnode other: fine\r" + "x".repeat(500);
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(request) {
+        const headers = { "x-shard-node": "odd" };
+        if (new URL(request.url).pathname === "/status") return Response.json({ ready: false, message: evil, ring: evil, version: evil, records: 1, database: "sqlite" }, { headers });
+        return Response.json({ error: "not_found", message: evil }, { status: 404, headers });
+      },
+    });
+    try {
+      const r = await runCli("status", "--nodes", `odd=127.0.0.1:${server.port}`);
+      expect(r.code).toBe(1);
+      for (const [stream, text] of [["stdout", r.stdout], ["stderr", r.stderr]] as const) {
+        // no ESC, BEL or CR from the node; each line is one of ours, none as long as what was sent
+        expect({ stream, controls: /[\x1b\x07\r]/.test(text) }).toEqual({ stream, controls: false });
+        expect({ stream, forged: text.split("\n").some((l) => l.startsWith("node other")) }).toEqual({ stream, forged: false });
+        expect({ stream, longest: Math.max(...text.split("\n").map((l) => l.length)) < 500 }).toEqual({ stream, longest: true });
+      }
+      expect(r.stderr).toContain("node odd");
+      expect(r.stderr).toContain("not ready: \ufffd[2J");
+    } finally {
+      server.stop(true);
+    }
+  });
+
   test("bad usage: exit 2", async () => {
     for (const args of [["--interval", "1"], ["--host", "127.0.0.1"], ["--web", "70000"], ["--web", "0", "--json"]]) {
       const r = await runCli("status", "--nodes", "a=127.0.0.1:1", ...args);
