@@ -12,6 +12,13 @@ export const STATUS_PATH = "status.json";
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** "160 vnodes each (weight 1)", or, when weights differ, "160 vnodes per unit of weight (weights a=2, b=1)". */
+function vnodesCaption(ring: Ring): string {
+  const weights = new Set(ring.nodes.map((n) => n.weight));
+  if (weights.size === 1) return `${ring.vnodes} vnodes each (weight ${[...weights][0]})`;
+  return `${ring.vnodes} vnodes per unit of weight (weights ${ring.nodes.map((n) => `${n.name}=${n.weight}`).join(", ")})`;
+}
+
 export function renderClusterPage(ring: Ring, { refreshMs, sampleIds }: { refreshMs: number; sampleIds: readonly string[] }): string {
   const svg = renderRingSvg(ring.placement, sampleIds).replace(/^<\?xml[^>]*>\s*/, "");
   const colors = Object.fromEntries(ring.nodes.map((n, i) => [n.name, nodeColor(i)]));
@@ -41,7 +48,7 @@ export function renderClusterPage(ring: Ring, { refreshMs, sampleIds }: { refres
 </head>
 <body>
 <h1>shardctl cluster</h1>
-<p class="muted">Ring <code>${escapeHtml(ring.label)}</code>, ${ring.nodes.length} nodes, ${ring.vnodes} vnodes each (weight 1). Checked every ${refreshMs / 1000} s; last check <span id="at">not yet</span>.</p>
+<p class="muted">Ring <code>${escapeHtml(ring.label)}</code>, ${ring.nodes.length} nodes, ${escapeHtml(vnodesCaption(ring))}. Checked every ${refreshMs / 1000} s; last check <span id="at">not yet</span>.</p>
 <p id="verdict">Checking the nodes ...</p>
 <table id="nodes">
 <thead><tr><th>node</th><th>url</th><th>up</th><th>ready</th><th>ring</th><th class="num">records</th><th>version</th><th>db</th><th class="num">check</th><th>rebalance</th></tr></thead>

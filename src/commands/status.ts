@@ -66,9 +66,15 @@ async function watch(ring: Ring, intervalMs: number, show: (s: ClusterStatus) =>
 async function serveWeb(ring: Ring, host: string, port: number, intervalMs: number, sampleIds: readonly string[]): Promise<void> {
   const page = renderClusterPage(ring, { refreshMs: intervalMs, sampleIds });
   // One check at a time, shared by every page open; a fresh one when the last is older than the interval.
-  let last: { at: number; status: Promise<ClusterStatus> } | undefined;
+  // A check still running is shared too (a node down takes the whole timeout), never a second one beside it.
+  let last: { at: number; status: Promise<ClusterStatus>; running: boolean } | undefined;
   const current = () => {
-    if (!last || performance.now() - last.at >= intervalMs / 2) last = { at: performance.now(), status: clusterStatus(ring) };
+    if (!last || (!last.running && performance.now() - last.at >= intervalMs / 2)) {
+      const check = { at: performance.now(), status: clusterStatus(ring), running: true };
+      const done = () => void (check.running = false);
+      check.status.then(done, done);
+      last = check;
+    }
     return last.status;
   };
   let server: ReturnType<typeof Bun.serve>;

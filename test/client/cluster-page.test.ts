@@ -119,3 +119,14 @@ describe("the cluster page", () => {
     }
   }, 60_000);
 });
+
+describe("the cluster page's caption", () => {
+  test("says the weights when they differ, and the one weight when they do not", async () => {
+    const { renderClusterPage } = await import("../../src/cli-output/cluster-page.ts");
+    const { parseNodeList } = await import("../../src/ring/node.ts");
+    const { Ring } = await import("../../src/ring/ring.ts");
+    const page = (nodes: string) => renderClusterPage(new Ring(parseNodeList(nodes), { vnodes: 100 }), { refreshMs: 2000, sampleIds: [] });
+    expect(page("a=127.0.0.1:1:2,b=127.0.0.1:2")).toContain("2 nodes, 100 vnodes per unit of weight (weights a=2, b=1).");
+    expect(page("a=127.0.0.1:1,b=127.0.0.1:2")).toContain("2 nodes, 100 vnodes each (weight 1).");
+  });
+});
