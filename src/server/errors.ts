@@ -156,6 +156,6 @@ export function answerError(who: string, code: string | number, error: unknown, 
  * The last resort when the error handler itself fails, or an error escapes the app:
  * still the JSON error body with X-Shard-Node, never Bun's HTML error page.
  */
-export function internalErrorResponse(node: string): Response {
-  return Response.json(INTERNAL, { status: 500, headers: { "x-shard-node": node } });
+export function internalErrorResponse(node: string, ringLabel?: string): Response {
+  return Response.json(INTERNAL, { status: 500, headers: { "x-shard-node": node, ...(ringLabel ? { "x-shard-ring": ringLabel } : {}) } });
 }

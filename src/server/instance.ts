@@ -130,6 +130,8 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   // until the store is open and the app exists, every request gets a JSON 503 "starting".
   let handle: ((request: Request) => Response | Promise<Response>) | undefined;
   let nodeName = name ?? "";
+  // The ring in force, once the guard exists: the last-resort 500 carries it as every answer does.
+  let currentRing: (() => Ring | undefined) | undefined;
   // The peer address of a request routed under another Request object (see routable).
   const peers = new WeakMap<Request, string | undefined>();
   const server: Bun.Server<undefined> = Bun.serve({
@@ -145,7 +147,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     development: false,
     error: (e) => {
       console.error(`[${nodeName}] unhandled error:`, e);
-      return internalErrorResponse(nodeName);
+      return internalErrorResponse(nodeName, currentRing?.()?.label);
     },
     fetch: (request, bun) => {
       if (!handle) return starting(nodeName);
@@ -169,6 +171,8 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     const start = await ringAtStart(store, given, nodeName);
     notes = start.notes;
     guard = new RingGuard(nodeName, store, start.ring, { switchTimeoutMs: options.ringSwitchTimeoutMs });
+    const ringGuard = guard;
+    currentRing = () => ringGuard.ring;
     rebalancing = await Rebalancing.load(nodeName, store, guard);
     const unfinished = rebalancing.summary();
     if (unfinished && unfinished.phase !== "done") notes = [...notes, `rebalance ${unfinished.job} is unfinished here (phase ${unfinished.phase}): it goes on when shardctl rebalance runs again`];

@@ -90,3 +90,35 @@ describe("answers on the wire", () => {
     expect({ closed, sentAfterAnswerBelowLimit: sentAfterAnswer < limit }).toEqual({ closed: true, sentAfterAnswerBelowLimit: true });
   });
 });
+
+describe("the last resort", () => {
+  test("an error that escapes the app (here: the request log throws) is the JSON 500 with X-Shard-Node and X-Shard-Ring, no stack", async () => {
+    const { Ring } = await import("../../src/ring/ring.ts");
+    const { parseNodeList } = await import("../../src/ring/node.ts");
+    const ring = new Ring(parseNodeList("last=127.0.0.1:1"), { vnodes: 16 });
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    const instance = await startInstance({
+      port: 0,
+      db: "sqlite::memory:",
+      name: "last",
+      ring: { ring, source: "the test" },
+      log: () => {
+        throw new Error("the log is broken");
+      },
+    });
+    try {
+      const r = await fetch(`${instance.url}/healthz`);
+      expect(r.status).toBe(500);
+      expect(r.headers.get("x-shard-node")).toBe("last");
+      expect(r.headers.get("x-shard-ring")).toBe(ring.label);
+      expect(await r.json()).toEqual({ error: "internal", message: "internal error; the server log has the details" });
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      console.error = original;
+      await instance.stop();
+    }
+  });
+});
+
