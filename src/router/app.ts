@@ -163,7 +163,9 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
     .get(
       "/readyz",
       async ({ status }) => {
-        const report = await readiness(followed.ring.nodes, upstream);
+        // a node's answer with a newer X-Shard-Ring is followed here too (the ring is read from that node, as for any request)
+        const ring = followed.ring;
+        const report = await readiness(ring.nodes, upstream, (node, answer) => followed.after(node, ring, answer));
         return report.ready ? report : status(503, report);
       },
       {

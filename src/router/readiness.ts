@@ -3,7 +3,9 @@
  * the ring gives it. Nodes are asked at once, each with a short timeout and no retry,
  * so a probe answers within about two seconds whatever the nodes do.
  */
+import type { RingAnswer } from "../client/ring-adoption.ts";
 import type { Node } from "../ring/node.ts";
+import { RING_HEADER } from "../ring/ring.ts";
 import type { Upstream } from "./upstream.ts";
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -23,7 +25,10 @@ export interface ReadinessReport {
   readonly nodes: readonly NodeReadiness[];
 }
 
-async function probe(node: Node, upstream: Upstream): Promise<NodeReadiness> {
+/** Told of each node's answer (its status and X-Shard-Ring), so that a newer ring can be adopted from a probe too. */
+export type ProbeAnswered = (node: Node, answer: RingAnswer) => Promise<unknown>;
+
+async function probe(node: Node, upstream: Upstream, answered?: ProbeAnswered): Promise<NodeReadiness> {
   const result = await upstream.send(node, {
     method: "GET",
     path: "/readyz",
@@ -34,6 +39,7 @@ async function probe(node: Node, upstream: Upstream): Promise<NodeReadiness> {
   const verdict = (message?: string): NodeReadiness =>
     message === undefined ? { name: node.name, url: node.url, ready: true } : { name: node.name, url: node.url, ready: false, message };
   if (!result.ok) return verdict(result.reason);
+  await answered?.(node, { status: result.status, ring: result.headers.get(RING_HEADER) });
   const servedBy = result.headers.get("x-shard-node");
   if (servedBy !== null && servedBy !== node.name) return verdict(`answers as node "${servedBy}" (X-Shard-Node)`);
   if (result.status === 200) return verdict();
@@ -46,8 +52,8 @@ async function probe(node: Node, upstream: Upstream): Promise<NodeReadiness> {
   return verdict(`HTTP ${result.status}${typeof said === "string" ? `: ${said}` : ""}`);
 }
 
-export async function readiness(nodes: readonly Node[], upstream: Upstream): Promise<ReadinessReport> {
-  const report = await Promise.all(nodes.map((node) => probe(node, upstream)));
+export async function readiness(nodes: readonly Node[], upstream: Upstream, answered?: ProbeAnswered): Promise<ReadinessReport> {
+  const report = await Promise.all(nodes.map((node) => probe(node, upstream, answered)));
   const notReady = report.filter((n) => !n.ready);
   if (notReady.length === 0) return { ready: true, nodes: report };
   const message = `not ready: ${notReady.map((n) => `node ${n.name} (${n.url}): ${n.message}`).join("; ")}`;

@@ -64,6 +64,20 @@ describe("ring-aware instances", () => {
     }
   });
 
+  test("a readiness probe is enough to follow the instances' newer ring", async () => {
+    const older = ringOf(nodeList, { vnodes: 160, epoch: 0 });
+    const { router, notes } = routerWith(older);
+    try {
+      const ready = await call(`${router.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(router.ring.label).toBe(current.label);
+      expect(notes).toEqual([expect.stringContaining(`adopted ring ${current.label}`)]);
+      expect((await call(`${router.url}/ring`)).json.label).toBe(current.label);
+    } finally {
+      await router.stop();
+    }
+  });
+
   test("instances with an older ring than the router's: their 421 is passed on, and nothing is stored", async () => {
     const newer = ringOf(nodeList, { vnodes: 32, epoch: 2 });
     const [ownerNow, ownerNewer] = [referenceOwner(current), referenceOwner(newer)];
