@@ -39,9 +39,10 @@ async function probe(node: Node, upstream: Upstream, answered?: ProbeAnswered): 
   const verdict = (message?: string): NodeReadiness =>
     message === undefined ? { name: node.name, url: node.url, ready: true } : { name: node.name, url: node.url, ready: false, message };
   if (!result.ok) return verdict(result.reason);
-  await answered?.(node, { status: result.status, ring: result.headers.get(RING_HEADER) });
   const servedBy = result.headers.get("x-shard-node");
   if (servedBy !== null && servedBy !== node.name) return verdict(`answers as node "${servedBy}" (X-Shard-Node)`);
+  // only the node the ring names may hand the router a newer ring (never another cluster's instance at its address)
+  if (servedBy !== null) await answered?.(node, { status: result.status, ring: result.headers.get(RING_HEADER) });
   if (result.status === 200) return verdict();
   let said: unknown;
   try {

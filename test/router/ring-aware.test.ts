@@ -78,6 +78,30 @@ describe("ring-aware instances", () => {
     }
   });
 
+  test("a readiness probe never takes the ring of an instance that answers under another name", async () => {
+    const foreign = ringOf("other=10.9.9.9:1", { vnodes: 16, epoch: 7 });
+    const impostor = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (request) =>
+        new URL(request.url).pathname === "/ring"
+          ? Response.json(ringDocument(foreign), { headers: { "x-shard-node": "other", "x-shard-ring": foreign.label } })
+          : Response.json({ ready: true }, { headers: { "x-shard-node": "other", "x-shard-ring": foreign.label } }),
+    });
+    const mine = ringOf(`a=127.0.0.1:${impostor.port}`, { vnodes: 16, epoch: 0 });
+    const { router, notes } = routerWith(mine);
+    try {
+      const ready = await call(`${router.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(ready.json.message).toContain('answers as node "other"');
+      expect(router.ring.label).toBe(mine.label);
+      expect(notes).toEqual([]);
+    } finally {
+      await router.stop();
+      impostor.stop(true);
+    }
+  });
+
   test("instances with an older ring than the router's: their 421 is passed on, and nothing is stored", async () => {
     const newer = ringOf(nodeList, { vnodes: 32, epoch: 2 });
     const [ownerNow, ownerNewer] = [referenceOwner(current), referenceOwner(newer)];
