@@ -27,7 +27,7 @@ import { RebalanceFailed } from "./errors.ts";
 import { Lease } from "./lease.ts";
 import type { AdminOptions, NodeAdmin } from "./node-admin.ts";
 import { surveyCluster, type Survey } from "./survey.ts";
-import { catchUp, compareIds, copyIds, onNode, readWholeLog, syncPass, type Mismatch, type PassCounts, type SyncContext } from "./sync.ts";
+import { catchUp, compareIds, copyIds, dropLogged, onNode, readWholeLog, syncPass, type Mismatch, type PassCounts, type SyncContext } from "./sync.ts";
 
 export interface RebalanceOptions extends AdminOptions {
   /** The new ring: a larger epoch than the old one. */
@@ -220,6 +220,21 @@ class Job {
     this.report.verify = { ...verify.counts, ms: Math.round(performance.now() - verifyStarted) };
     for (const [source, ids] of verify.written) this.#fixed.set(source, ids);
     this.#checkpoint();
+    // The writes logged while the verification read everything once more: copied now, so that
+    // the fence replays only what comes after (the fence does not grow with the verify time).
+    // Copied after the verification, they are compared under the fence, as the fixed ones are.
+    const after = await Promise.all(this.#sources().map(async (n) => ({ node: n.name, caught: await catchUp(this.#ctx, n) })));
+    for (const { node, caught } of after) {
+      const compare = this.#fixed.get(node) ?? new Set<string>();
+      for (const id of caught.copied) compare.add(id);
+      this.#fixed.set(node, compare);
+    }
+    const catchUpReport = this.report.catchUp ?? { ids: 0, entries: 0 };
+    this.report.catchUp = {
+      ids: catchUpReport.ids + after.reduce((s, a) => s + a.caught.ids, 0),
+      entries: catchUpReport.entries + after.reduce((s, a) => s + a.caught.entries, 0),
+    };
+    this.#checkpoint();
   }
 
   /**
@@ -357,7 +372,7 @@ async function replayUnderFence(ctx: SyncContext, node: NodeAdmin, fixed: Readon
     await copyIds(ctx, "fence", node, mismatches.map((m) => m.id));
     mismatches = await compareIds(ctx, "fence", node, mismatches.map((m) => m.id));
   }
-  if (mismatches.length === 0 && log.seqs.length > 0) await onNode("fence", node, () => node.dropChanges(ctx.token(), log.seqs));
+  if (mismatches.length === 0 && log.seqs.length > 0) await dropLogged(ctx, "fence", node, log.seqs);
   return { drained: log.ids.length, compared: ids.length, mismatches };
 }
 

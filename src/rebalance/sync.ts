@@ -353,18 +353,30 @@ export async function readWholeLog(ctx: SyncContext, step: RebalanceStepName, no
  * batch dropped once copied) until a read finds fewer than a batch or `rounds` passed.
  * Writes go on meanwhile; whatever they log waits for the next catch-up or the fence.
  */
-export async function catchUp(ctx: SyncContext, node: NodeAdmin, rounds = 20): Promise<{ ids: number; entries: number }> {
+export async function catchUp(ctx: SyncContext, node: NodeAdmin, rounds = 20): Promise<{ ids: number; entries: number; copied: Set<string> }> {
   let [ids, entries] = [0, 0];
+  const copied = new Set<string>();
   for (let round = 0; round < rounds; round++) {
     const taken = await onNode("catch-up", node, () => node.changes(ctx.token(), ctx.batchSize * 5));
     if (taken.length === 0) break;
     const unique = [...new Set(taken.map((e) => e.id))].sort(byId);
     await copyIds(ctx, "catch-up", node, unique);
-    await onNode("catch-up", node, () => node.dropChanges(ctx.token(), taken.map((e) => e.seq)));
+    await dropLogged(ctx, "catch-up", node, taken.map((e) => e.seq));
+    for (const id of unique) copied.add(id);
     ids += unique.length;
     entries += taken.length;
     if (taken.length < ctx.batchSize * 5) break;
     if (ctx.signal?.aborted) throw ctx.signal.reason;
   }
-  return { ids, entries };
+  return { ids, entries, copied };
 }
+
+/** Log entries dropped, at most DROP_BATCH a request (an admin request takes at most 100,000). */
+export async function dropLogged(ctx: SyncContext, step: RebalanceStepName, node: NodeAdmin, seqs: readonly number[]): Promise<void> {
+  for (let i = 0; i < seqs.length; i += DROP_BATCH) {
+    const part = seqs.slice(i, i + DROP_BATCH);
+    await onNode(step, node, () => node.dropChanges(ctx.token(), part));
+  }
+}
+
+const DROP_BATCH = 10_000;
