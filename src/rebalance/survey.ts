@@ -90,6 +90,14 @@ export async function surveyCluster(to: Ring, from: Ring | undefined, options: A
   }
   const move = new RingMove(from, to);
 
+  // Finished: every node of the new ring holds it and has this job done. The nodes that left
+  // were switched and emptied before that, and may be shut down since: not asked.
+  const finished = to.nodes.every((_, i) => newRings[i]!.label === to.label && newDetails[i]?.job === move.job && newDetails[i]?.phase === "done");
+  if (finished) {
+    const nodes = to.nodes.map((node, i) => ({ admin: adminOf(node), ring: to.label, rebalance: newDetails[i] })).sort((a, b) => (a.admin.name < b.admin.name ? -1 : a.admin.name > b.admin.name ? 1 : 0));
+    return { move, nodes, status: "done" };
+  }
+
   const leaving = from.nodes.filter((n) => !to.node(n.name));
   const leaveHint = () => `a node that leaves must stay up until the rebalance ends (its records move away first)`;
   const leavingRings = await Promise.all(leaving.map((n) => ringOf(adminOf(n), `the old ring ${from!.label}`, leaveHint())));

@@ -155,6 +155,18 @@ describe("shardctl rebalance on SQLite instances", () => {
     });
   });
 
+  test("once done, the same command is exit 0 with nothing to do, also after the node that left was shut down", async () => {
+    await withCluster({ old: ["a", "b", "c"], next: ["a", "b"], db: databases() }, 300, async (c) => {
+      const run = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
+      expect([run.code, run.stderr]).toEqual([0, ""]);
+      const again = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
+      expect([again.code, again.stdout.trim()]).toEqual([0, `rebalance ${c.old.label} -> ${c.next.label}: done already, every node holds ring ${c.next.label}; nothing to do.`]);
+      await c.stopNode("c");
+      const afterLeaving = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
+      expect([afterLeaving.code, afterLeaving.stdout.trim(), afterLeaving.stderr]).toEqual([0, again.stdout.trim(), ""]);
+    });
+  });
+
   test("--keep-data leaves the moved records on their old owners (verify reports them), the ring switched all the same", async () => {
     await withCluster({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() }, 500, async (c, ids) => {
       const run = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--keep-data", "--json");
