@@ -54,7 +54,7 @@ export function renderRebalance(report: RebalanceReport, options: { maxWidth?: n
     const f = report.fence;
     step(
       "fence",
-      `${seconds(f.ms)}: writes to moving records were answered 503 (Retry-After: 1) this long; ${plural(f.drained, "record")} written since the comparison copied, ${plural(f.compared, "record")} compared again under it`,
+      `${seconds(f.ms)}: requests on moving records were answered 503 (Retry-After: 1) this long; ${plural(f.drained, "record")} written since the comparison copied, ${plural(f.compared, "record")} compared again under it`,
     );
   }
   if (report.switched.length > 0) step("switch", `${report.switched.join(", ")} -> ring ${report.to}`);

@@ -6,7 +6,7 @@
  *
  *   lease     the process takes (or takes over) the rebalance with a fencing token; a
  *             first lease starts the move here: phase "copying"
- *   phase     "fenced": writes to the ids leaving this node wait (503); back to
+ *   phase     "fenced": requests on the ids leaving this node wait (503); back to
  *             "copying" only before this node switched
  *   switch    this node takes the new ring: phase "switched"; the move ends here
  *   finish    phase "done": change log emptied, the lease released

@@ -12,8 +12,8 @@
  *     the database first, then in force.
  *
  * During a rebalance (rebalance.ts) the state also holds the move: until this node
- * switches, the ids leaving it are served here (writes noted in the change log, or
- * refused with 503 + Retry-After under the fence) and the ids coming to it are refused
+ * switches, the ids leaving it are served here (writes noted in the change log; reads and
+ * writes refused with 503 + Retry-After under the fence) and the ids coming to it are refused
  * with 503 + Retry-After (their copy is not final yet).
  */
 import { ApiError } from "../errors.ts";
@@ -29,7 +29,7 @@ import { SwitchLock, SwitchTimeout } from "./switch-lock.ts";
 /** A rebalance under way on this node: in force until the node switches to `move.to`. */
 export interface MoveState {
   readonly move: RingMove;
-  /** The fence: writes to the ids leaving this node wait (503) while ownership switches. */
+  /** The fence: reads and writes of the ids leaving this node wait (503) while ownership switches. */
   readonly fenced: boolean;
 }
 
@@ -67,7 +67,8 @@ export function decide(state: RingState, self: string, id: string, access: Acces
     const side = move.move.side(self, id);
     if (side === "stay") return SERVE;
     // This node stays authoritative for the ids leaving it until it switches; each write is noted for the copy.
-    if (side === "out") return access === "read" ? SERVE : move.fenced ? refuse(moving(move, id, "out")) : SERVE_JOURNALED;
+    // Under the fence, reads wait too: a target that switched first may already hold a newer write.
+    if (side === "out") return move.fenced ? refuse(moving(move, id, "out")) : access === "read" ? SERVE : SERVE_JOURNALED;
     if (side === "in") return refuse(moving(move, id, "in"));
   } else if (ring.ownerOf(id).name === self) {
     return SERVE;
@@ -97,7 +98,7 @@ function moving({ move }: MoveState, id: string, side: "out" | "in"): ApiError {
   const { from, to } = move.owners(id);
   const why =
     side === "out"
-      ? `writes to it wait while ownership switches (it is read here until then)`
+      ? `it waits while ownership switches (the new owner may take writes to it already)`
       : `it is served here once its copy is verified and this node switches`;
   return new ApiError(
     503,

@@ -149,7 +149,7 @@ describe("shardctl rebalance on SQLite instances", () => {
       expect(run.stdout).toContain(`copy      ${moving} records in`);
       expect(run.stdout).toContain(`${moving} copied, 0 already there`);
       expect(run.stdout).toContain(`verify    ${moving} records compared in`);
-      expect(run.stdout).toMatch(/fence +\d+ ms: writes to moving records were answered 503 \(Retry-After: 1\) this long/);
+      expect(run.stdout).toMatch(/fence +\d+ ms: requests on moving records were answered 503 \(Retry-After: 1\) this long/);
       expect(run.stdout).toContain(`switch    d, a, b, c -> ring ${c.next.label}`);
       expect(run.stdout).toContain(`cleanup   ${moving} moved records deleted from their old owners`);
     });

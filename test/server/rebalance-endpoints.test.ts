@@ -112,7 +112,7 @@ describe("an instance in a rebalance", () => {
     }
   });
 
-  test("the fence: writes to leaving ids answer 503 (reads go on), then the switch: 421 for them, the coming ids are served", async () => {
+  test("the fence: reads and writes of leaving ids answer 503, then the switch: 421 for them, the coming ids are served", async () => {
     const s = await twoInstances();
     try {
       const leaving = s.leaving[0]!;
@@ -126,8 +126,12 @@ describe("an instance in a rebalance", () => {
       expect((await post(s.a, "phase", { token, phase: "fenced" })).json).toMatchObject({ phase: "fenced", fencedAt: expect.any(String) });
       const write = await call(s.a.url, "PUT", `/v1/expenses/${leaving}`, { name: "during the fence" });
       expect([write.status, write.json.error, write.headers.get("retry-after")]).toEqual([503, "moving", "1"]);
-      expect(write.json.message).toContain("writes to it wait while ownership switches");
-      expect((await call(s.a.url, "GET", `/v1/expenses/${leaving}`)).json.name).toBe(`Foo ${leaving}`);
+      expect(write.json.message).toContain("it waits while ownership switches");
+      // a read waits too: a target that switched first may hold a newer write already
+      const read = await call(s.a.url, "GET", `/v1/expenses/${leaving}`);
+      expect([read.status, read.json.error, read.headers.get("retry-after")]).toEqual([503, "moving", "1"]);
+      // ids that stay are read and written as ever
+      expect((await call(s.a.url, "GET", `/v1/expenses/${s.stays[0]}`)).status).toBe(404);
       expect((await call(s.a.url, "POST", "/v1/expenses", seedRecord(s.leaving[1]!))).status).toBe(503);
       expect((await call(s.a.url, "POST", "/v1/expenses", seedRecord(s.stays[0]!))).status).toBe(201);
 
