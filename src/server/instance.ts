@@ -5,7 +5,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { openStore } from "../store/open.ts";
 import { parseStoreUrl } from "../store/url.ts";
-import type { Ring } from "../ring/ring.ts";
+import { ringLabel, type Ring } from "../ring/ring.ts";
 import type { ExpenseStore } from "../store/types.ts";
 import { createHandler, type LogFormat, type RequestLog } from "./app.ts";
 import { internalErrorResponse } from "./errors.ts";
@@ -110,9 +110,22 @@ function starting(node: string): Response {
  * While a rebalance is unfinished in the database, the instance may be given its old or
  * its new ring only: any other would change ownership under the move.
  */
-async function checkRebalanceRing(store: ExpenseStore, given: GivenRing | undefined): Promise<void> {
+async function checkRebalanceRing(store: ExpenseStore, given: GivenRing | undefined): Promise<{ given: GivenRing | undefined; notes: string[] }> {
   const saved = given && (await store.loadRebalance());
-  if (!saved || saved.phase === "done" || saved.job.split(" -> ").includes(given.ring.label)) return;
+  if (!saved || saved.phase === "done") return { given, notes: [] };
+  if (saved.job.split(" -> ").includes(given.ring.label)) {
+    // Until the rebalance switches this node, it keeps the ring it holds: a source that took
+    // the new ring would say so on every answer and send clients to targets not switched yet.
+    const held = await store.loadRing();
+    const heldLabel = held && ringLabel(held.epoch, held.fingerprint);
+    if ((saved.phase === "copying" || saved.phase === "fenced") && heldLabel !== undefined && heldLabel !== given.ring.label) {
+      return {
+        given: undefined,
+        notes: [`warning: ${given.source} gives ring ${given.ring.label}, but this node has not switched yet in rebalance ${saved.job}: it keeps ring ${heldLabel} until the rebalance switches it`],
+      };
+    }
+    return { given, notes: [] };
+  }
   throw new RingStartError(
     `${given.source} gives ring ${given.ring.label}, but this database takes part in rebalance ${saved.job} (phase ${saved.phase}): ` +
       `start the instance with one of those rings, or without a ring option, and finish the rebalance first`,
@@ -167,9 +180,9 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   try {
     if (given) checkMember(given, nodeName);
     store = await openStore(url, (line) => console.error(`shardctl: node ${nodeName}: ${line}`));
-    await checkRebalanceRing(store, given);
-    const start = await ringAtStart(store, given, nodeName);
-    notes = start.notes;
+    const checked = await checkRebalanceRing(store, given);
+    const start = await ringAtStart(store, checked.given, nodeName);
+    notes = [...checked.notes, ...start.notes];
     guard = new RingGuard(nodeName, store, start.ring, { switchTimeoutMs: options.ringSwitchTimeoutMs });
     const ringGuard = guard;
     currentRing = () => ringGuard.ring;

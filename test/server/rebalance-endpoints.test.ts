@@ -262,10 +262,13 @@ describe("an instance in a rebalance", () => {
       expect((await post(a, "changes", { token, limit: 10 })).json.items.map((e: { id: string }) => e.id)).toEqual([s.leaving[0]]);
       expect((await post(a, "phase", { token, phase: "fenced" })).status).toBe(200);
       await a.stop();
-      // started with the new ring this time (allowed: it is the rebalance's); the fence holds all the same
+      // started with the new ring this time: it keeps the ring it holds until the rebalance
+      // switches it (its answers must not send clients to targets not switched yet); the fence holds
       a = await s.start("a", s.to);
+      expect(a.notes.join("\n")).toContain(`this node has not switched yet in rebalance ${s.from.label} -> ${s.to.label}: it keeps ring ${s.from.label}`);
+      expect(a.ring?.label).toBe(s.from.label);
       const fenced = await call(a.url, "PUT", `/v1/expenses/${s.leaving[0]}`, { name: "x" });
-      expect([fenced.status, fenced.json.error]).toEqual([503, "moving"]);
+      expect([fenced.status, fenced.json.error, fenced.headers.get("x-shard-ring")]).toEqual([503, "moving", s.from.label]);
       // a staying id is served as before (404: never stored), not refused under the new ring's label
       expect((await call(a.url, "GET", `/v1/expenses/${s.stays[0]}`)).status).toBe(404);
       await a.stop();
