@@ -102,6 +102,10 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
   async function readNodePage(request: Request, ring: Ring, node: Node, after: string | undefined, limit: number): Promise<NodePage> {
     const path = `/v1/expenses?limit=${limit}${after === undefined ? "" : `&after=${after}`}`;
     const { answer: result } = await exchange(request, node, ring, "GET", path, { maxAnswerBytes: limit * RECORD_ANSWER_BYTES + 4096 });
+    const encoding = result.headers.get("content-encoding");
+    if (encoding !== null && encoding.trim().toLowerCase() !== "identity") {
+      throw badAnswer(node, `its listing came encoded (Content-Encoding: ${encoding}) though the router asked for identity`);
+    }
     const text = new TextDecoder().decode(result.body);
     let page: unknown;
     try {

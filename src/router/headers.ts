@@ -21,8 +21,9 @@ const HOP_BY_HOP = [
 
 /**
  * Set by the router itself or by the connection: the Host is the instance's, the length
- * is that of the body sent, the router asks for no encoding it would have to undo, and
- * the ring a request is placed with is the router's.
+ * is that of the body sent, the router asks for the identity encoding (it reads a listing
+ * page's JSON, and passes any other answer on byte for byte with its Content-Encoding),
+ * and the ring a request is placed with is the router's.
  */
 const REQUEST_OWN = ["host", "content-length", "accept-encoding", "x-request-id", "x-forwarded-host", "x-forwarded-proto", RING_HEADER];
 /** The length is that of the body the router sends; the Date and Server are the router's. */
@@ -53,6 +54,8 @@ export function headersToInstance(request: Request, requestId: string, clientAdd
   const host = request.headers.get("host");
   if (host !== null) out.set("x-forwarded-host", host);
   out.set("x-forwarded-proto", "http");
+  // explicitly: without it a fetch may ask for gzip, br, ... on its own
+  out.set("accept-encoding", "identity");
   out.set("x-request-id", requestId);
   out.set(RING_HEADER, ringLabel);
   return out;

@@ -9,7 +9,9 @@
  *     before the answer), a GET, PUT or DELETE is sent at most once more, and a POST
  *     never: its outcome is unknown, and that is what the caller is told.
  *
- * An answer, whatever its status, is the instance's and is never retried.
+ * An answer, whatever its status, is the instance's and is never retried. Its body is
+ * the bytes the instance sent, never decoded here: an encoded one keeps its
+ * Content-Encoding, so what is passed on is what the header says.
  */
 import type { Node } from "../ring/node.ts";
 
@@ -152,6 +154,8 @@ export class Upstream {
           headers: request.headers,
           body: request.body,
           redirect: "manual",
+          // Bun would decode a gzip body yet keep its Content-Encoding (and ask for gzip itself)
+          decompress: false,
           signal: AbortSignal.timeout(timeoutMs),
         });
         const body = await readAnswer(res, request.maxAnswerBytes);

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import type { Router } from "../../src/router/index.ts";
-import { nodeAnswer, routerFor, stubNode, type StubNode } from "./support.ts";
+import { answerBody, answerHead, exchange } from "../support/wire.ts";
+import { call, nodeAnswer, routerFor, stubNode, type StubNode } from "./support.ts";
 
 let node: StubNode;
 let router: Router;
@@ -127,5 +128,50 @@ describe("headers across the hop", () => {
     const ports = new Set(node.seen.slice(before).map((s) => s.peerPort));
     expect(node.seen.length - before).toBe(30);
     expect(ports.size).toBe(1);
+  });
+});
+
+describe("encoded answers", () => {
+  /** A node that gzips its answer when the request allows gzip, or always when `always`. */
+  function gzipNode(always: boolean): StubNode {
+    return stubNode("z", (seen) => {
+      const plain = JSON.stringify(seen.path.startsWith("/v1/expenses?") ? { items: [RECORD], next: null } : RECORD);
+      if (!always && !/gzip/i.test(seen.headers.get("accept-encoding") ?? "")) return nodeAnswer("z", JSON.parse(plain));
+      return new Response(Bun.gzipSync(new TextEncoder().encode(plain)), {
+        headers: { "x-shard-node": "z", "content-type": "application/json", "content-encoding": "gzip" },
+      });
+    });
+  }
+
+  test("the router asks a node for the identity encoding: the client gets the body its headers describe", async () => {
+    const z = gzipNode(false);
+    const r = routerFor([z]);
+    try {
+      const answer = await exchange(r.port, `GET /v1/expenses/1 HTTP/1.1\r\nHost: 127.0.0.1:${r.port}\r\nConnection: close\r\n\r\n`);
+      expect(answerHead(answer)).toStartWith("http/1.1 200");
+      expect(answerHead(answer)).not.toContain("content-encoding");
+      expect(JSON.parse(answerBody(answer))).toEqual(RECORD);
+      expect(z.seen.at(-1)!.headers.get("accept-encoding")).toBe("identity");
+    } finally {
+      await r.stop();
+      z.stop();
+    }
+  });
+
+  test("a node that encodes anyway: its bytes are passed on with their Content-Encoding, and its listing is a bad answer", async () => {
+    const z = gzipNode(true);
+    const r = routerFor([z]);
+    try {
+      const answer = await exchange(r.port, `GET /v1/expenses/1 HTTP/1.1\r\nHost: 127.0.0.1:${r.port}\r\nConnection: close\r\n\r\n`);
+      expect(answerHead(answer)).toContain("content-encoding: gzip");
+      const body = Buffer.from(answerBody(answer), "latin1");
+      expect(JSON.parse(new TextDecoder().decode(Bun.gunzipSync(body)))).toEqual(RECORD);
+      const listed = await call(`${r.url}/v1/expenses`);
+      expect([listed.status, listed.json.error, listed.json.node]).toEqual([502, "bad_answer", "z"]);
+      expect(listed.json.message).toContain("Content-Encoding: gzip");
+    } finally {
+      await r.stop();
+      z.stop();
+    }
   });
 });
