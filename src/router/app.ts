@@ -57,7 +57,8 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
   /**
    * One exchange with `node` for a request placed with `ring` (its label goes along):
    * the instance's answer, or the RouterError for what went wrong. The ring follows a
-   * newer one the answer points to; the caller decides what to send again.
+   * newer one the answer points to (for a 421 before returning, with the ring to send it
+   * again under; for any other answer in the background); the caller decides what to send again.
    */
   async function exchange(
     request: Request,
@@ -77,8 +78,13 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
     if (!answer.ok) throw failedRequest(answer, method, id);
     const servedBy = answer.headers.get("x-shard-node");
     if (servedBy !== null && servedBy !== node.name) throw wrongNode(node, servedBy, method);
-    const newer = await followed.after(node, ring, { status: answer.status, ring: answer.headers.get(RING_HEADER) });
-    return { answer, newer };
+    const said = { status: answer.status, ring: answer.headers.get(RING_HEADER) };
+    // only a 421 (nothing was done) waits for the node's ring; any other answer goes on at once
+    if (answer.status !== 421) {
+      followed.notice(node, said);
+      return { answer, newer: undefined };
+    }
+    return { answer, newer: await followed.after(node, ring, said) };
   }
 
   /**

@@ -3,16 +3,25 @@
  * (client/ring-adoption.ts): every request carries the label of the ring it was placed
  * with; an answer that is a 421, or that carries a ring with a larger epoch, makes the
  * router read that node's GET /ring and adopt it when its epoch is larger. Requests that
- * meet the same answer at once share one read. Only a 421 is retried, once, under the
- * adopted ring; a 421 the router cannot resolve is passed on.
+ * meet the same answer at once share one read. Only a 421 waits for that read and is
+ * retried, once, under the adopted ring; a 421 the router cannot resolve is passed on.
+ * Any other answer is passed on at once, the read going on in the background. A read
+ * that found nothing to adopt (the node's /ring failed, timed out, or is not newer) is
+ * not made again for the same node and label for a few seconds, so a node whose /ring
+ * hangs does not cost every request a timeout.
  */
 import { answerSuggestsNewerRing, followRing, type RingAnswer, type RingFollow } from "../client/ring-adoption.ts";
 import type { Node } from "../ring/node.ts";
 import type { Ring } from "../ring/ring.ts";
 
+/** How long a read that found nothing to adopt is not made again for the same node and label. */
+export const FRUITLESS_READ_MEMORY_MS = 5000;
+
 export class FollowedRing {
   #ring: Ring;
   readonly #reads = new Map<string, Promise<RingFollow>>();
+  /** Until when (performance.now()) a read that found nothing is not made again, by read key. */
+  readonly #fruitless = new Map<string, number>();
 
   constructor(
     ring: Ring,
@@ -42,7 +51,20 @@ export class FollowedRing {
     const key = `${node.url} ${answer.status === 421 ? "421" : ""} ${answer.ring ?? ""}`;
     let read = this.#reads.get(key);
     if (read === undefined) {
-      read = followRing(node, this.#ring, answer, { timeoutMs: this.timeoutMs }).finally(() => this.#reads.delete(key));
+      const until = this.#fruitless.get(key);
+      if (until !== undefined && performance.now() < until) return undefined;
+      this.#fruitless.delete(key);
+      read = followRing(node, this.#ring, answer, { timeoutMs: this.timeoutMs }).then(
+        (follow) => {
+          if (follow.kind !== "adopt") this.#remember(key);
+          return follow;
+        },
+        (e: unknown): RingFollow => {
+          this.#remember(key);
+          return { kind: "disagree", reason: `its ring could not be read (GET /ring): ${(e as Error)?.message ?? String(e)}` };
+        },
+      );
+      read.finally(() => this.#reads.delete(key));
       this.#reads.set(key, read);
     }
     const follow = await read;
@@ -51,5 +73,22 @@ export class FollowedRing {
       this.#ring = follow.ring;
     }
     return answer.status === 421 && this.#ring.epoch > placedWith.epoch ? this.#ring : undefined;
+  }
+
+  /** Remembers a read that found nothing; forgets those whose time is up (labels come from nodes: the map stays small). */
+  #remember(key: string): void {
+    const now = performance.now();
+    for (const [k, until] of this.#fruitless) if (until <= now) this.#fruitless.delete(k);
+    this.#fruitless.set(key, now + FRUITLESS_READ_MEMORY_MS);
+  }
+
+  /**
+   * After an answer other than a 421 came from `node`: when it points to a newer ring,
+   * starts reading that ring in the background (adopting it if it is newer) and returns
+   * at once; the answer never waits for the read, and a failed read is only remembered.
+   */
+  notice(node: Node, answer: RingAnswer): void {
+    if (answer.status === 421 || !answerSuggestsNewerRing(this.#ring, answer)) return;
+    this.after(node, this.#ring, answer).catch(() => {});
   }
 }

@@ -155,14 +155,70 @@ describe("what the router does with a node's ring, request by request", () => {
     const record = { ...seedRecord("9"), status: "pending", decision_date: "" };
     const stub = stubNode("n", (seen) => (seen.path === "/ring" ? nodeAnswer("n", ringDocument(newer!)) : nodeAnswer("n", record, 200, { "x-shard-ring": newer!.label })));
     newer = new Ring([{ name: "n", url: stub.url, weight: 1 }], { vnodes: 8, epoch: 3 });
-    const router = startRouter({ port: 0, ring: new Ring([{ name: "n", url: stub.url, weight: 1 }], { vnodes: 160 }), log: false, note: () => {} });
+    const adopted = Promise.withResolvers<void>();
+    const router = startRouter({ port: 0, ring: new Ring([{ name: "n", url: stub.url, weight: 1 }], { vnodes: 160 }), log: false, note: () => adopted.resolve() });
     try {
       const first = await call(`${router.url}/v1/expenses/9`);
       expect([first.status, first.json]).toEqual([200, record]);
+      // the ring is read in the background, after the answer went on
+      await adopted.promise;
       expect(router.ring.label).toBe(newer.label);
       await call(`${router.url}/v1/expenses/9`);
       expect(stub.seen.map((s) => `${s.method} ${s.path}`)).toEqual(["GET /v1/expenses/9", "GET /ring", "GET /v1/expenses/9"]);
       expect(stub.seen[2]!.headers.get("x-shard-ring")).toBe(newer.label);
+    } finally {
+      await router.stop();
+      stub.stop();
+    }
+  });
+
+  /** A node answering record 9 with a newer X-Shard-Ring than its router's, and `ring()` for its GET /ring. */
+  function newerLabelNode(ring: () => Response | Promise<Response>) {
+    const record = { ...seedRecord("9"), status: "pending", decision_date: "" };
+    let label = "";
+    const stub = stubNode("n", (seen) => (seen.path === "/ring" ? ring() : nodeAnswer("n", record, 200, { "x-shard-ring": label })));
+    label = new Ring([{ name: "n", url: stub.url, weight: 1 }], { vnodes: 8, epoch: 4 }).label;
+    const initial = new Ring([{ name: "n", url: stub.url, weight: 1 }], { vnodes: 160 });
+    const rings = () => stub.seen.filter((s) => s.path === "/ring").length;
+    return { stub, record, initial, rings };
+  }
+
+  test("a newer X-Shard-Ring from a node whose /ring hangs: every answer goes on at once, and /ring is asked once", async () => {
+    const hang = Promise.withResolvers<void>();
+    const { stub, record, initial, rings } = newerLabelNode(async () => {
+      await hang.promise;
+      return nodeAnswer("n", { error: "unavailable", message: "gone" }, 503);
+    });
+    const timeoutMs = 2000;
+    const router = startRouter({ port: 0, ring: initial, log: false, note: () => {}, timeoutMs });
+    const timed = async () => {
+      const started = performance.now();
+      const r = await call(`${router.url}/v1/expenses/9`);
+      return { status: r.status, json: r.json, fast: performance.now() - started < timeoutMs / 2 };
+    };
+    try {
+      const burst = [...(await Promise.all(Array.from({ length: 8 }, timed)))];
+      for (let i = 0; i < 8; i++) burst.push(await timed());
+      expect(burst).toEqual(Array.from({ length: 16 }, () => ({ status: 200, json: record, fast: true })));
+      expect(rings()).toBeLessThanOrEqual(1);
+      expect(router.ring.label).toBe(initial.label);
+    } finally {
+      hang.resolve();
+      await router.stop();
+      stub.stop();
+    }
+  });
+
+  test("a node whose /ring fails is not asked for it again by each request that follows", async () => {
+    const { stub, record, initial, rings } = newerLabelNode(() => nodeAnswer("n", { error: "unavailable", message: "no ring" }, 503));
+    const router = startRouter({ port: 0, ring: initial, log: false, note: () => {} });
+    try {
+      // until the (background) read has reached the node: each round is a real request
+      for (let i = 0; i < 500 && rings() === 0; i++) expect((await call(`${router.url}/v1/expenses/9`)).status).toBe(200);
+      expect(rings()).toBe(1);
+      for (let i = 0; i < 20; i++) expect((await call(`${router.url}/v1/expenses/9`)).json).toEqual(record);
+      expect(rings()).toBe(1);
+      expect(router.ring.label).toBe(initial.label);
     } finally {
       await router.stop();
       stub.stop();
