@@ -58,7 +58,8 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
    * One exchange with `node` for a request placed with `ring` (its label goes along):
    * the instance's answer, or the RouterError for what went wrong. The ring follows a
    * newer one the answer points to (for a 421 before returning, with the ring to send it
-   * again under; for any other answer in the background); the caller decides what to send again.
+   * again under; with `awaitRing` also before returning; for any other answer in the
+   * background); the caller decides what to send again.
    */
   async function exchange(
     request: Request,
@@ -66,7 +67,7 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
     ring: Ring,
     method: UpstreamMethod,
     path: string,
-    { id, maxAnswerBytes = RECORD_ANSWER_BYTES }: { id?: string; maxAnswerBytes?: number } = {},
+    { id, maxAnswerBytes = RECORD_ANSWER_BYTES, awaitRing = false }: { id?: string; maxAnswerBytes?: number; awaitRing?: boolean } = {},
   ): Promise<{ answer: UpstreamAnswer; newer: Ring | undefined }> {
     const answer = await upstream.send(node, {
       method,
@@ -79,8 +80,9 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
     const servedBy = answer.headers.get("x-shard-node");
     if (servedBy !== null && servedBy !== node.name) throw wrongNode(node, servedBy, method);
     const said = { status: answer.status, ring: answer.headers.get(RING_HEADER) };
-    // only a 421 (nothing was done) waits for the node's ring; any other answer goes on at once
-    if (answer.status !== 421) {
+    // only a 421 (nothing was done) and a listing page (redone under a newer ring) wait for
+    // the node's ring; any other answer goes on at once
+    if (answer.status !== 421 && !awaitRing) {
       followed.notice(node, said);
       return { answer, newer: undefined };
     }
@@ -107,7 +109,7 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
   /** One page of one node's listing, checked for the contract's shape. */
   async function readNodePage(request: Request, ring: Ring, node: Node, after: string | undefined, limit: number): Promise<NodePage> {
     const path = `/v1/expenses?limit=${limit}${after === undefined ? "" : `&after=${after}`}`;
-    const { answer: result } = await exchange(request, node, ring, "GET", path, { maxAnswerBytes: limit * RECORD_ANSWER_BYTES + 4096 });
+    const { answer: result } = await exchange(request, node, ring, "GET", path, { maxAnswerBytes: limit * RECORD_ANSWER_BYTES + 4096, awaitRing: true });
     const encoding = result.headers.get("content-encoding");
     if (encoding !== null && encoding.trim().toLowerCase() !== "identity") {
       throw badAnswer(node, `its listing came encoded (Content-Encoding: ${encoding}) though the router asked for identity`);
@@ -197,10 +199,13 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
           async ({ query, request }) => {
             const { after, size } = pageRequest(query.after, query.limit);
             // One ring for the whole page: its nodes are read, its owners pick between copies.
+            const pageUnder = (ring: Ring) =>
+              mergedPage(ring.nodes, after, size, (node, from, limit) => readNodePage(request, ring, node, from, limit), (id) => ring.ownerOf(id));
             const ring = followed.ring;
-            const page = await mergedPage(ring.nodes, after, size, (node, from, limit) => readNodePage(request, ring, node, from, limit), (id) =>
-              ring.ownerOf(id),
-            );
+            let page = await pageUnder(ring);
+            // A node's answer pointed to a newer ring, now adopted: its nodes may hold records the
+            // old ring's do not. The page is made again under it, once.
+            if (followed.ring.epoch > ring.epoch) page = await pageUnder(followed.ring);
             return Response.json(page, { headers: { "x-request-id": requestId(request) } });
           },
           expenseRoutes.list,

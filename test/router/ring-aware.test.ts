@@ -124,6 +124,35 @@ describe("ring-aware instances", () => {
   });
 });
 
+describe("a listing while the router's ring is replaced", () => {
+  let nodeList: string;
+  let cluster: RingCluster;
+  beforeAll(async () => {
+    nodeList = await localNodes(["a", "b"]);
+    cluster = await startRingCluster(ringOf(nodeList, { vnodes: 64, epoch: 1 }), () => "sqlite::memory:");
+  });
+  afterAll(() => cluster?.stop());
+
+  test("a router that knows only node a learns of b from a's listing: its first page is made under the new ring, with b's records", async () => {
+    const owner = referenceOwner(cluster.ring);
+    const ids = range(1, 400);
+    // x < y < z, with y on b and x and z on a
+    const y = ids.find((id, i) => i > 0 && owner(id) === "b" && owner(ids[i - 1]!) === "a" && owner(ids[i + 1]!) === "a")!;
+    const x = String(Number(y) - 1);
+    const z = String(Number(y) + 1);
+    for (const id of [x, y, z]) expect((await call(`${cluster.url(owner(id))}/v1/expenses`, { method: "POST", body: body(id) })).status).toBe(201);
+    const onlyA = new Ring([cluster.ring.nodes.find((n) => n.name === "a")!], { vnodes: 64, epoch: 0 });
+    const router = startRouter({ port: 0, ring: onlyA, log: false, note: () => {} });
+    try {
+      const first = await call(`${router.url}/v1/expenses`);
+      expect([first.status, first.json.items.map((r: { id: string }) => r.id), first.json.next]).toEqual([200, [x, y, z], null]);
+      expect(router.ring.label).toBe(cluster.ring.label);
+    } finally {
+      await router.stop();
+    }
+  });
+});
+
 describe("what the router does with a node's ring, request by request", () => {
   test("a node that keeps answering 421 gets exactly: the request, GET /ring, the request again; then its 421 is passed on", async () => {
     let newer: Ring | undefined;
