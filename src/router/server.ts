@@ -73,7 +73,11 @@ export function startRouter({
   let server: ReturnType<typeof Bun.serve> | undefined;
   const metrics = new HttpMetrics();
   ringMetric(metrics, () => followed.ring);
-  const app = createRouterApp({ ring: followed, upstream, metrics, clientAddress: (request) => server?.requestIP(request)?.address });
+  // The client's address of a request routed under another Request object (see routable):
+  // requestIP knows only the one Bun made.
+  const peers = new WeakMap<Request, string | undefined>();
+  const clientAddress = (request: Request) => (peers.has(request) ? peers.get(request) : server?.requestIP(request)?.address);
+  const app = createRouterApp({ ring: followed, upstream, metrics, clientAddress });
   const out = log === undefined ? stdoutLog() : { log, flush: () => {} };
   const handle = accounted(app.fetch, {
     node: "router",
@@ -91,7 +95,11 @@ export function startRouter({
     // A connection waits for its answer up to two attempts at an owner; Bun would close it sooner.
     idleTimeout: Math.min(255, Math.ceil((2 * timeoutMs) / 1000) + 5),
     error: internalError,
-    fetch: (request) => handle(routable(request)),
+    fetch: (request, bun) => {
+      const routed = routable(request);
+      if (routed !== request) peers.set(routed, bun.requestIP(request)?.address);
+      return handle(routed);
+    },
   });
 
   const realPort = server.port!;

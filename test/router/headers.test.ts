@@ -114,6 +114,15 @@ describe("headers across the hop", () => {
     expect(seen.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  test("a client whose Host is shorter than 4 characters is still named in X-Forwarded-For", async () => {
+    const before = node.seen.length;
+    const answer = await exchange(router.port, "GET /v1/expenses/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(answerHead(answer)).toStartWith("http/1.1 200");
+    expect(node.seen.length).toBe(before + 1);
+    const seen = node.seen.at(-1)!;
+    expect([seen.headers.get("x-forwarded-for"), seen.headers.get("x-forwarded-host")]).toEqual(["127.0.0.1", "x"]);
+  });
+
   test("a request id that is not visible ASCII of at most 200 characters is replaced", async () => {
     for (const bad of ["x".repeat(201), "has space"]) {
       const r = await fetch(`${router.url}/v1/expenses/1`, { headers: { "x-request-id": bad } });
