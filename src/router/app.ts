@@ -29,7 +29,7 @@ import type { FollowedRing } from "./followed-ring.ts";
 import { headersToClient, headersToInstance, requestIdOf } from "./headers.ts";
 import { mergedPage, InvalidListing, type NodePage } from "./listing.ts";
 import { readiness } from "./readiness.ts";
-import type { Upstream, UpstreamAnswer, UpstreamMethod } from "./upstream.ts";
+import { deadlineReason, leftOf, type Deadline, type Upstream, type UpstreamAnswer, type UpstreamMethod } from "./upstream.ts";
 
 /** No stored record is larger than the largest body an instance accepts, plus its status fields. */
 const RECORD_ANSWER_BYTES = MAX_BODY_BYTES + 4096;
@@ -42,9 +42,38 @@ export interface RouterAppOptions {
   readonly clientAddress?: (request: Request) => string | undefined;
   /** What GET /metrics shows; default: a registry of its own. */
   readonly metrics?: HttpMetrics;
+  /**
+   * How long a request may take in all, from its first exchange with a node (attempts,
+   * GET /ring, the request sent again, a listing's rounds); then it is a 504. Default:
+   * three times the upstream timeout.
+   */
+  readonly deadlineMs?: number;
 }
 
-export function createRouterApp({ ring: followed, upstream, clientAddress = () => undefined, metrics = new HttpMetrics() }: RouterAppOptions) {
+/** The default deadline of a request: time for the attempts, the GET /ring and the resend of a 421. */
+export const defaultDeadlineMs = (timeoutMs: number): number => 3 * timeoutMs;
+
+/** `work`'s result, or LATE when `deadline` runs out first (the work goes on, unawaited). */
+const LATE = Symbol("late");
+async function beforeDeadline<T>(work: Promise<T>, deadline: Deadline): Promise<T | typeof LATE> {
+  const left = leftOf(deadline);
+  if (left <= 0) return LATE;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<typeof LATE>((resolve) => (timer = setTimeout(() => resolve(LATE), left)));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createRouterApp({
+  ring: followed,
+  upstream,
+  clientAddress = () => undefined,
+  metrics = new HttpMetrics(),
+  deadlineMs = defaultDeadlineMs(upstream.timeoutMs),
+}: RouterAppOptions) {
   // The body as the client wrote it: checked here, then sent on byte for byte.
   const bodies = new WeakMap<Request, string>();
   const requestIds = new WeakMap<Request, string>();
@@ -52,6 +81,13 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
     let id = requestIds.get(request);
     if (id === undefined) requestIds.set(request, (id = requestIdOf(request)));
     return id;
+  };
+  const deadlines = new WeakMap<Request, Deadline>();
+  /** The request's deadline, set by its first exchange with a node (the client has sent it all by then). */
+  const deadlineOf = (request: Request): Deadline => {
+    let deadline = deadlines.get(request);
+    if (deadline === undefined) deadlines.set(request, (deadline = { at: performance.now() + deadlineMs, ms: deadlineMs }));
+    return deadline;
   };
 
   /**
@@ -69,12 +105,14 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
     path: string,
     { id, maxAnswerBytes = RECORD_ANSWER_BYTES, awaitRing = false }: { id?: string; maxAnswerBytes?: number; awaitRing?: boolean } = {},
   ): Promise<{ answer: UpstreamAnswer; newer: Ring | undefined }> {
+    const deadline = deadlineOf(request);
     const answer = await upstream.send(node, {
       method,
       path,
       headers: headersToInstance(request, requestId(request), clientAddress(request), ring.label),
       body: bodies.get(request),
       maxAnswerBytes,
+      deadline,
     });
     if (!answer.ok) throw failedRequest(answer, method, id);
     const servedBy = answer.headers.get("x-shard-node");
@@ -86,7 +124,23 @@ export function createRouterApp({ ring: followed, upstream, clientAddress = () =
       followed.notice(node, said);
       return { answer, newer: undefined };
     }
-    return { answer, newer: await followed.after(node, ring, said) };
+    const newer = await beforeDeadline(followed.after(node, ring, said), deadline);
+    if (newer === LATE) {
+      const outcome =
+        answer.status !== 421
+          ? "the listing needs every node"
+          : answer.reachedBefore && method !== "GET"
+            ? `it answered the ${method} 421 (not executed) only after an attempt with no answer: the ${method} may or may not have been applied`
+            : `the ${method} was not executed (it answered 421)`;
+      throw new RouterError(
+        504,
+        "node_timeout",
+        node,
+        "deadline",
+        `its answer points to a newer ring, and ${deadlineReason(deadline)} before its GET /ring answered; ${outcome}`,
+      );
+    }
+    return { answer, newer };
   }
 
   /**

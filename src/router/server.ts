@@ -10,12 +10,14 @@ import { jsonLine, stdoutLog, textLine, type LineFormat, type LogFormat, type Re
 import { routeOf, UNMATCHED } from "../server/routes.ts";
 import { hostPort, routable } from "../server/instance.ts";
 import type { Ring } from "../ring/ring.ts";
-import { createRouterApp } from "./app.ts";
+import { createRouterApp, defaultDeadlineMs } from "./app.ts";
 import { FollowedRing } from "./followed-ring.ts";
 import { Upstream, type UpstreamOptions } from "./upstream.ts";
 
 export const DEFAULT_ROUTER_PORT = 5000;
 export const DEFAULT_ROUTER_TIMEOUT_MS = 5000;
+/** The longest deadline of a request: Bun's idle timeout (at most 255 s) must outlast it. */
+const MAX_DEADLINE_MS = 250_000;
 
 export interface RouterOptions extends Partial<UpstreamOptions> {
   /** 0 picks a free port; `port` of the result is the real one. */
@@ -28,6 +30,8 @@ export interface RouterOptions extends Partial<UpstreamOptions> {
   readonly logFormat?: LogFormat;
   /** Where a ring adoption is told; default stderr. */
   readonly note?: (line: string) => void;
+  /** How long a request may take in all before it is a 504 (see RouterAppOptions); default three timeouts, at most 250 s. */
+  readonly deadlineMs?: number;
 }
 
 export interface Router {
@@ -65,9 +69,12 @@ export function startRouter({
   log,
   logFormat = "text",
   note = (line) => console.error(line),
+  deadlineMs: givenDeadlineMs,
   ...upstreamOptions
 }: RouterOptions): Router {
   const timeoutMs = upstreamOptions.timeoutMs ?? DEFAULT_ROUTER_TIMEOUT_MS;
+  // Bun's idle timeout is at most 255 s, and it must outlast every request's deadline.
+  const deadlineMs = Math.min(givenDeadlineMs ?? defaultDeadlineMs(timeoutMs), MAX_DEADLINE_MS);
   const upstream = new Upstream({ ...upstreamOptions, timeoutMs });
   const followed = new FollowedRing(ring, timeoutMs, note);
   let server: ReturnType<typeof Bun.serve> | undefined;
@@ -77,7 +84,7 @@ export function startRouter({
   // requestIP knows only the one Bun made.
   const peers = new WeakMap<Request, string | undefined>();
   const clientAddress = (request: Request) => (peers.has(request) ? peers.get(request) : server?.requestIP(request)?.address);
-  const app = createRouterApp({ ring: followed, upstream, metrics, clientAddress });
+  const app = createRouterApp({ ring: followed, upstream, metrics, clientAddress, deadlineMs });
   const out = log === undefined ? stdoutLog() : { log, flush: () => {} };
   const handle = accounted(app.fetch, {
     node: "router",
@@ -92,8 +99,9 @@ export function startRouter({
     development: false,
     // The app answers an oversized body with the same JSON 413 as an instance (body.ts).
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    // A connection waits for its answer up to two attempts at an owner; Bun would close it sooner.
-    idleTimeout: Math.min(255, Math.ceil((2 * timeoutMs) / 1000) + 5),
+    // A connection waits for its answer until the request's deadline, which answers a 504 first:
+    // Bun's idle timeout would close it (ECONNRESET, the outcome unknown to the client) sooner.
+    idleTimeout: Math.ceil(deadlineMs / 1000) + 5,
     error: internalError,
     fetch: (request, bun) => {
       const routed = routable(request);

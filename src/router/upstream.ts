@@ -38,7 +38,23 @@ export interface UpstreamRequest {
   readonly timeoutMs?: number;
   /** Overrides refusedRetries (readiness probes do not wait). */
   readonly refusedRetries?: number;
+  /** The request's overall deadline: no attempt, pause or retry goes past it. */
+  readonly deadline?: Deadline;
 }
+
+/** When a request through the router must be answered, whatever it takes. */
+export interface Deadline {
+  /** performance.now() at which it runs out. */
+  readonly at: number;
+  /** Its length in all, for messages. */
+  readonly ms: number;
+}
+
+/** What is left of `deadline` now, in milliseconds (Infinity without one). */
+export const leftOf = (deadline: Deadline | undefined): number => (deadline === undefined ? Infinity : deadline.at - performance.now());
+
+/** Why a request stopped at its deadline. */
+export const deadlineReason = (deadline: Deadline): string => `the router's deadline for the request (${deadline.ms} ms in all) ran out`;
 
 export interface UpstreamAnswer {
   readonly ok: true;
@@ -47,6 +63,8 @@ export interface UpstreamAnswer {
   readonly headers: Headers;
   readonly body: ArrayBuffer;
   readonly attempts: number;
+  /** An earlier attempt got no answer but may have reached the instance (and done what was asked). */
+  readonly reachedBefore: boolean;
 }
 
 /** Why there is no answer. */
@@ -146,7 +164,13 @@ export class Upstream {
     let refusals = 0;
     let replays = 0;
     let reached = false;
+    if (leftOf(request.deadline) <= 0) {
+      return { ok: false, node, cause: "timeout", reason: `${deadlineReason(request.deadline!)} before it was sent here`, attempts: 0, mayHaveReached: false };
+    }
     for (let attempt = 1; ; attempt++) {
+      const left = leftOf(request.deadline);
+      // an attempt cut short by the deadline says so
+      const attemptMs = Math.min(timeoutMs, Math.ceil(left));
       let failure: { cause: UpstreamCause; reason: string; hint?: string; left: boolean };
       try {
         const res = await this.#session.fetch(url, {
@@ -156,26 +180,31 @@ export class Upstream {
           redirect: "manual",
           // Bun would decode a gzip body yet keep its Content-Encoding (and ask for gzip itself)
           decompress: false,
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: AbortSignal.timeout(attemptMs),
         });
         const body = await readAnswer(res, request.maxAnswerBytes);
-        return { ok: true, node, status: res.status, headers: res.headers, body, attempts: attempt };
+        return { ok: true, node, status: res.status, headers: res.headers, body, attempts: attempt, reachedBefore: reached };
       } catch (e) {
         failure =
           e instanceof TooLarge
             ? { cause: "too-large", reason: `an answer over ${request.maxAnswerBytes} bytes, far more than an instance gives`, left: true }
             : failureOf(e, timeoutMs);
+        if (failure.cause === "timeout" && attemptMs < timeoutMs) failure.reason = `no answer before ${deadlineReason(request.deadline!)}`;
       }
       reached ||= failure.left;
-      const again = failure.left
-        ? failure.cause !== "too-large" && request.method !== "POST" && replays++ < 1
-        : refusals++ < refusedRetries;
-      if (!again) {
+      const again =
+        leftOf(request.deadline) > 0 &&
+        (failure.left ? failure.cause !== "too-large" && request.method !== "POST" && replays++ < 1 : refusals++ < refusedRetries);
+      const fail = (): UpstreamFailure => {
         const tries = attempt === 1 ? "" : ` after ${attempt} attempts`;
         const hint = failure.hint === undefined ? "" : ` (${failure.hint})`;
         return { ok: false, node, cause: failure.cause, reason: failure.reason + tries + hint, attempts: attempt, mayHaveReached: reached };
+      };
+      if (!again) return fail();
+      if (!failure.left) {
+        await Bun.sleep(Math.min(this.#refusedBackoffMs * 2 ** (refusals - 1), leftOf(request.deadline)));
+        if (leftOf(request.deadline) <= 0) return fail();
       }
-      if (!failure.left) await Bun.sleep(this.#refusedBackoffMs * 2 ** (refusals - 1));
     }
   }
 

@@ -7,11 +7,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { startInstance, type Instance } from "../../src/server/index.ts";
-import type { Router } from "../../src/router/index.ts";
+import { Ring } from "../../src/ring/ring.ts";
+import { startRouter, type Router } from "../../src/router/index.ts";
+import { ringDocument } from "../../src/server/ring-guard.ts";
 import { startLocalCluster, type LocalCluster } from "../client/cluster.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { freePort, waitFor } from "../support/net.ts";
-import { call, heldNode, routerFor, stubNode, type StubNode } from "./support.ts";
+import { call, heldNode, nodeAnswer, routerFor, stubNode, type StubNode } from "./support.ts";
 
 const body = (id: string) => JSON.stringify(seedRecord(id));
 
@@ -224,6 +226,87 @@ describe("stopping", () => {
       await expect(fetch(`${router.url}/healthz`)).rejects.toThrow();
     } finally {
       stub.release();
+      await router.stop();
+      stub.stop();
+    }
+  });
+});
+
+describe("a request whose chain outlasts the router's deadline", () => {
+  const record = (id: string) => ({ ...seedRecord(id), status: "pending", decision_date: "" });
+
+  test("a listing that needs many slow rounds is a 504 naming the node, within the deadline, never a reset connection", async () => {
+    // one record a page, each page 400 ms: 20 records take 8 s, past the idle timeout the router had (7 s for a 1 s timeout)
+    const slow = stubNode("s", async (seen) => {
+      await Bun.sleep(400);
+      const after = Number(new URL(`http://x${seen.path}`).searchParams.get("after") ?? "0");
+      return nodeAnswer("s", { items: [record(String(after + 1))], next: after + 1 < 20 ? String(after + 1) : null });
+    });
+    const router = routerFor([slow], { timeoutMs: 1000, deadlineMs: 2000 });
+    try {
+      const started = performance.now();
+      const r = await call(`${router.url}/v1/expenses?limit=20`);
+      const took = performance.now() - started;
+      expect([r.status, r.json.error, r.json.node, r.json.url]).toEqual([504, "node_timeout", "s", slow.url]);
+      expect(r.json.message).toContain("deadline");
+      expect(took).toBeLessThan(4000);
+    } finally {
+      await router.stop();
+      slow.stop();
+    }
+  });
+
+  /** A node answering 421 (after `slow421` ms) with a newer ring, whose /ring takes `slowRing` ms (never: hangs), and hanging on the request sent again. */
+  function misdirecting(slow421: number, slowRing: number | "never") {
+    let newer: Ring | undefined;
+    let sent = 0;
+    const hang = Promise.withResolvers<void>();
+    const stub = stubNode("n", async (seen) => {
+      if (seen.path === "/ring") {
+        await (slowRing === "never" ? hang.promise : Bun.sleep(slowRing));
+        return nodeAnswer("n", ringDocument(newer!));
+      }
+      if (++sent === 1) {
+        await Bun.sleep(slow421);
+        return nodeAnswer("n", { error: "misdirected", message: "not mine", ring: newer!.label }, 421, { "x-shard-ring": newer!.label });
+      }
+      await hang.promise;
+      return nodeAnswer("n", record("7"));
+    });
+    newer = new Ring([{ name: "n", url: stub.url, weight: 1 }], { vnodes: 8, epoch: 5 });
+    const initial = new Ring([{ name: "n", url: stub.url, weight: 1 }], { vnodes: 160 });
+    return { stub, initial, release: () => hang.resolve() };
+  }
+
+  test("a PUT sent again after a 421 to an owner that then hangs: a 504 at the deadline that says the PUT may have been applied", async () => {
+    // 421 after 0.9 s, /ring 0.9 s, then two attempts of 1 s: 3.8 s without a deadline
+    const { stub, initial, release } = misdirecting(900, 900);
+    const router = startRouter({ port: 0, ring: initial, log: false, note: () => {}, timeoutMs: 1000, deadlineMs: 2500 });
+    try {
+      const started = performance.now();
+      const r = await call(`${router.url}/v1/expenses/7`, { method: "PUT", body: JSON.stringify({ status: "approved", decision_date: "13-10-2016" }) });
+      const took = performance.now() - started;
+      expect([r.status, r.json.error, r.json.node, r.json.url]).toEqual([504, "node_timeout", "n", stub.url]);
+      expect(r.json.message).toContain("deadline for the request (2500 ms in all) ran out");
+      expect(r.json.message).toContain("the PUT may or may not have been applied");
+      expect(took).toBeLessThan(3300);
+    } finally {
+      release();
+      await router.stop();
+      stub.stop();
+    }
+  });
+
+  test("a 421 whose node's /ring does not answer before the deadline: a 504 that says the request was not executed", async () => {
+    const { stub, initial, release } = misdirecting(900, "never");
+    const router = startRouter({ port: 0, ring: initial, log: false, note: () => {}, timeoutMs: 1000, deadlineMs: 1500 });
+    try {
+      const r = await call(`${router.url}/v1/expenses`, { method: "POST", body: body("7") });
+      expect([r.status, r.json.error, r.json.node, r.json.cause]).toEqual([504, "node_timeout", "n", "deadline"]);
+      expect(r.json.message).toContain("before its GET /ring answered; the POST was not executed (it answered 421)");
+      expect(stub.seen.map((s) => `${s.method} ${s.path}`)).toEqual(["POST /v1/expenses", "GET /ring"]);
+    } finally {
+      release();
       await router.stop();
       stub.stop();
     }
