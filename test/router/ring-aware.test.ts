@@ -218,7 +218,8 @@ describe("what the router does with a node's ring, request by request", () => {
       await hang.promise;
       return nodeAnswer("n", { error: "unavailable", message: "gone" }, 503);
     });
-    const timeoutMs = 2000;
+    // long enough that "at once" (under half of it) holds on a loaded machine, while a request held back for the read takes all of it
+    const timeoutMs = 4000;
     const router = startRouter({ port: 0, ring: initial, log: false, note: () => {}, timeoutMs });
     const timed = async () => {
       const started = performance.now();
