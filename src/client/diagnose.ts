@@ -74,7 +74,9 @@ function otherRing(ring: Ring, copies: readonly { id: string; url: string }[]): 
   const inForce = fitOf(ring, sample);
   let best: { ring: Ring; fit: number } | undefined;
   for (const nodes of namings(ring.nodes)) {
-    for (const vnodes of new Set([...COMMON_VNODES, ring.vnodes, DEFAULT_VNODES])) {
+    // the default and the ring's own first: of rings that fit equally (a small sample may fit
+    // 150 and 160 alike), the likelier one is named
+    for (const vnodes of new Set([DEFAULT_VNODES, ring.vnodes, ...COMMON_VNODES])) {
       let candidate: Ring;
       try {
         candidate = new Ring(nodes, { vnodes });

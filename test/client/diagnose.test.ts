@@ -96,3 +96,21 @@ describe("two instances on one database", () => {
     );
   });
 });
+
+describe("likelyCauses on its own", () => {
+  test("of rings that fit the records equally, the default (160 points) is named, not one that merely ties", async () => {
+    const { likelyCauses } = await import("../../src/client/diagnose.ts");
+    const { Ring } = await import("../../src/ring/ring.ts");
+    const urls = { "1": "http://127.0.0.1:5001", "2": "http://127.0.0.1:5002", "3": "http://127.0.0.1:5003" };
+    const nodes = Object.entries(urls).map(([name, url]) => ({ name, url, weight: 1 }));
+    const inForce = new Ring(nodes, { vnodes: 1 });
+    const by160 = refOwnerOf(nodes, 160);
+    const by150 = refOwnerOf(nodes, 150);
+    // records placed with 160 points, only ids that 150 points would place alike: both rings fit all of them
+    const placed = ids(1, 3000).filter((id) => by160(id) === by150(id) && by160(id) !== refOwnerOf(nodes, 1)(id)).slice(0, 300);
+    expect(placed.length).toBe(300);
+    const listings = new Map(nodes.map((n) => [n.name, placed.filter((id) => by160(id) === n.name)]));
+    const causes = likelyCauses(inForce, listings, placed.length);
+    expect(causes).toMatchObject([{ kind: "other-ring", vnodes: 160, fit: 300, of: 300 }]);
+  });
+});
