@@ -106,10 +106,14 @@ export class Lease {
     const lease = new Lease(move, states.map((s) => s.admin), newToken(), holder);
     heldHere.add(lease.#token);
     const records = new Map<string, RebalanceDetail>();
+    // where this run starts the job: given up again if the lease fails on a later node (a race lost to another rebalance)
+    const startedHere = states.filter((s) => s.rebalance?.job !== move.job).map((s) => s.admin);
     for (const state of states) {
       try {
         records.set(state.admin.name, await state.admin.lease(lease.#request(lease.#token, state.rebalance?.token ?? null)));
       } catch (e) {
+        const leased = startedHere.filter((a) => records.has(a.name));
+        await Promise.allSettled(leased.map((a) => a.abandon(lease.#token)));
         await lease.release();
         throw new RebalanceFailed("lease", `node ${state.admin.name}: ${e instanceof Error ? e.message : String(e)}`, { node: state.admin.name });
       }

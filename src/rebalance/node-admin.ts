@@ -101,6 +101,11 @@ export class NodeAdmin {
     return this.#post("release", { token }, { retries: 1 });
   }
 
+  /** Gives up a rebalance leased here that has not begun (see Rebalancing.abandon). */
+  abandon(token: string): Promise<{ abandoned: string }> {
+    return this.#post("abandon", { token }, { retries: 1 });
+  }
+
   plan(from: unknown, to: unknown): Promise<PlanAnswer> {
     return this.#post("plan", { from, to }, { bulk: true });
   }

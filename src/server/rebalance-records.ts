@@ -42,6 +42,12 @@ export interface RebalanceRecords {
    */
   saveRebalance(next: StoredRebalance, expectedToken: string | null): Promise<RebalanceSave>;
   /**
+   * Deletes the rebalance record, and empties the change log, when the saved record's token
+   * is `expectedToken` (a rebalance given up before it copied anything: the node is as if it
+   * never took part); false, and nothing changed, otherwise.
+   */
+  deleteRebalance(expectedToken: string): Promise<boolean>;
+  /**
    * Up to `limit` change log entries with a sequence number above `afterSeq` (all when
    * undefined), lowest first. Paging by `afterSeq` is only safe while no write can add
    * entries (under the fence): a later commit may take a lower number.

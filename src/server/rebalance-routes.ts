@@ -141,6 +141,19 @@ export function rebalanceFeature(rebalancing: Rebalancing, policy: AdminPolicy) 
       { body: HeldRequest, query: NoQuery, response: { 200: RebalanceSummary, ...errors }, detail: { summary: `${admin}The holder stops; the phase stays`, tags } },
     )
     .post(
+      "/abandon",
+      ({ request, body }) => {
+        allow(request);
+        return rebalancing.abandon(body.token);
+      },
+      {
+        body: HeldRequest,
+        query: NoQuery,
+        response: { 200: t.Object({ abandoned: t.String({ description: "the job given up" }) }), ...errors },
+        detail: { summary: `${admin}Give up a rebalance that has not begun here (phase copying, nothing copied): the node is as if it never took part`, tags },
+      },
+    )
+    .post(
       "/plan",
       ({ request, body }) => {
         allow(request);

@@ -292,6 +292,29 @@ export class Rebalancing {
     }).then(() => this.summary()!);
   }
 
+  /**
+   * A rebalance given up before it began here (its process lost the race for the lease on
+   * another node): the record and its change log deleted, as if this node never took part.
+   * Only by its holder, in phase copying, before any progress was reported (nothing copied).
+   */
+  abandon(token: string): Promise<{ abandoned: string }> {
+    const run = () =>
+      this.guard.transition(`rebalance given up on node ${this.self}`, async (state) => {
+        const r = this.#heldBy(this.#record, token);
+        if (r.phase !== "copying" || r.progress !== null) {
+          throw new ApiError(409, "wrong_phase", `rebalance ${r.move.job} has begun on node ${this.self} (phase ${r.phase}): it can be finished, not given up; nothing changed`);
+        }
+        if (!(await this.store.deleteRebalance(token))) {
+          throw new ApiError(409, "rebalance_held", `the rebalance record of node ${this.self} changed meanwhile; nothing changed`);
+        }
+        this.#record = undefined;
+        return { state: { ring: state.ring }, result: { abandoned: r.move.job } };
+      });
+    const done = this.#queue.then(run, run);
+    this.#queue = done.catch(() => {});
+    return done;
+  }
+
   /** Stores and deletes records coming to this node, before it switches: ids that are not coming here are refused (422, nothing written). */
   importRecords(token: string, put: readonly Expense[], deleted: readonly string[]): Promise<{ put: number; deleted: number }> {
     return this.guard.hold(async () => {

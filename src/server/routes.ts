@@ -26,7 +26,7 @@ const STATIC: readonly KnownRoute[] = [
   { template: "/openapi/json", methods: READ },
   // the rebalance's admin endpoints (rebalance-routes.ts)
   { template: "/rebalance", methods: READ },
-  ...["lease", "heartbeat", "phase", "switch", "finish", "release", "plan", "import", "changes", "changes/drop", "cleanup"].map((name) => ({
+  ...["lease", "heartbeat", "phase", "switch", "finish", "release", "abandon", "plan", "import", "changes", "changes/drop", "cleanup"].map((name) => ({
     template: `/rebalance/${name}`,
     methods: ["POST"],
   })),

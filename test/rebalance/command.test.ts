@@ -127,11 +127,10 @@ describe("shardctl rebalance: one at a time", () => {
 });
 
 describe("two rebalances that race for the lease", () => {
-  // Known bug, not fixed (a review found it): the loser of the race keeps the nodes it leased
-  // before losing in its job (phase copying), so a joining node only it knew stays refused
-  // to every later rebalance and PUT /ring until its database is wiped. Deterministic here:
-  // the winner leases right between the loser's survey and its lease.
-  test.failing("BUG: the loser leaves no node it leased in its job", async () => {
+  // Both can pass the check for another rebalance; the lease, node by node in name order,
+  // decides. Deterministic here: the winner leases right between the loser's survey and its
+  // lease. The loser gives up the job on the nodes it leased before losing.
+  test("the loser leaves no node it leased in its job, and the winner's job is untouched", async () => {
     const c = await RebalanceCluster.start({ old: ["b", "c"], next: ["a", "b", "c"], db: databases() });
     const winner = Bun.spawn(["sleep", "60"]);
     try {
@@ -149,8 +148,14 @@ describe("two rebalances that race for the lease", () => {
       }
       const lost = await Lease.acquire(survey.move, survey.nodes).catch((e: unknown) => e);
       expect(lost).toBeInstanceOf(Error);
-      // node a (leased first, in name order) should be free again
+      expect((lost as Error).message).toContain("node b");
+      // node a (leased first, in name order) is free again: as if it never took part
       expect((await call(c.instances.get("a")!.url, "GET", "/ring")).json.rebalance).toBeUndefined();
+      // and the winner's job is untouched on b and c
+      for (const name of ["b", "c"]) {
+        const held = (await call(c.instances.get(name)!.url, "GET", "/ring")).json.rebalance;
+        expect({ name, job: held.job, phase: held.phase }).toEqual({ name, job: `${c.old.label} -> ${other.label}`, phase: "copying" });
+      }
     } finally {
       winner.kill("SIGKILL");
       await c.stop();

@@ -164,6 +164,33 @@ describe("an instance in a rebalance", () => {
     }
   });
 
+  test("abandon: only by the holder, only before anything began; then the node is as if it never took part", async () => {
+    const s = await twoInstances();
+    try {
+      const leaving = s.leaving[0]!;
+      const { token } = await lease(s, s.a);
+      expect((await call(s.a.url, "POST", "/v1/expenses", seedRecord(leaving))).status).toBe(201);
+      const wrong = await post(s.a, "abandon", { token: "not-the-holder" });
+      expect([wrong.status, wrong.json.error]).toEqual([409, "rebalance_held"]);
+      const done = await post(s.a, "abandon", { token });
+      expect([done.status, done.json.abandoned]).toEqual([200, `${s.from.label} -> ${s.to.label}`]);
+      expect((await call(s.a.url, "GET", "/ring")).json.rebalance).toBeUndefined();
+      // the record written meanwhile is still there
+      expect((await call(s.a.url, "GET", `/v1/expenses/${leaving}`)).status).toBe(200);
+      const again = await post(s.a, "abandon", { token });
+      expect([again.status, again.json.error]).toEqual([409, "not_in_rebalance"]);
+
+      // once progress was reported (a copy has begun), it can only be finished
+      const second = await lease(s, s.a);
+      expect((await post(s.a, "heartbeat", { token: second.token, progress: { step: "copy", copied: 1, toCopy: 2 } })).status).toBe(200);
+      const late = await post(s.a, "abandon", { token: second.token });
+      expect([late.status, late.json.error]).toEqual([409, "wrong_phase"]);
+      expect((await call(s.a.url, "GET", "/ring")).json.rebalance.phase).toBe("copying");
+    } finally {
+      await s.stop();
+    }
+  });
+
   test("the lease: a second process is refused naming the holder; a takeover needs the holder's token; a replaced token changes nothing", async () => {
     const s = await twoInstances();
     try {

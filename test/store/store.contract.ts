@@ -327,6 +327,23 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       expect((await s.loadRebalance())?.token).toBe("t3");
     });
 
+    test("deleteRebalance removes the record and empties the change log, only for the token the record holds", async () => {
+      const s = await fresh();
+      expect(await s.deleteRebalance("t1")).toBe(false);
+      await s.saveRebalance(storedRebalance("t1"), null);
+      await s.insert(stored("7"), { journal: true });
+      expect((await s.changes(10)).map((e) => e.id)).toEqual(["7"]);
+      expect(await s.deleteRebalance("t0")).toBe(false);
+      expect(await s.loadRebalance()).toEqual(storedRebalance("t1"));
+      expect((await s.changes(10)).length).toBe(1);
+      expect(await s.deleteRebalance("t1")).toBe(true);
+      expect(await s.loadRebalance()).toBeUndefined();
+      expect(await s.changes(10)).toEqual([]);
+      // the records themselves are untouched, and a new rebalance can start
+      expect(await s.get("7")).toEqual(stored("7"));
+      expect(await s.saveRebalance(storedRebalance("t2"), null)).toEqual({ saved: true });
+    });
+
     test("of concurrent saves expecting the same token, exactly one gets in", async () => {
       const s = await fresh();
       await s.saveRebalance(storedRebalance("first"), null);

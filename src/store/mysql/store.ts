@@ -277,6 +277,16 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
           return { saved: true as const };
         }),
       ),
+    deleteRebalance: (expectedToken) =>
+      run((s) =>
+        s.transaction(async () => {
+          const current = await loadRebalance(s, true);
+          if (!current || current.token !== expectedToken) return false;
+          await s.execute("DELETE FROM rebalance WHERE name = ?", [CURRENT_REBALANCE]);
+          await s.execute("DELETE FROM rebalance_changes", []);
+          return true;
+        }),
+      ),
     changes: (limit, afterSeq = -1) =>
       run(async (s) => {
         const rows = await s.execute<Rows>("SELECT seq, id FROM rebalance_changes WHERE seq > ? ORDER BY seq LIMIT ?", [afterSeq, limit]);

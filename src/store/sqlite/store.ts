@@ -203,6 +203,18 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
           }).immediate(),
         true,
       ),
+    deleteRebalance: (expectedToken) =>
+      run(
+        () =>
+          client.transaction(() => {
+            const current = loadRebalance();
+            if (!current || current.token !== expectedToken) return false;
+            db.delete(rebalance).where(eq(rebalance.name, CURRENT_REBALANCE)).run();
+            db.delete(rebalanceChanges).run();
+            return true;
+          }).immediate(),
+        true,
+      ),
     changes: (limit, afterSeq = -1) =>
       run(() =>
         db
