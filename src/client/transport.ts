@@ -254,10 +254,6 @@ function classify(e: unknown, timeoutMs: number): { kind: FailureKind; reason: s
 }
 
 /**
- * The message of an error body or its text, shortened: every field error of the
- * `errors` array (`name: ...; email: ...`), else `message` (or `error`, `detail`).
- */
-/**
  * Text a node sent, made safe to print on a terminal: control characters (escape
  * sequences, newlines, C1 codes) shown as U+FFFD, and clipped to `max` characters. A
  * broken or hostile node cannot redraw the screen or forge lines of a report.
@@ -266,6 +262,10 @@ export function printable(text: string, max = 200): string {
   return clip(text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd"), max);
 }
 
+/**
+ * The message of an error body or its text, shortened and printable: every field error of
+ * the `errors` array (`name: ...; email: ...`), else `message` (or `error`, `detail`).
+ */
 export function errorMessage(body: unknown): string {
   if (typeof body === "string") return printable(body, 80);
   if (body && typeof body === "object") {

@@ -316,12 +316,12 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
             // whatever runs beside it): a multi-row upsert's "Records: N  Duplicates: D" says
             // N - D were added. A one-row upsert reports no such line, and its affected rows
             // (1 for added, and 1 for an unchanged row too: mysql2 asks for found rows) cannot
-            // tell, so one row is a plain INSERT first, an upsert only when its id is stored.
+            // tell, so one row is the plain INSERT that insert() sends, an upsert only when its id is stored.
             let inserted = 0;
             for (const part of rowBatches(rows)) {
               if (part.length === 1) {
                 try {
-                  await s.query(insertOneRow(), rowValues(part[0]!));
+                  await s.execute(insertRow.sql, insertRow.bind(part[0]!));
                   inserted += 1;
                 } catch (e) {
                   if (driverError(e)?.code !== "ER_DUP_ENTRY") throw e;
@@ -424,19 +424,14 @@ function rowValues(r: ExpenseRow): unknown[] {
   return [r.id, r.name, r.email, r.category, r.description, r.link, r.costCents, r.submitDate, r.status, r.decisionDate];
 }
 
-/** `rows` rows into the expenses table, each replacing what its id held. */
 /** The rows a multi-row upsert added: Records - Duplicates from the statement's info line. */
-export function addedByUpsert(result: { readonly info?: string }, rows: number): number {
+function addedByUpsert(result: { readonly info?: string }, rows: number): number {
   const m = /Records:\s*(\d+)\s+Duplicates:\s*(\d+)/.exec(result.info ?? "");
   if (!m || Number(m[1]) !== rows) throw new Error(`an upsert of ${rows} rows reported ${JSON.stringify(result.info)}, not "Records: ${rows}  Duplicates: D"`);
   return rows - Number(m[2]);
 }
 
-/** A plain INSERT of one row (ER_DUP_ENTRY when its id is stored). */
-function insertOneRow(): string {
-  return `INSERT INTO expenses (${ROW_COLUMNS.join(", ")}) VALUES (${ROW_COLUMNS.map(() => "?").join(", ")})`;
-}
-
+/** `rows` rows into the expenses table, each replacing what its id held. */
 function upsertRows(rows: number): string {
   const one = `(${ROW_COLUMNS.map(() => "?").join(", ")})`;
   const update = ROW_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = VALUES(${c})`).join(", ");
