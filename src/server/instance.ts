@@ -143,8 +143,8 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   // until the store is open and the app exists, every request gets a JSON 503 "starting".
   let handle: ((request: Request) => Response | Promise<Response>) | undefined;
   let nodeName = name ?? "";
-  // The ring in force, once the guard exists: the last-resort 500 carries it as every answer does.
-  let currentRing: (() => Ring | undefined) | undefined;
+  // Set once the store is open (still unset in the error hook below while it opens).
+  let guard: RingGuard;
   // The peer address of a request routed under another Request object (see routable).
   const peers = new WeakMap<Request, string | undefined>();
   const server: Bun.Server<undefined> = Bun.serve({
@@ -160,7 +160,8 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     development: false,
     error: (e) => {
       console.error(`[${nodeName}] unhandled error:`, e);
-      return internalErrorResponse(nodeName, currentRing?.()?.label);
+      // the last-resort 500 carries the ring in force, as every answer does
+      return internalErrorResponse(nodeName, guard?.ring?.label);
     },
     fetch: (request, bun) => {
       if (!handle) return starting(nodeName);
@@ -174,7 +175,6 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   nodeName = name ?? hostPort(host, realPort);
   const url = db ?? defaultDbUrl(realPort);
   let store: ExpenseStore | undefined;
-  let guard: RingGuard;
   let rebalancing: Rebalancing;
   let notes: readonly string[];
   try {
@@ -184,8 +184,6 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     const start = await ringAtStart(store, checked.given, nodeName);
     notes = [...checked.notes, ...start.notes];
     guard = new RingGuard(nodeName, store, start.ring, { switchTimeoutMs: options.ringSwitchTimeoutMs });
-    const ringGuard = guard;
-    currentRing = () => ringGuard.ring;
     rebalancing = await Rebalancing.load(nodeName, store, guard);
     const unfinished = rebalancing.summary();
     if (unfinished && unfinished.phase !== "done") notes = [...notes, `rebalance ${unfinished.job} is unfinished here (phase ${unfinished.phase}): it goes on when shardctl rebalance runs again`];
