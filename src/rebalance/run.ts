@@ -204,8 +204,7 @@ class Job {
     this.report.copy = { ...copy.counts, ms: Math.round(copyMs), perSecond: Math.round(copy.counts.examined / (copyMs / 1000)) };
 
     this.#step("catch-up");
-    const caught = await Promise.all(this.#sources().map((n) => catchUp(this.#ctx, n)));
-    this.report.catchUp = { ids: caught.reduce((s, c) => s + c.ids, 0), entries: caught.reduce((s, c) => s + c.entries, 0) };
+    await this.#catchUp();
     this.#checkpoint();
 
     // no copy request of before the rotation runs after it: what the verification sees stays
@@ -223,18 +222,23 @@ class Job {
     // The writes logged while the verification read everything once more: copied now, so that
     // the fence replays only what comes after (the fence does not grow with the verify time).
     // Copied after the verification, they are compared under the fence, as the fixed ones are.
-    const after = await Promise.all(this.#sources().map(async (n) => ({ node: n.name, caught: await catchUp(this.#ctx, n) })));
-    for (const { node, caught } of after) {
+    for (const [node, copied] of await this.#catchUp()) {
       const compare = this.#fixed.get(node) ?? new Set<string>();
-      for (const id of caught.copied) compare.add(id);
+      for (const id of copied) compare.add(id);
       this.#fixed.set(node, compare);
     }
-    const catchUpReport = this.report.catchUp ?? { ids: 0, entries: 0 };
-    this.report.catchUp = {
-      ids: catchUpReport.ids + after.reduce((s, a) => s + a.caught.ids, 0),
-      entries: catchUpReport.entries + after.reduce((s, a) => s + a.caught.entries, 0),
-    };
     this.#checkpoint();
+  }
+
+  /** The change log of every source replayed (catchUp), counted into the report; the ids copied, by source. */
+  async #catchUp(): Promise<Map<string, Set<string>>> {
+    const caught = await Promise.all(this.#sources().map(async (n) => [n.name, await catchUp(this.#ctx, n)] as const));
+    const before = this.report.catchUp ?? { ids: 0, entries: 0 };
+    this.report.catchUp = {
+      ids: before.ids + caught.reduce((s, [, c]) => s + c.ids, 0),
+      entries: before.entries + caught.reduce((s, [, c]) => s + c.entries, 0),
+    };
+    return new Map(caught.map(([name, c]) => [name, c.copied]));
   }
 
   /**

@@ -298,7 +298,7 @@ export class Rebalancing {
    * Only by its holder, in phase copying, before any progress was reported (nothing copied).
    */
   abandon(token: string): Promise<{ abandoned: string }> {
-    const run = () =>
+    return this.#serially(() =>
       this.guard.transition(`rebalance given up on node ${this.self}`, async (state) => {
         const r = this.#heldBy(this.#record, token);
         if (r.phase !== "copying" || r.progress !== null) {
@@ -309,10 +309,8 @@ export class Rebalancing {
         }
         this.#record = undefined;
         return { state: { ring: state.ring }, result: { abandoned: r.move.job } };
-      });
-    const done = this.#queue.then(run, run);
-    this.#queue = done.catch(() => {});
-    return done;
+      }),
+    );
   }
 
   /** Stores and deletes records coming to this node, before it switches: ids that are not coming here are refused (422, nothing written). */
@@ -490,11 +488,16 @@ export class Rebalancing {
       }
       return stateFor(ring ?? state.ring, next);
     };
-    const run = () =>
+    return this.#serially(() =>
       alone
         ? this.guard.transition(`rebalance ${what} on node ${this.self}`, async (state) => ({ state: await apply(state), result: undefined }))
-        : apply(this.guard.state).then(() => undefined);
-    const done = this.#queue.then(run, run);
+        : apply(this.guard.state).then(() => undefined),
+    );
+  }
+
+  /** Runs `work` after the record's changes before it (whether they failed or not). */
+  #serially<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.#queue.then(work, work);
     this.#queue = done.catch(() => {});
     return done;
   }
