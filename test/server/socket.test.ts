@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
 import { startInstance, type Instance } from "../../src/server/index.ts";
-import { answerBody as body, answerHead as headers, exchange, expectedOddAnswer, ODD_TARGETS } from "../support/wire.ts";
+import { answerBody as body, answerHead as headers, exchange, expectOddAnswers } from "../support/wire.ts";
 
 describe("answers on the wire", () => {
   let instance: Instance;
@@ -18,23 +18,7 @@ describe("answers on the wire", () => {
 
   for (const method of ["CONNECT", "GET", "POST", "DELETE", "PATCH"]) {
     test(`${method} with odd request targets: JSON with X-Shard-Node, the status the rules give, no HTML, no stack`, async () => {
-      for (const target of ODD_TARGETS) {
-        const answer = await exchange(instance.port, `${method} ${target} HTTP/1.1\r\nHost: a:80\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-        const status = Number((answer.split("\r\n")[0] ?? "").split(" ")[1]);
-        const text = body(answer);
-        const seen = { target, status, html: /<html|<!doctype/i.test(answer), stack: /\bat .*:\d+:\d+|\.ts:\d+/.test(answer) };
-        const expected = expectedOddAnswer(method, target);
-        expect(seen).toEqual({ target, status: expected.status, html: false, stack: false });
-        // Bun's own 400 comes before any code of ours: no body; every other answer is our JSON error body
-        if (expected.error === undefined) {
-          expect({ target, text }).toEqual({ target, text: "" });
-          continue;
-        }
-        expect({ target, error: JSON.parse(text).error }).toEqual({ target, error: expected.error });
-        expect(headers(answer)).toContain("x-shard-node: wire-node");
-        expect(headers(answer)).toContain("content-type: application/json");
-        expect(typeof JSON.parse(text).message).toBe("string");
-      }
+      for (const head of await expectOddAnswers(instance.port, method)) expect(head).toContain("x-shard-node: wire-node");
     });
   }
 
