@@ -8,7 +8,6 @@
  * the owner's answer is passed on as it is, with X-Shard-Url (the instance's address)
  * and X-Request-Id beside its X-Shard-Node.
  */
-import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import { expenseModels, expenseRoutes } from "../expenses/index.ts";
 import { NoQuery } from "../expenses/model.ts";
@@ -19,11 +18,10 @@ import { rejectRepeatedQuery } from "../server/app.ts";
 import { MAX_BODY_BYTES, parseJsonText, readBodyText } from "../server/body.ts";
 import { answerError } from "../server/errors.ts";
 import { HttpMetrics } from "../server/metrics.ts";
-import { openapiPage } from "../server/openapi-page.ts";
+import { apiDocs, openapiPage } from "../server/openapi-page.ts";
 import { metricsFeature } from "../server/status.ts";
 import { ringDocument } from "../server/ring-guard.ts";
 import { RingBody } from "../server/ring-routes.ts";
-import { VERSION } from "../version.ts";
 import { badAnswer, failedRequest, RouterError, wrongNode } from "./errors.ts";
 import type { FollowedRing } from "./followed-ring.ts";
 import { headersToClient, headersToInstance, requestIdOf } from "./headers.ts";
@@ -206,19 +204,10 @@ export function createRouterApp({
       return answerError("router", code, error, request, set);
     })
     .use(
-      openapi({
-        path: "/openapi",
-        // the page is the instance's own (server/openapi-page.ts), which works offline
-        provider: null,
-        documentation: {
-          info: {
-            title: "shardctl router",
-            version: VERSION,
-            description:
-              "The expense API of an instance in front of the whole cluster: each request goes to the owner of its id on the ring, and the owner's answer comes back with its X-Shard-Node, plus X-Shard-Url (the instance's address) and X-Request-Id. The listing merges every node's records in id order. An owner with no usable answer: 503 node_unavailable, 504 node_timeout, 504 outcome_unknown (a POST that may have been stored: it is never sent twice), 502 bad_answer or wrong_node; each names the node and the cause. Requests are validated as an instance validates them, before any node is contacted.",
-          },
-        },
-      }),
+      apiDocs(
+        "shardctl router",
+        "The expense API of an instance in front of the whole cluster: each request goes to the owner of its id on the ring, and the owner's answer comes back with its X-Shard-Node, plus X-Shard-Url (the instance's address) and X-Request-Id. The listing merges every node's records in id order. An owner with no usable answer: 503 node_unavailable, 504 node_timeout, 504 outcome_unknown (a POST that may have been stored: it is never sent twice), 502 bad_answer or wrong_node; each names the node and the cause. Requests are validated as an instance validates them, before any node is contacted.",
+      ),
     )
     .use(openapiPage())
     .use(metricsFeature(metrics, "requests by method, route template and status, latency, in flight, ring"))

@@ -2,20 +2,18 @@
  * The HTTP app of one expense instance, without a socket: `startInstance` serves it,
  * tests call `app.handle(new Request(...))`.
  */
-import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import { invalidField } from "../expenses/errors.ts";
 import { expensesFeature } from "../expenses/index.ts";
 import { ExpenseService } from "../expenses/service.ts";
 import type { ExpenseStore } from "../store/types.ts";
-import { VERSION } from "../version.ts";
 import type { AdminPolicy } from "./admin.ts";
 import { parseJsonBody } from "./body.ts";
 import { answerError, clip } from "./errors.ts";
 import { healthFeature } from "./health.ts";
 import { accounted } from "./accounting.ts";
 import { HttpMetrics, instanceMetrics } from "./metrics.ts";
-import { openapiPage } from "./openapi-page.ts";
+import { apiDocs, openapiPage } from "./openapi-page.ts";
 import { jsonLine, stdoutLog, textLine, type LogFormat, type RequestLog } from "./request-log.ts";
 import { statusFeature } from "./status.ts";
 import { RingGuard } from "./ring-guard.ts";
@@ -77,19 +75,10 @@ export function createApp({
     .onParse({ as: "global" }, ({ request }) => parseJsonBody({ request }, limitOf(request)))
     .onError({ as: "global" }, ({ code, error, request, set }) => answerError(name, code, error, request, set))
     .use(
-      openapi({
-        path: "/openapi",
-        // the page is our own (openapi-page.ts): the plugin's loads its viewer from a CDN
-        provider: null,
-        documentation: {
-          info: {
-            title: "shardctl expense instance",
-            version: VERSION,
-            description:
-              "One shard of the expense service. Every answer carries X-Shard-Node, and X-Shard-Ring (<epoch>:<fingerprint>) when the instance has a ring. Errors are JSON {error, message, field}: malformed JSON 400, missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, a body that is not sent as JSON (a form) 415, method not served on a known path 405 (with Allow), database unreachable 503. A ring-aware instance answers 421 {error: misdirected, message, id, owner: {name, url}, ring} for an id it does not own, and executes nothing. Query parameters a route does not take, or given twice, are 422.",
-          },
-        },
-      }),
+      apiDocs(
+        "shardctl expense instance",
+        "One shard of the expense service. Every answer carries X-Shard-Node, and X-Shard-Ring (<epoch>:<fingerprint>) when the instance has a ring. Errors are JSON {error, message, field}: malformed JSON 400, missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, a body that is not sent as JSON (a form) 415, method not served on a known path 405 (with Allow), database unreachable 503. A ring-aware instance answers 421 {error: misdirected, message, id, owner: {name, url}, ring} for an id it does not own, and executes nothing. Query parameters a route does not take, or given twice, are 422.",
+      ),
     )
     .use(openapiPage())
     .use(healthFeature(store, name))
