@@ -73,6 +73,9 @@ async function detailOf(admin: NodeAdmin): Promise<RebalanceDetail | undefined> 
  * `to`. Throws UsageError (exit 2) when it cannot start, RebalanceFailed (exit 1) when
  * another rebalance is in progress.
  */
+/** Nodes in name order: the order leases are taken in. */
+const byAdminName = (a: NodeState, b: NodeState) => (a.admin.name < b.admin.name ? -1 : a.admin.name > b.admin.name ? 1 : 0);
+
 export async function surveyCluster(to: Ring, from: Ring | undefined, options: AdminOptions): Promise<Survey> {
   const admins = new Map<string, NodeAdmin>();
   const adminOf = (node: Node) => {
@@ -94,7 +97,7 @@ export async function surveyCluster(to: Ring, from: Ring | undefined, options: A
   // were switched and emptied before that, and may be shut down since: not asked.
   const finished = to.nodes.every((_, i) => newRings[i]!.label === to.label && newDetails[i]?.job === move.job && newDetails[i]?.phase === "done");
   if (finished) {
-    const nodes = to.nodes.map((node, i) => ({ admin: adminOf(node), ring: to.label, rebalance: newDetails[i] })).sort((a, b) => (a.admin.name < b.admin.name ? -1 : a.admin.name > b.admin.name ? 1 : 0));
+    const nodes = to.nodes.map((node, i) => ({ admin: adminOf(node), ring: to.label, rebalance: newDetails[i] })).sort(byAdminName);
     return { move, nodes, status: "done" };
   }
 
@@ -108,7 +111,7 @@ export async function surveyCluster(to: Ring, from: Ring | undefined, options: A
     ring: String((i < to.nodes.length ? newRings[i] : leavingRings[i - to.nodes.length])!.label),
     rebalance: i < to.nodes.length ? newDetails[i] : leavingDetails[i - to.nodes.length],
   }));
-  const nodes = found.sort((a, b) => (a.admin.name < b.admin.name ? -1 : a.admin.name > b.admin.name ? 1 : 0));
+  const nodes = found.sort(byAdminName);
 
   for (const n of nodes) {
     const r = n.rebalance;
