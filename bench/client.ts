@@ -91,8 +91,19 @@ try {
   }
   console.log();
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  console.log(header.map((h, i) => h.padEnd(widths[i]!)).join("  ").trimEnd());
-  for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  console.log(
+    header
+      .map((h, i) => h.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd(),
+  );
+  for (const l of lines)
+    console.log(
+      l
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    );
   console.log("\nclient CPU = the bench process's user+system CPU time / wall time (the instances and MariaDBs are other processes)");
 } finally {
   clearTimeout(watchdog);

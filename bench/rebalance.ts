@@ -75,7 +75,16 @@ try {
     serves.push(proc);
   }
   await Promise.all(
-    nodes.map((n) => waitFor(() => fetch(`${n.url}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 30_000 })),
+    nodes.map((n) =>
+      waitFor(
+        () =>
+          fetch(`${n.url}/readyz`).then(
+            (r) => (r.ok ? true : undefined),
+            () => undefined,
+          ),
+        { timeoutMs: 30_000 },
+      ),
+    ),
   );
 
   const moving = Array.from({ length: RECORDS }, (_, i) => String(i + 1)).filter((id) => OLD.ownerOf(id).name !== NEW.ownerOf(id).name);
@@ -105,14 +114,33 @@ try {
   const moved = report.copy.examined as number;
   const row = (label: string, value: string) => console.log(`${label.padEnd(44)} ${value}`);
   console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}); bun ${Bun.version}; MariaDB ${await serverVersion(servers[0]!)}`);
-  console.log(`3 -> 4 nodes, ${RECORDS.toLocaleString("en-US")} records, --concurrency ${CONCURRENCY}; a writer with the old ring updating moving records throughout\n`);
+  console.log(
+    `3 -> 4 nodes, ${RECORDS.toLocaleString("en-US")} records, --concurrency ${CONCURRENCY}; a writer with the old ring updating moving records throughout\n`,
+  );
   row("records moved", moved.toLocaleString("en-US"));
-  row("whole rebalance (wall)", `${(wallMs / 1000).toFixed(1)} s  -> ${Math.round(moved / (wallMs / 1000)).toLocaleString("en-US")} records/s   (goal >= 5,000/s)`);
+  row(
+    "whole rebalance (wall)",
+    `${(wallMs / 1000).toFixed(1)} s  -> ${Math.round(moved / (wallMs / 1000)).toLocaleString("en-US")} records/s   (goal >= 5,000/s)`,
+  );
   row("  of which the copy pass", `${(report.copy.ms / 1000).toFixed(1)} s  -> ${report.copy.perSecond.toLocaleString("en-US")} records/s`);
-  row("  the verification pass", `${(report.verify.ms / 1000).toFixed(1)} s (${report.verify.examined.toLocaleString("en-US")} compared; ${report.verify.missing + report.verify.different + report.verify.extra} fixed)`);
-  row("fence, as the rebalance measured it", `${report.fence.ms} ms   (goal < 2,000 ms; ${report.fence.drained} writes replayed, ${report.fence.compared} compared under it)`);
-  row("writes to moving records (old-ring writer)", `${seen.count} acknowledged, ${seen.failed} failed; slowest ${Math.round(seen.max)} ms, p99 ${Math.round(seen.p99)} ms, ${seen.waited} waited on a 503`);
-  row("time by step (ms)", Object.entries(report.steps).map(([k, v]) => `${k} ${v}`).join(", "));
+  row(
+    "  the verification pass",
+    `${(report.verify.ms / 1000).toFixed(1)} s (${report.verify.examined.toLocaleString("en-US")} compared; ${report.verify.missing + report.verify.different + report.verify.extra} fixed)`,
+  );
+  row(
+    "fence, as the rebalance measured it",
+    `${report.fence.ms} ms   (goal < 2,000 ms; ${report.fence.drained} writes replayed, ${report.fence.compared} compared under it)`,
+  );
+  row(
+    "writes to moving records (old-ring writer)",
+    `${seen.count} acknowledged, ${seen.failed} failed; slowest ${Math.round(seen.max)} ms, p99 ${Math.round(seen.p99)} ms, ${seen.waited} waited on a 503`,
+  );
+  row(
+    "time by step (ms)",
+    Object.entries(report.steps)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", "),
+  );
   row("CPU: the rebalance process", `${rebalanceCpu.toFixed(1)} s  (${Math.round((rebalanceCpu * 1e6) / moved)} us per record moved)`);
   row("CPU: the four instances", `${instancesCpu.toFixed(1)} s  (${Math.round((instancesCpu * 1e6) / moved)} us per record moved)`);
   row("CPU: the four MariaDB servers", `${mariadbCpu.toFixed(1)} s  (${Math.round((mariadbCpu * 1e6) / moved)} us per record moved)`);

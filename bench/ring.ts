@@ -88,7 +88,10 @@ const row = (what: string, ns: number, r: number, target = "") =>
   `${what.padEnd(26)}${ns.toFixed(1).padStart(8)} ns${r.toFixed(2).padStart(10)}x  ${target}`.trimEnd();
 console.log(`${"".padEnd(26)}${"per key".padStart(11)}${"vs MD5".padStart(11)}`);
 console.log(row("bare MD5 (Bun.MD5.hash)", median(md5), 1));
-for (const [name, times] of [["ring.get, 3 nodes x 160", with3], ["ring.get, 30 nodes x 160", with30]] as const) {
+for (const [name, times] of [
+  ["ring.get, 3 nodes x 160", with3],
+  ["ring.get, 30 nodes x 160", with30],
+] as const) {
   const r = ratio(times);
   console.log(row(name, median(times), r, `target <= ${LOOKUP_TARGET}x: ${verdict(r <= LOOKUP_TARGET)}`));
 }

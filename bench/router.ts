@@ -58,7 +58,14 @@ async function spawnCli(args: string[], env: Record<string, string> = {}, script
   procs.push(proc);
   const url = `http://127.0.0.1:${port}`;
   const probe = script === cli ? "/readyz" : "/v1/expenses/1";
-  await waitFor(() => fetch(`${url}${probe}`).then((r) => (r.ok || script !== cli ? true : undefined), () => undefined), { timeoutMs: 30_000 });
+  await waitFor(
+    () =>
+      fetch(`${url}${probe}`).then(
+        (r) => (r.ok || script !== cli ? true : undefined),
+        () => undefined,
+      ),
+    { timeoutMs: 30_000 },
+  );
   return { proc, url };
 }
 

@@ -106,7 +106,14 @@ try {
     });
     const base = `http://127.0.0.1:${port}`;
     services.push({ label, base, proc, ids: 0 });
-    await waitFor(() => fetch(`${base}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 20_000 });
+    await waitFor(
+      () =>
+        fetch(`${base}/readyz`).then(
+          (r) => (r.ok ? true : undefined),
+          () => undefined,
+        ),
+      { timeoutMs: 20_000 },
+    );
   }
 
   // The callback pool: the same call the store makes (no promise wrapper, which captures
@@ -127,8 +134,7 @@ try {
   let rawId = 0;
   const INSERT =
     "INSERT INTO expenses (id, name, email, category, description, link, estimated_costs_cents, submit_date, status, decision_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  const SELECT =
-    "SELECT id, name, email, category, description, link, estimated_costs_cents, submit_date, status, decision_date FROM expenses WHERE id = ?";
+  const SELECT = "SELECT id, name, email, category, description, link, estimated_costs_cents, submit_date, status, decision_date FROM expenses WHERE id = ?";
   const UPDATE = "UPDATE expenses SET status = ? WHERE id = ?";
   const STATUSES = ["approved", "rejected", "pending"] as const;
 

@@ -12,6 +12,7 @@
 import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { Interrupted, JobFailed, UsageError } from "./errors.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: a command of any argument shape (CommandDef is invariant in it)
 type AnyCommand = CommandDef<any>;
 
 export interface MainOptions {
@@ -37,7 +38,7 @@ export async function main(root: AnyCommand, rawArgs: string[], options: MainOpt
   const flags = beforeDashdash.filter(isOption);
 
   if (flags.includes("--help") || flags.includes("-h")) {
-    console.log((await usage(root, cmd, path, options.epilogue)) + "\n");
+    console.log(`${await usage(root, cmd, path, options.epilogue)}\n`);
     return 0;
   }
   if (path.length === 0 && rest.some((a) => a === "--version" || a === "-v")) {
@@ -50,7 +51,7 @@ export async function main(root: AnyCommand, rawArgs: string[], options: MainOpt
   }
   if (isGroup) {
     if (rest.length === 0) {
-      console.log((await usage(root, cmd, path, options.epilogue)) + "\n");
+      console.log(`${await usage(root, cmd, path, options.epilogue)}\n`);
       return 0;
     }
     const word = rest.find((a) => !isOption(a));
@@ -125,9 +126,15 @@ async function usage(root: AnyCommand, cmd: AnyCommand, path: string[], epilogue
   const parent = { meta: { ...(await resolve(root.meta)), name: ["shardctl", ...path.slice(0, -1)].join(" ") } };
   const text = await renderUsage(cmd, path.length === 0 ? undefined : parent);
   // citty pads every column and colours unconditionally: trim the padding, drop colour off a terminal.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes start with ESC
   const plain = process.stdout.isTTY ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
   const tail = path.length === 0 && epilogue ? `\n\n${epilogue.trim()}` : "";
-  return plain.split("\n").map((l) => l.trimEnd()).join("\n") + tail;
+  return (
+    plain
+      .split("\n")
+      .map((l) => l.trimEnd())
+      .join("\n") + tail
+  );
 }
 
 interface OptionSpec {
@@ -169,7 +176,10 @@ function optionProblem(table: ReadonlyMap<string, OptionSpec>, flags: readonly s
   const unknown = flags.find((flag) => !table.has(bare(flag)));
   if (unknown) {
     // Long spellings as the help shows them (kebab-case, not the camelCase alias citty also takes).
-    const guess = closest(bare(unknown), [...table.keys()].filter((k) => k.length > 1 && k === k.toLowerCase()));
+    const guess = closest(
+      bare(unknown),
+      [...table.keys()].filter((k) => k.length > 1 && k === k.toLowerCase()),
+    );
     return `unknown option ${unknown.split("=")[0]}${guess ? `; did you mean --${guess}?` : ""}`;
   }
   const seen = new Set<string>();
@@ -196,7 +206,10 @@ const VERSION_OPTIONS = optionTable({
 async function commandGuess(root: AnyCommand, path: string[], word: string, after: string[]): Promise<string | undefined> {
   const all = await commandPaths(root);
   const siblings = all.filter((p) => p.length === path.length + 1 && path.every((w, i) => p[i] === w));
-  const near = closest(word, siblings.map((p) => p.at(-1)!));
+  const near = closest(
+    word,
+    siblings.map((p) => p.at(-1)!),
+  );
   if (near) {
     const guess = [...path, near];
     const next = after.find((a) => !isOption(a));

@@ -17,8 +17,12 @@ export function renderPlan(plan: Plan, { maxWidth }: { maxWidth?: number } = {})
   const stays = plan.nodes.reduce((s, n) => s + n.stays, 0);
   const extra = [
     `${plural(plan.moving, "record")} of ${count(held)} move; ${count(stays)} stay where they are`,
-    ...plan.nodes.filter((n) => n.incoming > 0).map((n) => `node ${n.node} holds ${plural(n.incoming, "copy")} of records coming to it already (an earlier run): they are compared, not copied blindly`),
-    ...plan.nodes.filter((n) => n.strays > 0).map((n) => `node ${n.node} holds ${plural(n.strays, "record")} that it owns under neither ring: left alone (client verify shows them)`),
+    ...plan.nodes
+      .filter((n) => n.incoming > 0)
+      .map((n) => `node ${n.node} holds ${plural(n.incoming, "copy")} of records coming to it already (an earlier run): they are compared, not copied blindly`),
+    ...plan.nodes
+      .filter((n) => n.strays > 0)
+      .map((n) => `node ${n.node} holds ${plural(n.strays, "record")} that it owns under neither ring: left alone (client verify shows them)`),
   ];
   return [...lines, "", ...extra].join("\n");
 }
@@ -29,8 +33,7 @@ export function renderRebalance(report: RebalanceReport, options: { maxWidth?: n
     return `${head}: done already, every node holds ring ${report.to}; nothing to do.`;
   }
   if (report.outcome === "dry-run") {
-    const state =
-      report.found === "unfinished" ? "\nA run of this rebalance is unfinished: shardctl rebalance with the same rings goes on with it." : "";
+    const state = report.found === "unfinished" ? "\nA run of this rebalance is unfinished: shardctl rebalance with the same rings goes on with it." : "";
     return `${head} (dry run: nothing changed)\n\n${renderPlan(report.plan!, options)}${state}`;
   }
   const lines = [head + (report.found === "unfinished" ? " (an unfinished run taken up)" : "")];
@@ -39,9 +42,13 @@ export function renderRebalance(report: RebalanceReport, options: { maxWidth?: n
   const step = (name: string, text: string) => lines.push(`${name.padEnd(9)} ${text}`);
   if (report.copy) {
     const c = report.copy;
-    step("copy", `${plural(c.examined, "record")} in ${seconds(c.ms)} (${count(c.perSecond)}/s): ${count(c.missing + c.different)} copied, ${count(c.same)} already there${c.extra ? `, ${count(c.extra)} stale copies deleted` : ""}`);
+    step(
+      "copy",
+      `${plural(c.examined, "record")} in ${seconds(c.ms)} (${count(c.perSecond)}/s): ${count(c.missing + c.different)} copied, ${count(c.same)} already there${c.extra ? `, ${count(c.extra)} stale copies deleted` : ""}`,
+    );
   }
-  if (report.catchUp) step("catch-up", `${plural(report.catchUp.ids, "record")} written meanwhile copied again (${plural(report.catchUp.entries, "logged write")})`);
+  if (report.catchUp)
+    step("catch-up", `${plural(report.catchUp.ids, "record")} written meanwhile copied again (${plural(report.catchUp.entries, "logged write")})`);
   if (report.verify) {
     const v = report.verify;
     const fixed = v.missing + v.different + v.extra;
@@ -59,7 +66,12 @@ export function renderRebalance(report: RebalanceReport, options: { maxWidth?: n
   }
   if (report.switched.length > 0) step("switch", `${report.switched.join(", ")} -> ring ${report.to}`);
   if (report.cleanup) {
-    step("cleanup", "kept" in report.cleanup ? "--keep-data: the moved records stay on their old owners (client verify reports them as extra)" : `${plural(report.cleanup.deleted, "moved record")} deleted from their old owners`);
+    step(
+      "cleanup",
+      "kept" in report.cleanup
+        ? "--keep-data: the moved records stay on their old owners (client verify reports them as extra)"
+        : `${plural(report.cleanup.deleted, "moved record")} deleted from their old owners`,
+    );
   }
   lines.push(`done in ${seconds(report.elapsedMs)}`);
   return lines.join("\n");

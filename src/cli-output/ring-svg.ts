@@ -22,8 +22,7 @@ function turn(hash: Words): number {
   return (hash[0] + hash[1] / 2 ** 32) / 2 ** 32;
 }
 
-const escape = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
+const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
 
 /** The ring's radius; the ring is drawn around (0, 0) and moved into place with one translate. */
 const R = 240;
@@ -77,7 +76,7 @@ function textAt(x: number, y: number, anchor: "start" | "end" | "middle", conten
   const x1 = anchor === "middle" ? x - width / 2 : anchor === "start" ? x : x - width;
   return {
     box: { x1, y1: y - LABEL_PX / 2, x2: x1 + width, y2: y + LABEL_PX / 2 },
-    svg: `<text class="${cls}" x="${x.toFixed(2)}" y="${y.toFixed(2)}" text-anchor="${anchor}" dominant-baseline="middle">${escape(content)}</text>`,
+    svg: `<text class="${cls}" x="${x.toFixed(2)}" y="${y.toFixed(2)}" text-anchor="${anchor}" dominant-baseline="middle">${escapeXml(content)}</text>`,
   };
 }
 
@@ -111,7 +110,9 @@ function pointLabels(labels: readonly { t: number; text: string }[], taken: Box[
       taken.push(label.box);
       const [tx, ty] = at(l.t, R + 12);
       if (Math.hypot(x - l.want[0], y - l.want[1]) > 3) {
-        out.push(`<line class="leader" x1="${tx.toFixed(2)}" y1="${ty.toFixed(2)}" x2="${(x - side * 2).toFixed(2)}" y2="${y.toFixed(2)}" stroke="#999" stroke-width="0.6"/>`);
+        out.push(
+          `<line class="leader" x1="${tx.toFixed(2)}" y1="${ty.toFixed(2)}" x2="${(x - side * 2).toFixed(2)}" y2="${y.toFixed(2)}" stroke="#999" stroke-width="0.6"/>`,
+        );
       }
       out.push(label.svg);
     }
@@ -139,7 +140,9 @@ function idLabels(labels: readonly { t: number; text: string }[], taken: Box[]):
     if (r < INNER - 12) {
       const [x1, y1] = at(t, INNER - 5);
       const [x2, y2] = at(t, r + 7);
-      out.push(`<line class="leader" x1="${x1.toFixed(2)}" y1="${y1.toFixed(2)}" x2="${x2.toFixed(2)}" y2="${y2.toFixed(2)}" stroke="#999" stroke-width="0.6"/>`);
+      out.push(
+        `<line class="leader" x1="${x1.toFixed(2)}" y1="${y1.toFixed(2)}" x2="${x2.toFixed(2)}" y2="${y2.toFixed(2)}" stroke="#999" stroke-width="0.6"/>`,
+      );
     }
     out.push(label!.svg);
   }
@@ -206,7 +209,7 @@ export function renderRingSvg(ring: HashRing<RingMember & { url?: string }>, ids
     const [dx, dy] = at(t, INNER);
     taken.push({ x1: dx - 5, y1: dy - 5, x2: dx + 5, y2: dy + 5 });
     drawing.push(
-      `<g><title>${escape(`id ${id}: md5 ${placement.keyHash} -> ${placement.point.label} (${placement.node.name})`)}</title>`,
+      `<g><title>${escapeXml(`id ${id}: md5 ${placement.keyHash} -> ${placement.point.label} (${placement.node.name})`)}</title>`,
       `<path d="${arcPath(t, pt, INNER)} L ${xy(at(pt, R - 11))}" fill="none" stroke="${c}" stroke-width="1.2" stroke-dasharray="4 3"/>`,
       `<circle class="id" cx="${dx.toFixed(2)}" cy="${dy.toFixed(2)}" r="4" fill="${c}" stroke="#222" stroke-width="0.8"/>`,
       `</g>`,
@@ -215,8 +218,20 @@ export function renderRingSvg(ring: HashRing<RingMember & { url?: string }>, ids
 
   // Labels: the points' outside the ring, the ids' inside; none on a tick, a dot or another label.
   const labels: Box[] = [];
-  if (points.length <= LABEL_POINTS) drawing.push(...pointLabels(points.map((p) => ({ t: turn(p.hash), text: p.label })), taken));
-  if (ids.length <= LABEL_IDS) drawing.push(...idLabels(ids.map((id) => ({ t: turn(md5Words(id)), text: id })), taken));
+  if (points.length <= LABEL_POINTS)
+    drawing.push(
+      ...pointLabels(
+        points.map((p) => ({ t: turn(p.hash), text: p.label })),
+        taken,
+      ),
+    );
+  if (ids.length <= LABEL_IDS)
+    drawing.push(
+      ...idLabels(
+        ids.map((id) => ({ t: turn(md5Words(id)), text: id })),
+        taken,
+      ),
+    );
   labels.push(...taken);
 
   // The picture around the drawing: the title above, the legend on the right.
@@ -237,17 +252,14 @@ export function renderRingSvg(ring: HashRing<RingMember & { url?: string }>, ids
   const keyTop = 104 + ring.nodes.length * 36 + 20;
   const key = howToRead(lx, keyTop, points.length <= LABEL_POINTS);
   // Wide enough for the longest legend line (a long name or url would be cut off at the right edge).
-  const widest = Math.max(
-    KEY_WIDEST,
-    ...nodeLines.map((l) => Math.max(l.name.length * LEGEND_NAME_EM * 12, l.facts.length * LEGEND_FACTS_EM * 11)),
-  );
+  const widest = Math.max(KEY_WIDEST, ...nodeLines.map((l) => Math.max(l.name.length * LEGEND_NAME_EM * 12, l.facts.length * LEGEND_FACTS_EM * 11)));
   const width = Math.ceil(lx + 22 + widest + 16);
   const height = Math.ceil(Math.max(oy + maxY + 20, key.bottom + 20));
 
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="16" y="26" font-size="16" font-weight="bold">${escape(
+    `<text x="16" y="26" font-size="16" font-weight="bold">${escapeXml(
       `Consistent hash ring: ${plural(ring.nodes.length, "node")}, ${vnodesEach(ring)}, ${plural(points.length, "point")}`,
     )}</text>`,
     `<text x="16" y="46" fill="#555">An id belongs to the first point clockwise from md5(id); 0 = 2^128 at the top.</text>`,
@@ -262,18 +274,18 @@ export function renderRingSvg(ring: HashRing<RingMember & { url?: string }>, ids
     const y = 104 + i * 36;
     out.push(
       `<rect x="${lx}" y="${y - 10}" width="14" height="14" fill="${color.get(l.name)}"/>`,
-      `<text x="${lx + 22}" y="${y + 2}">${escape(l.name)}</text>`,
-      `<text x="${lx + 22}" y="${y + 17}" fill="#555" font-size="11">${escape(l.facts)}</text>`,
+      `<text x="${lx + 22}" y="${y + 2}">${escapeXml(l.name)}</text>`,
+      `<text x="${lx + 22}" y="${y + 17}" fill="#555" font-size="11">${escapeXml(l.facts)}</text>`,
     );
   });
   out.push(...key.svg, `</svg>`);
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 /** The key's lines: a sample of each mark and what it means. */
 const KEY_LINES = [
   "thick arc: the part of the circle a node owns (its color)",
-  "tick: a point, md5(\"name:i\") of a node (labelled when 24 or fewer)",
+  'tick: a point, md5("name:i") of a node (labelled when 24 or fewer)',
   "dot: a sample id, at md5(id), in its owner's color",
   "dashes: the id's walk clockwise to the first point above it",
   "dashed mark at the top: 0 = 2^128, where the circle starts",
@@ -294,7 +306,7 @@ function howToRead(x: number, top: number, pointLabels: boolean): { svg: string[
   ];
   lines.forEach((line, i) => {
     const y = row(i);
-    svg.push(samples[i]!(y - 4), `<text x="${x + 22}" y="${y}" fill="#555" font-size="11">${escape(line)}</text>`);
+    svg.push(samples[i]!(y - 4), `<text x="${x + 22}" y="${y}" fill="#555" font-size="11">${escapeXml(line)}</text>`);
   });
   return { svg, bottom: row(lines.length - 1) + 8 };
 }

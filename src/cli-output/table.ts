@@ -49,9 +49,7 @@ export function renderTable(
   { maxWidth = TABLE_WIDTH }: { maxWidth?: number } = {},
 ): string {
   const cols = columns.map((c) => (typeof c === "string" ? { title: c } : c));
-  const widths = cols.map((c, i) =>
-    Math.max(Bun.stringWidth(c.title), ...[...rows, ...footer].map((r) => Bun.stringWidth(r[i] ?? ""))),
-  );
+  const widths = cols.map((c, i) => Math.max(Bun.stringWidth(c.title), ...[...rows, ...footer].map((r) => Bun.stringWidth(r[i] ?? ""))));
   let excess = widths.reduce((a, b) => a + b, 0) + 2 * (cols.length - 1) - maxWidth;
   const floor = cols.map((c) => Math.max(Bun.stringWidth(c.title), MIN_SHRUNK));
   // Text cut at its end goes first (one column at a time off the widest, so that they end
@@ -94,7 +92,7 @@ function cut(text: string, width: number, where: Column["shrink"]): string {
     return out;
   };
   const chars = [...text];
-  if (where !== "middle") return head(chars, width - 1) + "…";
+  if (where !== "middle") return `${head(chars, width - 1)}…`;
   const tail = head(chars.toReversed(), Math.floor((width - 1) / 2));
-  return head(chars, width - 1 - Bun.stringWidth(tail)) + "…" + [...tail].toReversed().join("");
+  return `${head(chars, width - 1 - Bun.stringWidth(tail))}…${[...tail].toReversed().join("")}`;
 }

@@ -50,10 +50,7 @@ export function renderVerify(report: VerifyReport, { maxWidth }: { maxWidth?: nu
 export function describeCause(cause: LikelyCause): string {
   if (cause.kind === "shared-database") {
     const [a, b] = cause.nodes;
-    return (
-      `nodes ${a} and ${b} list the same ${plural(cause.records, "record")}: two instances answering from one database? ` +
-      `Give each instance its own --db.`
-    );
+    return `nodes ${a} and ${b} list the same ${plural(cause.records, "record")}: two instances answering from one database? Give each instance its own --db.`;
   }
   return (
     `the records were placed by another ring: ${count(cause.fit)} of ${count(cause.of)} records are where ` +
@@ -67,11 +64,41 @@ export function summarizeVerifyFailures(report: VerifyReport): string {
   const out: string[] = [];
   for (const e of report.errors) out.push(`node ${e.node} (${e.url}): ${e.message} (verify is incomplete)`);
   for (const r of report.rings) out.push(`node ${r.node} (${r.url}): ${r.problem}`);
-  if (report.missing.length) out.push(`missing: ${listIds(report.missing.map((m) => `${m.id} (owner ${m.owner})`), 8)}`);
-  if (report.unknown.length) out.push(`not checked, their owner's listing failed: ${listIds(report.unknown.map((m) => `${m.id} (owner ${m.owner})`), 8)}`);
-  if (report.mismatched.length) out.push(`mismatched: ${listIds(report.mismatched.map((m) => `${m.id} on ${m.owner}`), 8)}`);
-  if (report.misplaced.length) out.push(`misplaced: ${listIds(report.misplaced.map((p) => `${p.id} on ${p.node}, owner ${p.owner}`), 8)}`);
-  if (report.extra.length) out.push(`extra copies: ${listIds(report.extra.map((p) => `${p.id} on ${p.node}, owner ${p.owner}`), 8)}`);
+  if (report.missing.length)
+    out.push(
+      `missing: ${listIds(
+        report.missing.map((m) => `${m.id} (owner ${m.owner})`),
+        8,
+      )}`,
+    );
+  if (report.unknown.length)
+    out.push(
+      `not checked, their owner's listing failed: ${listIds(
+        report.unknown.map((m) => `${m.id} (owner ${m.owner})`),
+        8,
+      )}`,
+    );
+  if (report.mismatched.length)
+    out.push(
+      `mismatched: ${listIds(
+        report.mismatched.map((m) => `${m.id} on ${m.owner}`),
+        8,
+      )}`,
+    );
+  if (report.misplaced.length)
+    out.push(
+      `misplaced: ${listIds(
+        report.misplaced.map((p) => `${p.id} on ${p.node}, owner ${p.owner}`),
+        8,
+      )}`,
+    );
+  if (report.extra.length)
+    out.push(
+      `extra copies: ${listIds(
+        report.extra.map((p) => `${p.id} on ${p.node}, owner ${p.owner}`),
+        8,
+      )}`,
+    );
   for (const cause of report.causes) out.push(`likely cause: ${describeCause(cause)}`);
   return `verify found problems\n${out.map((l) => `  ${l}`).join("\n")}`;
 }

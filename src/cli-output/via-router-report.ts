@@ -12,19 +12,17 @@ export function renderViaRouter(report: ViaRouterReport): string {
     parts.push(
       renderTable(
         [numeric("id"), "POST", "GET", "X-Shard-Node", "X-Shard-Url", ...(withProblem ? ["problem"] : [])],
-        shown.map((r) => [
-          r.id,
-          String(r.post ?? "-"),
-          String(r.get ?? "-"),
-          r.node ?? "-",
-          r.url ?? "-",
-          ...(withProblem ? [r.problem ?? ""] : []),
-        ]),
+        shown.map((r) => [r.id, String(r.post ?? "-"), String(r.get ?? "-"), r.node ?? "-", r.url ?? "-", ...(withProblem ? [r.problem ?? ""] : [])]),
       ),
     );
   }
   if (!full) parts.push(`(${report.rows.length - shown.length} ok rows not shown; --json gives every row)`);
-  parts.push(renderTable(["node", "url", numeric("ids")], report.nodes.map((n) => [n.node, n.url, String(n.ids)])));
+  parts.push(
+    renderTable(
+      ["node", "url", numeric("ids")],
+      report.nodes.map((n) => [n.node, n.url, String(n.ids)]),
+    ),
+  );
   const failed = report.rows.filter((r) => !r.ok);
   parts.push(
     `${report.rows.length} ids through ${report.router}: ${report.rows.length - failed.length} answered by their owner, ${failed.length} failed` +

@@ -60,12 +60,7 @@ export function ringOfDocument(body: unknown): Ring {
  * attempt) and says whether to adopt it. A 421 whose own label is not newer is
  * decided from that label, without a read.
  */
-export async function followRing(
-  node: Pick<Node, "name" | "url">,
-  current: Ring,
-  answer: RingAnswer,
-  options: RetryOptions = {},
-): Promise<RingFollow> {
+export async function followRing(node: Pick<Node, "name" | "url">, current: Ring, answer: RingAnswer, options: RetryOptions = {}): Promise<RingFollow> {
   if (!answerSuggestsNewerRing(current, answer)) return { kind: "none" };
   const label = answer.ring === null ? undefined : parseRingLabel(answer.ring);
   if (answer.ring !== null && label && label.epoch <= current.epoch) {

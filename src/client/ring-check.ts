@@ -43,7 +43,7 @@ export async function checkRings(ring: Ring, options: RetryOptions = {}): Promis
 
 async function checkNode(node: Node, ring: Ring, options: RetryOptions): Promise<RingCheckRow> {
   const row = { node: node.name, url: node.url };
-  let res;
+  let res: Awaited<ReturnType<typeof callShard>>;
   try {
     res = await callShard(node, { method: "GET", path: "/ring" }, options);
   } catch (e) {
@@ -65,7 +65,8 @@ async function checkNode(node: Node, ring: Ring, options: RetryOptions): Promise
   }
   const label = theirs.label;
   if (label === ring.label) return { ...row, state: "agrees", ring: label };
-  if (theirs.epoch > ring.epoch) return { ...row, state: "newer", ring: label, problem: `it holds a newer ring, ${label}: the ring checked (${ring.label}) is stale` };
+  if (theirs.epoch > ring.epoch)
+    return { ...row, state: "newer", ring: label, problem: `it holds a newer ring, ${label}: the ring checked (${ring.label}) is stale` };
   if (theirs.epoch < ring.epoch) return { ...row, state: "older", ring: label, problem: `it holds an older ring, ${label}: the instance is stale` };
   return { ...row, state: "differs", ring: label, problem: `it holds another ring with the same epoch, ${label}` };
 }

@@ -126,7 +126,16 @@ export async function runRecords(
   }
 
   const circuits = new Map(client.circuits().map((c) => [c.node, c]));
-  const emptyCount = (n: { name: string; url: string }): NodeCount => ({ node: n.name, url: n.url, ids: 0, ok: 0, created: 0, exists: 0, failed: 0, circuit: circuits.get(n.name) });
+  const emptyCount = (n: { name: string; url: string }): NodeCount => ({
+    node: n.name,
+    url: n.url,
+    ids: 0,
+    ok: 0,
+    created: 0,
+    exists: 0,
+    failed: 0,
+    circuit: circuits.get(n.name),
+  });
   const nodes = new Map<string, NodeCount>(client.nodes.map((n) => [n.name, emptyCount(n)]));
   let created = 0;
   let exists = 0;
@@ -143,8 +152,13 @@ export async function runRecords(
       failed++;
     } else {
       count.ok++;
-      if (row.post.outcome === "created") (count.created++, created++);
-      else (count.exists++, exists++);
+      if (row.post.outcome === "created") {
+        count.created++;
+        created++;
+      } else {
+        count.exists++;
+        exists++;
+      }
     }
   }
   return {

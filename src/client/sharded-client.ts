@@ -120,7 +120,10 @@ export class ShardedExpenseClient {
   #circuit(node: Node): Circuit | undefined {
     if (this.#circuitOptions === false) return undefined;
     let circuit = this.#circuits.get(node.name);
-    if (!circuit) this.#circuits.set(node.name, (circuit = new Circuit(node, this.#circuitOptions)));
+    if (!circuit) {
+      circuit = new Circuit(node, this.#circuitOptions);
+      this.#circuits.set(node.name, circuit);
+    }
     return circuit;
   }
 
@@ -214,7 +217,7 @@ export class ShardedExpenseClient {
     const invalid = (reason: string) => new ShardRequestError(node.name, node.url, "invalid-response", reason, 200);
     let after: bigint | undefined;
     for (;;) {
-      const query = `limit=${pageSize}` + (after === undefined ? "" : `&after=${after}`);
+      const query = `limit=${pageSize}${after === undefined ? "" : `&after=${after}`}`;
       const res = await this.request(node, { method: "GET", path: `/v1/expenses?${query}`, maxAnswerBytes: MAX_PAGE_ANSWER_BYTES }, { signal });
       if (res.status !== 200) throw httpError(node, res);
       const page = listingPage(res.body);

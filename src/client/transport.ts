@@ -222,7 +222,14 @@ function parseBody(node: Target, text: string, status: number, attempts: number)
   } catch {
     // Error pages from proxies are text; keep them for the message, fail only on 2xx.
     if (status >= 400) return text;
-    throw new ShardRequestError(node.name, node.url, "invalid-response", `HTTP ${status} with a body that is not JSON: ${printable(text, 300)}`, status, attempts);
+    throw new ShardRequestError(
+      node.name,
+      node.url,
+      "invalid-response",
+      `HTTP ${status} with a body that is not JSON: ${printable(text, 300)}`,
+      status,
+      attempts,
+    );
   }
 }
 
@@ -259,6 +266,7 @@ function classify(e: unknown, timeoutMs: number): { kind: FailureKind; reason: s
  * broken or hostile node cannot redraw the screen or forge lines of a report.
  */
 export function printable(text: string, max = 200): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters it neutralises
   return clip(text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "\ufffd"), max);
 }
 
@@ -289,5 +297,5 @@ export function httpError(node: Target, res: ShardResponse): ShardRequestError {
 
 function clip(text: string, max = 300): string {
   const oneLine = text.replace(/\s+/g, " ").trim();
-  return oneLine.length > max ? oneLine.slice(0, max) + "..." : oneLine;
+  return oneLine.length > max ? `${oneLine.slice(0, max)}...` : oneLine;
 }

@@ -77,7 +77,23 @@ export async function verifyRecords(
   const checked = await preflight(client);
   if (checked.misnamed.length > 0) {
     const nodes = client.nodes.map((n) => ({ node: n.name, url: n.url, records: 0 }));
-    return { ok: false, checked: expected.length, good: 0, nodes, missing: [], unknown: [], mismatched: [], misplaced: [], extra: [], unchecked: 0, errors, ring: client.ring.label, rings: [], causes: [], preflight: checked };
+    return {
+      ok: false,
+      checked: expected.length,
+      good: 0,
+      nodes,
+      missing: [],
+      unknown: [],
+      mismatched: [],
+      misplaced: [],
+      extra: [],
+      unchecked: 0,
+      errors,
+      ring: client.ring.label,
+      rings: [],
+      causes: [],
+      preflight: checked,
+    };
   }
   // Listing may make the client adopt a newer ring, whose nodes may be others: list again, once.
   let listed = await listEvery(client, pageSize);
@@ -175,7 +191,10 @@ async function listEvery(client: ShardedExpenseClient, pageSize: number) {
         for await (const record of client.list(n.name, { pageSize })) {
           const id = String(record.id);
           let where = found.get(id);
-          if (!where) found.set(id, (where = new Map()));
+          if (!where) {
+            where = new Map();
+            found.set(id, where);
+          }
           where.set(n.name, record);
           listed.push(id);
           records++;

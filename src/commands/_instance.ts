@@ -51,7 +51,9 @@ function startFailure(e: unknown, context: StartContext): Error {
   }
   if (e instanceof StoreUnavailable) return new JobFailed(`${lead}cannot reach ${what}: ${e.message}`);
   if (e instanceof Error && "code" in e && e.code === "EADDRNOTAVAIL") {
-    return new UsageError(`${where ?? `cannot listen on ${address}`}: ${context.hostSource ?? "--host"} is no address of this machine (or does not resolve to one)`);
+    return new UsageError(
+      `${where ?? `cannot listen on ${address}`}: ${context.hostSource ?? "--host"} is no address of this machine (or does not resolve to one)`,
+    );
   }
   if (e instanceof Error && "code" in e && e.code === "EADDRINUSE") {
     return new JobFailed(`${where ?? `cannot listen on ${address}`}: the address is in use`);

@@ -14,11 +14,7 @@ export const MAX_IDS = 10_000_000;
  * An integer option within [min, max]; `undefined` when absent. `flag` is the option's
  * name (`port` is shown as `--port`) or an environment variable (`SHARDCTL_PORT`, shown as is).
  */
-export function intOption(
-  value: string | undefined,
-  flag: string,
-  { min, max }: { min: number; max: number },
-): number | undefined {
+export function intOption(value: string | undefined, flag: string, { min, max }: { min: number; max: number }): number | undefined {
   if (value === undefined) return undefined;
   const label = /^[A-Z][A-Z0-9_]*$/.test(flag) ? flag : `--${flag}`;
   const text = String(value).trim();

@@ -14,8 +14,7 @@ export default defineCommand({
   meta: {
     name: "router",
     description:
-      "Serve the expense API on one address and send each request to the owner of its id (the seed's router.py); " +
-      "the listing merges every node's records",
+      "Serve the expense API on one address and send each request to the owner of its id (the seed's router.py); " + "the listing merges every node's records",
   },
   args: {
     port: { type: "string", valueHint: "PORT", description: `TCP port; 0 picks a free one (default: ${DEFAULT_ROUTER_PORT})` },
@@ -29,7 +28,8 @@ export default defineCommand({
     "log-format": {
       type: "string",
       valueHint: "text|json",
-      description: "Request log on stdout: text lines, or json (one object per request: time, node, method, route, path, status, duration_ms, request_id, upstream); env SHARDCTL_LOG_FORMAT (default: text)",
+      description:
+        "Request log on stdout: text lines, or json (one object per request: time, node, method, route, path, status, duration_ms, request_id, upstream); env SHARDCTL_LOG_FORMAT (default: text)",
     },
   },
   async run({ args }) {
@@ -52,8 +52,7 @@ export default defineCommand({
       process.once("SIGINT", () => resolve("SIGINT"));
     });
     console.error(
-      `shardctl router: listening on ${router.url}; ring ${ring.label} from ${source}, ${ring.vnodes} vnodes: ` +
-        ring.nodes.map(formatNode).join(", "),
+      `shardctl router: listening on ${router.url}; ring ${ring.label} from ${source}, ${ring.vnodes} vnodes: ${ring.nodes.map(formatNode).join(", ")}`,
     );
 
     console.error(`shardctl router: ${await signal}: finishing requests in flight`);

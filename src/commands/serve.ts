@@ -34,12 +34,14 @@ export default defineCommand({
     name: {
       type: "string",
       valueHint: "NAME",
-      description: "Node name for X-Shard-Node: letters, digits, . - _ : [ ]; env SHARDCTL_NAME (default: host:port; required with --host 0.0.0.0 or ::); with a ring, a node of it",
+      description:
+        "Node name for X-Shard-Node: letters, digits, . - _ : [ ]; env SHARDCTL_NAME (default: host:port; required with --host 0.0.0.0 or ::); with a ring, a node of it",
     },
     "log-format": {
       type: "string",
       valueHint: "text|json",
-      description: "Request log on stdout: text lines, or json (one object per request: time, node, method, route, path, status, duration_ms, request_id); env SHARDCTL_LOG_FORMAT (default: text)",
+      description:
+        "Request log on stdout: text lines, or json (one object per request: time, node, method, route, path, status, duration_ms, request_id); env SHARDCTL_LOG_FORMAT (default: text)",
     },
     // The client's ring options, but no default ring: without any, the instance checks no ownership.
     nodes: { ...ringArgs.nodes, description: "The cluster's nodes, [name=]host:port[:weight],...; env SHARDCTL_NODES (default: no ring)" },
@@ -83,8 +85,7 @@ export default defineCommand({
       process.once("SIGINT", () => resolve("SIGINT"));
     });
 
-    const what =
-      db === undefined ? "the default database" : `the database ${redact(db)}${dbSource === "--db" ? "" : ` (from ${dbSource})`}`;
+    const what = db === undefined ? "the default database" : `the database ${redact(db)}${dbSource === "--db" ? "" : ` (from ${dbSource})`}`;
     const instance = await startForCommand(
       { port, host, db, name, ring, adminToken: process.env.SHARDCTL_ADMIN_TOKEN, logFormat },
       { what, address: `${host}:${port}`, hostSource: hostOption?.source ?? "--host" },

@@ -71,7 +71,9 @@ async function serveWeb(ring: Ring, host: string, port: number, intervalMs: numb
   const current = () => {
     if (!last || (!last.running && performance.now() - last.at >= intervalMs / 2)) {
       const check = { at: performance.now(), status: clusterStatus(ring), running: true };
-      const done = () => void (check.running = false);
+      const done = () => {
+        check.running = false;
+      };
       check.status.then(done, done);
       last = check;
     }

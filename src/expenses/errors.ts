@@ -11,10 +11,5 @@ export function expenseNotFound(id: string): ApiError {
 }
 
 export function duplicateExpense(id: string): ApiError {
-  return new ApiError(
-    409,
-    "conflict",
-    `id: expense ${id} already exists; nothing was changed (use PUT /v1/expenses/${id} to update it)`,
-    "id",
-  );
+  return new ApiError(409, "conflict", `id: expense ${id} already exists; nothing was changed (use PUT /v1/expenses/${id} to update it)`, "id");
 }

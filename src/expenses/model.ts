@@ -64,10 +64,7 @@ const fields = {
     description: `must be an absolute http(s) URL of at most ${MAX_LINK} characters`,
     examples: ["http://www.apple.com/shop/buy-ipad/ipad-pro"],
   }),
-  estimated_costs: t.Union(
-    [t.String({ format: "expense-cost" }), t.Number({ minimum: 0, maximum: MAX_COST })],
-    { description: COST_RULE, examples: ["700"] },
-  ),
+  estimated_costs: t.Union([t.String({ format: "expense-cost" }), t.Number({ minimum: 0, maximum: MAX_COST })], { description: COST_RULE, examples: ["700"] }),
   submit_date: t.String({ format: "dd-mm-yyyy", description: DATE_RULE, examples: ["12-10-2016"] }),
 };
 
@@ -121,9 +118,7 @@ export const MAX_PAGE = 1000;
 
 export const PageQuery = t.Object({
   after: t.Optional(t.String({ format: "expense-id", description: ID_RULE })),
-  limit: t.Optional(
-    t.String({ pattern: "^[1-9][0-9]{0,3}$", description: `must be an integer from 1 to ${MAX_PAGE} (default ${DEFAULT_PAGE})` }),
-  ),
+  limit: t.Optional(t.String({ pattern: "^[1-9][0-9]{0,3}$", description: `must be an integer from 1 to ${MAX_PAGE} (default ${DEFAULT_PAGE})` })),
 });
 
 /** Routes other than the list take no query parameters: any is rejected (422) like an unknown field. */

@@ -18,10 +18,7 @@ function idOf(input: unknown, field = "id"): string {
 function costOf(input: string | number): string {
   const cents = costToCents(input);
   if (cents === undefined) {
-    throw invalidField(
-      "estimated_costs",
-      `must be a non-negative amount up to ${MAX_COST} with at most 2 decimals, got ${JSON.stringify(input)}`,
-    );
+    throw invalidField("estimated_costs", `must be a non-negative amount up to ${MAX_COST} with at most 2 decimals, got ${JSON.stringify(input)}`);
   }
   return centsToCost(cents);
 }

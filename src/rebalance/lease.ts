@@ -103,7 +103,12 @@ export class Lease {
       if (held) tookOver = `took over rebalance ${move.job} from pid ${held.holder!.pid} on ${held.holder!.host}: ${gone}`;
     }
     const holder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-    const lease = new Lease(move, states.map((s) => s.admin), newToken(), holder);
+    const lease = new Lease(
+      move,
+      states.map((s) => s.admin),
+      newToken(),
+      holder,
+    );
     heldHere.add(lease.#token);
     const records = new Map<string, RebalanceDetail>();
     // where this run starts the job: given up again if the lease fails on a later node (a race lost to another rebalance)

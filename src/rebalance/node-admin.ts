@@ -6,15 +6,7 @@
 import { callShard, errorMessage, type ShardResponse } from "../client/transport.ts";
 import type { Expense } from "../expenses/model.ts";
 import type { Node } from "../ring/node.ts";
-import type {
-  FenceFigures,
-  LeaseRequest,
-  PlanAnswer,
-  RebalanceDetail,
-  RebalanceProgress,
-  RebalanceSummary,
-  RecordsPage,
-} from "../server/rebalance-model.ts";
+import type { FenceFigures, LeaseRequest, PlanAnswer, RebalanceDetail, RebalanceProgress, RebalanceSummary, RecordsPage } from "../server/rebalance-model.ts";
 
 /** An answer other than the one asked for: its status and the instance's error kind and message. */
 export class AdminAnswerError extends Error {

@@ -253,7 +253,10 @@ class Job {
     await this.lease.rotate("fence");
     const unswitched = this.#leased.filter((n) => this.records.get(n.name)!.phase !== "switched");
     // a run stopped under the fence: it has been up since the earliest node was fenced
-    const earliest = [...this.records.values()].map((r) => r.fencedAt).filter((t) => t !== null).sort()[0];
+    const earliest = [...this.records.values()]
+      .map((r) => r.fencedAt)
+      .filter((t) => t !== null)
+      .sort()[0];
     const started = new Date();
     const clock = performance.now();
     let [drained, compared] = [0, 0];
@@ -264,10 +267,14 @@ class Job {
       for (const n of this.#sources()) {
         const log = await readWholeLog(ctx, "fence", n);
         if (log.ids.length > 0) {
-          throw new RebalanceFailed("fence", `node ${n.name} holds ${log.ids.length} logged write(s) not copied (first: record ${log.ids[0]}), but a node switched already: copy them by hand from ${n.name}`, {
-            node: n.name,
-            record: log.ids[0],
-          });
+          throw new RebalanceFailed(
+            "fence",
+            `node ${n.name} holds ${log.ids.length} logged write(s) not copied (first: record ${log.ids[0]}), but a node switched already: copy them by hand from ${n.name}`,
+            {
+              node: n.name,
+              record: log.ids[0],
+            },
+          );
         }
       }
     } else {
@@ -353,8 +360,15 @@ class Job {
 async function planOf(survey: Survey): Promise<Plan> {
   const { move } = survey;
   const [from, to] = [move.from.toJSON(), move.to.toJSON()];
-  const answers = await Promise.all(survey.nodes.map(async (n) => ({ node: n.admin.name, ...(await onNode("plan", n.admin, () => n.admin.plan({ ...from, label: move.from.label }, { ...to, label: move.to.label }))) })));
-  const pairs = answers.flatMap((a) => a.moves.map((m) => ({ from: a.node, to: m.to, records: m.records }))).sort((x, y) => (x.from + "\0" + x.to < y.from + "\0" + y.to ? -1 : 1));
+  const answers = await Promise.all(
+    survey.nodes.map(async (n) => ({
+      node: n.admin.name,
+      ...(await onNode("plan", n.admin, () => n.admin.plan({ ...from, label: move.from.label }, { ...to, label: move.to.label }))),
+    })),
+  );
+  const pairs = answers
+    .flatMap((a) => a.moves.map((m) => ({ from: a.node, to: m.to, records: m.records })))
+    .sort((x, y) => (`${x.from}\0${x.to}` < `${y.from}\0${y.to}` ? -1 : 1));
   return {
     pairs,
     moving: pairs.reduce((s, p) => s + p.records, 0),
@@ -373,8 +387,18 @@ async function replayUnderFence(ctx: SyncContext, node: NodeAdmin, fixed: Readon
   const ids = [...new Set([...log.ids, ...fixed])].sort((a, b) => Number(a) - Number(b));
   let mismatches: Mismatch[] = ids.length === 0 ? [] : await compareIds(ctx, "fence", node, ids);
   if (mismatches.length > 0) {
-    await copyIds(ctx, "fence", node, mismatches.map((m) => m.id));
-    mismatches = await compareIds(ctx, "fence", node, mismatches.map((m) => m.id));
+    await copyIds(
+      ctx,
+      "fence",
+      node,
+      mismatches.map((m) => m.id),
+    );
+    mismatches = await compareIds(
+      ctx,
+      "fence",
+      node,
+      mismatches.map((m) => m.id),
+    );
   }
   if (mismatches.length === 0 && log.seqs.length > 0) await dropLogged(ctx, "fence", node, log.seqs);
   return { drained: log.ids.length, compared: ids.length, mismatches };
@@ -383,10 +407,14 @@ async function replayUnderFence(ctx: SyncContext, node: NodeAdmin, fixed: Readon
 function notVerified(mismatches: readonly Mismatch[]): RebalanceFailed {
   const shown = mismatches.slice(0, 5).map((m) => `record ${m.id} (${m.source} -> ${m.target}): ${m.problem}`);
   const more = mismatches.length > shown.length ? `; and ${mismatches.length - shown.length} more` : "";
-  return new RebalanceFailed("fence", `${mismatches.length} record(s) still differ after copying them again, so no node switched and the fence is lifted: ${shown.join("; ")}${more}`, {
-    node: mismatches[0]!.target,
-    record: mismatches[0]!.id,
-  });
+  return new RebalanceFailed(
+    "fence",
+    `${mismatches.length} record(s) still differ after copying them again, so no node switched and the fence is lifted: ${shown.join("; ")}${more}`,
+    {
+      node: mismatches[0]!.target,
+      record: mismatches[0]!.id,
+    },
+  );
 }
 
 /**

@@ -8,7 +8,7 @@
 import { ShardRequestError } from "../client/errors.ts";
 import { UsageError } from "../errors.ts";
 import { DEFAULT_VNODES } from "../ring/hash-ring.ts";
-import { jobOf, RingMove } from "../ring/move.ts";
+import { RingMove } from "../ring/move.ts";
 import type { Node } from "../ring/node.ts";
 import { parseRingDocument } from "../ring/ring-file.ts";
 import { Ring } from "../ring/ring.ts";
@@ -44,7 +44,7 @@ const reason = (e: unknown) => (e instanceof ShardRequestError ? e.reason : e in
 /** GET /ring of `node`, as a UsageError when it cannot be read: the node is down, misnamed, or has no ring. */
 async function ringOf(admin: NodeAdmin, role: string, fix: string) {
   const node = admin.node;
-  let answer;
+  let answer: Awaited<ReturnType<NodeAdmin["ring"]>>;
   try {
     answer = await admin.ring();
   } catch (e) {
@@ -62,7 +62,9 @@ async function detailOf(admin: NodeAdmin): Promise<RebalanceDetail | undefined> 
     return await admin.detail();
   } catch (e) {
     if (e instanceof AdminAnswerError && e.status === 403) {
-      throw new UsageError(`node ${admin.name} refuses admin requests: ${e.message.replace(/^GET \/rebalance: HTTP 403: /, "")} (give the cluster's token in SHARDCTL_ADMIN_TOKEN)`);
+      throw new UsageError(
+        `node ${admin.name} refuses admin requests: ${e.message.replace(/^GET \/rebalance: HTTP 403: /, "")} (give the cluster's token in SHARDCTL_ADMIN_TOKEN)`,
+      );
     }
     throw new RebalanceFailed("survey", `node ${admin.name} (${admin.node.url}): ${reason(e)}`, { node: admin.name });
   }
@@ -80,7 +82,10 @@ export async function surveyCluster(to: Ring, from: Ring | undefined, options: A
   const admins = new Map<string, NodeAdmin>();
   const adminOf = (node: Node) => {
     let admin = admins.get(node.name);
-    if (!admin) admins.set(node.name, (admin = new NodeAdmin(node, options)));
+    if (!admin) {
+      admin = new NodeAdmin(node, options);
+      admins.set(node.name, admin);
+    }
     return admin;
   };
   const startHint = (n: Node) => `start it (shardctl serve --ring NEW.json --name ${n.name}) before the rebalance: every node of the new ring must be up`;
@@ -89,7 +94,9 @@ export async function surveyCluster(to: Ring, from: Ring | undefined, options: A
 
   if (from === undefined) from = oldRingFromInstances(to, newRings, newDetails);
   if (to.epoch <= from.epoch) {
-    throw new UsageError(`the new ring ${to.label} must have a larger epoch than the old ring ${from.label} (${to.epoch} is not larger than ${from.epoch}): give the new ring file "epoch": ${from.epoch + 1}`);
+    throw new UsageError(
+      `the new ring ${to.label} must have a larger epoch than the old ring ${from.label} (${to.epoch} is not larger than ${from.epoch}): give the new ring file "epoch": ${from.epoch + 1}`,
+    );
   }
   const move = new RingMove(from, to);
 
@@ -127,7 +134,9 @@ export async function surveyCluster(to: Ring, from: Ring | undefined, options: A
   }
   for (const n of nodes) {
     if (n.ring !== from.label && n.ring !== to.label) {
-      throw new UsageError(`node ${n.admin.name} holds ring ${n.ring}, neither the old ring ${from.label} nor the new ring ${to.label}: check --from and --to against the cluster (shardctl ring check)`);
+      throw new UsageError(
+        `node ${n.admin.name} holds ring ${n.ring}, neither the old ring ${from.label} nor the new ring ${to.label}: check --from and --to against the cluster (shardctl ring check)`,
+      );
     }
   }
   const ofThisJob = nodes.map((n) => (n.rebalance?.job === move.job ? n.rebalance : undefined));
@@ -148,7 +157,9 @@ function oldRingFromInstances(to: Ring, rings: readonly Record<string, unknown>[
     return ringOfDocument(doc, "the ring the instances hold");
   }
   if (others.size === 0) {
-    throw new UsageError(`every node of the new ring ${to.label} holds it already, and none took part in a rebalance to it: nothing tells the old ring; give --from OLD.json`);
+    throw new UsageError(
+      `every node of the new ring ${to.label} holds it already, and none took part in a rebalance to it: nothing tells the old ring; give --from OLD.json`,
+    );
   }
   throw new UsageError(`the nodes of the new ring hold different rings (${[...others.keys()].join(", ")}): give --from OLD.json`);
 }

@@ -166,7 +166,10 @@ class BatchWriter {
 
   #batch(target: string) {
     let batch = this.#pending.get(target);
-    if (!batch) this.#pending.set(target, (batch = { put: [], delete: [] }));
+    if (!batch) {
+      batch = { put: [], delete: [] };
+      this.#pending.set(target, batch);
+    }
     return batch;
   }
 
@@ -215,7 +218,10 @@ export async function syncPass(
   const written: WrittenIds = new Map();
   const note = (source: string, id: string) => {
     let ids = written.get(source);
-    if (!ids) written.set(source, (ids = new Set()));
+    if (!ids) {
+      ids = new Set();
+      written.set(source, ids);
+    }
     ids.add(id);
   };
   const writer = new BatchWriter(ctx, step);
@@ -235,9 +241,13 @@ export async function syncPass(
       } else {
         const { peer: source, ...copy } = into!.head!;
         if (source !== out!.node.name || into!.node.name !== target) {
-          throw new RebalanceFailed(step, `record ${record.id}: node ${out!.node.name} gives it to ${target}, but node ${into!.node.name} expects it from ${source}: the nodes disagree on the rings`, {
-            record: record.id,
-          });
+          throw new RebalanceFailed(
+            step,
+            `record ${record.id}: node ${out!.node.name} gives it to ${target}, but node ${into!.node.name} expects it from ${source}: the nodes disagree on the rings`,
+            {
+              record: record.id,
+            },
+          );
         }
         if (differingFields(record, copy).length === 0) counts.same++;
         else {
@@ -323,7 +333,13 @@ export async function compareIds(ctx: SyncContext, step: RebalanceStepName, sour
       for (const id of chunk) {
         const [a, b] = [from.get(id), at.get(id)];
         const problem =
-          a && !b ? "missing on the new owner" : !a && b ? "on the new owner but deleted on the old" : a && b && differingFields(a, b).length > 0 ? `differs in ${differingFields(a, b).join(", ")}` : undefined;
+          a && !b
+            ? "missing on the new owner"
+            : !a && b
+              ? "on the new owner but deleted on the old"
+              : a && b && differingFields(a, b).length > 0
+                ? `differs in ${differingFields(a, b).join(", ")}`
+                : undefined;
         if (problem) mismatches.push({ id, source: source.name, target, problem });
       }
     }
@@ -361,7 +377,12 @@ export async function catchUp(ctx: SyncContext, node: NodeAdmin, rounds = 20): P
     if (taken.length === 0) break;
     const unique = [...new Set(taken.map((e) => e.id))].sort(byId);
     await copyIds(ctx, "catch-up", node, unique);
-    await dropLogged(ctx, "catch-up", node, taken.map((e) => e.seq));
+    await dropLogged(
+      ctx,
+      "catch-up",
+      node,
+      taken.map((e) => e.seq),
+    );
     for (const id of unique) copied.add(id);
     ids += unique.length;
     entries += taken.length;

@@ -68,7 +68,10 @@ export function transfers(before: HashRing<RingMember>, after: HashRing<RingMemb
   const entry = (from: string, to: string) => {
     const id = `${from}\u0000${to}`;
     let t = found.get(id);
-    if (!t) found.set(id, (t = { from, to, space: 0n, keys: 0 }));
+    if (!t) {
+      t = { from, to, space: 0n, keys: 0 };
+      found.set(id, t);
+    }
     return t;
   };
 

@@ -107,9 +107,7 @@ export class HashRing<N extends RingMember = Node> {
       }
       const count = pointCount(vnodes, weight);
       if (count < 1) {
-        throw new RingError(
-          `node "${node.name}": weight ${weight} x ${vnodes} vnodes rounds to 0 points; use a larger weight or more vnodes`,
-        );
+        throw new RingError(`node "${node.name}": weight ${weight} x ${vnodes} vnodes rounds to 0 points; use a larger weight or more vnodes`);
       }
       if (labels.length + count > MAX_POINTS) {
         throw new RingError(`the ring would have more than ${MAX_POINTS} points; use fewer vnodes or smaller weights`);
@@ -138,9 +136,7 @@ export class HashRing<N extends RingMember = Node> {
       pointLabel[i] = labels[from]!;
       // Equal hashes sit side by side once sorted; only a shared top word needs the full compare.
       if (i > 0 && words[i * 4] === words[i * 4 - 4] && compareWords(wordsOf(words, i - 1), wordsOf(words, i)) === 0) {
-        throw new RingError(
-          `points collide: "${pointLabel[i - 1]}" and "${pointLabel[i]}" both hash to ${wordsToHex(wordsOf(words, i))}`,
-        );
+        throw new RingError(`points collide: "${pointLabel[i - 1]}" and "${pointLabel[i]}" both hash to ${wordsToHex(wordsOf(words, i))}`);
       }
     }
 
@@ -186,7 +182,8 @@ export class HashRing<N extends RingMember = Node> {
 
   /** All points, sorted by hash. */
   get points(): readonly RingPoint[] {
-    return (this.#points ??= Array.from({ length: this.#pointNode.length }, (_, i) => this.#point(i)));
+    this.#points ??= Array.from({ length: this.#pointNode.length }, (_, i) => this.#point(i));
+    return this.#points;
   }
 
   #point(i: number): RingPoint {

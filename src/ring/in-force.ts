@@ -43,8 +43,7 @@ export function ringInForce(flags: RingFlags, env: Record<string, string | undef
   const vnodes =
     flags.vnodes !== undefined
       ? parseVnodes(flags.vnodes, "--vnodes ")
-      : (file?.vnodes ??
-        (env.SHARDCTL_VNODES !== undefined ? parseVnodes(env.SHARDCTL_VNODES, "SHARDCTL_VNODES: ") : DEFAULT_VNODES));
+      : (file?.vnodes ?? (env.SHARDCTL_VNODES !== undefined ? parseVnodes(env.SHARDCTL_VNODES, "SHARDCTL_VNODES: ") : DEFAULT_VNODES));
 
   const [source, list]: [string, string | readonly Node[]] =
     flags.nodes !== undefined
@@ -58,8 +57,8 @@ export function ringInForce(flags: RingFlags, env: Record<string, string | undef
   try {
     const nodes = typeof list === "string" ? parseNodeList(list) : list;
     const ring = new Ring(nodes, { vnodes, epoch: fileDecides ? (file.epoch ?? 0) : 0 });
-    const isDefault = file === undefined && flags.nodes === undefined && flags.vnodes === undefined &&
-      env.SHARDCTL_NODES === undefined && env.SHARDCTL_VNODES === undefined;
+    const isDefault =
+      file === undefined && flags.nodes === undefined && flags.vnodes === undefined && env.SHARDCTL_NODES === undefined && env.SHARDCTL_VNODES === undefined;
     return { ring, source, isDefault };
   } catch (e) {
     if (e instanceof NodeListError || e instanceof RingError) throw new UsageError(`${source}: ${e.message}`);

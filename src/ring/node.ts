@@ -23,7 +23,7 @@ export class NodeListError extends Error {
 const PORT_MAX = 65535;
 
 /** A host name, IPv4 address or bracketed IPv6 address: no colon, slash or space outside brackets. */
-const HOST = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]\s/=,]+)$/;
+const HOST = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s/=,]+)$/;
 
 /** `8080` -> 8080; anything else (0, 65536, "80x", "") throws with the value. */
 export function parsePort(text: string, what = "port"): number {
@@ -38,7 +38,7 @@ export function parsePort(text: string, what = "port"): number {
  * files and in --nodes, so ASCII letters, digits and `.` `-` `_` `:`, plus `[` `]` for the
  * default name of an IPv6 address (`[::1]:5001`).
  */
-const NAME_CHAR = /^[A-Za-z0-9._:\[\]-]$/;
+const NAME_CHAR = /^[A-Za-z0-9._:[\]-]$/;
 export const NAME_CHARS = "letters, digits and . - _ : [ ]";
 
 /** The problem with `name` as a node name, or undefined when it is a good one. */

@@ -137,9 +137,7 @@ function object(value: unknown, where: string, keys: readonly string[]): Record<
   }
   const unknown = Object.keys(value).filter((k) => !keys.includes(k));
   if (unknown.length > 0) {
-    throw new NodeListError(
-      `${where}: unknown key ${unknown.map((k) => `"${k}"`).join(", ")}; expected ${keys.map((k) => `"${k}"`).join(", ")}`,
-    );
+    throw new NodeListError(`${where}: unknown key ${unknown.map((k) => `"${k}"`).join(", ")}; expected ${keys.map((k) => `"${k}"`).join(", ")}`);
   }
   return value as Record<string, unknown>;
 }

@@ -77,14 +77,20 @@ export function createRouterApp({
   const requestIds = new WeakMap<Request, string>();
   const requestId = (request: Request): string => {
     let id = requestIds.get(request);
-    if (id === undefined) requestIds.set(request, (id = requestIdOf(request)));
+    if (id === undefined) {
+      id = requestIdOf(request);
+      requestIds.set(request, id);
+    }
     return id;
   };
   const deadlines = new WeakMap<Request, Deadline>();
   /** The request's deadline, set by its first exchange with a node (the client has sent it all by then). */
   const deadlineOf = (request: Request): Deadline => {
     let deadline = deadlines.get(request);
-    if (deadline === undefined) deadlines.set(request, (deadline = { at: performance.now() + deadlineMs, ms: deadlineMs }));
+    if (deadline === undefined) {
+      deadline = { at: performance.now() + deadlineMs, ms: deadlineMs };
+      deadlines.set(request, deadline);
+    }
     return deadline;
   };
 
@@ -243,7 +249,13 @@ export function createRouterApp({
             const { after, size } = pageRequest(query.after, query.limit);
             // One ring for the whole page: its nodes are read, its owners pick between copies.
             const pageUnder = (ring: Ring) =>
-              mergedPage(ring.nodes, after, size, (node, from, limit) => readNodePage(request, ring, node, from, limit), (id) => ring.ownerOf(id));
+              mergedPage(
+                ring.nodes,
+                after,
+                size,
+                (node, from, limit) => readNodePage(request, ring, node, from, limit),
+                (id) => ring.ownerOf(id),
+              );
             const ring = followed.ring;
             let page = await pageUnder(ring);
             // A node's answer pointed to a newer ring, now adopted: its nodes may hold records the
@@ -264,4 +276,3 @@ export function createRouterApp({
 }
 
 export type RouterApp = ReturnType<typeof createRouterApp>;
-

@@ -63,29 +63,31 @@ export function createApp({
   metrics = new HttpMetrics(),
 }: AppOptions) {
   const limitOf = bodyLimit(admin);
-  return new Elysia({ name: "shardctl-instance", seed: name, normalize: false })
-    .onRequest(({ set }) => {
-      set.headers["x-shard-node"] = name;
-      // The ring now; a request on an id is labelled again with the ring it ran under (RingGuard.serve).
-      const ring = guard.ring;
-      if (ring) set.headers[RING_HEADER] = ring.label;
-    })
-    .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
-    // only `request` taken from the context: Elysia then prepares no more of it (headers, cookies) per request
-    .onParse({ as: "global" }, ({ request }) => parseJsonBody({ request }, limitOf(request)))
-    .onError({ as: "global" }, ({ code, error, request, set }) => answerError(name, code, error, request, set))
-    .use(
-      apiDocs(
-        "shardctl expense instance",
-        "One shard of the expense service. Every answer carries X-Shard-Node, and X-Shard-Ring (<epoch>:<fingerprint>) when the instance has a ring. Errors are JSON {error, message, field}: malformed JSON 400, missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, a body that is not sent as JSON (a form) 415, method not served on a known path 405 (with Allow), database unreachable 503. A ring-aware instance answers 421 {error: misdirected, message, id, owner: {name, url}, ring} for an id it does not own, and executes nothing. Query parameters a route does not take, or given twice, are 422.",
-      ),
-    )
-    .use(openapiPage())
-    .use(healthFeature(store, name))
-    .use(statusFeature(store, guard, metrics))
-    .use(ringFeature(guard, admin, note, rebalancing))
-    .use(rebalancing ? rebalanceFeature(rebalancing, admin) : new Elysia({ name: "no-rebalance" }))
-    .use(expensesFeature(new ExpenseService(store), guard));
+  return (
+    new Elysia({ name: "shardctl-instance", seed: name, normalize: false })
+      .onRequest(({ set }) => {
+        set.headers["x-shard-node"] = name;
+        // The ring now; a request on an id is labelled again with the ring it ran under (RingGuard.serve).
+        const ring = guard.ring;
+        if (ring) set.headers[RING_HEADER] = ring.label;
+      })
+      .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
+      // only `request` taken from the context: Elysia then prepares no more of it (headers, cookies) per request
+      .onParse({ as: "global" }, ({ request }) => parseJsonBody({ request }, limitOf(request)))
+      .onError({ as: "global" }, ({ code, error, request, set }) => answerError(name, code, error, request, set))
+      .use(
+        apiDocs(
+          "shardctl expense instance",
+          "One shard of the expense service. Every answer carries X-Shard-Node, and X-Shard-Ring (<epoch>:<fingerprint>) when the instance has a ring. Errors are JSON {error, message, field}: malformed JSON 400, missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, a body that is not sent as JSON (a form) 415, method not served on a known path 405 (with Allow), database unreachable 503. A ring-aware instance answers 421 {error: misdirected, message, id, owner: {name, url}, ring} for an id it does not own, and executes nothing. Query parameters a route does not take, or given twice, are 422.",
+        ),
+      )
+      .use(openapiPage())
+      .use(healthFeature(store, name))
+      .use(statusFeature(store, guard, metrics))
+      .use(ringFeature(guard, admin, note, rebalancing))
+      .use(rebalancing ? rebalanceFeature(rebalancing, admin) : new Elysia({ name: "no-rebalance" }))
+      .use(expensesFeature(new ExpenseService(store), guard))
+  );
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -121,7 +121,9 @@ async function checkRebalanceRing(store: ExpenseStore, given: GivenRing | undefi
     if ((saved.phase === "copying" || saved.phase === "fenced") && heldLabel !== undefined && heldLabel !== given.ring.label) {
       return {
         given: undefined,
-        notes: [`warning: ${given.source} gives ring ${given.ring.label}, but this node has not switched yet in rebalance ${saved.job}: it keeps ring ${heldLabel} until the rebalance switches it`],
+        notes: [
+          `warning: ${given.source} gives ring ${given.ring.label}, but this node has not switched yet in rebalance ${saved.job}: it keeps ring ${heldLabel} until the rebalance switches it`,
+        ],
       };
     }
     return { given, notes: [] };
@@ -186,7 +188,8 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     guard = new RingGuard(nodeName, store, start.ring, { switchTimeoutMs: options.ringSwitchTimeoutMs });
     rebalancing = await Rebalancing.load(nodeName, store, guard);
     const unfinished = rebalancing.summary();
-    if (unfinished && unfinished.phase !== "done") notes = [...notes, `rebalance ${unfinished.job} is unfinished here (phase ${unfinished.phase}): it goes on when shardctl rebalance runs again`];
+    if (unfinished && unfinished.phase !== "done")
+      notes = [...notes, `rebalance ${unfinished.job} is unfinished here (phase ${unfinished.phase}): it goes on when shardctl rebalance runs again`];
   } catch (e) {
     await server.stop(true);
     await store?.close();

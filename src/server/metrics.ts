@@ -68,11 +68,17 @@ export class HttpMetrics {
     const method = METHODS.has(rawMethod) ? rawMethod : "OTHER";
     const key = `${method} ${route}`;
     let timed = this.#timed.get(key);
-    if (!timed) this.#timed.set(key, (timed = this.#duration.labels(method, route)));
+    if (!timed) {
+      timed = this.#duration.labels(method, route);
+      this.#timed.set(key, timed);
+    }
     timed.observe(seconds);
     const countKey = `${key} ${status}`;
     let counted = this.#counted.get(countKey);
-    if (!counted) this.#counted.set(countKey, (counted = this.#requests.labels(method, route, String(status))));
+    if (!counted) {
+      counted = this.#requests.labels(method, route, String(status));
+      this.#counted.set(countKey, counted);
+    }
     counted.inc();
   }
 

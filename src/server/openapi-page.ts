@@ -127,7 +127,5 @@ const PAGE = `<!doctype html>
 /** GET /openapi and /openapi/: the page above (the JSON document is served by @elysiajs/openapi). */
 export function openapiPage() {
   const page = () => new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
-  return new Elysia({ name: "openapi-page" })
-    .get("/openapi", page, { detail: { hide: true } })
-    .get("/openapi/", page, { detail: { hide: true } });
+  return new Elysia({ name: "openapi-page" }).get("/openapi", page, { detail: { hide: true } }).get("/openapi/", page, { detail: { hide: true } });
 }

@@ -94,7 +94,11 @@ export const PhaseRequest = t.Object(
     phase: t.UnionEnum(["copying", "fenced"]),
     next: t.Optional(Token),
   },
-  { additionalProperties: false, description: "fence (or lift the fence before any node switched); `next` replaces the token, so that no request sent with the old one runs after this answer" },
+  {
+    additionalProperties: false,
+    description:
+      "fence (or lift the fence before any node switched); `next` replaces the token, so that no request sent with the old one runs after this answer",
+  },
 );
 
 export const PlanRequest = t.Object({ from: RingDocument, to: RingDocument }, { additionalProperties: false });

@@ -96,7 +96,12 @@ export function rebalanceFeature(rebalancing: Rebalancing, policy: AdminPolicy) 
         allow(request);
         return rebalancing.heartbeat(body.token, body.progress, body.fence);
       },
-      { body: HeartbeatRequest, query: NoQuery, response: { 200: RebalanceSummary, ...errors }, detail: { summary: `${admin}The holder is alive; its progress`, tags } },
+      {
+        body: HeartbeatRequest,
+        query: NoQuery,
+        response: { 200: RebalanceSummary, ...errors },
+        detail: { summary: `${admin}The holder is alive; its progress`, tags },
+      },
     )
     .post(
       "/phase",
@@ -138,7 +143,12 @@ export function rebalanceFeature(rebalancing: Rebalancing, policy: AdminPolicy) 
         allow(request);
         return rebalancing.release(body.token);
       },
-      { body: HeldRequest, query: NoQuery, response: { 200: RebalanceSummary, ...errors }, detail: { summary: `${admin}The holder stops; the phase stays`, tags } },
+      {
+        body: HeldRequest,
+        query: NoQuery,
+        response: { 200: RebalanceSummary, ...errors },
+        detail: { summary: `${admin}The holder stops; the phase stays`, tags },
+      },
     )
     .post(
       "/abandon",
@@ -177,7 +187,8 @@ export function rebalanceFeature(rebalancing: Rebalancing, policy: AdminPolicy) 
         response: errors,
         detail: {
           summary: `${admin}The records leaving (side=out) or coming to (side=in) this node in its rebalance, in id order`,
-          description: "200: {items: [record + peer (the new owner, or the old one)], next: the last id scanned (pass as ?after=), or null when the table ended}",
+          description:
+            "200: {items: [record + peer (the new owner, or the old one)], next: the last id scanned (pass as ?after=), or null when the table ended}",
           tags,
         },
       },
@@ -192,7 +203,11 @@ export function rebalanceFeature(rebalancing: Rebalancing, policy: AdminPolicy) 
         body: FetchRequest,
         query: NoQuery,
         response: errors,
-        detail: { summary: `${admin}The records stored under these ids (absent ones left out), whoever owns them`, description: "200: {items: [record]}, in id order", tags },
+        detail: {
+          summary: `${admin}The records stored under these ids (absent ones left out), whoever owns them`,
+          description: "200: {items: [record]}, in id order",
+          tags,
+        },
       },
     )
     .post(
@@ -205,7 +220,10 @@ export function rebalanceFeature(rebalancing: Rebalancing, policy: AdminPolicy) 
         body: ImportRequest,
         query: NoQuery,
         response: { 200: ImportAnswer, ...errors },
-        detail: { summary: `${admin}Before this node switches: store (replacing) and delete records coming to it; any other id is refused and nothing written`, tags },
+        detail: {
+          summary: `${admin}Before this node switches: store (replacing) and delete records coming to it; any other id is refused and nothing written`,
+          tags,
+        },
       },
     )
     .post(

@@ -255,16 +255,24 @@ export class Rebalancing {
    * the fence; again after it is done, it answers the same.
    */
   switchRing(token: string): Promise<Ring> {
-    return this.#change("switch", true, async (current, state) => {
+    return this.#change("switch", true, async (current) => {
       const r = this.#heldBy(current, token);
       if (r.phase === "switched") return { next: r, ring: r.move.to };
       if (r.phase !== "fenced") {
-        throw new ApiError(409, "wrong_phase", `rebalance ${r.move.job} is ${r.phase} on node ${this.self}: raise the fence before the switch; nothing changed`);
+        throw new ApiError(
+          409,
+          "wrong_phase",
+          `rebalance ${r.move.job} is ${r.phase} on node ${this.self}: raise the fence before the switch; nothing changed`,
+        );
       }
       const to = r.move.to;
       const saved = await saveRing(this.store, to);
       if (!saved.saved && !(saved.current.epoch === to.epoch && saved.current.fingerprint === to.fingerprint)) {
-        throw new ApiError(409, "ring_mismatch", `node ${this.self}'s database holds ring ${saved.current.epoch}:${saved.current.fingerprint}, not ${to.label}; nothing changed`);
+        throw new ApiError(
+          409,
+          "ring_mismatch",
+          `node ${this.self}'s database holds ring ${saved.current.epoch}:${saved.current.fingerprint}, not ${to.label}; nothing changed`,
+        );
       }
       return { next: { ...r, phase: "switched", switchedAt: now(), heartbeat: now() }, ring: to };
     }).then(() => this.guard.ring!);
@@ -302,7 +310,11 @@ export class Rebalancing {
       this.guard.transition(`rebalance given up on node ${this.self}`, async (state) => {
         const r = this.#heldBy(this.#record, token);
         if (r.phase !== "copying" || r.progress !== null) {
-          throw new ApiError(409, "wrong_phase", `rebalance ${r.move.job} has begun on node ${this.self} (phase ${r.phase}): it can be finished, not given up; nothing changed`);
+          throw new ApiError(
+            409,
+            "wrong_phase",
+            `rebalance ${r.move.job} has begun on node ${this.self} (phase ${r.phase}): it can be finished, not given up; nothing changed`,
+          );
         }
         if (!(await this.store.deleteRebalance(token))) {
           throw new ApiError(409, "rebalance_held", `the rebalance record of node ${this.self} changed meanwhile; nothing changed`);
@@ -318,15 +330,25 @@ export class Rebalancing {
     return this.guard.hold(async () => {
       const r = this.#heldBy(this.#record, token);
       if (r.phase !== "copying" && r.phase !== "fenced") {
-        throw new ApiError(409, "wrong_phase", `rebalance ${r.move.job} is ${r.phase} on node ${this.self}: it takes no copies after its switch; nothing written`);
+        throw new ApiError(
+          409,
+          "wrong_phase",
+          `rebalance ${r.move.job} is ${r.phase} on node ${this.self}: it takes no copies after its switch; nothing written`,
+        );
       }
       const records = put.map(storableRecord);
       for (const id of [...records.map((x) => x.id), ...deleted]) {
         const side = r.move.side(this.self, id);
         if (side !== "in") {
-          throw new ApiError(422, "not_moving_here", `expense ${id} is not moving to node ${this.self} in rebalance ${r.move.job} (it is ${side} here); nothing written`, "id", {
-            body: { id },
-          });
+          throw new ApiError(
+            422,
+            "not_moving_here",
+            `expense ${id} is not moving to node ${this.self} in rebalance ${r.move.job} (it is ${side} here); nothing written`,
+            "id",
+            {
+              body: { id },
+            },
+          );
         }
       }
       if (records.length > 0) await this.store.putMany(records);
@@ -383,7 +405,11 @@ export class Rebalancing {
   async cleanup(token: string, after: string | undefined, limit: number): Promise<{ deleted: number; next: string | null }> {
     const r = this.#heldBy(this.#record, token);
     if (r.phase !== "switched") {
-      throw new ApiError(409, "wrong_phase", `rebalance ${r.move.job} is ${r.phase} on node ${this.self}: moved records are deleted after the switch only; nothing deleted`);
+      throw new ApiError(
+        409,
+        "wrong_phase",
+        `rebalance ${r.move.job} is ${r.phase} on node ${this.self}: moved records are deleted after the switch only; nothing deleted`,
+      );
     }
     const gone: string[] = [];
     const next = await this.#scan(after, (id) => {
@@ -432,7 +458,11 @@ export class Rebalancing {
   /** A new rebalance may start here only from the ring it leaves (or, on a node joining, the ring it goes to). */
   #checkStartingRing(ring: Ring | undefined, move: RingMove): void {
     if (!ring) {
-      throw new ApiError(409, "ring_mismatch", `node ${this.self} has no ring: start it with the rebalance's new ring (serve --ring) to take part in ${move.job}; nothing changed`);
+      throw new ApiError(
+        409,
+        "ring_mismatch",
+        `node ${this.self} has no ring: start it with the rebalance's new ring (serve --ring) to take part in ${move.job}; nothing changed`,
+      );
     }
     if (ring.label === move.from.label) return;
     if (ring.label === move.to.label && !move.from.node(this.self)) return;
@@ -482,7 +512,9 @@ export class Rebalancing {
         const saved = await this.store.saveRebalance(toStored(next), expect);
         if (!saved.saved) {
           const other = saved.current && fromStored(saved.current);
-          throw other ? this.#held(other, "another process changed it meanwhile") : new ApiError(409, "rebalance_held", `the rebalance record of node ${this.self} changed meanwhile; nothing changed`);
+          throw other
+            ? this.#held(other, "another process changed it meanwhile")
+            : new ApiError(409, "rebalance_held", `the rebalance record of node ${this.self} changed meanwhile; nothing changed`);
         }
         this.#record = next;
       }
@@ -507,7 +539,12 @@ export class Rebalancing {
 function storableRecord(r: Expense): Expense {
   const id = canonicalId(r.id);
   const bad = (field: string, rule: string) =>
-    new ApiError(422, "invalid_field", `records: expense ${r.id}: ${field} ${rule}, got ${JSON.stringify((r as Record<string, unknown>)[field])?.slice(0, 80)}`, field);
+    new ApiError(
+      422,
+      "invalid_field",
+      `records: expense ${r.id}: ${field} ${rule}, got ${JSON.stringify((r as Record<string, unknown>)[field])?.slice(0, 80)}`,
+      field,
+    );
   if (!id.ok || id.id !== r.id) throw bad("id", "must be a canonical id");
   if (!isText(r.name, 1, MAX_NAME)) throw bad("name", `must be 1 to ${MAX_NAME} characters`);
   if (!isText(r.category, 1, MAX_NAME)) throw bad("category", `must be 1 to ${MAX_NAME} characters`);

@@ -81,9 +81,7 @@ function misdirected(ring: Ring, self: string, id: string, clientLabel?: string 
   const here = ring.node(self) ? `this is node ${self}` : `this node (${self}) is not in that ring and owns no ids`;
   const client = clientLabel ? parseRingLabel(clientLabel) : undefined;
   const stale =
-    client && client.epoch > ring.epoch
-      ? `; your ring ${clientLabel} is newer than this instance's ${ring.label}: this instance is the stale one`
-      : "";
+    client && client.epoch > ring.epoch ? `; your ring ${clientLabel} is newer than this instance's ${ring.label}: this instance is the stale one` : "";
   return new ApiError(
     421,
     "misdirected",
@@ -274,7 +272,10 @@ export async function ringAtStart(records: RingRecords, given: GivenRing | undef
     ring = stored;
   } else if (given) {
     const save = await records.saveRing(toStored(given.ring));
-    if (!save.saved) throw new Error(`the database's ring changed while this instance started (now ${ringLabel(save.current.epoch, save.current.fingerprint)}); start it again`);
+    if (!save.saved)
+      throw new Error(
+        `the database's ring changed while this instance started (now ${ringLabel(save.current.epoch, save.current.fingerprint)}); start it again`,
+      );
     if (stored) notes.push(`ring ${given.ring.label} from ${given.source} replaces ring ${stored.label} in the database`);
     ring = given.ring;
   }
@@ -284,7 +285,11 @@ export async function ringAtStart(records: RingRecords, given: GivenRing | undef
   return { ring, notes };
 }
 
-const addresses = (ring: Ring) => ring.nodes.map((n) => `${n.name}=${n.url}`).sort().join(", ");
+const addresses = (ring: Ring) =>
+  ring.nodes
+    .map((n) => `${n.name}=${n.url}`)
+    .sort()
+    .join(", ");
 
 /** The Ring of a stored ring; throws when the text does not parse or is not the ring its fingerprint names. */
 function storedRing(stored: StoredRing): Ring {

@@ -60,9 +60,7 @@ export function parseStoreUrl(url: string, source = "--db"): StoreTarget {
     };
     const database = decode(u.pathname.replace(/^\//, ""), "database name");
     if (!/^[A-Za-z0-9_$-]{1,64}$/.test(database)) {
-      throw new StoreUrlError(
-        `${source} "${redact(url)}": the database name must be 1 to 64 letters, digits, _, $ or -, got "${database}"`,
-      );
+      throw new StoreUrlError(`${source} "${redact(url)}": the database name must be 1 to 64 letters, digits, _, $ or -, got "${database}"`);
     }
     const accepted = Object.keys(MYSQL_PARAMS).join(", ");
     for (const key of u.searchParams.keys()) {

@@ -4,10 +4,11 @@ import { progressBar, progressLine } from "../../src/cli-output/progress.ts";
 /** A terminal `columns` wide that keeps what is written to it. */
 function terminal(columns: number) {
   const written: string[] = [];
-  return { written, stream: { isTTY: true, columns, write: (s: string) => (written.push(s), true) } };
+  return { written, stream: { isTTY: true, columns, write: (s: string) => written.push(s) > 0 } };
 }
 
 /** What a line shows: without the carriage return and the erase-to-end-of-line. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the bar ends in ESC [K
 const visible = (s: string) => s.replace(/^\r/, "").replace(/\x1b\[K$/, "");
 
 describe("progressBar", () => {
@@ -24,7 +25,12 @@ describe("progressBar", () => {
 
   test("fits the terminal, never touching its last column (a line that wraps cannot be redrawn)", () => {
     for (const columns of [20, 30, 40, 50, 60, 80, 200]) {
-      for (const [done, failed] of [[0, 0], [6128, 0], [12_345, 9_876], [20_000, 20_000]] as const) {
+      for (const [done, failed] of [
+        [0, 0],
+        [6128, 0],
+        [12_345, 9_876],
+        [20_000, 20_000],
+      ] as const) {
         const line = progressLine(done, 20_000, failed, 12, columns);
         expect({ columns, line, fits: line.length <= columns - 1 }).toEqual({ columns, line, fits: true });
         if (columns >= 30) expect(line).toContain(`${done.toLocaleString("en-US")}/20,000`);
@@ -54,7 +60,7 @@ describe("progressBar", () => {
 
   test("only on a terminal and only for long jobs", () => {
     const quiet: string[] = [];
-    const pipe = { isTTY: false, columns: 80, write: (s: string) => (quiet.push(s), true) };
+    const pipe = { isTTY: false, columns: 80, write: (s: string) => quiet.push(s) > 0 };
     const none = progressBar({ total: 1000, stream: pipe });
     none.update(10, 1000, 0);
     none.finish();

@@ -50,7 +50,10 @@ describe("help and usage", () => {
 
 describe("--version", () => {
   test("from source: the package version, the checkout's commit (as git says) and this Bun; --json has the same", async () => {
-    const git = (...args: string[]) => Bun.spawnSync(["git", "-C", join(import.meta.dir, "../.."), ...args]).stdout.toString().trim();
+    const git = (...args: string[]) =>
+      Bun.spawnSync(["git", "-C", join(import.meta.dir, "../.."), ...args])
+        .stdout.toString()
+        .trim();
     const head = git("rev-parse", "--short=12", "HEAD"); // empty outside a git checkout: the commit is unknown
     const commit = head ? head + (git("status", "--porcelain", "--untracked-files=no") ? "-dirty" : "") : null;
     const text = await shardctl("--version");

@@ -90,7 +90,10 @@ describe("main: exit statuses of the contract", () => {
   test("option values are not taken for stray words", async () => {
     expect(await main(root, ["group", "plain", "--ids", "5..7", "--dry-run", "--mode", "b"])).toBe(0);
     expect(await main(root, ["group", "plain", "--ids=5..7", "--dryRun"])).toBe(0);
-    expect(seen).toMatchObject([{ ids: "5..7", dryRun: true, mode: "b" }, { ids: "5..7", dryRun: true }]);
+    expect(seen).toMatchObject([
+      { ids: "5..7", dryRun: true, mode: "b" },
+      { ids: "5..7", dryRun: true },
+    ]);
   });
 
   test("a negative number is a value for the command to judge, not an unknown option", async () => {
@@ -106,7 +109,10 @@ describe("main: exit statuses of the contract", () => {
     // citty alone reads -1 as an option: `need 1 -1` would see only "1", `need -1` no word at all
     expect(await main(root, ["group", "need", "-1"])).toBe(0);
     expect(await main(root, ["group", "need", "1", "--count", "3", "-1", "--", "-2"])).toBe(0);
-    expect(seen).toMatchObject([{ ids: "-1", _: ["-1"] }, { ids: "1", count: "3", _: ["1", "-1", "-2"] }]);
+    expect(seen).toMatchObject([
+      { ids: "-1", _: ["-1"] },
+      { ids: "1", count: "3", _: ["1", "-1", "-2"] },
+    ]);
     expect(err).toEqual([]);
   });
 

@@ -9,7 +9,12 @@ const refused = { kind: "refused" as const, reason: "connection refused" };
 function circuitAt(options: { openAfterMs?: number; minFailures?: number; probeAfterMs?: number } = {}) {
   let t = 0;
   const circuit = new Circuit(node, { ...options, now: () => t });
-  return { circuit, at: (ms: number) => void (t = ms) };
+  return {
+    circuit,
+    at: (ms: number) => {
+      t = ms;
+    },
+  };
 }
 
 const admitError = (c: Circuit, attemptsMade = 0): ShardRequestError | undefined => {
@@ -59,9 +64,7 @@ describe("Circuit", () => {
     const e = admitError(circuit)!;
     expect(e).toBeInstanceOf(ShardRequestError);
     expect([e.kind, e.unsent, e.attempts]).toEqual(["refused", true, 0]);
-    expect(e.message).toBe(
-      "node n3 (http://127.0.0.1:5003): not sent, node down: connection refused, failing for 4.1 s, 3 attempts",
-    );
+    expect(e.message).toBe("node n3 (http://127.0.0.1:5003): not sent, node down: connection refused, failing for 4.1 s, 3 attempts");
     expect(circuit.snapshot()).toMatchObject({ state: "open", unsent: 1 });
   });
 

@@ -22,7 +22,9 @@ async function statusWeb(args: string[]) {
   const reading = (async () => {
     for await (const chunk of proc.stderr as unknown as AsyncIterable<Uint8Array>) stderr += new TextDecoder().decode(chunk);
   })();
-  await waitFor(() => (stderr.includes("is at http://") ? true : proc.exitCode !== null ? Promise.reject(new Error(stderr)) : undefined), { timeoutMs: 20_000 });
+  await waitFor(() => (stderr.includes("is at http://") ? true : proc.exitCode !== null ? Promise.reject(new Error(stderr)) : undefined), {
+    timeoutMs: 20_000,
+  });
   return {
     url: `http://127.0.0.1:${port}/`,
     async stop() {
@@ -77,47 +79,56 @@ describe("the cluster page", () => {
     }
   });
 
-  test.skipIf(!!noBrowser)("headless Chromium shows the three nodes with their record counts after client run", async () => {
-    const web = await statusWeb(["--nodes", nodes]);
-    try {
-      const dom = await dumpDom(web.url);
-      expect(rowsOf(dom)).toEqual(expected);
-      expect(dom).toContain("All 3 nodes up, ready and on ring");
-      expect(dom).toContain('id="total">60<');
-    } finally {
-      expect(await web.stop()).toBe(0);
-    }
-  }, 60_000);
+  test.skipIf(!!noBrowser)(
+    "headless Chromium shows the three nodes with their record counts after client run",
+    async () => {
+      const web = await statusWeb(["--nodes", nodes]);
+      try {
+        const dom = await dumpDom(web.url);
+        expect(rowsOf(dom)).toEqual(expected);
+        expect(dom).toContain("All 3 nodes up, ready and on ring");
+        expect(dom).toContain('id="total">60<');
+      } finally {
+        expect(await web.stop()).toBe(0);
+      }
+    },
+    60_000,
+  );
 
-  test.skipIf(!!noBrowser)("a node down shows as down, and a rebalance's progress is drawn", async () => {
-    // one real node, one that is down, and one that answers as a node in a rebalance
-    const rebalancing = Bun.serve({
-      port: 0,
-      hostname: "127.0.0.1",
-      fetch(request) {
-        const path = new URL(request.url).pathname;
-        const headers = { "x-shard-node": "r" };
-        if (path === "/status") return Response.json({ node: "r", ready: true, version: "0.1.0", database: "mysql", records: 42, ring: null, uptime_s: 1 }, { headers });
-        const rebalance = { job: "0:aaaa -> 1:bbbb", from: "0:aaaa", to: "1:bbbb", phase: "copying", progress: { step: "copy", copied: 120, toCopy: 300 } };
-        if (path === "/ring") return Response.json({ epoch: 0, fingerprint: "x", vnodes: 160, nodes: [], label: "x", rebalance }, { headers });
-        return new Response("no", { status: 404, headers });
-      },
-    });
-    const downPort = await freePort();
-    const a = cluster.ring.node("a")!;
-    const web = await statusWeb(["--nodes", `a=${a.url.slice("http://".length)},r=127.0.0.1:${rebalancing.port},d=127.0.0.1:${downPort}`]);
-    try {
-      const dom = await dumpDom(web.url);
-      expect(rowsOf(dom).map(([name]) => name)).toEqual(["a", "r", "d"]);
-      expect(dom).toContain("copying 120/300 (copy)");
-      expect(dom).toMatch(/<span class="bar"><span style="width: 40(\.0)?%;?"><\/span><\/span>/);
-      expect(dom).toMatch(/node d: down: /);
-      expect(dom).toContain("nodes need attention");
-    } finally {
-      expect(await web.stop()).toBe(0);
-      rebalancing.stop(true);
-    }
-  }, 60_000);
+  test.skipIf(!!noBrowser)(
+    "a node down shows as down, and a rebalance's progress is drawn",
+    async () => {
+      // one real node, one that is down, and one that answers as a node in a rebalance
+      const rebalancing = Bun.serve({
+        port: 0,
+        hostname: "127.0.0.1",
+        fetch(request) {
+          const path = new URL(request.url).pathname;
+          const headers = { "x-shard-node": "r" };
+          if (path === "/status")
+            return Response.json({ node: "r", ready: true, version: "0.1.0", database: "mysql", records: 42, ring: null, uptime_s: 1 }, { headers });
+          const rebalance = { job: "0:aaaa -> 1:bbbb", from: "0:aaaa", to: "1:bbbb", phase: "copying", progress: { step: "copy", copied: 120, toCopy: 300 } };
+          if (path === "/ring") return Response.json({ epoch: 0, fingerprint: "x", vnodes: 160, nodes: [], label: "x", rebalance }, { headers });
+          return new Response("no", { status: 404, headers });
+        },
+      });
+      const downPort = await freePort();
+      const a = cluster.ring.node("a")!;
+      const web = await statusWeb(["--nodes", `a=${a.url.slice("http://".length)},r=127.0.0.1:${rebalancing.port},d=127.0.0.1:${downPort}`]);
+      try {
+        const dom = await dumpDom(web.url);
+        expect(rowsOf(dom).map(([name]) => name)).toEqual(["a", "r", "d"]);
+        expect(dom).toContain("copying 120/300 (copy)");
+        expect(dom).toMatch(/<span class="bar"><span style="width: 40(\.0)?%;?"><\/span><\/span>/);
+        expect(dom).toMatch(/node d: down: /);
+        expect(dom).toContain("nodes need attention");
+      } finally {
+        expect(await web.stop()).toBe(0);
+        rebalancing.stop(true);
+      }
+    },
+    60_000,
+  );
 });
 
 describe("the cluster page's caption", () => {

@@ -83,7 +83,10 @@ describe("client run and verify", () => {
     writeFileSync(file, [seedRecord("300"), { ...seedRecord("301"), estimated_costs: 12.5 }].map((r) => JSON.stringify(r)).join("\n"));
     const ok = await cli("client", "run", "--nodes", cluster().nodeList, "--data", file, "--json");
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout).rows.map((r: { id: string; ok: boolean }) => [r.id, r.ok])).toEqual([["300", true], ["301", true]]);
+    expect(JSON.parse(ok.stdout).rows.map((r: { id: string; ok: boolean }) => [r.id, r.ok])).toEqual([
+      ["300", true],
+      ["301", true],
+    ]);
 
     writeFileSync(file, JSON.stringify([{ ...seedRecord("300"), name: "Someone else" }]));
     const bad = await cli("client", "run", "--nodes", cluster().nodeList, "--data", file);
@@ -135,7 +138,9 @@ describe("client run output that scales", () => {
       expect(out).toContain(`(${(1500 - onNode2.length).toLocaleString("en-US")} ok rows not shown; --table shows all)`);
       // 2 + 100 rows, the two notes, the node table (2 + 3), the summary, and blank lines between
       expect(out).toHaveLength(102 + 2 + 5 + 1 + 3);
-      expect(out.at(-1)).toMatch(new RegExp(`^1,500 ids: created ${(1500 - onNode2.length).toLocaleString("en-US")}, already stored 0, failed ${onNode2.length}, in [\\d.]+ s$`));
+      expect(out.at(-1)).toMatch(
+        new RegExp(`^1,500 ids: created ${(1500 - onNode2.length).toLocaleString("en-US")}, already stored 0, failed ${onNode2.length}, in [\\d.]+ s$`),
+      );
       for (const line of out) expect(Bun.stringWidth(line)).toBeLessThanOrEqual(80);
       // stderr: the count, the node, one line for its one cause
       expect(r.stderr.split("\n")).toHaveLength(3);
@@ -161,11 +166,15 @@ describe("client run output that scales", () => {
 
   test("instances whose names are not the node list's: one pre-flight error with the --nodes that matches, nothing sent", async () => {
     // The instances go by 1, 2, 3; the client names each address by itself (the default).
-    const byAddress = cluster().nodes.map((n) => n.url.slice("http://".length)).join(",");
+    const byAddress = cluster()
+      .nodes.map((n) => n.url.slice("http://".length))
+      .join(",");
     const r = await cli("client", "run", "--nodes", byAddress, "--ids", "1..10");
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
-    const matching = cluster().nodes.map((n) => `${n.name}=${n.url.slice("http://".length)}`).join(",");
+    const matching = cluster()
+      .nodes.map((n) => `${n.name}=${n.url.slice("http://".length)}`)
+      .join(",");
     expect(r.stderr).toBe(
       [
         "shardctl client run: the node names do not match the instances' (X-Shard-Node); nothing was sent",
@@ -187,7 +196,10 @@ describe("client run output that scales", () => {
     // Node 3 answers its check and then hangs, so the run is surely in progress when interrupted.
     const hanging = hangingOnRequests("3");
     try {
-      const nodes = `${cluster().nodes.slice(0, 2).map((n) => `${n.name}=${n.url.slice("http://".length)}`).join(",")},3=127.0.0.1:${hanging.port}`;
+      const nodes = `${cluster()
+        .nodes.slice(0, 2)
+        .map((n) => `${n.name}=${n.url.slice("http://".length)}`)
+        .join(",")},3=127.0.0.1:${hanging.port}`;
       const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/cli.ts"), "client", "run", "--nodes", nodes, "--ids", "1..400"], {
         stdout: "pipe",
         stderr: "pipe",
@@ -198,7 +210,9 @@ describe("client run output that scales", () => {
       const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
       expect(code).toBe(130);
       expect(performance.now() - interrupted).toBeLessThan(3000); // not the 5 s timeout of the requests in flight
-      expect(stdout).toMatch(/^interrupted after [\d.]+ s: [\d,]+ of 400 ids finished: created [\d,]+, already stored 0, failed 0; [\d,]+ not finished \(a re-run completes them\)$/m);
+      expect(stdout).toMatch(
+        /^interrupted after [\d.]+ s: [\d,]+ of 400 ids finished: created [\d,]+, already stored 0, failed 0; [\d,]+ not finished \(a re-run completes them\)$/m,
+      );
       expect(stderr).toMatch(/^shardctl client run: interrupted after /);
     } finally {
       hanging.stop();
@@ -248,7 +262,11 @@ describe("demo", () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`shardctl demo: cannot start node a on ${taken}: the address is in use`);
       // The error first, then the stopping.
-      expect(r.interleaved).toBe([`err: shardctl demo: cannot start node a on ${taken}: the address is in use`, "out: ", "out: stopped 0 instances and removed their temp data"].join("\n"));
+      expect(r.interleaved).toBe(
+        [`err: shardctl demo: cannot start node a on ${taken}: the address is in use`, "out: ", "out: stopped 0 instances and removed their temp data"].join(
+          "\n",
+        ),
+      );
     } finally {
       busy.stop(true);
     }

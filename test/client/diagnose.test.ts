@@ -33,9 +33,7 @@ describe("records placed by another ring", () => {
     expect(report.ok).toBe(false);
     const onTheirOwner = wanted.filter((id) => byOne(id) === by160(id)).length;
     expect(report.misplaced.length).toBe(200 - onTheirOwner);
-    expect(report.causes).toEqual([
-      { kind: "other-ring", nodes: cluster().nodeList, vnodes: 1, fit: 200, of: 200, fitInForce: onTheirOwner },
-    ]);
+    expect(report.causes).toEqual([{ kind: "other-ring", nodes: cluster().nodeList, vnodes: 1, fit: 200, of: 200, fitInForce: onTheirOwner }]);
     expect(describeCause(report.causes[0]!)).toBe(
       `the records were placed by another ring: 200 of 200 records are where --nodes ${cluster().nodeList} --vnodes 1 puts them ` +
         `(the ring in force: ${onTheirOwner}). Check --nodes, --vnodes and --ring against the ring the data was written with.`,
@@ -107,7 +105,9 @@ describe("likelyCauses on its own", () => {
     const by160 = refOwnerOf(nodes, 160);
     const by150 = refOwnerOf(nodes, 150);
     // records placed with 160 points, only ids that 150 points would place alike: both rings fit all of them
-    const placed = ids(1, 3000).filter((id) => by160(id) === by150(id) && by160(id) !== refOwnerOf(nodes, 1)(id)).slice(0, 300);
+    const placed = ids(1, 3000)
+      .filter((id) => by160(id) === by150(id) && by160(id) !== refOwnerOf(nodes, 1)(id))
+      .slice(0, 300);
     expect(placed.length).toBe(300);
     const listings = new Map(nodes.map((n) => [n.name, placed.filter((id) => by160(id) === n.name)]));
     const causes = likelyCauses(inForce, listings, placed.length);

@@ -43,9 +43,17 @@ export function hungListener(): FakeNode {
  */
 export function endlessBodies(name: string, { readyOk = false } = {}): FakeNode & { streamed(): number } {
   let streamed = 0;
-  const node = fakeNode(name, () => new Response(endlessBody((n) => (streamed += n)), { headers: { "x-shard-node": name, "content-type": "application/json" } }), {
-    checkToo: !readyOk,
-  });
+  const node = fakeNode(
+    name,
+    () =>
+      new Response(
+        endlessBody((n) => (streamed += n)),
+        { headers: { "x-shard-node": name, "content-type": "application/json" } },
+      ),
+    {
+      checkToo: !readyOk,
+    },
+  );
   return { ...node, streamed: () => streamed };
 }
 

@@ -45,7 +45,9 @@ describe("client run with a misbehaving node among three", () => {
     expect(failed.map((r) => r.id)).toEqual(on3);
     for (const r of failed) {
       expect(r.post.outcome).toBe("timeout");
-      expect(r.post.message).toMatch(/^node 3 \(http:\/\/127\.0\.0\.1:\d+\): (not sent, node down|no answer, gave up: node down|gave up after \d+ attempts?: node down): timeout: no answer within 5000 ms, failing for [\d.]+ s, \d+ attempts$/);
+      expect(r.post.message).toMatch(
+        /^node 3 \(http:\/\/127\.0\.0\.1:\d+\): (not sent, node down|no answer, gave up: node down|gave up after \d+ attempts?: node down): timeout: no answer within 5000 ms, failing for [\d.]+ s, \d+ attempts$/,
+      );
     }
     // Most were never sent at all.
     expect(failed.filter((r) => r.post.unsent).length).toBeGreaterThanOrEqual(on3.length - 8);
@@ -59,9 +61,7 @@ describe("client run with a misbehaving node among three", () => {
     const started = performance.now();
     const report = await runRecords(client, recordsForIds(ids(1, 60)));
     expect(performance.now() - started).toBeLessThan(5000); // the check waits 2 s at most
-    expect(report.preflight.down).toEqual([
-      { node: "3", url: expect.stringMatching(/^http:/), kind: "timeout", reason: "timeout: no answer within 2000 ms" },
-    ]);
+    expect(report.preflight.down).toEqual([{ node: "3", url: expect.stringMatching(/^http:/), kind: "timeout", reason: "timeout: no answer within 2000 ms" }]);
     const failed = report.rows.filter((r) => !r.ok);
     expect(failed.map((r) => r.id)).toEqual(ids(1, 60).filter((id) => ownerOf(id) === "3"));
     for (const r of failed) {

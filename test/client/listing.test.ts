@@ -26,7 +26,11 @@ const server = Bun.serve({
     const url = new URL(req.url);
     const after = url.searchParams.has("after") ? Number(url.searchParams.get("after")) : -1;
     const limit = Number(url.searchParams.get("limit"));
-    const body = answer(after, limit, ALL.filter((r) => Number(r.id) > after));
+    const body = answer(
+      after,
+      limit,
+      ALL.filter((r) => Number(r.id) > after),
+    );
     const status = (body as { status?: unknown } | null)?.status;
     return typeof status === "number" ? Response.json({ message: "scripted failure" }, { status }) : Response.json(body);
   },

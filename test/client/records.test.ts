@@ -36,9 +36,7 @@ describe("compareRecord", () => {
 
   test("numbers sent as JSON numbers match their canonical strings", () => {
     expect(compareRecord({ ...sent, id: 3, estimated_costs: 800 }, stored)).toEqual([]);
-    expect(compareRecord({ ...sent, estimated_costs: 801 }, stored)).toEqual([
-      { field: "estimated_costs", expected: 801, actual: "800" },
-    ]);
+    expect(compareRecord({ ...sent, estimated_costs: 801 }, stored)).toEqual([{ field: "estimated_costs", expected: 801, actual: "800" }]);
   });
 
   test("a field the sent record leaves out is not compared (a partial --data record for verify)", () => {
@@ -68,9 +66,7 @@ describe("parseRecords (--data)", () => {
 
   test("points at the bad line, the bad id and repeated ids", () => {
     expect(() => parseRecords(`${JSON.stringify(a)}\n{oops`, "f.ndjson")).toThrow(/^f\.ndjson:2: not a JSON record/);
-    expect(() => parseRecords(JSON.stringify([{ ...a, id: "007" }]), "f.json")).toThrow(
-      'f.json: record 1: "id" must be a canonical decimal integer',
-    );
+    expect(() => parseRecords(JSON.stringify([{ ...a, id: "007" }]), "f.json")).toThrow('f.json: record 1: "id" must be a canonical decimal integer');
     expect(() => parseRecords(JSON.stringify([a, a]), "f.json")).toThrow("f.json: record 2: id 1 repeats f.json: record 1");
     expect(() => parseRecords("  ", "f.json")).toThrow(DataFileError);
   });

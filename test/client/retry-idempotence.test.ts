@@ -53,8 +53,7 @@ afterEach(() => {
 });
 
 // The timeout only has to expire on the held answer; the retry has a generous second.
-const client = () =>
-  new ShardedExpenseClient({ nodes: [{ name: "a", url: `http://127.0.0.1:${proxy!.port}` }], timeoutMs: 1500, retries: 2, backoffMs: 1 });
+const client = () => new ShardedExpenseClient({ nodes: [{ name: "a", url: `http://127.0.0.1:${proxy!.port}` }], timeoutMs: 1500, retries: 2, backoffMs: 1 });
 
 /** The ids stored on the instance, asked directly (not through the proxy). */
 async function storedIds(): Promise<string[]> {

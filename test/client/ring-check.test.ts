@@ -50,7 +50,7 @@ describe("shardctl ring check", () => {
       ["b", "newer", next.label],
       ["c", "down", null],
     ]);
-    expect(r.stderr).toContain("2 of 3 nodes do not hold ring " + c.ring.label);
+    expect(r.stderr).toContain(`2 of 3 nodes do not hold ring ${c.ring.label}`);
     expect(r.stderr).toContain(`node b (${c.ring.node("b")!.url}): newer: it holds a newer ring, ${next.label}: the ring checked (${c.ring.label}) is stale`);
     expect(r.stderr).toMatch(new RegExp(`node c \\(${c.ring.node("c")!.url}\\): down: connection refused`));
   });

@@ -37,7 +37,10 @@ async function cluster(options: { epoch?: number; vnodes?: number } = {}) {
   const ids = (name: string): string[] => {
     const db = new Database(`${prefix}-${name}.sqlite`, { readonly: true });
     try {
-      return db.query<{ id: number }, []>("SELECT id FROM expenses ORDER BY id").all().map((r) => String(r.id));
+      return db
+        .query<{ id: number }, []>("SELECT id FROM expenses ORDER BY id")
+        .all()
+        .map((r) => String(r.id));
     } finally {
       db.close();
     }
@@ -77,7 +80,9 @@ describe("client run with a ring other than the instances'", () => {
     const agree = Array.from({ length: 200 }, (_, i) => String(i + 1)).filter((id) => truth(id) === theirs(id));
     const failed = report.rows.filter((row: any) => !row.ok);
     expect(failed.map((row: any) => row.id).sort()).toEqual(
-      Array.from({ length: 200 }, (_, i) => String(i + 1)).filter((id) => !agree.includes(id)).sort(),
+      Array.from({ length: 200 }, (_, i) => String(i + 1))
+        .filter((id) => !agree.includes(id))
+        .sort(),
     );
     for (const row of failed) {
       expect(row.post.outcome).toBe("ring-mismatch");
@@ -118,7 +123,8 @@ describe("client run with a ring other than the instances'", () => {
     const other = new Ring(c.ring.nodes, { vnodes: 20, epoch: 0 });
     const r = await runCli("client", "verify", "--ids", "1..20", "--ring", ringFile(c.ring, { epoch: 0, vnodes: 20 }));
     expect(r.code).toBe(1);
-    for (const n of c.ring.nodes) expect(r.stderr).toContain(`node ${n.name} (${n.url}): its ring ${c.ring.label} and this client's ring ${other.label} differ`);
+    for (const n of c.ring.nodes)
+      expect(r.stderr).toContain(`node ${n.name} (${n.url}): its ring ${c.ring.label} and this client's ring ${other.label} differ`);
   });
 });
 
@@ -126,14 +132,19 @@ describe("ShardedExpenseClient follows a switch of the cluster's ring", () => {
   test("after PUT /ring on every instance, requests under the old ring are retried once at the new owner; each node's ring is read at most once", async () => {
     const c = await cluster({ epoch: 1, vnodes: 160 });
     const adopted: string[] = [];
-    const client = new ShardedExpenseClient({ ring: c.ring, onRingAdopted: (ring, previous, from) => void adopted.push(`${previous.label} -> ${ring.label} from ${from.name}`) });
+    const client = new ShardedExpenseClient({
+      ring: c.ring,
+      onRingAdopted: (ring, previous, from) => void adopted.push(`${previous.label} -> ${ring.label} from ${from.name}`),
+    });
     for (const id of ["1", "2", "3"]) expect((await client.create(seedRecord(id))).id).toBe(id);
     const next = new Ring(c.ring.nodes, { vnodes: 25, epoch: 2 });
     for (const n of NAMES) expect((await call(c.instances.url(n), "PUT", "/ring", doc(next))).status).toBe(200);
 
     // ids whose owner changes with the switch: under the old ring each first goes to the wrong node
     const [before, after] = [referenceOwner(c.ring), referenceOwner(next)];
-    const moving = Array.from({ length: 400 }, (_, i) => String(i + 100)).filter((id) => before(id) !== after(id)).slice(0, 40);
+    const moving = Array.from({ length: 400 }, (_, i) => String(i + 100))
+      .filter((id) => before(id) !== after(id))
+      .slice(0, 40);
     const results = await Promise.all(moving.map((id) => client.ensure(seedRecord(id))));
     expect(results.map((r) => [r.record.id, r.node.name])).toEqual(moving.map((id) => [id, after(id)]));
     expect(client.ring.label).toBe(next.label);

@@ -141,21 +141,49 @@ describe("verifyRecords", () => {
     expect(report.misplaced).toEqual([{ id: "500", node: wrong500, owner: ownerOf("500") }]);
     expect(report.extra).toEqual([{ id: "5", node: wrong5, owner: ownerOf("5") }]);
     expect(report.missing).toEqual([{ id: "777", owner: ownerOf("777") }]);
-    expect(report.mismatched).toEqual([
-      { id: "6", owner: ownerOf("6"), differences: [{ field: "name", expected: "Foo 6", actual: "Changed" }] },
-    ]);
+    expect(report.mismatched).toEqual([{ id: "6", owner: ownerOf("6"), differences: [{ field: "name", expected: "Foo 6", actual: "Changed" }] }]);
     expect(report.good).toBe(expected.length - 1);
   });
 
   test("the summary counts other records in the right number", () => {
-    const base = { ok: true, checked: 1, good: 1, nodes: [], missing: [], unknown: [], mismatched: [], misplaced: [], extra: [], errors: [], ring: "0:0000000000000000", rings: [], causes: [], preflight: { misnamed: [], down: [] } };
+    const base = {
+      ok: true,
+      checked: 1,
+      good: 1,
+      nodes: [],
+      missing: [],
+      unknown: [],
+      mismatched: [],
+      misplaced: [],
+      extra: [],
+      errors: [],
+      ring: "0:0000000000000000",
+      rings: [],
+      causes: [],
+      preflight: { misnamed: [], down: [] },
+    };
     expect(renderVerify({ ...base, unchecked: 1 })).toEndWith("; 1 other record on its owner (not in the checked ids)");
     expect(renderVerify({ ...base, unchecked: 2 })).toEndWith("; 2 other records on their owners (not in the checked ids)");
     expect(renderVerify({ ...base, unchecked: 0 })).toEndWith("0 extra");
   });
 
   test("the problem table shows the first 100 problems and says how many more --json has", () => {
-    const base = { ok: false, checked: 0, good: 0, nodes: [], unknown: [], mismatched: [], extra: [], errors: [], unchecked: 0, missing: [], ring: "0:0000000000000000", rings: [], causes: [], preflight: { misnamed: [], down: [] } };
+    const base = {
+      ok: false,
+      checked: 0,
+      good: 0,
+      nodes: [],
+      unknown: [],
+      mismatched: [],
+      extra: [],
+      errors: [],
+      unchecked: 0,
+      missing: [],
+      ring: "0:0000000000000000",
+      rings: [],
+      causes: [],
+      preflight: { misnamed: [], down: [] },
+    };
     const misplaced = ids(1, 250).map((id) => ({ id, node: "1", owner: "2" }));
     const text = renderVerify({ ...base, misplaced });
     expect(text.match(/^misplaced /gm)).toHaveLength(100);

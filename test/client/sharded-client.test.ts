@@ -41,7 +41,9 @@ describe("ShardedExpenseClient", () => {
 
   test("create of a stored id throws the 409 with the server's message", async () => {
     await storeOnOwners(["1"]);
-    const e = await client().create(seedRecord("1")).catch((x) => x);
+    const e = await client()
+      .create(seedRecord("1"))
+      .catch((x) => x);
     expect(e).toBeInstanceOf(ShardRequestError);
     expect(e.status).toBe(409);
     expect(e.message).toStartWith(`node ${ownerOf("1")} (${urlOf(ownerOf("1"))}): HTTP 409: `);
@@ -58,7 +60,9 @@ describe("ShardedExpenseClient", () => {
   });
 
   test("a rejected record fails with the status and the field's message, and is not stored", async () => {
-    const e = await client().create({ ...seedRecord("3"), email: 42 as unknown as string }).catch((x) => x);
+    const e = await client()
+      .create({ ...seedRecord("3"), email: 42 as unknown as string })
+      .catch((x) => x);
     expect(e).toBeInstanceOf(ShardRequestError);
     expect(e.status).toBe(422);
     expect(e.message).toContain("email");

@@ -102,7 +102,10 @@ describe("shardctl status", () => {
     proc.kill("SIGINT");
     expect(await proc.exited).toBe(0);
     await reading;
-    const reports = out.trim().split("\n").map((l) => JSON.parse(l));
+    const reports = out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(reports.length).toBeGreaterThanOrEqual(2);
     for (const s of reports) expect(s.nodes.map((n: any) => n.records).reduce((a: number, b: number) => a + b, 0)).toBe(1);
   }, 30_000);
@@ -121,21 +124,26 @@ describe("shardctl status", () => {
   }, 30_000);
 
   test("what a node says is printed safely: no escape sequence or line of its own reaches the terminal, and long text is clipped", async () => {
-    const evil = "\x1b[2J\x1b]0;pwned\x07line one\nnode other: fine\r" + "x".repeat(500);
+    const evil = `\x1b[2J\x1b]0;pwned\x07line one\nnode other: fine\r${"x".repeat(500)}`;
     const server = Bun.serve({
       port: 0,
       hostname: "127.0.0.1",
       fetch(request) {
         const headers = { "x-shard-node": "odd" };
-        if (new URL(request.url).pathname === "/status") return Response.json({ ready: false, message: evil, ring: evil, version: evil, records: 1, database: "sqlite" }, { headers });
+        if (new URL(request.url).pathname === "/status")
+          return Response.json({ ready: false, message: evil, ring: evil, version: evil, records: 1, database: "sqlite" }, { headers });
         return Response.json({ error: "not_found", message: evil }, { status: 404, headers });
       },
     });
     try {
       const r = await runCli("status", "--nodes", `odd=127.0.0.1:${server.port}`);
       expect(r.code).toBe(1);
-      for (const [stream, text] of [["stdout", r.stdout], ["stderr", r.stderr]] as const) {
+      for (const [stream, text] of [
+        ["stdout", r.stdout],
+        ["stderr", r.stderr],
+      ] as const) {
         // no ESC, BEL or CR from the node; each line is one of ours, none as long as what was sent
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character may reach the output
         expect({ stream, controls: /[\x1b\x07\r]/.test(text) }).toEqual({ stream, controls: false });
         expect({ stream, forged: text.split("\n").some((l) => l.startsWith("node other")) }).toEqual({ stream, forged: false });
         expect({ stream, longest: Math.max(...text.split("\n").map((l) => l.length)) < 500 }).toEqual({ stream, longest: true });
@@ -148,7 +156,12 @@ describe("shardctl status", () => {
   });
 
   test("bad usage: exit 2", async () => {
-    for (const args of [["--interval", "1"], ["--host", "127.0.0.1"], ["--web", "70000"], ["--web", "0", "--json"]]) {
+    for (const args of [
+      ["--interval", "1"],
+      ["--host", "127.0.0.1"],
+      ["--web", "70000"],
+      ["--web", "0", "--json"],
+    ]) {
       const r = await runCli("status", "--nodes", "a=127.0.0.1:1", ...args);
       expect({ args, code: r.code }).toEqual({ args, code: 2 });
     }

@@ -24,9 +24,13 @@ const server = Bun.serve({
       case "/retry-after-1": // 503 asking for one second, then success
         return n === 1 ? Response.json({ message: "fenced" }, { status: 503, headers: { ...headers, "retry-after": "1" } }) : Response.json({ n }, { headers });
       case "/retry-after-120": // 503 asking for two minutes, then success
-        return n === 1 ? Response.json({ message: "fenced" }, { status: 503, headers: { ...headers, "retry-after": "120" } }) : Response.json({ n }, { headers });
+        return n === 1
+          ? Response.json({ message: "fenced" }, { status: 503, headers: { ...headers, "retry-after": "120" } })
+          : Response.json({ n }, { headers });
       case "/busy-429": // 429 with Retry-After: a 4xx that says when to come back
-        return n === 1 ? Response.json({ message: "slow down" }, { status: 429, headers: { ...headers, "retry-after": "0" } }) : Response.json({ n }, { headers });
+        return n === 1
+          ? Response.json({ message: "slow down" }, { status: 429, headers: { ...headers, "retry-after": "0" } })
+          : Response.json({ n }, { headers });
       case "/plain-429":
         return Response.json({ message: "slow down" }, { status: 429, headers });
       case "/endless": // a chunked body that never ends
@@ -72,18 +76,16 @@ afterAll(() => server.stop(true));
 describe("httpError", () => {
   test("a 422 lists every field error of the body's errors array, not only the first", async () => {
     const res = await callShard(node, { method: "POST", path: "/many-field-errors", body: {} }, { retries: 0 });
-    expect(httpError(node, res).reason).toBe(
-      "HTTP 422: email: must be an address; submit_date: must be dd-mm-yyyy; link: must be an http(s) URL",
-    );
+    expect(httpError(node, res).reason).toBe("HTTP 422: email: must be an address; submit_date: must be dd-mm-yyyy; link: must be an http(s) URL");
   });
 
   test("an answer without X-Shard-Node is said to come from something that is not an instance", async () => {
     const stranger = await callShard(node, { method: "GET", path: "/nowhere" }, { retries: 0 });
     expect(httpError(node, stranger).message).toBe(
-      "node a (" + node.url + "): HTTP 404 from something that is not a shardctl instance (no X-Shard-Node header): no",
+      `node a (${node.url}): HTTP 404 from something that is not a shardctl instance (no X-Shard-Node header): no`,
     );
     const own = await callShard(node, { method: "GET", path: "/bad-request" }, { retries: 0 });
-    expect(httpError(node, own).message).toBe("node a (" + node.url + "): HTTP 422: estimated_costs must be a number");
+    expect(httpError(node, own).message).toBe(`node a (${node.url}): HTTP 422: estimated_costs must be a number`);
   });
 });
 
@@ -156,9 +158,7 @@ describe("callShard", () => {
     const e = await callShard(node, { method: "GET", path: "/endless", maxAnswerBytes: 4 << 20 }, { retries: 3 }).catch((x) => x);
     expect(e).toBeInstanceOf(ShardRequestError);
     expect([e.kind, e.attempts]).toEqual(["invalid-response", 1]); // not retried: a node that does this will do it again
-    expect(e.message).toBe(
-      `node a (${node.url}): HTTP 200 with an answer over 4 MiB (an instance's answers are far smaller); stopped reading it`,
-    );
+    expect(e.message).toBe(`node a (${node.url}): HTTP 200 with an answer over 4 MiB (an instance's answers are far smaller); stopped reading it`);
     expect(performance.now() - started).toBeLessThan(3000);
     // The server stops streaming soon after: its socket buffers fill and nobody reads them.
     const atCut = streamed;

@@ -12,10 +12,7 @@ import { parseStoreUrl } from "../../src/store/url.ts";
 
 const root = join(import.meta.dir, "../..");
 const compose = Bun.YAML.parse(await Bun.file(join(root, "compose.yml")).text()) as {
-  services: Record<
-    string,
-    { image?: string; build?: unknown; command?: unknown; environment?: Record<string, string>; depends_on?: Record<string, unknown> }
-  >;
+  services: Record<string, { image?: string; build?: unknown; command?: unknown; environment?: Record<string, string>; depends_on?: Record<string, unknown> }>;
 };
 const services = compose.services;
 const shards = Object.keys(services).filter((s) => services[s]!.environment?.SHARDCTL_DB !== undefined);

@@ -16,7 +16,7 @@ import { freePort, waitFor } from "../support/net.ts";
 import { parseNodeList } from "../../src/ring/node.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { refOwnerOf } from "../ring/reference.ts";
-import { parsePrometheusText, valueOf } from "../support/prom-text.ts";
+import { parsePrometheusText, sampleValue } from "../support/prom-text.ts";
 import { cli, compiledBinary, spawnCli, startServe, stopAll, type ServeProcess } from "./support.ts";
 
 const NAMES = ["shard1", "shard2", "shard3"];
@@ -139,11 +139,15 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
     // Found down by the pre-flight check: its ids fail at once, unsent.
     for (const r of onDown) {
       expect(r.post.outcome).toBe("refused");
-      expect(r.post.message).toBe(`node shard2 (${downUrl}): not sent, node down: connection refused (is the instance running?), found by the pre-flight check`);
+      expect(r.post.message).toBe(
+        `node shard2 (${downUrl}): not sent, node down: connection refused (is the instance running?), found by the pre-flight check`,
+      );
     }
     expect(rows.filter((r) => r.node !== "shard2").every((r) => r.ok)).toBe(true);
     expect(down.stderr).toContain(`${onDown.length} of 50 ids failed`);
-    expect(down.stderr).toContain(`node shard2 (${downUrl}): ${onDown.length} ids; down: connection refused (is the instance running?), found by the pre-flight check`);
+    expect(down.stderr).toContain(
+      `node shard2 (${downUrl}): ${onDown.length} ids; down: connection refused (is the instance running?), found by the pre-flight check`,
+    );
 
     await cluster.restart(1);
     const again = await cluster.withNodes("client", "run", "--ids", "11..60");
@@ -173,7 +177,21 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
       await locker.query(`INSERT INTO expenses (id) VALUES ${held.map(() => "(?)").join(", ")}`, held);
       const run = spawnCli(
         bin!.path,
-        ["client", "run", "--nodes", cluster.nodeList, "--ids", "1000..1599", "--concurrency", String(concurrency), "--retries", "0", "--timeout", "60000", "--json"],
+        [
+          "client",
+          "run",
+          "--nodes",
+          cluster.nodeList,
+          "--ids",
+          "1000..1599",
+          "--concurrency",
+          String(concurrency),
+          "--retries",
+          "0",
+          "--timeout",
+          "60000",
+          "--json",
+        ],
         { timeoutMs: 120_000 },
       );
       await waitFor(
@@ -255,7 +273,10 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
     const stale = await shardctl("client", "run", "--ids", "1..100", "--nodes", nodeList, "--vnodes", "50", "--json");
     expect(stale.code).toBe(1);
     const rows = JSON.parse(stale.stdout).rows as { id: string; ok: boolean; post: { outcome: string } }[];
-    const staleOwner = refOwnerOf(NAMES.map((name) => ({ name })), 50);
+    const staleOwner = refOwnerOf(
+      NAMES.map((name) => ({ name })),
+      50,
+    );
     expect(rows.filter((r) => !r.ok).map((r) => r.id)).toEqual(range(1, 100).filter((id) => staleOwner(id) !== ownerOf(id)));
     expect(new Set(rows.filter((r) => !r.ok).map((r) => r.post.outcome))).toEqual(new Set(["ring-mismatch"]));
     // in each database, only ids its node owns
@@ -284,7 +305,11 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
 
     const status = await shardctl("status", "--nodes", nodeList, "--json");
     expect(status.code).toBe(0);
-    const report = JSON.parse(status.stdout) as { ring: string; ok: boolean; nodes: { name: string; up: boolean; ready: boolean; ring: string; records: number; database: string }[] };
+    const report = JSON.parse(status.stdout) as {
+      ring: string;
+      ok: boolean;
+      nodes: { name: string; up: boolean; ready: boolean; ring: string; records: number; database: string }[];
+    };
     expect({ ring: report.ring, ok: report.ok }).toEqual({ ring: label, ok: true });
     expect(report.nodes.map(({ name, up, ready, ring, records, database }) => ({ name, up, ready, ring, records, database }))).toEqual(
       NAMES.map((name) => ({ name, up: true, ready: true, ring: label, records: ids.filter((id) => ownerOf(id) === name).length, database: "mysql" })),
@@ -297,10 +322,10 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
       const owned = ids.filter((id) => ownerOf(id) === name).length;
       expect({
         name,
-        posts: valueOf(families, "shardctl_http_requests_total", { method: "POST", route: "/v1/expenses", status: "201" }),
-        gets: valueOf(families, "shardctl_http_requests_total", { method: "GET", route: "/v1/expenses/:id", status: "200" }),
-        records: valueOf(families, "shardctl_records"),
-        ring: valueOf(families, "shardctl_ring_info", { label }),
+        posts: sampleValue(families, "shardctl_http_requests_total", { method: "POST", route: "/v1/expenses", status: "201" }),
+        gets: sampleValue(families, "shardctl_http_requests_total", { method: "GET", route: "/v1/expenses/:id", status: "200" }),
+        records: sampleValue(families, "shardctl_records"),
+        ring: sampleValue(families, "shardctl_ring_info", { label }),
       }).toEqual({ name, posts: owned, gets: owned, records: owned, ring: 1 });
     }
 

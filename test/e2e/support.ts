@@ -23,11 +23,7 @@ function newestMtime(path: string): number {
 export function compiledBinary(): { path: string; cleanup(): void } {
   if (process.env.SHARDCTL_BIN) return { path: process.env.SHARDCTL_BIN, cleanup() {} };
   const dist = join(repo, "dist/shardctl");
-  const sources = Math.max(
-    newestMtime(join(repo, "src")),
-    newestMtime(join(repo, "package.json")),
-    newestMtime(join(repo, "scripts/build.ts")),
-  );
+  const sources = Math.max(newestMtime(join(repo, "src")), newestMtime(join(repo, "package.json")), newestMtime(join(repo, "scripts/build.ts")));
   try {
     if (statSync(dist).mtimeMs > sources) return { path: dist, cleanup() {} };
   } catch {}

@@ -14,8 +14,25 @@ describe("canonical ids (the shard key has one spelling)", () => {
     expect(canonicalId(input)).toEqual({ ok: true, id });
   });
 
-  test.each([["007"], ["7.0"], ["+7"], ["-1"], [" 7"], ["7 "], [""], ["1e3"], ["0x10"], ["9007199254740992"],
-    [-1], [1.5], [MAX_ID + 1], [Number.NaN], [null], [true], [{}]])("%p is rejected with a reason", (input) => {
+  test.each([
+    ["007"],
+    ["7.0"],
+    ["+7"],
+    ["-1"],
+    [" 7"],
+    ["7 "],
+    [""],
+    ["1e3"],
+    ["0x10"],
+    ["9007199254740992"],
+    [-1],
+    [1.5],
+    [MAX_ID + 1],
+    [Number.NaN],
+    [null],
+    [true],
+    [{}],
+  ])("%p is rejected with a reason", (input) => {
     const r = canonicalId(input);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.problem.length).toBeGreaterThan(10);

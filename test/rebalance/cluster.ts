@@ -54,7 +54,8 @@ export class RebalanceCluster {
   ) {
     this.oldOwner = refOwnerOf(old.nodes, old.vnodes);
     this.newOwner = refOwnerOf(next.nodes, next.vnodes);
-    const file = (ring: Ring) => JSON.stringify({ epoch: ring.epoch, vnodes: ring.vnodes, nodes: ring.nodes.map((n) => ({ name: n.name, url: n.url, weight: n.weight })) });
+    const file = (ring: Ring) =>
+      JSON.stringify({ epoch: ring.epoch, vnodes: ring.vnodes, nodes: ring.nodes.map((n) => ({ name: n.name, url: n.url, weight: n.weight })) });
     writeFileSync(this.oldFile, file(old));
     writeFileSync(this.newFile, file(next));
   }
@@ -180,7 +181,10 @@ export async function readRows(url: string): Promise<Row[]> {
   if (url.startsWith("sqlite:")) {
     const db = new Database(url.slice("sqlite:".length), { readonly: true });
     try {
-      return db.query<Row, []>(sql).all().map((r) => ({ ...r, id: String(r.id), cents: Number(r.cents) }));
+      return db
+        .query<Row, []>(sql)
+        .all()
+        .map((r) => ({ ...r, id: String(r.id), cents: Number(r.cents) }));
     } finally {
       db.close();
     }
@@ -230,11 +234,12 @@ export async function expectPlacedOnce(c: RebalanceCluster, expected: ReadonlyMa
   const rows = await c.rows();
   const where = new Map<string, string[]>();
   for (const [node, held] of rows) for (const id of held.keys()) where.set(id, [...(where.get(id) ?? []), node]);
-  const misplaced = [...where].filter(([id, nodes]) => nodes.length !== 1 || nodes[0] !== c.newOwner(id)).map(([id, nodes]) => ({ id, nodes, owner: c.newOwner(id) }));
+  const misplaced = [...where]
+    .filter(([id, nodes]) => nodes.length !== 1 || nodes[0] !== c.newOwner(id))
+    .map(([id, nodes]) => ({ id, nodes, owner: c.newOwner(id) }));
   expect(misplaced.slice(0, 5)).toEqual([]);
   const missing = [...expected.keys()].filter((id) => !where.has(id));
   expect(missing.slice(0, 5)).toEqual([]);
   expect(where.size).toBe(expected.size);
   for (const [id, row] of expected) expect(rows.get(c.newOwner(id))!.get(id)).toEqual(row);
 }
-

@@ -42,7 +42,10 @@ describe("shardctl rebalance: bad usage is exit 2 and changes nothing", () => {
         [["--to", ringFile("{nodes:")], /--to .*ring-\d+\.json: not valid JSON/],
         [["--to", join(dir, "missing.json")], /--to .*missing\.json: cannot read the ring file \(ENOENT\)/],
         [["--to", ringFile({ epoch: 2, nodes: ["a=127.0.0.1:1"], wieght: 2 })], /unknown key "wieght"/],
-        [["--from", c.newFile, "--to", c.oldFile], /--to .* has epoch 1, not larger than --from .*'s 2: a ring replaces another only with a larger epoch \(give the new ring "epoch": 3\)/],
+        [
+          ["--from", c.newFile, "--to", c.oldFile],
+          /--to .* has epoch 1, not larger than --from .*'s 2: a ring replaces another only with a larger epoch \(give the new ring "epoch": 3\)/,
+        ],
         [["--from", c.oldFile, "--to", fileOf(new Ring(c.next.nodes, { vnodes: 160, epoch: 1 }))], /--to .* has epoch 1, not larger than --from .*'s 1/],
         [["--to", c.newFile, "--concurrency", "0"], /--concurrency must be from 1 to 64, got 0/],
         [["--to", c.newFile, "--frm", c.oldFile], /unknown option --frm; did you mean --from\?/],
@@ -102,7 +105,9 @@ describe("shardctl rebalance: one at a time", () => {
       }
       const same = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
       expect(same.code).toBe(1);
-      expect(same.stderr).toContain(`shardctl rebalance: lease: rebalance ${c.old.label} -> ${c.next.label} is running: held by pid ${other.pid} on ${hostname()}`);
+      expect(same.stderr).toContain(
+        `shardctl rebalance: lease: rebalance ${c.old.label} -> ${c.next.label} is running: held by pid ${other.pid} on ${hostname()}`,
+      );
       expect(same.stderr).toContain("wait for it to end, or stop that process and run this command again");
 
       const third = new Ring([...c.next.nodes], { vnodes: 40, epoch: 3 });
@@ -116,7 +121,9 @@ describe("shardctl rebalance: one at a time", () => {
       await other.exited;
       const resumed = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--json");
       expect([resumed.code, JSON.parse(resumed.stdout).found]).toEqual([0, "unfinished"]);
-      expect(resumed.stderr).toBe(`shardctl rebalance: took over rebalance ${c.old.label} -> ${c.next.label} from pid ${other.pid} on ${hostname()}: its process ${other.pid} on this host is gone`);
+      expect(resumed.stderr).toBe(
+        `shardctl rebalance: took over rebalance ${c.old.label} -> ${c.next.label} from pid ${other.pid} on ${hostname()}: its process ${other.pid} on this host is gone`,
+      );
       const rows = await c.rows();
       for (const [node, held] of rows) for (const id of held.keys()) expect({ id, node }).toEqual({ id, node: c.newOwner(id) });
     } finally {
@@ -143,7 +150,13 @@ describe("two rebalances that race for the lease", () => {
       const doc = (ring: Ring) => ({ ...ring.toJSON(), label: ring.label });
       const holder = { pid: winner.pid, host: hostname(), since: "2026-01-01T00:00:00.000Z" };
       for (const name of ["b", "c"]) {
-        const r = await call(c.instances.get(name)!.url, "POST", "/rebalance/lease", { from: doc(c.old), to: doc(other), token: "the-winners-token", expect: null, holder });
+        const r = await call(c.instances.get(name)!.url, "POST", "/rebalance/lease", {
+          from: doc(c.old),
+          to: doc(other),
+          token: "the-winners-token",
+          expect: null,
+          holder,
+        });
         expect(r.status).toBe(200);
       }
       const lost = await Lease.acquire(survey.move, survey.nodes).catch((e: unknown) => e);
@@ -197,7 +210,10 @@ describe("shardctl rebalance on SQLite instances", () => {
       const run = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
       expect([run.code, run.stderr]).toEqual([0, ""]);
       const again = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
-      expect([again.code, again.stdout.trim()]).toEqual([0, `rebalance ${c.old.label} -> ${c.next.label}: done already, every node holds ring ${c.next.label}; nothing to do.`]);
+      expect([again.code, again.stdout.trim()]).toEqual([
+        0,
+        `rebalance ${c.old.label} -> ${c.next.label}: done already, every node holds ring ${c.next.label}; nothing to do.`,
+      ]);
       await c.stopNode("c");
       const afterLeaving = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
       expect([afterLeaving.code, afterLeaving.stdout.trim(), afterLeaving.stderr]).toEqual([0, again.stdout.trim(), ""]);
@@ -277,8 +293,12 @@ describe("shardctl rebalance that cannot verify", () => {
       // d's database changes that record whenever it is written
       const file = c.spec.db("d").slice("sqlite:".length);
       const db = new Database(file);
-      db.exec(`CREATE TRIGGER corrupt_insert AFTER INSERT ON expenses WHEN NEW.id = ${victim} BEGIN UPDATE expenses SET name = 'corrupted' WHERE id = NEW.id; END`);
-      db.exec(`CREATE TRIGGER corrupt_update AFTER UPDATE OF name ON expenses WHEN NEW.id = ${victim} AND NEW.name <> 'corrupted' BEGIN UPDATE expenses SET name = 'corrupted' WHERE id = NEW.id; END`);
+      db.exec(
+        `CREATE TRIGGER corrupt_insert AFTER INSERT ON expenses WHEN NEW.id = ${victim} BEGIN UPDATE expenses SET name = 'corrupted' WHERE id = NEW.id; END`,
+      );
+      db.exec(
+        `CREATE TRIGGER corrupt_update AFTER UPDATE OF name ON expenses WHEN NEW.id = ${victim} AND NEW.name <> 'corrupted' BEGIN UPDATE expenses SET name = 'corrupted' WHERE id = NEW.id; END`,
+      );
       const run = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--json");
       expect(run.code).toBe(1);
       expect(run.stderr).toContain(

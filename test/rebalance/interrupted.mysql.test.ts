@@ -113,7 +113,11 @@ describe.skipIf(!!mysqlUnavailable)("a rebalance killed or disturbed, then run a
    * its instance_ring row meanwhile; `then` looks at the cluster as the kill left it, and the
    * lock goes before the next run completes the job.
    */
-  async function killedWhileSwitchWaits(held: string, reached: (p: Awaited<ReturnType<RebalanceCluster["phases"]>>) => boolean, then: (c: RebalanceCluster, ids: string[]) => Promise<void>) {
+  async function killedWhileSwitchWaits(
+    held: string,
+    reached: (p: Awaited<ReturnType<RebalanceCluster["phases"]>>) => boolean,
+    then: (c: RebalanceCluster, ids: string[]) => Promise<void>,
+  ) {
     await withCluster({ ...JOINING, db: databases() }, 2000, async (c, ids) => {
       const holder = await connect(c, held);
       try {
@@ -134,22 +138,30 @@ describe.skipIf(!!mysqlUnavailable)("a rebalance killed or disturbed, then run a
 
   test("SIGKILL under the fence before any switch: writes to moving records wait (503) until the next run switches", async () => {
     // d switches first: its switch waits, with the fence up everywhere
-    await killedWhileSwitchWaits("d", (p) => Object.values(p).every((n) => n.phase === "fenced"), async (c, ids) => {
-      const leaving = ids.find((id) => c.oldOwner(id) === "a" && c.newOwner(id) === "d")!;
-      const fenced = await call(c.instances.get("a")!.url, "PUT", `/v1/expenses/${leaving}`, { name: "under the fence" });
-      expect([fenced.status, fenced.json.error, fenced.headers.get("retry-after")]).toEqual([503, "moving", "1"]);
-    });
+    await killedWhileSwitchWaits(
+      "d",
+      (p) => Object.values(p).every((n) => n.phase === "fenced"),
+      async (c, ids) => {
+        const leaving = ids.find((id) => c.oldOwner(id) === "a" && c.newOwner(id) === "d")!;
+        const fenced = await call(c.instances.get("a")!.url, "PUT", `/v1/expenses/${leaving}`, { name: "under the fence" });
+        expect([fenced.status, fenced.json.error, fenced.headers.get("retry-after")]).toEqual([503, "moving", "1"]);
+      },
+    );
   });
 
   test("SIGKILL between two switches: the switched node serves its new records, the others keep the fence, the next run switches them", async () => {
     // the order is d, a, b, c: a's switch waits after d's
-    await killedWhileSwitchWaits("a", (p) => p.d!.phase === "switched", async (c, ids) => {
-      const now = await c.phases();
-      expect([now.a!.phase, now.b!.phase, now.c!.phase]).toEqual(["fenced", "fenced", "fenced"]);
-      const moved = ids.find((id) => c.oldOwner(id) === "a" && c.newOwner(id) === "d")!;
-      expect((await call(c.instances.get("d")!.url, "GET", `/v1/expenses/${moved}`)).json.name).toBe(seedRecord(moved).name);
-      expect((await call(c.instances.get("a")!.url, "DELETE", `/v1/expenses/${moved}`)).status).toBe(503);
-    });
+    await killedWhileSwitchWaits(
+      "a",
+      (p) => p.d!.phase === "switched",
+      async (c, ids) => {
+        const now = await c.phases();
+        expect([now.a!.phase, now.b!.phase, now.c!.phase]).toEqual(["fenced", "fenced", "fenced"]);
+        const moved = ids.find((id) => c.oldOwner(id) === "a" && c.newOwner(id) === "d")!;
+        expect((await call(c.instances.get("d")!.url, "GET", `/v1/expenses/${moved}`)).json.name).toBe(seedRecord(moved).name);
+        expect((await call(c.instances.get("a")!.url, "DELETE", `/v1/expenses/${moved}`)).status).toBe(503);
+      },
+    );
   });
 
   test("a target and a source restarted while the copy waits: the rebalance goes on or fails naming the node and step; a run again completes", async () => {
@@ -166,7 +178,10 @@ describe.skipIf(!!mysqlUnavailable)("a rebalance killed or disturbed, then run a
       const database = new URL(c.spec.db("d")).pathname.slice(1);
       await waitFor(
         async () => {
-          const [rows] = await observer.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'INSERT INTO expenses%'", [database]);
+          const [rows] = await observer.query<mysql.RowDataPacket[]>(
+            "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'INSERT INTO expenses%'",
+            [database],
+          );
           return rows[0]!.n > 0 ? true : undefined;
         },
         { timeoutMs: 60_000, intervalMs: 20 },

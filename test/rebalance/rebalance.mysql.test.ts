@@ -23,7 +23,7 @@ function expectedPairs(c: RebalanceCluster, ids: readonly string[]) {
   }
   return [...pairs]
     .map(([k, records]) => ({ from: k.split(">")[0]!, to: k.split(">")[1]!, records }))
-    .sort((x, y) => (x.from + "\0" + x.to < y.from + "\0" + y.to ? -1 : 1));
+    .sort((x, y) => (`${x.from}\0${x.to}` < `${y.from}\0${y.to}` ? -1 : 1));
 }
 
 describe.skipIf(!!mysqlUnavailable)("shardctl rebalance on MariaDB", () => {
@@ -64,7 +64,10 @@ describe.skipIf(!!mysqlUnavailable)("shardctl rebalance on MariaDB", () => {
       expect([verify.code, verify.stderr]).toEqual([0, ""]);
 
       const again = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
-      expect([again.code, again.stdout]).toEqual([0, `rebalance ${c.old.label} -> ${c.next.label}: done already, every node holds ring ${c.next.label}; nothing to do.`]);
+      expect([again.code, again.stdout]).toEqual([
+        0,
+        `rebalance ${c.old.label} -> ${c.next.label}: done already, every node holds ring ${c.next.label}; nothing to do.`,
+      ]);
     });
   });
 

@@ -1,14 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import {
-  fractionOf,
-  HASH_SPACE,
-  HashRing,
-  percentOf,
-  sampleShares,
-  spaceShares,
-  transfers,
-  type RingMember,
-} from "../../src/ring/index.ts";
+import { fractionOf, HASH_SPACE, HashRing, percentOf, sampleShares, spaceShares, transfers, type RingMember } from "../../src/ring/index.ts";
 import { refArcs, refOwner, refPoints } from "./reference.ts";
 
 const keys = Array.from({ length: 5000 }, (_, i) => String(i));

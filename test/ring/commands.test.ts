@@ -16,7 +16,10 @@ beforeEach(() => {
   for (const k of ENV) delete process.env[k];
 });
 afterEach(() => {
-  for (const k of ENV) saved[k] === undefined ? delete process.env[k] : (process.env[k] = saved[k]);
+  for (const k of ENV) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
 });
 const json = async (...argv: string[]) => {
   const r = await shardctl(...argv, "--json");
@@ -70,7 +73,7 @@ describe("ring show", () => {
 
     const longIds = await shardctl("ring", "show", "1", "100000");
     for (const line of longIds.stdout.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
-    expect(longIds.stdout).toMatch(/^100000  \S+  http:\/\/\S*…\S*:500\d  /m);
+    expect(longIds.stdout).toMatch(/^100000 {2}\S+ {2}http:\/\/\S*…\S*:500\d {2}/m);
   });
 
   test.each([["007"], ["7.0"], ["+7"], ["x"], ["9007199254740992"]])("a non-canonical id %j is a usage error", async (id) => {
@@ -91,7 +94,9 @@ describe("ring show", () => {
     // citty reads -1 as an option: it said "Missing required positional argument: IDS", and `1 -1` showed id 1 alone
     const r = await shardctl("ring", "show", ...argv);
     expect(r.code).toBe(2);
-    expect(r.stderr).toStartWith('shardctl ring show: id must be a canonical decimal integer from 0 to 9007199254740991 (no sign, leading zeros or decimals), got "-1"');
+    expect(r.stderr).toStartWith(
+      'shardctl ring show: id must be a canonical decimal integer from 0 to 9007199254740991 (no sign, leading zeros or decimals), got "-1"',
+    );
     expect(r.stdout).toBe("");
   });
 });
@@ -198,7 +203,7 @@ describe("ring draw", () => {
   test("an SVG with one tick per point, the sample ids, a legend, and arcs in node colors", async () => {
     const r = await shardctl("ring", "draw", ...SEED, "--ids", "1..10");
     expect(r.code).toBe(0);
-    expect(r.stdout).toStartWith("<svg xmlns=\"http://www.w3.org/2000/svg\"");
+    expect(r.stdout).toStartWith('<svg xmlns="http://www.w3.org/2000/svg"');
     expect(r.stdout.trimEnd()).toEndWith("</svg>");
     // 3 point ticks and the dashed zero mark.
     expect(r.stdout.match(/<g class="ticks"[^>]*>([\s\S]*?)<\/g>/)![1]!.match(/<line /g)?.length).toBe(3);
@@ -240,7 +245,8 @@ describe("ring draw", () => {
     const inBox = (b: (typeof labels)[number], x: number, y: number, pad = 0) => x > b.x1 - pad && x < b.x2 + pad && y > b.y1 - pad && y < b.y2 + pad;
     for (const b of labels) {
       for (const [x1, y1, x2, y2] of ticks) {
-        for (let k = 0; k <= 20; k++) expect({ label: b.text, onTick: inBox(b, x1! + ((x2! - x1!) * k) / 20, y1! + ((y2! - y1!) * k) / 20) }).toEqual({ label: b.text, onTick: false });
+        for (let k = 0; k <= 20; k++)
+          expect({ label: b.text, onTick: inBox(b, x1! + ((x2! - x1!) * k) / 20, y1! + ((y2! - y1!) * k) / 20) }).toEqual({ label: b.text, onTick: false });
       }
       for (const [cx, cy] of dots) expect({ label: b.text, onDot: inBox(b, cx!, cy!, 4) }).toEqual({ label: b.text, onDot: false });
     }

@@ -41,7 +41,14 @@ describe("agrees with an independent sorted-array BigInt reference", () => {
     { what: "3 nodes x 7", nodes: [{ name: "127.0.0.1:5001" }, { name: "127.0.0.1:5002" }, { name: "127.0.0.1:5003" }], vnodes: 7 },
     { what: "default 3 nodes x 160", nodes: [{ name: "127.0.0.1:5001" }, { name: "127.0.0.1:5002" }, { name: "127.0.0.1:5003" }], vnodes: 160 },
     { what: "weights 1, 2, 0.25 x 40", nodes: [{ name: "s" }, { name: "m", weight: 2 }, { name: "l", weight: 0.25 }], vnodes: 40 },
-    { what: "weights 0.3 and 1.7 x 10", nodes: [{ name: "p", weight: 0.3 }, { name: "q", weight: 1.7 }], vnodes: 10 },
+    {
+      what: "weights 0.3 and 1.7 x 10",
+      nodes: [
+        { name: "p", weight: 0.3 },
+        { name: "q", weight: 1.7 },
+      ],
+      vnodes: 10,
+    },
     { what: "30 nodes x 160", nodes: Array.from({ length: 30 }, (_, i) => ({ name: `n${i}` })), vnodes: 160 },
   ];
 
@@ -64,15 +71,19 @@ describe("agrees with an independent sorted-array BigInt reference", () => {
     "the python3 placement oracle",
     hasPython ? undefined : "python3 is not on PATH; install it to check placements against Python's hashlib and bisect",
   );
-  test.skipIf(!!noPython)("and with python3 hashlib + bisect", () => {
-    for (const c of cases) {
-      const ring = new HashRing(c.nodes, { vnodes: c.vnodes });
-      expect({ what: c.what, owners: keys.map((k) => ring.get(k)) }).toEqual({
-        what: c.what,
-        owners: pythonOwners(c.nodes, c.vnodes, keys),
-      });
-    }
-  }, 30_000); // eight python3 processes: over bun's default 5 s on a loaded machine
+  test.skipIf(!!noPython)(
+    "and with python3 hashlib + bisect",
+    () => {
+      for (const c of cases) {
+        const ring = new HashRing(c.nodes, { vnodes: c.vnodes });
+        expect({ what: c.what, owners: keys.map((k) => ring.get(k)) }).toEqual({
+          what: c.what,
+          owners: pythonOwners(c.nodes, c.vnodes, keys),
+        });
+      }
+    },
+    30_000,
+  ); // eight python3 processes: over bun's default 5 s on a loaded machine
 
   test("a key whose hash equals a point belongs to the next point (every point of every case above)", () => {
     // The key *is* a vnode label, so md5(key) is exactly that point; "strictly greater"
@@ -93,7 +104,12 @@ describe("agrees with an independent sorted-array BigInt reference", () => {
 
   test("a weight rounds half up: 3 vnodes x 0.5 = 1.5 -> 2 points", () => {
     const ring = new HashRing([{ name: "half", weight: 0.5 }, { name: "full" }], { vnodes: 3 });
-    expect(ring.points.filter((p) => p.node === "half").map((p) => p.label).sort()).toEqual(["half:0", "half:1"]);
+    expect(
+      ring.points
+        .filter((p) => p.node === "half")
+        .map((p) => p.label)
+        .sort(),
+    ).toEqual(["half:0", "half:1"]);
   });
 
   test("hashes that share their top 32 bits are still ordered by all 128", () => {
@@ -111,7 +127,10 @@ describe("agrees with an independent sorted-array BigInt reference", () => {
     const [u, v] = pair;
     expect(md5Ref(u) >> 96n).toBe(md5Ref(v) >> 96n);
     expect(md5Ref(u)).not.toBe(md5Ref(v));
-    for (const nodes of [[{ name: u }, { name: "other" }], [{ name: u }, { name: v }, { name: "other" }]]) {
+    for (const nodes of [
+      [{ name: u }, { name: "other" }],
+      [{ name: u }, { name: v }, { name: "other" }],
+    ]) {
       const ring = new HashRing(nodes, { vnodes: 1 });
       const ref = refPoints(nodes, 1);
       expect(ring.points.map((p) => p.node)).toEqual(ref.map((p) => p.node));
@@ -134,7 +153,10 @@ describe("membership changes move only what they must", () => {
   });
 
   test("removing a node moves only its keys", () => {
-    const after = new HashRing(base.filter((n) => n.name !== "b"), { vnodes: 50 });
+    const after = new HashRing(
+      base.filter((n) => n.name !== "b"),
+      { vnodes: 50 },
+    );
     const moved = keys.filter((k) => before.get(k) !== after.get(k));
     const refBefore = refOwnerOf(base, 50);
     expect(moved).toEqual(keys.filter((k) => refBefore(k) === "b"));
@@ -151,8 +173,15 @@ describe("membership changes move only what they must", () => {
   });
 
   test("the order of the nodes does not matter", () => {
-    for (const order of [[2, 0, 1], [1, 2, 0], [2, 1, 0]]) {
-      const shuffled = new HashRing(order.map((i) => base[i]!), { vnodes: 50 });
+    for (const order of [
+      [2, 0, 1],
+      [1, 2, 0],
+      [2, 1, 0],
+    ]) {
+      const shuffled = new HashRing(
+        order.map((i) => base[i]!),
+        { vnodes: 50 },
+      );
       expect(shuffled.points.map((p) => p.label)).toEqual(before.points.map((p) => p.label));
       expect(keys.filter((k) => shuffled.get(k) !== before.get(k))).toEqual([]);
     }
@@ -161,13 +190,19 @@ describe("membership changes move only what they must", () => {
 
 describe("the lookups agree with each other", () => {
   test("get, ownerOf and locate name the same node; locate's point is the first above the hash", () => {
-    const ring = new HashRing([{ name: "a", url: "http://a" }, { name: "b", url: "http://b" }], { vnodes: 20 });
+    const ring = new HashRing(
+      [
+        { name: "a", url: "http://a" },
+        { name: "b", url: "http://b" },
+      ],
+      { vnodes: 20 },
+    );
     for (const key of ids(0, 500)) {
       const p = ring.locate(key);
       expect(ring.get(key)).toBe(p.node.name);
       expect(ring.ownerOf(key)).toBe(p.node);
       const h = md5Ref(key);
-      const at = BigInt("0x" + p.point.hex);
+      const at = BigInt(`0x${p.point.hex}`);
       const prev = md5Ref(ring.points[(p.pointIndex - 1 + ring.points.length) % ring.points.length]!.label);
       if (p.wrapped) expect(h >= prev && at < h).toBe(true);
       else expect(h < at && (p.pointIndex === 0 || prev <= h)).toBe(true);

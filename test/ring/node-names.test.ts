@@ -41,9 +41,16 @@ describe("node names", () => {
   });
 
   test("ring files: the same check", () => {
-    expect(() => parseRingFile(JSON.stringify({ nodes: [{ name: "ok", host: "h", port: 1 }, { name: "bad name", host: "h", port: 2 }] }))).toThrow(
-      'holds the character " "',
-    );
+    expect(() =>
+      parseRingFile(
+        JSON.stringify({
+          nodes: [
+            { name: "ok", host: "h", port: 1 },
+            { name: "bad name", host: "h", port: 2 },
+          ],
+        }),
+      ),
+    ).toThrow('holds the character " "');
   });
 
   test("serve --name: exit 2 naming the character, before anything starts", async () => {

@@ -45,11 +45,7 @@ describe("parseNode: [name=]host:port[:weight]", () => {
 
 describe("parseNodeList", () => {
   test("the contract's default list", () => {
-    expect(parseNodeList("127.0.0.1:5001,127.0.0.1:5002,127.0.0.1:5003").map((n) => n.name)).toEqual([
-      "127.0.0.1:5001",
-      "127.0.0.1:5002",
-      "127.0.0.1:5003",
-    ]);
+    expect(parseNodeList("127.0.0.1:5001,127.0.0.1:5002,127.0.0.1:5003").map((n) => n.name)).toEqual(["127.0.0.1:5001", "127.0.0.1:5002", "127.0.0.1:5003"]);
   });
 
   test.each([

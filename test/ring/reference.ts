@@ -12,7 +12,7 @@ export interface RefNode {
 }
 
 export function md5Ref(text: string): bigint {
-  return BigInt("0x" + createHash("md5").update(text, "utf8").digest("hex"));
+  return BigInt(`0x${createHash("md5").update(text, "utf8").digest("hex")}`);
 }
 
 /** The points of the contract: name alone when a node has one point, else name:0 .. name:n-1. */

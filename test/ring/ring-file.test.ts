@@ -58,9 +58,7 @@ describe("parseRingFile", () => {
   test("the epoch is optional (0) unless required, as for a ring that replaces another", () => {
     expect(parseRingFile(`{"nodes": ["h:1"]}`).epoch).toBeUndefined();
     expect(parseRingFile(`{"epoch": 0, "nodes": ["h:1"]}`, { requireEpoch: true }).epoch).toBe(0);
-    expect(() => parseRingFile(`{"nodes": ["h:1"]}`, { requireEpoch: true })).toThrow(
-      /"epoch" is required: a ring replaces another only with a larger epoch/,
-    );
+    expect(() => parseRingFile(`{"nodes": ["h:1"]}`, { requireEpoch: true })).toThrow(/"epoch" is required: a ring replaces another only with a larger epoch/);
   });
 
   test("GET /ring's account of a rebalance is ignored; anything but an object there is an error", () => {

@@ -23,7 +23,14 @@ describe("fingerprint", () => {
   test("and agrees with Python's hashlib on a live computation", () => {
     if (!hasPython) throw new Error("python3 is not installed: it is the independent reference for this test");
     const cases = [
-      { vnodes: 7, nodes: [["z", 1], ["é", 0.5], ["a:1", 3]] as [string, number][] },
+      {
+        vnodes: 7,
+        nodes: [
+          ["z", 1],
+          ["é", 0.5],
+          ["a:1", 3],
+        ] as [string, number][],
+      },
       { vnodes: 160, nodes: [["only", 1]] as [string, number][] },
     ];
     const script = `
@@ -33,7 +40,13 @@ for c in json.load(sys.stdin):
     print(hashlib.sha256(t.encode()).hexdigest()[:16])`;
     const r = Bun.spawnSync(["python3", "-c", script], { stdin: Buffer.from(JSON.stringify(cases)) });
     expect(r.exitCode).toBe(0);
-    const ours = cases.map((c) => new Ring(c.nodes.map(([name, weight]) => ({ name, url: `http://${name}:1`, weight })), { vnodes: c.vnodes }).fingerprint);
+    const ours = cases.map(
+      (c) =>
+        new Ring(
+          c.nodes.map(([name, weight]) => ({ name, url: `http://${name}:1`, weight })),
+          { vnodes: c.vnodes },
+        ).fingerprint,
+    );
     expect(ours).toEqual(r.stdout.toString().trim().split("\n"));
   });
 
@@ -62,12 +75,9 @@ describe("label", () => {
     expect(parseRingLabel(r.label)).toEqual({ epoch: 7, fingerprint: "0f192d018d4f56ef" });
   });
 
-  test.each(["", "7", "7:", ":0f192d018d4f56ef", "-1:0f192d018d4f56ef", "07:0f192d018d4f56ef", "7:0F192D018D4F56EF", "7:0f19"])(
-    "%j is not a label",
-    (text) => {
-      expect(parseRingLabel(text)).toBeUndefined();
-    },
-  );
+  test.each(["", "7", "7:", ":0f192d018d4f56ef", "-1:0f192d018d4f56ef", "07:0f192d018d4f56ef", "7:0F192D018D4F56EF", "7:0f19"])("%j is not a label", (text) => {
+    expect(parseRingLabel(text)).toBeUndefined();
+  });
 
   test("a negative or fractional epoch is refused", () => {
     expect(() => ring("a=h:1", 1, -1)).toThrow(/epoch must be a non-negative integer/);
@@ -88,7 +98,11 @@ describe("the ring file carries the identity", () => {
     ["a negative epoch", `{"epoch": -1, "nodes": ["h:1"]}`, /"epoch" must be a non-negative integer, got -1/],
     ["a fractional epoch", `{"epoch": 1.5, "nodes": ["h:1"]}`, /"epoch" must be a non-negative integer, got 1.5/],
     ["an epoch as a string", `{"epoch": "2", "nodes": ["h:1"]}`, /"epoch" must be a non-negative integer, got "2"/],
-    ["a fingerprint that does not match", `{"vnodes": 160, "fingerprint": "0000000000000000", "nodes": ["a=h:1"]}`, /does not match the file's nodes and vnodes/],
+    [
+      "a fingerprint that does not match",
+      `{"vnodes": 160, "fingerprint": "0000000000000000", "nodes": ["a=h:1"]}`,
+      /does not match the file's nodes and vnodes/,
+    ],
     ["a fingerprint without vnodes", `{"fingerprint": "0000000000000000", "nodes": ["a=h:1"]}`, /must give "vnodes" too/],
     ["a url that is not http://host:port", `{"nodes": [{"name": "a", "url": "https://h:1"}]}`, /"url" must be http:\/\/host:port/],
     ["url and host both", `{"nodes": [{"url": "http://h:1", "host": "h", "port": 1}]}`, /give "url" or "host" and "port", not both/],

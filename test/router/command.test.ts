@@ -15,7 +15,7 @@ describe("usage", () => {
     [["router", "--port", "70000"], "--port must be from 0 to 65535, got 70000"],
     [["router", "--timeout", "0"], "--timeout must be from 1 to 120000, got 0"],
     [["router", "--nodes", "a=127.0.0.1:1,a=127.0.0.1:2"], 'duplicate node name "a"'],
-    [["router", "--vnodes", "x"], '--vnodes must be an integer'],
+    [["router", "--vnodes", "x"], "--vnodes must be an integer"],
     [["router", "5000"], 'unexpected argument "5000"'],
   ])("%p exits 2", async (argv, message) => {
     const r = await runCli(...argv);

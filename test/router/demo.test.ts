@@ -9,9 +9,9 @@ describe("demo --router", () => {
     expect(r.code).toBe(0);
     const { router, verify } = JSON.parse(r.stdout);
     const ownerOf = refOwnerOf([{ name: "1" }, { name: "2" }, { name: "3" }], 1);
-    expect(router.rows.map((row: { id: string; node: string; post: number; get: number; ok: boolean }) => [row.id, row.node, row.post, row.get, row.ok])).toEqual(
-      Array.from({ length: 10 }, (_, i) => [String(i + 1), ownerOf(String(i + 1)), 201, 200, true]),
-    );
+    expect(
+      router.rows.map((row: { id: string; node: string; post: number; get: number; ok: boolean }) => [row.id, row.node, row.post, row.get, row.ok]),
+    ).toEqual(Array.from({ length: 10 }, (_, i) => [String(i + 1), ownerOf(String(i + 1)), 201, 200, true]));
     expect(router.nodes.map((n: { node: string; ids: number }) => [n.node, n.ids])).toEqual([
       ["1", 5],
       ["2", 1],

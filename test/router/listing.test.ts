@@ -58,7 +58,13 @@ async function pageThrough(nodes: Node[], pages: Map<string, (after: string | un
 
 describe("mergedPage", () => {
   test("ids compare numerically without BigInt", () => {
-    for (const [a, b] of [["9", "10"], ["0", "1"], ["99", "100"], ["123", "124"], ["9007199254740990", "9007199254740991"]]) {
+    for (const [a, b] of [
+      ["9", "10"],
+      ["0", "1"],
+      ["99", "100"],
+      ["123", "124"],
+      ["9007199254740990", "9007199254740991"],
+    ]) {
       expect({ a, b, order: compareIds(a!, b!) < 0, back: compareIds(b!, a!) > 0 }).toEqual({ a, b, order: true, back: true });
     }
     expect(compareIds("42", "42")).toBe(0);
@@ -108,7 +114,15 @@ describe("mergedPage", () => {
   test("nodes that answer full pages are read once per router page, all at once", async () => {
     const nodes = [node("a"), node("b"), node("c")];
     const ids = Array.from({ length: 90 }, (_, i) => String(i + 1));
-    const pages = new Map(nodes.map((n, j) => [n.name, listingOf(ids.filter((_, i) => i % 3 === j), n.name)]));
+    const pages = new Map(
+      nodes.map((n, j) => [
+        n.name,
+        listingOf(
+          ids.filter((_, i) => i % 3 === j),
+          n.name,
+        ),
+      ]),
+    );
     const { reads, routerPages } = await pageThrough(nodes, pages, 10);
     expect(routerPages).toBe(9);
     expect(reads.length).toBe(27);
@@ -123,11 +137,23 @@ describe("mergedPage", () => {
       ["an empty page that says more follow", { items: [], next: "9" }],
     ];
     for (const [label, page] of bad) {
-      const error = await mergedPage(nodes, undefined, 10, async () => page, () => nodes[0]!).catch((e) => e);
+      const error = await mergedPage(
+        nodes,
+        undefined,
+        10,
+        async () => page,
+        () => nodes[0]!,
+      ).catch((e) => e);
       expect({ label, invalid: error instanceof InvalidListing, node: error.node?.name }).toEqual({ label, invalid: true, node: "a" });
     }
     // a page at or before `after`
-    const error = await mergedPage(nodes, "10", 10, async () => ({ items: [rec("10")], next: null }), () => nodes[0]!).catch((e) => e);
+    const error = await mergedPage(
+      nodes,
+      "10",
+      10,
+      async () => ({ items: [rec("10")], next: null }),
+      () => nodes[0]!,
+    ).catch((e) => e);
     expect(error).toBeInstanceOf(InvalidListing);
     expect(error.message).toBe("its listing after 10 went back to 10");
   });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { startInstance, type Instance } from "../../src/server/index.ts";
-import { parsePrometheusText, valueOf } from "../support/prom-text.ts";
+import { parsePrometheusText, sampleValue } from "../support/prom-text.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { freePort } from "../support/net.ts";
 import { routerFor } from "./support.ts";
@@ -48,7 +48,7 @@ describe("router metrics and JSON log", () => {
       const after = await scrape(router.url);
       const grew = (method: string, route: string, status: number) => {
         const labels = { method, route, status: String(status) };
-        return valueOf(after, "shardctl_http_requests_total", labels) - valueOf(before, "shardctl_http_requests_total", labels);
+        return sampleValue(after, "shardctl_http_requests_total", labels) - sampleValue(before, "shardctl_http_requests_total", labels);
       };
       expect({
         post201: grew("POST", "/v1/expenses", 201),
@@ -57,7 +57,7 @@ describe("router metrics and JSON log", () => {
         unmatched: grew("GET", "unmatched", 404),
         metrics: grew("GET", "/metrics", 200),
       }).toEqual({ post201: 4, get200: 4, get503: 2, unmatched: 1, metrics: 1 });
-      expect(valueOf(after, "shardctl_ring_info", { label: router.ring.label })).toBe(1);
+      expect(sampleValue(after, "shardctl_ring_info", { label: router.ring.label })).toBe(1);
 
       // the JSON lines of the 503s: the id the client gave, no node answered
       const failed = lines.map((l) => JSON.parse(l)).filter((e) => e.status === 503);

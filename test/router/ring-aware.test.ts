@@ -42,7 +42,9 @@ describe("ring-aware instances", () => {
   test("a router with an older ring follows the instances: each misdirected request lands on its owner under their ring", async () => {
     const older = ringOf(nodeList, { vnodes: 160, epoch: 0 });
     const [ownerNow, ownerBefore] = [referenceOwner(current), referenceOwner(older)];
-    const moved = range(1000, 400).filter((id) => ownerNow(id) !== ownerBefore(id)).slice(0, 40);
+    const moved = range(1000, 400)
+      .filter((id) => ownerNow(id) !== ownerBefore(id))
+      .slice(0, 40);
     expect(moved.length).toBe(40);
     const { router, notes } = routerWith(older);
     try {
@@ -182,10 +184,17 @@ describe("what the router does with a node's ring, request by request", () => {
   test("a newer X-Shard-Ring on an ordinary answer: that answer is passed on, and the ring is adopted for the requests that follow", async () => {
     let newer: Ring | undefined;
     const record = { ...seedRecord("9"), status: "pending", decision_date: "" };
-    const stub = stubNode("n", (seen) => (seen.path === "/ring" ? nodeAnswer("n", ringDocument(newer!)) : nodeAnswer("n", record, 200, { "x-shard-ring": newer!.label })));
+    const stub = stubNode("n", (seen) =>
+      seen.path === "/ring" ? nodeAnswer("n", ringDocument(newer!)) : nodeAnswer("n", record, 200, { "x-shard-ring": newer!.label }),
+    );
     newer = new Ring([{ name: "n", url: stub.url, weight: 1 }], { vnodes: 8, epoch: 3 });
     const adopted = Promise.withResolvers<void>();
-    const router = startRouter({ port: 0, ring: new Ring([{ name: "n", url: stub.url, weight: 1 }], { vnodes: 160 }), log: false, note: () => adopted.resolve() });
+    const router = startRouter({
+      port: 0,
+      ring: new Ring([{ name: "n", url: stub.url, weight: 1 }], { vnodes: 160 }),
+      log: false,
+      note: () => adopted.resolve(),
+    });
     try {
       const first = await call(`${router.url}/v1/expenses/9`);
       expect([first.status, first.json]).toEqual([200, record]);

@@ -107,9 +107,7 @@ describe("the merged listing", () => {
   test("pages through every record of every node in id order, for several page sizes", async () => {
     const ids = range(9000, 250);
     for (let i = 0; i < ids.length; i += 50) {
-      await Promise.all(
-        ids.slice(i, i + 50).map((id) => fetch(`${urlOf(ownerOf(id))}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(id)) })),
-      );
+      await Promise.all(ids.slice(i, i + 50).map((id) => fetch(`${urlOf(ownerOf(id))}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(id)) })));
     }
     const expected = await everything();
     expect(expected.length).toBeGreaterThanOrEqual(250);

@@ -18,7 +18,9 @@ let router: Router;
 
 beforeAll(async () => {
   reference = await startInstance({ port: 0, db: "sqlite::memory:", name: "reference", log: false });
-  nodes = ["a", "b", "c"].map((name) => stubNode(name, () => Response.json({ message: "a node was contacted" }, { status: 500, headers: { "x-shard-node": name } })));
+  nodes = ["a", "b", "c"].map((name) =>
+    stubNode(name, () => Response.json({ message: "a node was contacted" }, { status: 500, headers: { "x-shard-node": name } })),
+  );
   router = routerFor(nodes);
 });
 afterAll(async () => {
@@ -98,7 +100,13 @@ const cases: Case[] = [
       });
     },
   },
-  { label: "a form content type with malformed JSON (curl -d)", method: "POST", path: "/v1/expenses", body: json("id=1&name=x"), headers: { "content-type": "application/x-www-form-urlencoded" } },
+  {
+    label: "a form content type with malformed JSON (curl -d)",
+    method: "POST",
+    path: "/v1/expenses",
+    body: json("id=1&name=x"),
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  },
 ];
 
 async function answer(base: string, c: Case) {

@@ -42,9 +42,7 @@ describe("startInstance", () => {
   });
 
   test("three instances in one process keep their own records and names", async () => {
-    const nodes = await Promise.all(
-      ["a", "b", "c"].map((name) => startInstance({ port: 0, db: "sqlite::memory:", name, log: false })),
-    );
+    const nodes = await Promise.all(["a", "b", "c"].map((name) => startInstance({ port: 0, db: "sqlite::memory:", name, log: false })));
     try {
       for (const [i, node] of nodes.entries()) {
         const r = await fetch(`${node.url}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(String(i + 1))) });
@@ -149,10 +147,9 @@ describe("serve without --db", () => {
       stderr: "pipe",
     });
     try {
-      const file = await waitFor(
-        () => (existsSync(join(cwd, "data")) ? readdirSync(join(cwd, "data")).find((f) => f.endsWith(".sqlite")) : undefined),
-        { timeoutMs: 15_000 },
-      );
+      const file = await waitFor(() => (existsSync(join(cwd, "data")) ? readdirSync(join(cwd, "data")).find((f) => f.endsWith(".sqlite")) : undefined), {
+        timeoutMs: 15_000,
+      });
       expect(file).toMatch(/^shardctl-\d+\.sqlite$/);
     } finally {
       proc.kill("SIGTERM");

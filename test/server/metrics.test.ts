@@ -10,7 +10,7 @@ import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { startInstance, type Instance } from "../../src/server/index.ts";
 import { KNOWN_ROUTES, UNMATCHED } from "../../src/server/routes.ts";
 import { mysqlUnavailable, startMariaDB, type MariaDB } from "../support/mariadb.ts";
-import { parsePrometheusText, valueOf, type Family } from "../support/prom-text.ts";
+import { parsePrometheusText, sampleValue, type Family } from "../support/prom-text.ts";
 import { call, localNodes, ringOf } from "./ring-cluster.ts";
 
 async function scrape(url: string): Promise<Map<string, Family>> {
@@ -21,16 +21,15 @@ async function scrape(url: string): Promise<Map<string, Family>> {
 }
 
 const requests = (f: Map<string, Family>, method: string, route: string, status: number) =>
-  valueOf(f, "shardctl_http_requests_total", { method, route, status: String(status) });
-const timed = (f: Map<string, Family>, method: string, route: string) =>
-  valueOf(f, "shardctl_http_request_duration_seconds_count", { method, route });
+  sampleValue(f, "shardctl_http_requests_total", { method, route, status: String(status) });
+const timed = (f: Map<string, Family>, method: string, route: string) => sampleValue(f, "shardctl_http_request_duration_seconds_count", { method, route });
 
 describe("the strict exposition parser", () => {
   test("reads a well-formed exposition, escapes included", () => {
     const f = parsePrometheusText(
       '# HELP a_total Things.\n# TYPE a_total counter\na_total{x="q\\"uo\\\\te",y="n\\nl"} 3\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 1.5\nh_count 2\n',
     );
-    expect(valueOf(f, "a_total", { x: 'q"uo\\te', y: "n\nl" })).toBe(3);
+    expect(sampleValue(f, "a_total", { x: 'q"uo\\te', y: "n\nl" })).toBe(3);
     expect(f.get("h")!.type).toBe("histogram");
   });
 
@@ -100,18 +99,20 @@ describe("GET /metrics of a ring-aware instance (SQLite)", () => {
     const templates = new Set([...KNOWN_ROUTES.map((r) => r.template), UNMATCHED]);
     for (const route of routes) expect({ route, template: templates.has(route!) }).toEqual({ route, template: true });
     // the scrape itself is the request in flight
-    expect(valueOf(after, "shardctl_http_requests_in_flight")).toBe(1);
+    expect(sampleValue(after, "shardctl_http_requests_in_flight")).toBe(1);
   });
 
   test("records, ring and build are shown", async () => {
     const base = instance.url;
-    const first = valueOf(await scrape(base), "shardctl_records");
+    const first = sampleValue(await scrape(base), "shardctl_records");
     for (const id of ["9201", "9202"]) expect((await call(base, "POST", "/v1/expenses", seedRecord(id))).status).toBe(201);
     expect((await call(base, "DELETE", "/v1/expenses/9201")).status).toBe(204);
     const f = await scrape(base);
-    expect(valueOf(f, "shardctl_records") - first).toBe(1);
-    expect(f.get("shardctl_ring_info")!.samples).toEqual([{ name: "shardctl_ring_info", labels: { label, epoch: "2", fingerprint: label.split(":")[1]! }, value: 1 }]);
-    expect(valueOf(f, "shardctl_build_info")).toBe(1);
+    expect(sampleValue(f, "shardctl_records") - first).toBe(1);
+    expect(f.get("shardctl_ring_info")!.samples).toEqual([
+      { name: "shardctl_ring_info", labels: { label, epoch: "2", fingerprint: label.split(":")[1]! }, value: 1 },
+    ]);
+    expect(sampleValue(f, "shardctl_build_info")).toBe(1);
     // SQLite has one connection, no pool
     expect(f.get("shardctl_db_pool_connections")!.samples).toEqual([]);
   });
@@ -133,16 +134,16 @@ describe.skipIf(!!mysqlUnavailable)("GET /metrics of an instance on MariaDB", ()
     const base = instance.url;
     expect((await call(base, "POST", "/v1/expenses", seedRecord("9301"))).status).toBe(201);
     const before = await scrape(base);
-    expect(valueOf(before, "shardctl_db_pool_max_connections")).toBe(4);
-    const busy = valueOf(before, "shardctl_db_pool_connections", { state: "busy" });
-    const idle = valueOf(before, "shardctl_db_pool_connections", { state: "idle" });
+    expect(sampleValue(before, "shardctl_db_pool_max_connections")).toBe(4);
+    const busy = sampleValue(before, "shardctl_db_pool_connections", { state: "busy" });
+    const idle = sampleValue(before, "shardctl_db_pool_connections", { state: "idle" });
     expect(busy).toBe(0);
     expect(idle).toBeGreaterThanOrEqual(1);
     await server.halt();
     try {
       for (const id of ["9301", "9302"]) expect((await call(base, "GET", `/v1/expenses/${id}`)).status).toBe(503);
       const after = await scrape(base);
-      expect(valueOf(after, "shardctl_db_errors_total") - valueOf(before, "shardctl_db_errors_total")).toBe(2);
+      expect(sampleValue(after, "shardctl_db_errors_total") - sampleValue(before, "shardctl_db_errors_total")).toBe(2);
       expect(requests(after, "GET", "/v1/expenses/:id", 503) - requests(before, "GET", "/v1/expenses/:id", 503)).toBe(2);
     } finally {
       await server.restart();

@@ -28,9 +28,7 @@ describe("/openapi/json", () => {
   test("named schemas for the records and errors, with their fields", () => {
     const { schemas } = doc.components;
     expect(Object.keys(schemas).sort()).toEqual(["ErrorBody", "Expense", "ExpenseCreate", "ExpensePage", "ExpenseUpdate", "MisdirectedBody"]);
-    expect(schemas.ExpenseCreate!.required!.sort()).toEqual(
-      ["category", "description", "email", "estimated_costs", "id", "link", "name", "submit_date"],
-    );
+    expect(schemas.ExpenseCreate!.required!.sort()).toEqual(["category", "description", "email", "estimated_costs", "id", "link", "name", "submit_date"]);
     expect(Object.keys(schemas.ExpenseUpdate!.properties!)).toContain("decision_date");
     expect(Object.keys(schemas.ErrorBody!.properties!).sort()).toEqual(["error", "errors", "field", "message"]);
   });
@@ -79,19 +77,28 @@ describe("the /openapi page", () => {
     }
   });
 
-  test.skipIf(!!noBrowser)("headless Chromium shows every route, the body fields and the link to the document", async () => {
-    for (const path of ["/openapi", "/openapi/"]) {
-      const dom = await dumpDom(`${instance.url}${path}`);
-      // the script ran and read the document from the instance
-      expect(dom).not.toContain("Loading /openapi/json");
-      expect(dom).toContain("shardctl expense instance");
-      for (const route of ["POST</span><span class=\"path\">/v1/expenses<", "PUT</span><span class=\"path\">/v1/expenses/{id}<", "DELETE</span><span class=\"path\">/v1/expenses/{id}<", "GET</span><span class=\"path\">/readyz<"]) {
-        expect({ path, route, shown: dom.includes(route) }).toEqual({ path, route, shown: true });
+  test.skipIf(!!noBrowser)(
+    "headless Chromium shows every route, the body fields and the link to the document",
+    async () => {
+      for (const path of ["/openapi", "/openapi/"]) {
+        const dom = await dumpDom(`${instance.url}${path}`);
+        // the script ran and read the document from the instance
+        expect(dom).not.toContain("Loading /openapi/json");
+        expect(dom).toContain("shardctl expense instance");
+        for (const route of [
+          'POST</span><span class="path">/v1/expenses<',
+          'PUT</span><span class="path">/v1/expenses/{id}<',
+          'DELETE</span><span class="path">/v1/expenses/{id}<',
+          'GET</span><span class="path">/readyz<',
+        ]) {
+          expect({ path, route, shown: dom.includes(route) }).toEqual({ path, route, shown: true });
+        }
+        expect(dom).toContain("Body (application/json): ExpenseCreate");
+        expect(dom).toContain("<code>estimated_costs</code>");
+        expect(dom).toContain("must be a date that exists, as dd-mm-yyyy");
+        expect(dom).toContain('<a id="spec" href="/openapi/json">');
       }
-      expect(dom).toContain("Body (application/json): ExpenseCreate");
-      expect(dom).toContain("<code>estimated_costs</code>");
-      expect(dom).toContain("must be a date that exists, as dd-mm-yyyy");
-      expect(dom).toContain('<a id="spec" href="/openapi/json">');
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

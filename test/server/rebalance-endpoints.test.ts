@@ -33,7 +33,10 @@ const newToken = () => `test-token-${tokens++}-${Math.random().toString(36).slic
 async function twoInstances() {
   const nodes = await localNodes(["a", "b", "c"]);
   const all = ringOf(nodes, { epoch: 2 });
-  const from = new Ring(all.nodes.filter((n) => n.name !== "c"), { vnodes: 160, epoch: 1 });
+  const from = new Ring(
+    all.nodes.filter((n) => n.name !== "c"),
+    { vnodes: 160, epoch: 1 },
+  );
   const to = all;
   const [was, will] = [referenceOwner(from), referenceOwner(to)];
   const ids = (test: (id: string) => boolean, n = 3) => {
@@ -64,7 +67,8 @@ async function twoInstances() {
 
 type Setup = Awaited<ReturnType<typeof twoInstances>>;
 
-const post = (instance: Instance, path: string, body: unknown, headers: Record<string, string> = {}) => call(instance.url, "POST", `/rebalance/${path}`, body, headers);
+const post = (instance: Instance, path: string, body: unknown, headers: Record<string, string> = {}) =>
+  call(instance.url, "POST", `/rebalance/${path}`, body, headers);
 
 async function lease(s: Setup, instance: Instance, token = newToken(), expect: string | null = null) {
   const r = await post(instance, "lease", { from: doc(s.from), to: doc(s.to), token, expect, holder: holder() });
@@ -138,7 +142,10 @@ describe("an instance in a rebalance", () => {
       // the target takes the copy, then both switch (a fenced node only)
       expect((await post(s.c, "import", { token: tc, put: [stored(leaving)], delete: [] })).json).toEqual({ put: 1, deleted: 0 });
       expect((await post(s.c, "phase", { token: tc, phase: "fenced" })).status).toBe(200);
-      for (const [node, t] of [[s.c, tc], [s.a, token]] as const) {
+      for (const [node, t] of [
+        [s.c, tc],
+        [s.a, token],
+      ] as const) {
         const r = await post(node, "switch", { token: t });
         expect([r.status, r.json.label]).toEqual([200, s.to.label]);
         // again: the same answer

@@ -38,7 +38,12 @@ test("every route of the app has its template and methods in routes.ts", async (
   expect(routeOf("/v1/expenses/12/x")).toBeUndefined();
   expect(routeOf("/v1/expenses//")).toBeUndefined();
   // one trailing slash is the same route, as Elysia serves it
-  expect(["/v1/expenses/", "/v1/expenses/12/", "/healthz/", "/openapi/"].map((p) => routeOf(p)?.template)).toEqual(["/v1/expenses", "/v1/expenses/:id", "/healthz", "/openapi/"]);
+  expect(["/v1/expenses/", "/v1/expenses/12/", "/healthz/", "/openapi/"].map((p) => routeOf(p)?.template)).toEqual([
+    "/v1/expenses",
+    "/v1/expenses/:id",
+    "/healthz",
+    "/openapi/",
+  ]);
 });
 
 test("isoTime formats as Date#toISOString, across second boundaries", () => {
@@ -87,13 +92,23 @@ describe("JSON lines", () => {
       stderr: "ignore",
     });
     try {
-      await waitFor(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => (r.ok ? true : undefined), () => undefined), { timeoutMs: 20_000 });
+      await waitFor(
+        () =>
+          fetch(`http://127.0.0.1:${port}/healthz`).then(
+            (r) => (r.ok ? true : undefined),
+            () => undefined,
+          ),
+        { timeoutMs: 20_000 },
+      );
       expect((await fetch(`http://127.0.0.1:${port}/v1/expenses/3`)).status).toBe(404);
     } finally {
       proc.kill("SIGTERM");
     }
     expect(await proc.exited).toBe(0);
-    const out = (await new Response(proc.stdout).text()).trim().split("\n").map((l) => JSON.parse(l));
+    const out = (await new Response(proc.stdout).text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(out.at(-1)).toMatchObject({ node: "jp", method: "GET", route: "/v1/expenses/:id", path: "/v1/expenses/3", status: 404 });
 
     const bad = await runCli("serve", "--port", "0", "--db", "sqlite::memory:", "--log-format", "xml");

@@ -94,7 +94,10 @@ describe("ring-aware instances on SQLite", () => {
       async (name) => {
         const db = new Database(file(name), { readonly: true });
         try {
-          return db.query<{ id: number; name: string }, []>("SELECT id, name FROM expenses").all().map((r) => [String(r.id), r.name]);
+          return db
+            .query<{ id: number; name: string }, []>("SELECT id, name FROM expenses")
+            .all()
+            .map((r) => [String(r.id), r.name]);
         } finally {
           db.close();
         }

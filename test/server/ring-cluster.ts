@@ -63,7 +63,14 @@ export async function startRingCluster(
   const started = await Promise.allSettled(
     ring.nodes.map((n) => {
       const port = Number(new URL(n.url).port);
-      return startInstance({ port, db: db(n.name), name: n.name, log: extra.log ?? false, ring: { ring, source: "the test's ring" }, adminToken: extra.adminToken });
+      return startInstance({
+        port,
+        db: db(n.name),
+        name: n.name,
+        log: extra.log ?? false,
+        ring: { ring, source: "the test's ring" },
+        adminToken: extra.adminToken,
+      });
     }),
   );
   const instances = new Map(started.flatMap((r) => (r.status === "fulfilled" ? [[r.value.name, r.value] as const] : [])));

@@ -213,7 +213,13 @@ describe("PUT /ring", () => {
   test("a ring without this node is adopted: the node owns nothing and answers 421 for every id", async () => {
     const { ring, instance, nodes } = await startA({ epoch: 1 });
     try {
-      const without = ringOf(nodes.split(",").filter((n) => !n.startsWith("a=")).join(","), { epoch: 2 });
+      const without = ringOf(
+        nodes
+          .split(",")
+          .filter((n) => !n.startsWith("a="))
+          .join(","),
+        { epoch: 2 },
+      );
       expect((await call(instance.url, "PUT", "/ring", doc(without))).status).toBe(200);
       const owner = referenceOwner(without);
       for (const id of ["1", "2", "3", "4", "5", "6"]) {
@@ -272,9 +278,7 @@ describe("admin requests", () => {
         ["127.0.0.1", 200],
       ] as const) {
         const app = createApp({ store, name: "a", admin: { peerAddress: () => peer } });
-        const res = await app.handle(
-          new Request("http://localhost/ring", { method: "PUT", body: next, headers: { "x-forwarded-for": "127.0.0.1" } }),
-        );
+        const res = await app.handle(new Request("http://localhost/ring", { method: "PUT", body: next, headers: { "x-forwarded-for": "127.0.0.1" } }));
         const body = (await res.json()) as { message?: string };
         expect({ peer, status: res.status }).toEqual({ peer, status });
         if (status === 403) expect(body.message).toContain(`from loopback addresses only, and this one came from ${peer ?? "an unknown address"}`);
@@ -323,8 +327,7 @@ describe("the ring across restarts", () => {
     expect((await call(first.instance.url, "PUT", "/ring", doc(newer))).status).toBe(200);
     await first.instance.stop();
 
-    const restart = (given?: Ring) =>
-      startInstance({ port, db, name: "a", log: false, ring: given && { ring: given, source: "--ring old.json" } });
+    const restart = (given?: Ring) => startInstance({ port, db, name: "a", log: false, ring: given && { ring: given, source: "--ring old.json" } });
     let again: Instance = await restart(ring);
     try {
       expect(again.ring?.label).toBe(newer.label);

@@ -38,7 +38,14 @@ describe.skipIf(!!mysqlUnavailable)("PUT /ring with requests in flight (MariaDB)
     const [before, after] = [referenceOwner(ring), referenceOwner(next)];
     const id = Array.from({ length: 1000 }, (_, i) => String(i)).find((x) => before(x) === "a" && after(x) === "b")!;
     const port = Number(new URL(ring.node("a")!.url).port);
-    const instance = await startInstance({ port, db: server.url(database), name: "a", log: false, ring: { ring, source: "test" }, ringSwitchTimeoutMs: switchTimeoutMs });
+    const instance = await startInstance({
+      port,
+      db: server.url(database),
+      name: "a",
+      log: false,
+      ring: { ring, source: "test" },
+      ringSwitchTimeoutMs: switchTimeoutMs,
+    });
     expect((await call(instance.url, "POST", "/v1/expenses", seedRecord(id))).status).toBe(201);
     const holder = await connect(database);
     await holder.query("BEGIN");
@@ -46,7 +53,10 @@ describe.skipIf(!!mysqlUnavailable)("PUT /ring with requests in flight (MariaDB)
     const observer = await connect();
     const events: string[] = [];
     // The write: checked under ring 1, then stuck on the row lock until `holder` ends.
-    const write = call(instance.url, "PUT", `/v1/expenses/${id}`, { name: "written under ring 1" }).then((r) => (events.push("write answered"), r));
+    const write = call(instance.url, "PUT", `/v1/expenses/${id}`, { name: "written under ring 1" }).then((r) => {
+      events.push("write answered");
+      return r;
+    });
     await waitFor(async () => {
       const [rows] = await observer.query<mysql.RowDataPacket[]>(
         "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE = 'Updating' AND INFO LIKE 'update %'",
@@ -65,7 +75,10 @@ describe.skipIf(!!mysqlUnavailable)("PUT /ring with requests in flight (MariaDB)
   test("a switch waits for a write between its check and its commit; the write answers under the old ring, later requests under the new", async () => {
     const h = await heldWrite();
     try {
-      const put = call(h.instance.url, "PUT", "/ring", doc(h.next)).then((r) => (h.events.push("switch answered"), r));
+      const put = call(h.instance.url, "PUT", "/ring", doc(h.next)).then((r) => {
+        h.events.push("switch answered");
+        return r;
+      });
       // Without the lock the switch would answer in milliseconds; with it, it waits for the write.
       expect(await Promise.race([put.then(() => "switched"), Bun.sleep(500).then(() => "waiting")])).toBe("waiting");
       expect(h.instance.ring?.label).toBe(h.ring.label);
@@ -124,7 +137,14 @@ describe.skipIf(!!mysqlUnavailable)("PUT /ring with requests in flight (MariaDB)
         const started = performance.now();
         const r = await call(cluster.url(node), "POST", "/v1/expenses", seedRecord(id), { "x-shard-ring": ring.label });
         const switched = switchedAt.get(node);
-        answers.push({ id, node, status: r.status, label: r.headers.get("x-shard-ring"), body: r.json, sentAfterSwitch: switched !== undefined && started > switched });
+        answers.push({
+          id,
+          node,
+          status: r.status,
+          label: r.headers.get("x-shard-ring"),
+          body: r.json,
+          sentAfterSwitch: switched !== undefined && started > switched,
+        });
         sent++;
       });
       await waitFor(() => (sent >= 100 ? true : undefined), { timeoutMs: 30_000, intervalMs: 5 });
@@ -162,7 +182,10 @@ describe.skipIf(!!mysqlUnavailable)("PUT /ring with requests in flight (MariaDB)
     try {
       for (const n of names) {
         const [rows] = await c.query<mysql.RowDataPacket[]>(`SELECT id FROM \`${prefix}_${n}\`.expenses ORDER BY id`);
-        const expected = answers.filter((a) => a.node === n && a.status === 201).map((a) => Number(a.id)).sort((x, y) => x - y);
+        const expected = answers
+          .filter((a) => a.node === n && a.status === 201)
+          .map((a) => Number(a.id))
+          .sort((x, y) => x - y);
         expect({ node: n, ids: rows.map((r) => Number(r.id)) }).toEqual({ node: n, ids: expected });
       }
     } finally {

@@ -118,7 +118,12 @@ describe("serve usage errors about the address (exit 2, before anything is bound
     ];
     for (const [args, message] of cases) {
       const r = await runCli("serve", ...args, "--db", "sqlite::memory:");
-      expect({ args, code: r.code, named: r.stderr.includes(message), blamesDb: /database/.test(r.stderr) }).toEqual({ args, code: 2, named: true, blamesDb: false });
+      expect({ args, code: r.code, named: r.stderr.includes(message), blamesDb: /database/.test(r.stderr) }).toEqual({
+        args,
+        code: 2,
+        named: true,
+        blamesDb: false,
+      });
     }
     process.env.SHARDCTL_HOST = "999.1.1.1";
     const env = await runCli("serve", "--db", "sqlite::memory:");
@@ -145,9 +150,7 @@ describe("serve usage errors about the address (exit 2, before anything is bound
 
 describe("describeStoreUrl: the database as the start-up line shows it", () => {
   test("a MySQL URL without a port says which port it resolved; the password is hidden", () => {
-    expect(describeStoreUrl("mysql://shard:secret@db.local/expenses")).toBe(
-      "mysql://shard:***@db.local/expenses (port 3306, the default: the URL names none)",
-    );
+    expect(describeStoreUrl("mysql://shard:secret@db.local/expenses")).toBe("mysql://shard:***@db.local/expenses (port 3306, the default: the URL names none)");
     expect(describeStoreUrl("mysql://shard:secret@db.local:3307/expenses")).toBe("mysql://shard:***@db.local:3307/expenses");
   });
 

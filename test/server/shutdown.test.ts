@@ -31,9 +31,7 @@ describe.skipIf(!!mysqlUnavailable)("stop() on MySQL", () => {
     // Hold a row lock so that the PUT below is still in flight when stop() is called.
     const locker = await mysql.createConnection({ host: "127.0.0.1", port: server.port, user: "root", database: "shutdown" });
     const threads = async (where: string) => {
-      const [rows] = await locker.query<mysql.RowDataPacket[]>(
-        `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = 'shutdown' AND ${where}`,
-      );
+      const [rows] = await locker.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = 'shutdown' AND ${where}`);
       return Number(rows[0]!.n);
     };
     await locker.query("BEGIN");
@@ -48,7 +46,12 @@ describe.skipIf(!!mysqlUnavailable)("stop() on MySQL", () => {
     let stopped = false;
     const stopping = instance.stop().then(() => (stopped = true));
     // stop() has begun once a new connection is refused; it must still be waiting for the PUT.
-    await waitFor(() => fetch(`${instance.url}/healthz`).then(() => undefined, () => true));
+    await waitFor(() =>
+      fetch(`${instance.url}/healthz`).then(
+        () => undefined,
+        () => true,
+      ),
+    );
     expect(stopped).toBe(false);
 
     await locker.query("COMMIT");
@@ -106,9 +109,16 @@ describe("shardctl serve as a process", () => {
         env: withoutDbEnv,
       });
       try {
-        await waitFor(() => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => (r.ok ? true : undefined), () => undefined), {
-          timeoutMs: 15_000,
-        });
+        await waitFor(
+          () =>
+            fetch(`http://127.0.0.1:${port}/healthz`).then(
+              (r) => (r.ok ? true : undefined),
+              () => undefined,
+            ),
+          {
+            timeoutMs: 15_000,
+          },
+        );
         const created = await fetch(`http://127.0.0.1:${port}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord("1")) });
         expect(created.headers.get("x-shard-node")).toBe(`127.0.0.1:${port}`);
         proc.kill(signal);
@@ -206,7 +216,10 @@ describe("shardctl serve as a process", () => {
 
   test("--host 0.0.0.0 with --name, or a specific --host, is not refused for its address", async () => {
     // a bad --db stops it before anything is bound (tests bind only 127.0.0.1)
-    for (const args of [["--host", "0.0.0.0", "--name", "db1:5001"], ["--host", "127.0.0.1"]]) {
+    for (const args of [
+      ["--host", "0.0.0.0", "--name", "db1:5001"],
+      ["--host", "127.0.0.1"],
+    ]) {
       const proc = Bun.spawn([BUN, CLI, "serve", ...args, "--port", "0", "--db", "postgres://x/y"], {
         stdout: "pipe",
         stderr: "pipe",

@@ -52,7 +52,9 @@ describe("SwitchLock", () => {
     const stuck = gate();
     const r1 = lock.shared(() => stuck.opened);
     let ran = false;
-    const sw = lock.exclusive(50, async () => void (ran = true));
+    const sw = lock.exclusive(50, async () => {
+      ran = true;
+    });
     const r2 = lock.shared(async () => "r2 ran");
     const error = await sw.catch((e) => e);
     expect(error).toBeInstanceOf(SwitchTimeout);

@@ -43,16 +43,19 @@ describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => 
     const ids = Array.from({ length: 300 }, (_, i) => String(i + 1));
     // ten ids at a time, so that each pair meets the other's statements rather than a queue of the other kind
     const answers = [];
-    for (let i = 0; i < ids.length; i += 10) answers.push(...await Promise.all(
-      ids.slice(i, i + 10).map(async (id) => {
-        // the PUT is sent first, the POST a moment later (0-2 ms, spread over the ids), so
-        // that some land between the PUT's UPDATE and anything the PUT does after it
-        const put = call("PUT", `/v1/expenses/${id}`, { name: `put ${id}` });
-        await Bun.sleep((Number(id) % 5) / 2);
-        const post = call("POST", "/v1/expenses", seedRecord(id));
-        return { id, put: await put, post: await post };
-      }),
-    ));
+    for (let i = 0; i < ids.length; i += 10)
+      answers.push(
+        ...(await Promise.all(
+          ids.slice(i, i + 10).map(async (id) => {
+            // the PUT is sent first, the POST a moment later (0-2 ms, spread over the ids), so
+            // that some land between the PUT's UPDATE and anything the PUT does after it
+            const put = call("PUT", `/v1/expenses/${id}`, { name: `put ${id}` });
+            await Bun.sleep((Number(id) % 5) / 2);
+            const post = call("POST", "/v1/expenses", seedRecord(id));
+            return { id, put: await put, post: await post };
+          }),
+        )),
+      );
     let applied = 0;
     for (const { id, put, post } of answers) {
       expect({ id, post: post.status }).toEqual({ id, post: 201 });
@@ -75,10 +78,10 @@ describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => 
     // a small pool, so that few transactions queue on the row's lock at once.
     const { call } = harness(await open("?pool=4&timeout=60000"));
     expect((await call("POST", "/v1/expenses", seedRecord("1"))).status).toBe(201);
-    const answers = await Promise.all(
-      Array.from({ length: 1000 }, (_, i) => call("PUT", "/v1/expenses/1", { description: `change ${i}` })),
-    );
-    const wrong = answers.map((a, i) => ({ i, status: a.status, description: a.json?.description })).filter((a) => a.status !== 202 || a.description !== `change ${a.i}`);
+    const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => call("PUT", "/v1/expenses/1", { description: `change ${i}` })));
+    const wrong = answers
+      .map((a, i) => ({ i, status: a.status, description: a.json?.description }))
+      .filter((a) => a.status !== 202 || a.description !== `change ${a.i}`);
     expect(wrong.slice(0, 5)).toEqual([]);
     // the stored row is one of the answered changes: the last one applied
     const stored = (await call("GET", "/v1/expenses/1")).json.description as string;
@@ -87,7 +90,12 @@ describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => 
 
   describe("a row lock held by another transaction", () => {
     const holdRowLock = async (url: string, id: string) => {
-      const c = await mysql.createConnection({ host: "127.0.0.1", port: server.port, user: "root", database: parseStoreUrl(url).dialect === "mysql" ? (parseStoreUrl(url) as { database: string }).database : "" });
+      const c = await mysql.createConnection({
+        host: "127.0.0.1",
+        port: server.port,
+        user: "root",
+        database: parseStoreUrl(url).dialect === "mysql" ? (parseStoreUrl(url) as { database: string }).database : "",
+      });
       await c.query("START TRANSACTION");
       await c.query("SELECT id FROM expenses WHERE id = ? FOR UPDATE", [Number(id)]);
       return c;
@@ -137,13 +145,18 @@ describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => 
       let posts: Promise<Awaited<ReturnType<typeof call>>[]>;
       try {
         await holder.query("START TRANSACTION");
-        await holder.query("INSERT INTO expenses (id, name, email, category, description, link, estimated_costs_cents, submit_date) VALUES (7, 'h', 'h@h.hh', 'c', '', 'http://h', 1, '2016-10-12')");
+        await holder.query(
+          "INSERT INTO expenses (id, name, email, category, description, link, estimated_costs_cents, submit_date) VALUES (7, 'h', 'h@h.hh', 'c', '', 'http://h', 1, '2016-10-12')",
+        );
         posts = Promise.all([call("POST", "/v1/expenses", seedRecord("7")), call("POST", "/v1/expenses", seedRecord("7"))]);
-        await waitFor(async () => {
-          const [[row]] = await admin.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
-          return Number(row!.n) >= 2 ? true : undefined;
-          // InnoDB refreshes INNODB_TRX only when it was not read for 100 ms
-        }, { timeoutMs: 10_000, intervalMs: 150 });
+        await waitFor(
+          async () => {
+            const [[row]] = await admin.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
+            return Number(row!.n) >= 2 ? true : undefined;
+            // InnoDB refreshes INNODB_TRX only when it was not read for 100 ms
+          },
+          { timeoutMs: 10_000, intervalMs: 150 },
+        );
       } finally {
         await holder.query("ROLLBACK");
         await holder.end();
@@ -191,10 +204,7 @@ describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => 
       const timed = async (method: string, path: string, body?: unknown) => {
         const t0 = performance.now();
         // bounded here too, so that the old behaviour (no answer until the server is back) fails instead of hanging
-        const a = await Promise.race([
-          call(method, path, body),
-          Bun.sleep(10_000).then(() => ({ status: 0, json: { message: "no answer within 10 s" } })),
-        ]);
+        const a = await Promise.race([call(method, path, body), Bun.sleep(10_000).then(() => ({ status: 0, json: { message: "no answer within 10 s" } }))]);
         return { status: a.status, message: String(a.json?.message), ms: performance.now() - t0 };
       };
       const writes = Array.from({ length: 20 }, (_, i) => timed("POST", "/v1/expenses", seedRecord(String(100 + i))));

@@ -39,7 +39,9 @@ describe("sqlite: the migrated table is the drizzle schema", () => {
     const db = new Database(path, { readonly: true });
     try {
       const tables = db
-        .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('schema_migrations') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .query<{ name: string }, []>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('schema_migrations') AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
         .all()
         .map((t) => t.name);
       const configs = Object.values(sqliteSchema).map((table) => sqliteTableConfig(table));

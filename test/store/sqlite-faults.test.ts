@@ -29,7 +29,10 @@ describe("sqlite store under faults", () => {
     const outcomes = await Promise.all(procs.map(async (p) => (await new Response(p.stdout).text()).trim() || (await new Response(p.stderr).text()).trim()));
     expect(outcomes).toEqual(Array(10).fill("opened"));
     const check = new Database(path, { readonly: true });
-    const versions = check.query<{ version: number }, []>("SELECT version FROM schema_migrations ORDER BY version").all().map((r) => r.version);
+    const versions = check
+      .query<{ version: number }, []>("SELECT version FROM schema_migrations ORDER BY version")
+      .all()
+      .map((r) => r.version);
     check.close();
     expect(versions.length).toBeGreaterThan(0);
     expect(new Set(versions).size).toBe(versions.length);

@@ -21,7 +21,11 @@ export function storedRing(epoch: number, text: string) {
 }
 
 /** A rebalance record as the store keeps it; the store never parses the text. */
-export function storedRebalance(token: string | null, phase: StoredRebalance["phase"] = "copying", text = `{"token":${JSON.stringify(token)}}`): StoredRebalance {
+export function storedRebalance(
+  token: string | null,
+  phase: StoredRebalance["phase"] = "copying",
+  text = `{"token":${JSON.stringify(token)}}`,
+): StoredRebalance {
   return { job: "1:0000000000000001 -> 2:0000000000000002", phase, token, text };
 }
 
@@ -159,7 +163,7 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
 
     test("the first ring is saved and read back exactly, text included (large, non-ASCII)", async () => {
       const s = await fresh();
-      const ring = storedRing(3, "Zoë 東京 😀 " + "n".repeat(100_000));
+      const ring = storedRing(3, `Zoë 東京 😀 ${"n".repeat(100_000)}`);
       expect(await s.saveRing(ring)).toEqual({ saved: true });
       expect(await s.loadRing()).toEqual(ring);
     });
@@ -228,7 +232,11 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
     test("putMany stores new records and replaces stored ones exactly; getMany answers them in id order, absent ids left out", async () => {
       const s = await fresh();
       await s.insert(stored("2", { name: "Before" }));
-      const records = [stored("5"), stored("2", { status: "approved", decision_date: "01-02-2020", estimated_costs: "0.5" }), stored("30", { description: "Zoë 😀" })];
+      const records = [
+        stored("5"),
+        stored("2", { status: "approved", decision_date: "01-02-2020", estimated_costs: "0.5" }),
+        stored("30", { description: "Zoë 😀" }),
+      ];
       await s.putMany(records);
       expect(await s.getMany(["30", "7", "2", "5"])).toEqual([records[1]!, records[0]!, records[2]!]);
       expect(await s.get("2")).toEqual(records[1]!);
@@ -287,7 +295,10 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
       expect(await s.getMany(ids)).toEqual(records);
       expect(s.stats().records).toBe(2500);
       // again, half of it changed and 500 new: only the new ones add
-      const again = [...records.slice(0, 1250).map((r) => ({ ...r, status: "approved" as const })), ...Array.from({ length: 500 }, (_, i) => stored(String(i * 3 + 2)))];
+      const again = [
+        ...records.slice(0, 1250).map((r) => ({ ...r, status: "approved" as const })),
+        ...Array.from({ length: 500 }, (_, i) => stored(String(i * 3 + 2))),
+      ];
       await s.putMany(again);
       expect(s.stats().records).toBe(3000);
       await s.deleteMany(again.slice(1250).map((r) => r.id));

@@ -61,7 +61,9 @@ describe("mysql URL parameters", () => {
   test("pool, timeout and queue: defaults, values, and a usage error naming the parameter and the range", () => {
     expect(parseStoreUrl("mysql://root@db/x")).toMatchObject({ poolSize: 16, timeoutMs: 3000, queueLimit: 1000 });
     expect(parseStoreUrl("mysql://root@db/x?pool=2&timeout=500&queue=4")).toMatchObject({ poolSize: 2, timeoutMs: 500, queueLimit: 4 });
-    expect(() => parseStoreUrl("mysql://root@db/x?timeout=50")).toThrow('timeout (milliseconds a database operation may take) must be an integer from 100 to 600000, got "50"');
+    expect(() => parseStoreUrl("mysql://root@db/x?timeout=50")).toThrow(
+      'timeout (milliseconds a database operation may take) must be an integer from 100 to 600000, got "50"',
+    );
     expect(() => parseStoreUrl("mysql://root@db/x?queue=0")).toThrow("queue (operations that may wait for a connection) must be an integer from 1 to 100000");
     expect(() => parseStoreUrl("mysql://root@db/x?pool=1000")).toThrow("pool (connections in the pool) must be an integer from 1 to 999");
     expect(() => parseStoreUrl("mysql://root@db/x?poool=3")).toThrow('unknown parameter "poool" (accepted: pool, timeout, queue)');

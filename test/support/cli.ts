@@ -24,7 +24,10 @@ export async function runCli(...argv: string[]): Promise<CliResult> {
   const spies = [
     spyOn(console, "log").mockImplementation((...a: unknown[]) => toOut(a.join(" "))),
     spyOn(console, "error").mockImplementation((...a: unknown[]) => toErr(a.join(" "))),
-    spyOn(process.stdout, "write").mockImplementation((chunk: any) => (toOut(String(chunk)), true)),
+    spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => {
+      toOut(String(chunk));
+      return true;
+    }),
   ];
   try {
     const code = await main(root, argv, cliOptions);

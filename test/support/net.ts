@@ -15,10 +15,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `probe` until it returns a value, or throws after `timeoutMs`. */
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  { timeoutMs = 10_000, intervalMs = 50 } = {},
-): Promise<T> {
+export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, { timeoutMs = 10_000, intervalMs = 50 } = {}): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -46,7 +46,7 @@ function parseLabels(text: string, start: number, line: number): [Record<string,
     if (text[eq + 1] !== '"') throw new Error(`line ${line}: label value of ${name} not quoted`);
     let value = "";
     let j = eq + 2;
-    for (;; j++) {
+    for (; ; j++) {
       const c = text[j];
       if (c === undefined) throw new Error(`line ${line}: unterminated label value`);
       if (c === '"') break;
@@ -135,7 +135,12 @@ export function parsePrometheusText(text: string): Map<string, Family> {
 /** Buckets ascending by `le`, cumulative, ending at +Inf = _count, per label set. */
 function checkHistogram(f: Family): void {
   const groups = new Map<string, Sample[]>();
-  const key = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).filter(([k]) => k !== "le").sort());
+  const key = (labels: Record<string, string>) =>
+    JSON.stringify(
+      Object.entries(labels)
+        .filter(([k]) => k !== "le")
+        .sort(),
+    );
   for (const s of f.samples) {
     if (s.name !== `${f.name}_bucket`) continue;
     if (!("le" in s.labels)) throw new Error(`${f.name}: bucket without le`);
@@ -161,7 +166,7 @@ function checkHistogram(f: Family): void {
 }
 
 /** The value of one series (0 when absent): family sample `name` whose labels include `labels`. */
-export function valueOf(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number {
+export function sampleValue(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number {
   for (const f of families.values()) {
     for (const s of f.samples) {
       if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) return s.value;

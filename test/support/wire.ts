@@ -12,7 +12,8 @@ import { connect } from "node:net";
  */
 export function expectedOddAnswer(method: string, target: string): { status: number; error: string | undefined } {
   if (method !== "CONNECT" && !target.startsWith("/") && !target.startsWith("http://")) return { status: 400, error: undefined };
-  if (target === "/v1/expenses/%00") return ["GET", "DELETE"].includes(method) ? { status: 422, error: "invalid_field" } : { status: 405, error: "method_not_allowed" };
+  if (target === "/v1/expenses/%00")
+    return ["GET", "DELETE"].includes(method) ? { status: 422, error: "invalid_field" } : { status: 405, error: "method_not_allowed" };
   return { status: 404, error: "not_found" };
 }
 

@@ -32,13 +32,7 @@ export const requestArgs = {
   },
 } as const satisfies ArgsDef;
 
-export function clientFromArgs(args: {
-  nodes?: string;
-  vnodes?: string;
-  ring?: string;
-  timeout?: string;
-  retries?: string;
-}): ShardedExpenseClient {
+export function clientFromArgs(args: { nodes?: string; vnodes?: string; ring?: string; timeout?: string; retries?: string }): ShardedExpenseClient {
   return new ShardedExpenseClient({
     ring: ringInForce(args).ring,
     timeoutMs: intOption(args.timeout, "timeout", { min: 1, max: 600_000 }),

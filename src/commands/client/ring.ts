@@ -20,10 +20,20 @@ export default defineCommand({
       console.log(JSON.stringify(rows, null, 2));
       return;
     }
-    console.log(renderTable([numeric("id"), "node", "url"], rows.map((r) => [r.id, r.node, r.url])));
+    console.log(
+      renderTable(
+        [numeric("id"), "node", "url"],
+        rows.map((r) => [r.id, r.node, r.url]),
+      ),
+    );
     const counts = new Map(ring.nodes.map((n) => [n.name, 0]));
     for (const r of rows) counts.set(r.node, counts.get(r.node)! + 1);
     console.log();
-    console.log(renderTable(["node", "url", numeric("ids")], ring.nodes.map((n) => [n.name, n.url, String(counts.get(n.name))])));
+    console.log(
+      renderTable(
+        ["node", "url", numeric("ids")],
+        ring.nodes.map((n) => [n.name, n.url, String(counts.get(n.name))]),
+      ),
+    );
   },
 });

@@ -36,7 +36,7 @@ export default defineCommand({
     const onInterrupt = () => (stop.signal.aborted ? process.exit(130) : stop.abort());
     process.on("SIGINT", onInterrupt);
     const bar = progressBar({ total: records.length });
-    let report;
+    let report: Awaited<ReturnType<typeof runRecords>>;
     try {
       report = await runRecords(client, records, {
         concurrency,

@@ -1,17 +1,7 @@
 /** `shardctl ring diff --add NAME=HOST:PORT | --remove NAME`: what a change of membership would move. */
 import { defineCommand } from "citty";
 import { JobFailed, UsageError } from "../../errors.ts";
-import {
-  assertDistinct,
-  HashRing,
-  NodeListError,
-  parseNode,
-  percentOf,
-  RingError,
-  transfers,
-  type Node,
-  type Transfer,
-} from "../../ring/index.ts";
+import { assertDistinct, HashRing, NodeListError, parseNode, percentOf, RingError, transfers, type Node, type Transfer } from "../../ring/index.ts";
 import { ringInForce } from "../../ring/in-force.ts";
 import { jsonArg, ringArgs } from "../_args.ts";
 import { numeric, renderTable } from "../../cli-output/table.ts";
@@ -120,14 +110,10 @@ export default defineCommand({
       const rows = moves.map((t) => row(t.from, t.to, t));
       const columns = ["from", "to", ...["space", "ids", "ids %"].map(numeric)];
       console.log(renderTable(columns, rows, [row("moves", "", moved), row("stays", "", stays)]));
-      const onto = [
-        change.removed !== undefined && `leaves ${change.removed}`,
-        change.added && `moves onto ${change.added.name}`,
-      ].filter(Boolean);
+      const onto = [change.removed !== undefined && `leaves ${change.removed}`, change.added && `moves onto ${change.added.name}`].filter(Boolean);
       console.log(
         stray.length === 0
-          ? `\nNothing else moves: over the whole 2^128 circle and all ${n} sample ids, ` +
-              `every key keeps its node or ${onto.join(" or ")}.`
+          ? `\nNothing else moves: over the whole 2^128 circle and all ${n} sample ids, ` + `every key keeps its node or ${onto.join(" or ")}.`
           : `\nUNEXPECTED: ${stray.length} transfers between nodes the change does not touch.`,
       );
     }

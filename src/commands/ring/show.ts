@@ -46,14 +46,7 @@ export default defineCommand({
       console.log(JSON.stringify(out, null, 2));
       return;
     }
-    const rows = placements.map((p) => [
-      p.key,
-      p.node.name,
-      p.node.url,
-      p.keyHash,
-      p.point.hex,
-      p.point.label + (p.wrapped ? " (wrapped)" : ""),
-    ]);
+    const rows = placements.map((p) => [p.key, p.node.name, p.node.url, p.keyHash, p.point.hex, p.point.label + (p.wrapped ? " (wrapped)" : "")]);
     const columns = [numeric("id"), "node", shrinkable("url", "middle"), shrinkable("md5(id)"), shrinkable("point"), "vnode"];
     console.log(renderTable(columns, rows, [], { maxWidth: args.wide ? Infinity : undefined }));
     console.log(

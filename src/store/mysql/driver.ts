@@ -128,15 +128,14 @@ const call = <T>(start: (done: (e: unknown, result?: unknown) => void) => void) 
   new Promise<T>((resolve, reject) => start((e, result) => (e ? reject(e) : resolve(result as T))));
 
 function session(c: CoreConnection): Session {
-  const execute = <T>(sql: string, values: readonly unknown[]) =>
-    call<T>((done) => c.execute(sql, values as mysql.ExecuteValues[], done));
+  const execute = <T>(sql: string, values: readonly unknown[]) => call<T>((done) => c.execute(sql, values as mysql.ExecuteValues[], done));
   const query = (sql: string) => call<void>((done) => c.query(sql, done));
   return {
     execute,
     query: <T>(sql: string, values: readonly unknown[]) => call<T>((done) => c.query(sql, values as unknown[], done)),
     async transaction(work) {
       await query("START TRANSACTION");
-      let result;
+      let result: Awaited<ReturnType<typeof work>>;
       try {
         result = await work();
       } catch (e) {

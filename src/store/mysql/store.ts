@@ -17,7 +17,7 @@ import { migrate, type MigrationTarget } from "../migrate.ts";
 import { RecordCount } from "../record-count.ts";
 import { fromRow, toChanges, toRow, type ExpenseRow } from "../record.ts";
 import type { RebalancePhase } from "../../server/rebalance-records.ts";
-import { CURRENT_REBALANCE, CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
+import { CURRENT_REBALANCE, CURRENT_RING, type ExpenseStore } from "../types.ts";
 import type { StoreTarget } from "../url.ts";
 import { columnsToRow, driverError, runner, statement, unavailable, type Session } from "./driver.ts";
 import { migrations } from "./migrations.ts";
@@ -38,8 +38,7 @@ const COUNT_DEADLINE_MS = 120_000;
  * its column is an error, never silently truncated or zeroed (validation bounds every field
  * first; this keeps that guarantee if the two ever disagree).
  */
-const STRICT_MODE =
-  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
+const STRICT_MODE = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
 
 /**
  * A row lock is held for a few statements at most: a wait longer than this is a lost race
@@ -129,7 +128,13 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
   const db = drizzle({ client: pool });
 
   // The hot statements: SQL built by drizzle once, run as prepared statements.
-  const selectById = statement(db.select().from(expenses).where(eq(expenses.id, sql.placeholder("id"))).toSQL());
+  const selectById = statement(
+    db
+      .select()
+      .from(expenses)
+      .where(eq(expenses.id, sql.placeholder("id")))
+      .toSQL(),
+  );
   const insertRow = statement(
     db
       .insert(expenses)
@@ -147,10 +152,21 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
       })
       .toSQL(),
   );
-  const deleteById = statement(db.delete(expenses).where(eq(expenses.id, sql.placeholder("id"))).toSQL());
+  const deleteById = statement(
+    db
+      .delete(expenses)
+      .where(eq(expenses.id, sql.placeholder("id")))
+      .toSQL(),
+  );
   // The first page asks for ids above -1: every id (ids are unsigned), one statement for all pages.
   const pageAfter = statement(
-    db.select().from(expenses).where(gt(expenses.id, sql.placeholder("after"))).orderBy(asc(expenses.id)).limit(sql.placeholder("limit")).toSQL(),
+    db
+      .select()
+      .from(expenses)
+      .where(gt(expenses.id, sql.placeholder("after")))
+      .orderBy(asc(expenses.id))
+      .limit(sql.placeholder("limit"))
+      .toSQL(),
   );
   const idsAfter = statement(
     db
@@ -166,13 +182,25 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
     const [row] = await s.execute<Rows>(selectById.sql, selectById.bind({ id: Number(id) }));
     return row && fromRow(columnsToRow(row));
   };
-  const journalChange = statement(db.insert(rebalanceChanges).values({ id: sql.placeholder("id") }).toSQL());
+  const journalChange = statement(
+    db
+      .insert(rebalanceChanges)
+      .values({ id: sql.placeholder("id") })
+      .toSQL(),
+  );
   const journal = (s: Session, id: string) => s.execute(journalChange.sql, journalChange.bind({ id: Number(id) }));
   const bulk = <T>(work: (s: Session) => Promise<T>) => run(work, Math.max(target.timeoutMs, BULK_DEADLINE_MS));
   const selectRebalance = db.select().from(rebalance).where(eq(rebalance.name, CURRENT_REBALANCE)).toSQL();
   const loadRebalance = async (s: Session, lock = false) => {
     const [row] = await s.execute<Rows>(selectRebalance.sql + (lock ? " FOR UPDATE" : ""), selectRebalance.params);
-    return row && { job: String(row.job), phase: String(row.phase) as RebalancePhase, token: row.token === null ? null : String(row.token), text: String(row.record) };
+    return (
+      row && {
+        job: String(row.job),
+        phase: String(row.phase) as RebalancePhase,
+        token: row.token === null ? null : String(row.token),
+        text: String(row.record),
+      }
+    );
   };
   const selectRing = db.select().from(instanceRing).where(eq(instanceRing.role, CURRENT_RING)).toSQL();
   const loadRing = async (s: Session) => {
@@ -187,23 +215,26 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
   return {
     dialect: "mysql",
     insert: (record, options) =>
-      count.track(run(async (s) => {
-        const insert = async () => {
-          try {
-            await s.execute(insertRow.sql, insertRow.bind(toRow(record)));
-            return true;
-          } catch (e) {
-            if (driverError(e)?.code === "ER_DUP_ENTRY") return false;
-            throw e;
-          }
-        };
-        if (!options?.journal) return insert();
-        return s.transaction(async () => {
-          const stored = await insert();
-          if (stored) await journal(s, record.id);
-          return stored;
-        });
-      }), (inserted) => (inserted ? 1 : 0)),
+      count.track(
+        run(async (s) => {
+          const insert = async () => {
+            try {
+              await s.execute(insertRow.sql, insertRow.bind(toRow(record)));
+              return true;
+            } catch (e) {
+              if (driverError(e)?.code === "ER_DUP_ENTRY") return false;
+              throw e;
+            }
+          };
+          if (!options?.journal) return insert();
+          return s.transaction(async () => {
+            const stored = await insert();
+            if (stored) await journal(s, record.id);
+            return stored;
+          });
+        }),
+        (inserted) => (inserted ? 1 : 0),
+      ),
     get: (id) => run((s) => get(s, id)),
     // The answer is the row as THIS change left it: the UPDATE and the read share one
     // transaction, so the row lock the UPDATE takes keeps every other writer out until the
@@ -213,7 +244,11 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
       run(async (s) => {
         const set = toChanges(changes);
         if (Object.keys(set).length === 0) return get(s, id);
-        const change = db.update(expenses).set(set).where(eq(expenses.id, Number(id))).toSQL();
+        const change = db
+          .update(expenses)
+          .set(set)
+          .where(eq(expenses.id, Number(id)))
+          .toSQL();
         return s.transaction(async () => {
           const result = await s.execute<mysql.ResultSetHeader>(change.sql, change.params);
           if (result.affectedRows === 0) return undefined;
@@ -222,15 +257,18 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
         });
       }),
     delete: (id, options) =>
-      count.track(run(async (s) => {
-        const remove = async () => (await s.execute<mysql.ResultSetHeader>(deleteById.sql, deleteById.bind({ id: Number(id) }))).affectedRows === 1;
-        if (!options?.journal) return remove();
-        return s.transaction(async () => {
-          const deleted = await remove();
-          if (deleted) await journal(s, id);
-          return deleted;
-        });
-      }), (deleted) => (deleted ? -1 : 0)),
+      count.track(
+        run(async (s) => {
+          const remove = async () => (await s.execute<mysql.ResultSetHeader>(deleteById.sql, deleteById.bind({ id: Number(id) }))).affectedRows === 1;
+          if (!options?.journal) return remove();
+          return s.transaction(async () => {
+            const deleted = await remove();
+            if (deleted) await journal(s, id);
+            return deleted;
+          });
+        }),
+        (deleted) => (deleted ? -1 : 0),
+      ),
     list: (after, limit) =>
       run(async (s) => {
         const rows = await s.execute<Rows>(pageAfter.sql, pageAfter.bind({ after: after === undefined ? -1 : Number(after), limit }));
@@ -245,7 +283,10 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
           .set(row)
           .where(and(eq(instanceRing.role, CURRENT_RING), lt(instanceRing.epoch, ring.epoch)))
           .toSQL();
-        const insert = db.insert(instanceRing).values({ role: CURRENT_RING, ...row }).toSQL();
+        const insert = db
+          .insert(instanceRing)
+          .values({ role: CURRENT_RING, ...row })
+          .toSQL();
         // Compare-and-set without a transaction: a conditional UPDATE of the existing row, else
         // an INSERT of the first one (the primary key lets only one of two first saves in), else
         // the saved ring is at least as new. Another save landing between two of these steps
@@ -272,7 +313,11 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
           const current = await loadRebalance(s, true);
           if ((current?.token ?? null) !== expectedToken) return { saved: false as const, current };
           const row = { job: next.job, phase: next.phase, token: next.token, record: next.text, savedAt: sql`NOW(3)` };
-          const save = db.insert(rebalance).values({ name: CURRENT_REBALANCE, ...row }).onDuplicateKeyUpdate({ set: row }).toSQL();
+          const save = db
+            .insert(rebalance)
+            .values({ name: CURRENT_REBALANCE, ...row })
+            .onDuplicateKeyUpdate({ set: row })
+            .toSQL();
           await s.execute(save.sql, save.params);
           return { saved: true as const };
         }),
@@ -339,15 +384,18 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
       );
     },
     deleteMany: (ids) =>
-      count.track(bulk((s) =>
-        s.transaction(async () => {
-          let deleted = 0;
-          for (const part of chunks(ids, IDS_PER_STATEMENT)) {
-            deleted += (await s.query<mysql.ResultSetHeader>("DELETE FROM expenses WHERE id IN (?)", [part.map(Number)])).affectedRows;
-          }
-          return deleted;
-        }),
-      ), (deleted) => -deleted),
+      count.track(
+        bulk((s) =>
+          s.transaction(async () => {
+            let deleted = 0;
+            for (const part of chunks(ids, IDS_PER_STATEMENT)) {
+              deleted += (await s.query<mysql.ResultSetHeader>("DELETE FROM expenses WHERE id IN (?)", [part.map(Number)])).affectedRows;
+            }
+            return deleted;
+          }),
+        ),
+        (deleted) => -deleted,
+      ),
     listIds: (after, limit) =>
       run(async (s) => {
         const rows = await s.execute<Rows>(idsAfter.sql, idsAfter.bind({ after: after === undefined ? -1 : Number(after), limit }));
@@ -434,7 +482,9 @@ function addedByUpsert(result: { readonly info?: string }, rows: number): number
 /** `rows` rows into the expenses table, each replacing what its id held. */
 function upsertRows(rows: number): string {
   const one = `(${ROW_COLUMNS.map(() => "?").join(", ")})`;
-  const update = ROW_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = VALUES(${c})`).join(", ");
+  const update = ROW_COLUMNS.filter((c) => c !== "id")
+    .map((c) => `${c} = VALUES(${c})`)
+    .join(", ");
   return `INSERT INTO expenses (${ROW_COLUMNS.join(", ")}) VALUES ${Array(rows).fill(one).join(", ")} ON DUPLICATE KEY UPDATE ${update}`;
 }
 

@@ -98,10 +98,18 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   });
 
   const get = (id: string) => {
-    const row = db.select().from(expenses).where(eq(expenses.id, Number(id))).get();
+    const row = db
+      .select()
+      .from(expenses)
+      .where(eq(expenses.id, Number(id)))
+      .get();
     return row && fromRow(row);
   };
-  const journal = (id: string) => db.insert(rebalanceChanges).values({ id: Number(id) }).run();
+  const journal = (id: string) =>
+    db
+      .insert(rebalanceChanges)
+      .values({ id: Number(id) })
+      .run();
   const loadRebalance = () => {
     const row = db.select().from(rebalance).where(eq(rebalance.name, CURRENT_REBALANCE)).get();
     return row && { job: row.job, phase: row.phase as RebalancePhase, token: row.token, text: row.record };
@@ -128,46 +136,65 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   return {
     dialect: "sqlite",
     insert: (record, options) =>
-      count.track(run(
-        () =>
-          client.transaction(() => {
-            const stored =
-              db.insert(expenses).values(toRow(record)).onConflictDoNothing({ target: expenses.id }).returning({ id: expenses.id }).all().length === 1;
-            if (stored && options?.journal) journal(record.id);
-            return stored;
-          }).immediate(),
-        true,
-      ), (inserted) => (inserted ? 1 : 0)),
+      count.track(
+        run(
+          () =>
+            client
+              .transaction(() => {
+                const stored =
+                  db.insert(expenses).values(toRow(record)).onConflictDoNothing({ target: expenses.id }).returning({ id: expenses.id }).all().length === 1;
+                if (stored && options?.journal) journal(record.id);
+                return stored;
+              })
+              .immediate(),
+          true,
+        ),
+        (inserted) => (inserted ? 1 : 0),
+      ),
     get: (id) => run(() => get(id)),
     update: (id, changes, options) =>
       run(
         () =>
-          client.transaction(() => {
-            const set = toChanges(changes);
-            if (Object.keys(set).length === 0) return get(id);
-            const row = db.update(expenses).set(set).where(eq(expenses.id, Number(id))).returning().get();
-            if (row && options?.journal) journal(id);
-            return row && fromRow(row);
-          }).immediate(),
+          client
+            .transaction(() => {
+              const set = toChanges(changes);
+              if (Object.keys(set).length === 0) return get(id);
+              const row = db
+                .update(expenses)
+                .set(set)
+                .where(eq(expenses.id, Number(id)))
+                .returning()
+                .get();
+              if (row && options?.journal) journal(id);
+              return row && fromRow(row);
+            })
+            .immediate(),
         true,
       ),
     delete: (id, options) =>
-      count.track(run(
-        () =>
-          client.transaction(() => {
-            const deleted = db.delete(expenses).where(eq(expenses.id, Number(id))).returning({ id: expenses.id }).all().length === 1;
-            if (deleted && options?.journal) journal(id);
-            return deleted;
-          }).immediate(),
-        true,
-      ), (deleted) => (deleted ? -1 : 0)),
+      count.track(
+        run(
+          () =>
+            client
+              .transaction(() => {
+                const deleted =
+                  db
+                    .delete(expenses)
+                    .where(eq(expenses.id, Number(id)))
+                    .returning({ id: expenses.id })
+                    .all().length === 1;
+                if (deleted && options?.journal) journal(id);
+                return deleted;
+              })
+              .immediate(),
+          true,
+        ),
+        (deleted) => (deleted ? -1 : 0),
+      ),
     list: (after, limit) =>
       run(() => {
         const q = db.select().from(expenses);
-        const rows = (after === undefined ? q : q.where(gt(expenses.id, Number(after))))
-          .orderBy(asc(expenses.id))
-          .limit(limit)
-          .all();
+        const rows = (after === undefined ? q : q.where(gt(expenses.id, Number(after)))).orderBy(asc(expenses.id)).limit(limit).all();
         return rows.map(fromRow);
       }),
     loadRing: () => run(loadRing),
@@ -175,44 +202,50 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
       // A write transaction from the read on, so that another process on the same file cannot save in between.
       run(
         () =>
-          client.transaction(() => {
-            const current = loadRing();
-            if (current && current.epoch >= ring.epoch) return { saved: false as const, current };
-            const row = { epoch: ring.epoch, fingerprint: ring.fingerprint, ring: ring.text, savedAt: new Date().toISOString() };
-            db.insert(instanceRing)
-              .values({ role: CURRENT_RING, ...row })
-              .onConflictDoUpdate({ target: instanceRing.role, set: row })
-              .run();
-            return { saved: true as const };
-          }).immediate(),
+          client
+            .transaction(() => {
+              const current = loadRing();
+              if (current && current.epoch >= ring.epoch) return { saved: false as const, current };
+              const row = { epoch: ring.epoch, fingerprint: ring.fingerprint, ring: ring.text, savedAt: new Date().toISOString() };
+              db.insert(instanceRing)
+                .values({ role: CURRENT_RING, ...row })
+                .onConflictDoUpdate({ target: instanceRing.role, set: row })
+                .run();
+              return { saved: true as const };
+            })
+            .immediate(),
         true,
       ),
     loadRebalance: () => run(loadRebalance),
     saveRebalance: (next, expectedToken) =>
       run(
         () =>
-          client.transaction(() => {
-            const current = loadRebalance();
-            if ((current?.token ?? null) !== expectedToken) return { saved: false as const, current };
-            const row = { job: next.job, phase: next.phase, token: next.token, record: next.text, savedAt: new Date().toISOString() };
-            db.insert(rebalance)
-              .values({ name: CURRENT_REBALANCE, ...row })
-              .onConflictDoUpdate({ target: rebalance.name, set: row })
-              .run();
-            return { saved: true as const };
-          }).immediate(),
+          client
+            .transaction(() => {
+              const current = loadRebalance();
+              if ((current?.token ?? null) !== expectedToken) return { saved: false as const, current };
+              const row = { job: next.job, phase: next.phase, token: next.token, record: next.text, savedAt: new Date().toISOString() };
+              db.insert(rebalance)
+                .values({ name: CURRENT_REBALANCE, ...row })
+                .onConflictDoUpdate({ target: rebalance.name, set: row })
+                .run();
+              return { saved: true as const };
+            })
+            .immediate(),
         true,
       ),
     deleteRebalance: (expectedToken) =>
       run(
         () =>
-          client.transaction(() => {
-            const current = loadRebalance();
-            if (!current || current.token !== expectedToken) return false;
-            db.delete(rebalance).where(eq(rebalance.name, CURRENT_REBALANCE)).run();
-            db.delete(rebalanceChanges).run();
-            return true;
-          }).immediate(),
+          client
+            .transaction(() => {
+              const current = loadRebalance();
+              if (!current || current.token !== expectedToken) return false;
+              db.delete(rebalance).where(eq(rebalance.name, CURRENT_REBALANCE)).run();
+              db.delete(rebalanceChanges).run();
+              return true;
+            })
+            .immediate(),
         true,
       ),
     changes: (limit, afterSeq = -1) =>
@@ -227,12 +260,30 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
           .map((r) => ({ seq: r.seq, id: String(r.id) })),
       ),
     dropChanges: (seqs) =>
-      run(() => client.transaction(() => chunks(seqs).forEach((part) => db.delete(rebalanceChanges).where(inArray(rebalanceChanges.seq, [...part])).run())).immediate(), true),
+      run(
+        () =>
+          client
+            .transaction(() => {
+              for (const part of chunks(seqs)) {
+                db.delete(rebalanceChanges)
+                  .where(inArray(rebalanceChanges.seq, [...part]))
+                  .run();
+              }
+            })
+            .immediate(),
+        true,
+      ),
     clearChanges: () => run(() => void db.delete(rebalanceChanges).run(), true),
     getMany: (ids) =>
       run(() =>
         chunks(ids)
-          .flatMap((part) => db.select().from(expenses).where(inArray(expenses.id, part.map(Number))).all())
+          .flatMap((part) =>
+            db
+              .select()
+              .from(expenses)
+              .where(inArray(expenses.id, part.map(Number)))
+              .all(),
+          )
           .sort((a, b) => a.id - b.id)
           .map(fromRow),
       ),
@@ -242,26 +293,42 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
       await count.track(
         run(
           () =>
-            client.transaction(() => {
-              // each id once: an id given twice (in two chunks) must not count as stored twice
-              const ids = [...new Set(rows.map((r) => r.id))];
-              const existing = chunks(ids).reduce((n, part) => n + storedAmong(part), 0);
-              for (const r of rows) upsert.run(r);
-              return ids.length - existing;
-            }).immediate(),
+            client
+              .transaction(() => {
+                // each id once: an id given twice (in two chunks) must not count as stored twice
+                const ids = [...new Set(rows.map((r) => r.id))];
+                const existing = chunks(ids).reduce((n, part) => n + storedAmong(part), 0);
+                for (const r of rows) upsert.run(r);
+                return ids.length - existing;
+              })
+              .immediate(),
           true,
         ),
         (inserted) => inserted,
       );
     },
     deleteMany: (ids) =>
-      count.track(run(
-        () =>
-          client.transaction(() =>
-            chunks(ids).reduce((n, part) => n + db.delete(expenses).where(inArray(expenses.id, part.map(Number))).returning({ id: expenses.id }).all().length, 0),
-          ).immediate(),
-        true,
-      ), (deleted) => -deleted),
+      count.track(
+        run(
+          () =>
+            client
+              .transaction(() =>
+                chunks(ids).reduce(
+                  (n, part) =>
+                    n +
+                    db
+                      .delete(expenses)
+                      .where(inArray(expenses.id, part.map(Number)))
+                      .returning({ id: expenses.id })
+                      .all().length,
+                  0,
+                ),
+              )
+              .immediate(),
+          true,
+        ),
+        (deleted) => -deleted,
+      ),
     listIds: (after, limit) =>
       run(() => {
         const q = db.select({ id: expenses.id }).from(expenses);
@@ -301,7 +368,12 @@ function migrationTarget(client: Database): MigrationTarget {
       }
     },
     async applied() {
-      return new Set(client.query<{ version: number }, []>("SELECT version FROM schema_migrations").all().map((r) => r.version));
+      return new Set(
+        client
+          .query<{ version: number }, []>("SELECT version FROM schema_migrations")
+          .all()
+          .map((r) => r.version),
+      );
     },
     async apply(m) {
       for (const statement of m.statements) client.exec(statement);
