@@ -5,7 +5,7 @@
  * `bun build --compile` bundles them.
  */
 import { defineCommand } from "citty";
-import { main, type MainOptions } from "./main.ts";
+import { runCli, type RunCliOptions } from "./cli-runner.ts";
 import { describeVersion, VERSION, versionInfo } from "./version.ts";
 
 export const root = defineCommand({
@@ -43,7 +43,7 @@ Nodes: --nodes a=127.0.0.1:5001,b=127.0.0.1:5002 (or SHARDCTL_NODES); exit statu
 `;
 
 /** What the runner needs beyond the command tree: the examples after the usage, the --version line. */
-export const cliOptions: MainOptions = {
+export const cliOptions: RunCliOptions = {
   epilogue: EXAMPLES,
   version: () => {
     const v = versionInfo();
@@ -52,5 +52,5 @@ export const cliOptions: MainOptions = {
 };
 
 if (import.meta.main) {
-  process.exitCode = await main(root, process.argv.slice(2), cliOptions);
+  process.exitCode = await runCli(root, process.argv.slice(2), cliOptions);
 }

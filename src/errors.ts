@@ -9,7 +9,7 @@
  *
  * HTTP answer of the service: ApiError, whatever raises it (the body reader, the
  * expense rules, the ring check), becomes `{ error: kind, message, field? }` with its
- * status in the server's one error handler (src/server/errors.ts).
+ * status in the server's one error handler (src/http/errors.ts).
  */
 export class UsageError extends Error {
   override readonly name = "UsageError";

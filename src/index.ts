@@ -2,7 +2,7 @@
 export * from "./ring/index.ts";
 export { canonicalId, MAX_ID } from "./expenses/id.ts";
 export type { Expense, ExpenseCreate, ExpenseUpdate, ExpenseStatus } from "./expenses/model.ts";
-export { createApp, startInstance, type Instance, type InstanceOptions } from "./server/index.ts";
+export { createApp, startInstance, type Instance, type InstanceOptions } from "./instance/index.ts";
 export { openStore, type ExpenseStore } from "./store/index.ts";
 export { seedRecord } from "./expenses/seed-data.ts";
 export {

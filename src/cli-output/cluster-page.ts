@@ -48,12 +48,15 @@ export function renderClusterPage(ring: Ring, { refreshMs, sampleIds }: { refres
 </head>
 <body>
 <h1>shardctl cluster</h1>
-<p class="muted">Ring <code>${escapeHtml(ring.label)}</code>, ${ring.nodes.length} nodes, ${escapeHtml(vnodesCaption(ring))}. Checked every ${refreshMs / 1000} s; last check <span id="at">not yet</span>.</p>
+<p class="muted">Ring <code>${escapeHtml(ring.label)}</code>, ${ring.nodes.length} nodes, ${escapeHtml(vnodesCaption(ring))}.
+Checked every ${refreshMs / 1000} s; last check <span id="at">not yet</span>.</p>
 <p id="verdict">Checking the nodes ...</p>
 <table id="nodes">
-<thead><tr><th>node</th><th>url</th><th>up</th><th>ready</th><th>ring</th><th class="num">records</th><th>version</th><th>db</th><th class="num">check</th><th>rebalance</th></tr></thead>
+<thead><tr><th>node</th><th>url</th><th>up</th><th>ready</th><th>ring</th>
+<th class="num">records</th><th>version</th><th>db</th><th class="num">check</th><th>rebalance</th></tr></thead>
 <tbody></tbody>
-<tfoot><tr><td>total</td><td></td><td></td><td></td><td></td><td class="num" id="total"></td><td></td><td></td><td></td><td></td></tr></tfoot>
+<tfoot><tr><td>total</td><td></td><td></td><td></td><td></td>
+<td class="num" id="total"></td><td></td><td></td><td></td><td></td></tr></tfoot>
 </table>
 <div id="problems"></div>
 <div class="ring">${svg}</div>
@@ -106,7 +109,9 @@ export function renderClusterPage(ring: Ring, { refreshMs, sampleIds }: { refres
     document.getElementById("total").textContent = count(total);
     const bad = s.nodes.filter((n) => n.problem !== null);
     const verdict = document.getElementById("verdict");
-    verdict.textContent = bad.length === 0 ? "All " + s.nodes.length + " nodes up, ready and on ring " + s.ring : bad.length + " of " + s.nodes.length + " nodes need attention";
+    verdict.textContent = bad.length === 0
+      ? "All " + s.nodes.length + " nodes up, ready and on ring " + s.ring
+      : bad.length + " of " + s.nodes.length + " nodes need attention";
     verdict.className = bad.length === 0 ? "ok" : "bad";
     const problems = document.getElementById("problems");
     problems.replaceChildren(...bad.map((n) => el("p", "node " + n.name + ": " + n.problem, "problem")));

@@ -44,7 +44,9 @@ export function renderRebalance(report: RebalanceReport, options: { maxWidth?: n
     const c = report.copy;
     step(
       "copy",
-      `${plural(c.examined, "record")} in ${seconds(c.ms)} (${count(c.perSecond)}/s): ${count(c.missing + c.different)} copied, ${count(c.same)} already there${c.extra ? `, ${count(c.extra)} stale copies deleted` : ""}`,
+      `${plural(c.examined, "record")} in ${seconds(c.ms)} (${count(c.perSecond)}/s): ` +
+        `${count(c.missing + c.different)} copied, ${count(c.same)} already ` +
+        `there${c.extra ? `, ${count(c.extra)} stale copies deleted` : ""}`,
     );
   }
   if (report.catchUp)
@@ -54,14 +56,20 @@ export function renderRebalance(report: RebalanceReport, options: { maxWidth?: n
     const fixed = v.missing + v.different + v.extra;
     step(
       "verify",
-      `${plural(v.examined, "record")} compared in ${seconds(v.ms)}: ${fixed === 0 ? "all equal" : `${count(v.missing)} missing, ${count(v.different)} different, ${count(v.extra)} extra (writes meanwhile, or copies lost), fixed from the old owner`}`,
+      `${plural(v.examined, "record")} compared in ${seconds(v.ms)}: ` +
+        (fixed === 0
+          ? "all equal"
+          : `${count(v.missing)} missing, ${count(v.different)} different, ${count(v.extra)} extra ` +
+            "(writes meanwhile, or copies lost), fixed from the old owner"),
     );
   }
   if (report.fence) {
     const f = report.fence;
     step(
       "fence",
-      `${seconds(f.ms)}: requests on moving records were answered 503 (Retry-After: 1) this long; ${plural(f.drained, "record")} written since the comparison copied, ${plural(f.compared, "record")} compared again under it`,
+      `${seconds(f.ms)}: requests on moving records were answered 503 (Retry-After: 1) this long; ` +
+        `${plural(f.drained, "record")} written since the comparison copied, ${plural(f.compared, "record")} compared ` +
+        `again under it`,
     );
   }
   if (report.switched.length > 0) step("switch", `${report.switched.join(", ")} -> ring ${report.to}`);

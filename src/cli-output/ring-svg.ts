@@ -111,7 +111,8 @@ function pointLabels(labels: readonly { t: number; text: string }[], taken: Box[
       const [tx, ty] = at(l.t, R + 12);
       if (Math.hypot(x - l.want[0], y - l.want[1]) > 3) {
         out.push(
-          `<line class="leader" x1="${tx.toFixed(2)}" y1="${ty.toFixed(2)}" x2="${(x - side * 2).toFixed(2)}" y2="${y.toFixed(2)}" stroke="#999" stroke-width="0.6"/>`,
+          `<line class="leader" x1="${tx.toFixed(2)}" y1="${ty.toFixed(2)}" x2="${(x - side * 2).toFixed(2)}" ` +
+            `y2="${y.toFixed(2)}" stroke="#999" stroke-width="0.6"/>`,
         );
       }
       out.push(label.svg);

@@ -63,7 +63,10 @@ export function summaryLine(report: RunReport): string {
   const what = `created ${count(report.created)}, already stored ${count(report.exists)}, failed ${count(report.failed)}`;
   if (!report.interrupted) return `${plural(report.rows.length, "id")}: ${what}, in ${secs} s`;
   const finished = report.rows.length - report.unfinished;
-  return `interrupted after ${secs} s: ${count(finished)} of ${plural(report.rows.length, "id")} finished: ${what}; ${count(report.unfinished)} not finished (a re-run completes them)`;
+  return (
+    `interrupted after ${secs} s: ${count(finished)} of ${plural(report.rows.length, "id")} finished: ${what}; ` +
+    `${count(report.unfinished)} not finished (a re-run completes them)`
+  );
 }
 
 /** The failing step's message without the `node X (url): ` the row already names. */

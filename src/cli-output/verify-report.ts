@@ -38,7 +38,8 @@ export function renderVerify(report: VerifyReport, { maxWidth }: { maxWidth?: nu
   for (const cause of report.causes) parts.push(`likely cause: ${describeCause(cause)}`);
   const summary = [
     `${count(report.good)} of ${plural(report.checked, "id")} on their owner with the expected content`,
-    `${count(report.missing.length)} missing, ${count(report.mismatched.length)} mismatched, ${count(report.misplaced.length)} misplaced, ${count(report.extra.length)} extra`,
+    `${count(report.missing.length)} missing, ${count(report.mismatched.length)} mismatched, ` +
+      `${count(report.misplaced.length)} misplaced, ${count(report.extra.length)} extra`,
   ];
   if (report.unknown.length > 0) summary.push(`${count(report.unknown.length)} unknown (their owner's listing failed)`);
   if (report.unchecked === 1) summary.push("1 other record on its owner (not in the checked ids)");

@@ -1,20 +1,6 @@
-/**
- * Following the cluster's ring, for anything that sends requests to owners (the
- * sharded client, the router). The rule of the contract:
- *
- *   - every request carries X-Shard-Ring with the sender's ring label;
- *   - an answer that is a 421, or whose X-Shard-Ring has a larger epoch than the
- *     sender's, makes it read `GET /ring` from that node and adopt that ring when its
- *     epoch is larger; otherwise the two rings disagree and the message names both
- *     labels, and which side is stale.
- *
- * `followRing` does one such step and returns data; the caller decides what to retry
- * (once, never in a loop).
- */
-import { DEFAULT_VNODES } from "../ring/hash-ring.ts";
 import type { Node } from "../ring/node.ts";
-import { parseRingDocument } from "../ring/ring-file.ts";
-import { parseRingLabel, Ring } from "../ring/ring.ts";
+import { ringOfDocument } from "../ring/ring-file.ts";
+import { parseRingLabel, type Ring } from "../ring/ring.ts";
 import { ShardRequestError } from "./errors.ts";
 import { callShard, errorMessage, type RetryOptions } from "./transport.ts";
 
@@ -42,16 +28,21 @@ export function answerSuggestsNewerRing(current: Ring, answer: RingAnswer): bool
 export function ringDisagreement(theirs: string, current: Ring): string {
   const parsed = parseRingLabel(theirs);
   if (parsed && parsed.epoch < current.epoch) {
-    return `its ring ${theirs} is older than this client's ring ${current.label}: the instance is the stale one (switch it with PUT /ring, or restart it with the new ring)`;
+    return (
+      `its ring ${theirs} is older than this client's ring ${current.label}: the instance is the stale one (switch it ` +
+      `with PUT /ring, or restart it with the new ring)`
+    );
   }
   if (theirs === current.label) return `it holds ring ${theirs}, as this client does`;
-  return `its ring ${theirs} and this client's ring ${current.label} differ with no newer epoch on the instance's side: give the client the cluster's ring (shardctl ring check shows which instance holds which)`;
+  return (
+    `its ring ${theirs} and this client's ring ${current.label} differ with no newer epoch on the instance's side: ` +
+    `give the client the cluster's ring (shardctl ring check shows which instance holds which)`
+  );
 }
 
 /** The ring a `GET /ring` body describes; throws with the reason when it is not a ring file. */
-export function ringOfDocument(body: unknown): Ring {
-  const file = parseRingDocument(body, { what: "the answer" });
-  return new Ring(file.nodes, { vnodes: file.vnodes ?? DEFAULT_VNODES, epoch: file.epoch ?? 0 });
+export function ringOfAnswer(body: unknown): Ring {
+  return ringOfDocument(body, { what: "the answer" });
 }
 
 /**
@@ -70,7 +61,7 @@ export async function followRing(node: Pick<Node, "name" | "url">, current: Ring
   try {
     const res = await callShard(node, { method: "GET", path: "/ring" }, { ...options, retries: 0 });
     if (res.status !== 200) return { kind: "disagree", reason: `GET /ring answered HTTP ${res.status}: ${errorMessage(res.body)}` };
-    ring = ringOfDocument(res.body);
+    ring = ringOfAnswer(res.body);
   } catch (e) {
     const why = e instanceof ShardRequestError ? e.reason : (e as Error).message;
     return { kind: "disagree", reason: `its ring could not be read (GET /ring): ${why}` };

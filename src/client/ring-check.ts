@@ -5,7 +5,7 @@
 import type { Node } from "../ring/node.ts";
 import type { Ring } from "../ring/ring.ts";
 import { ShardRequestError } from "./errors.ts";
-import { ringOfDocument } from "./ring-adoption.ts";
+import { ringOfAnswer } from "./ring-adoption.ts";
 import { callShard, errorMessage, type RetryOptions } from "./transport.ts";
 
 /**
@@ -59,7 +59,7 @@ async function checkNode(node: Node, ring: Ring, options: RetryOptions): Promise
   if (res.status !== 200) return { ...row, state: "down", problem: `GET /ring answered HTTP ${res.status}: ${errorMessage(res.body)}` };
   let theirs: Ring;
   try {
-    theirs = ringOfDocument(res.body);
+    theirs = ringOfAnswer(res.body);
   } catch (e) {
     return { ...row, state: "down", problem: `GET /ring is not a ring: ${(e as Error).message}` };
   }

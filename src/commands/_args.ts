@@ -1,7 +1,7 @@
 /**
  * Argument groups shared by several commands, spread into their `args`. What the
  * values mean is decided elsewhere: numbers and id lists in _parse.ts, the ring in
- * force in src/ring/in-force.ts.
+ * force in src/commands/_ring.ts.
  */
 import type { ArgsDef } from "citty";
 import { DEFAULT_VNODES } from "../ring/hash-ring.ts";

@@ -6,8 +6,8 @@
  * that is taken, is a job failure (1).
  */
 import { JobFailed, UsageError } from "../errors.ts";
-import { startInstance, type Instance, type InstanceOptions } from "../server/instance.ts";
-import { RingStartError } from "../server/ring-guard.ts";
+import { startInstance, type Instance, type InstanceOptions } from "../instance/start.ts";
+import { RingStartError } from "../instance/ring-guard.ts";
 import { StoreLoginRefused, StoreUnavailable, StoreUrlError } from "../store/types.ts";
 import { parseStoreUrl } from "../store/url.ts";
 

@@ -5,7 +5,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { canonicalId, MAX_ID } from "../expenses/id.ts";
-import { LOG_FORMATS, type LogFormat } from "../server/request-log.ts";
+import { LOG_FORMATS, type LogFormat } from "../http/request-log.ts";
 
 /** Largest id list a command accepts, so a typo like 1..1e15 fails fast instead of eating memory. */
 export const MAX_IDS = 10_000_000;

@@ -18,9 +18,9 @@ import { verifyRecords } from "../client/verify.ts";
 import { runViaRouter } from "../client/via-router.ts";
 import { recordsForIds } from "../client/records.ts";
 import { JobFailed, UsageError } from "../errors.ts";
-import type { Instance } from "../server/index.ts";
+import type { Instance } from "../instance/index.ts";
 import { redact } from "../store/url.ts";
-import { ringInForce } from "../ring/in-force.ts";
+import { ringInForce } from "./_ring.ts";
 import { nodeAddress } from "../ring/node.ts";
 import { Ring } from "../ring/ring.ts";
 import { startRouter, type Router } from "../router/server.ts";
@@ -110,7 +110,8 @@ export default defineCommand({
         const adoption = await instance.adoptRing(demoRing);
         if (!adoption.adopted) {
           throw new JobFailed(
-            `node ${instance.name}: its database holds ring ${adoption.current}, not older than the demo's ring ${demoRing.label}; give the demo fresh databases`,
+            `node ${instance.name}: its database holds ring ${adoption.current}, not older than the demo's ring ` +
+              `${demoRing.label}; give the demo fresh databases`,
           );
         }
       }

@@ -9,7 +9,7 @@ import { progressBar, type ProgressSink } from "../cli-output/progress.ts";
 import { renderRebalance } from "../cli-output/rebalance-report.ts";
 import { UsageError } from "../errors.ts";
 import { rebalance, type ProgressEvent } from "../rebalance/run.ts";
-import { ringOfFile } from "../ring/in-force.ts";
+import { ringOfFile } from "./_ring.ts";
 import { jsonArg, wideArg } from "./_args.ts";
 import { intOption } from "./_parse.ts";
 
@@ -41,7 +41,8 @@ export default defineCommand({
     const from = args.from === undefined ? undefined : ringOfFile(args.from, `--from ${args.from}`);
     if (from && to.epoch <= from.epoch) {
       throw new UsageError(
-        `--to ${args.to} has epoch ${to.epoch}, not larger than --from ${args.from}'s ${from.epoch}: a ring replaces another only with a larger epoch (give the new ring "epoch": ${from.epoch + 1})`,
+        `--to ${args.to} has epoch ${to.epoch}, not larger than --from ${args.from}'s ${from.epoch}: a ring replaces ` +
+          `another only with a larger epoch (give the new ring "epoch": ${from.epoch + 1})`,
       );
     }
     const concurrency = intOption(args.concurrency, "concurrency", { min: 1, max: 64 });

@@ -5,7 +5,7 @@
 import { defineCommand } from "citty";
 import { JobFailed } from "../errors.ts";
 import { formatNode } from "../ring/node.ts";
-import { ringInForce } from "../ring/in-force.ts";
+import { ringInForce } from "./_ring.ts";
 import { DEFAULT_ROUTER_PORT, DEFAULT_ROUTER_TIMEOUT_MS, startRouter, type Router } from "../router/server.ts";
 import { ringArgs } from "./_args.ts";
 import { flagOrEnv, intOption, logFormatOption } from "./_parse.ts";
@@ -29,7 +29,8 @@ export default defineCommand({
       type: "string",
       valueHint: "text|json",
       description:
-        "Request log on stdout: text lines, or json (one object per request: time, node, method, route, path, status, duration_ms, request_id, upstream); env SHARDCTL_LOG_FORMAT (default: text)",
+        "Request log on stdout: text lines, or json (one object per request: time, node, method, route, path, status, " +
+        "duration_ms, request_id, upstream); env SHARDCTL_LOG_FORMAT (default: text)",
     },
   },
   async run({ args }) {

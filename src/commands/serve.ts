@@ -7,9 +7,9 @@
  */
 import { defineCommand } from "citty";
 import { UsageError } from "../errors.ts";
-import { ringInForce } from "../ring/in-force.ts";
+import { ringInForce } from "./_ring.ts";
 import { nodeNameProblem } from "../ring/node.ts";
-import { hostPort, hostProblem, isWildcardHost } from "../server/instance.ts";
+import { hostPort, hostProblem, isWildcardHost } from "../http/listen.ts";
 import { describeStoreUrl, redact } from "../store/url.ts";
 import { ringArgs } from "./_args.ts";
 import { flagOrEnv, intOption, logFormatOption } from "./_parse.ts";
@@ -35,13 +35,15 @@ export default defineCommand({
       type: "string",
       valueHint: "NAME",
       description:
-        "Node name for X-Shard-Node: letters, digits, . - _ : [ ]; env SHARDCTL_NAME (default: host:port; required with --host 0.0.0.0 or ::); with a ring, a node of it",
+        "Node name for X-Shard-Node: letters, digits, . - _ : [ ]; env SHARDCTL_NAME (default: host:port; required with " +
+        "--host 0.0.0.0 or ::); with a ring, a node of it",
     },
     "log-format": {
       type: "string",
       valueHint: "text|json",
       description:
-        "Request log on stdout: text lines, or json (one object per request: time, node, method, route, path, status, duration_ms, request_id); env SHARDCTL_LOG_FORMAT (default: text)",
+        "Request log on stdout: text lines, or json (one object per request: time, node, method, route, path, status, " +
+        "duration_ms, request_id); env SHARDCTL_LOG_FORMAT (default: text)",
     },
     // The client's ring options, but no default ring: without any, the instance checks no ownership.
     nodes: { ...ringArgs.nodes, description: "The cluster's nodes, [name=]host:port[:weight],...; env SHARDCTL_NODES (default: no ring)" },

@@ -8,9 +8,9 @@ import { renderClusterPage, STATUS_PATH } from "../cli-output/cluster-page.ts";
 import { renderStatus, summarizeStatus } from "../cli-output/status-report.ts";
 import { clusterStatus, type ClusterStatus } from "../client/status.ts";
 import { JobFailed, UsageError } from "../errors.ts";
-import { ringInForce } from "../ring/in-force.ts";
+import { ringInForce } from "./_ring.ts";
 import type { Ring } from "../ring/ring.ts";
-import { hostPort, hostProblem } from "../server/instance.ts";
+import { hostPort, hostProblem } from "../http/listen.ts";
 import { jsonArg, ringArgs, wideArg } from "./_args.ts";
 import { intOption, parseIds } from "./_parse.ts";
 

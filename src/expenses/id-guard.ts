@@ -1,6 +1,6 @@
 /**
  * What the routes need from the instance's ring: run a request on one id only if this
- * node serves that id, and say how its write is made. src/server/ring-guard.ts
+ * node serves that id, and say how its write is made. src/instance/ring-guard.ts
  * implements it (421 for ids of other nodes; during a rebalance, 503 for moving ids
  * under the fence, and the change log for writes to ids leaving the node).
  */

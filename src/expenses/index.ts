@@ -23,7 +23,7 @@ export const expenseModels = { Expense, ExpenseCreate, ExpenseUpdate, ExpensePag
 export const expenseRoutes = {
   create: {
     body: "ExpenseCreate",
-    // our reader (server/body.ts) still parses; the name tells the OpenAPI document the body is JSON
+    // our reader (http/body.ts) still parses; the name tells the OpenAPI document the body is JSON
     parse: "application/json",
     query: NoQuery,
     response: {

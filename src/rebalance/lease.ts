@@ -12,8 +12,8 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { ShardRequestError } from "../client/errors.ts";
 import type { RingMove } from "../ring/move.ts";
-import type { FenceFigures, RebalanceDetail, RebalanceHolder, RebalanceProgress } from "../server/rebalance-model.ts";
-import { ringDocument } from "../server/ring-guard.ts";
+import type { FenceFigures, RebalanceDetail, RebalanceHolder, RebalanceProgress } from "./protocol.ts";
+import { ringDocument } from "../ring/ring-file.ts";
 import { RebalanceFailed } from "./errors.ts";
 import { AdminAnswerError, type NodeAdmin } from "./node-admin.ts";
 import type { NodeState } from "./survey.ts";
@@ -96,7 +96,8 @@ export class Lease {
         const h = held!.holder!;
         throw new RebalanceFailed(
           "lease",
-          `rebalance ${move.job} is running: held by pid ${h.pid} on ${h.host} since ${h.since}, heard of ${Math.round(Math.min(...mine.map((r) => r.heartbeatAgeMs ?? Infinity)) / 1000)} s ago; ` +
+          `rebalance ${move.job} is running: held by pid ${h.pid} on ${h.host} since ${h.since}, heard of ` +
+            `${Math.round(Math.min(...mine.map((r) => r.heartbeatAgeMs ?? Infinity)) / 1000)} s ago; ` +
             `wait for it to end, or stop that process and run this command again`,
         );
       }

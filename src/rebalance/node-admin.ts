@@ -1,12 +1,12 @@
 /**
  * The rebalance's requests to one instance: its ring, and the admin endpoints of
- * src/server/rebalance-routes.ts, through the client's transport (timeouts, retries with
+ * src/instance/rebalance-routes.ts, through the client's transport (timeouts, retries with
  * backoff, Retry-After). Every endpoint that changes something is safe to send again.
  */
 import { callShard, errorMessage, type ShardResponse } from "../client/transport.ts";
 import type { Expense } from "../expenses/model.ts";
 import type { Node } from "../ring/node.ts";
-import type { FenceFigures, LeaseRequest, PlanAnswer, RebalanceDetail, RebalanceProgress, RebalanceSummary, RecordsPage } from "../server/rebalance-model.ts";
+import type { FenceFigures, LeaseRequest, PlanAnswer, RebalanceDetail, RebalanceProgress, RebalanceSummary, RecordsPage } from "./protocol.ts";
 
 /** An answer other than the one asked for: its status and the instance's error kind and message. */
 export class AdminAnswerError extends Error {

@@ -22,7 +22,7 @@
 import { Interrupted } from "../errors.ts";
 import { transfers } from "../ring/analysis.ts";
 import type { Ring } from "../ring/ring.ts";
-import type { FenceFigures, PlanAnswer, RebalanceDetail, RebalanceProgress, RebalanceStep } from "../server/rebalance-model.ts";
+import type { FenceFigures, PlanAnswer, RebalanceDetail, RebalanceProgress, RebalanceStep } from "./protocol.ts";
 import { RebalanceFailed } from "./errors.ts";
 import { Lease } from "./lease.ts";
 import type { AdminOptions, NodeAdmin } from "./node-admin.ts";
@@ -269,7 +269,8 @@ class Job {
         if (log.ids.length > 0) {
           throw new RebalanceFailed(
             "fence",
-            `node ${n.name} holds ${log.ids.length} logged write(s) not copied (first: record ${log.ids[0]}), but a node switched already: copy them by hand from ${n.name}`,
+            `node ${n.name} holds ${log.ids.length} logged write(s) not copied (first: record ${log.ids[0]}), but a node ` +
+              `switched already: copy them by hand from ${n.name}`,
             {
               node: n.name,
               record: log.ids[0],

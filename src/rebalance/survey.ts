@@ -7,12 +7,11 @@
  */
 import { ShardRequestError } from "../client/errors.ts";
 import { UsageError } from "../errors.ts";
-import { DEFAULT_VNODES } from "../ring/hash-ring.ts";
 import { RingMove } from "../ring/move.ts";
 import type { Node } from "../ring/node.ts";
-import { parseRingDocument } from "../ring/ring-file.ts";
-import { Ring } from "../ring/ring.ts";
-import type { RebalanceDetail } from "../server/rebalance-model.ts";
+import { ringOfDocument } from "../ring/ring-file.ts";
+import type { Ring } from "../ring/ring.ts";
+import type { RebalanceDetail } from "./protocol.ts";
 import { RebalanceFailed } from "./errors.ts";
 import { AdminAnswerError, NodeAdmin, type AdminOptions } from "./node-admin.ts";
 
@@ -31,12 +30,6 @@ export interface Survey {
   readonly nodes: readonly NodeState[];
   /** new: nothing of it happened yet; unfinished: a run of it stopped (resume); done: it finished, or every node holds the new ring already. */
   readonly status: "new" | "unfinished" | "done";
-}
-
-/** The ring a document (GET /ring, a stored rebalance) describes. */
-export function ringOfDocument(doc: unknown, what: string): Ring {
-  const file = parseRingDocument(doc, { what });
-  return new Ring(file.nodes, { vnodes: file.vnodes ?? DEFAULT_VNODES, epoch: file.epoch ?? 0 });
 }
 
 const reason = (e: unknown) => (e instanceof ShardRequestError ? e.reason : e instanceof Error ? e.message : String(e));
@@ -63,7 +56,8 @@ async function detailOf(admin: NodeAdmin): Promise<RebalanceDetail | undefined> 
   } catch (e) {
     if (e instanceof AdminAnswerError && e.status === 403) {
       throw new UsageError(
-        `node ${admin.name} refuses admin requests: ${e.message.replace(/^GET \/rebalance: HTTP 403: /, "")} (give the cluster's token in SHARDCTL_ADMIN_TOKEN)`,
+        `node ${admin.name} refuses admin requests: ${e.message.replace(/^GET \/rebalance: HTTP 403: /, "")} (give the ` +
+          `cluster's token in SHARDCTL_ADMIN_TOKEN)`,
       );
     }
     throw new RebalanceFailed("survey", `node ${admin.name} (${admin.node.url}): ${reason(e)}`, { node: admin.name });
@@ -95,7 +89,8 @@ export async function surveyCluster(to: Ring, from: Ring | undefined, options: A
   if (from === undefined) from = oldRingFromInstances(to, newRings, newDetails);
   if (to.epoch <= from.epoch) {
     throw new UsageError(
-      `the new ring ${to.label} must have a larger epoch than the old ring ${from.label} (${to.epoch} is not larger than ${from.epoch}): give the new ring file "epoch": ${from.epoch + 1}`,
+      `the new ring ${to.label} must have a larger epoch than the old ring ${from.label} (${to.epoch} is not larger ` +
+        `than ${from.epoch}): give the new ring file "epoch": ${from.epoch + 1}`,
     );
   }
   const move = new RingMove(from, to);
@@ -135,7 +130,8 @@ export async function surveyCluster(to: Ring, from: Ring | undefined, options: A
   for (const n of nodes) {
     if (n.ring !== from.label && n.ring !== to.label) {
       throw new UsageError(
-        `node ${n.admin.name} holds ring ${n.ring}, neither the old ring ${from.label} nor the new ring ${to.label}: check --from and --to against the cluster (shardctl ring check)`,
+        `node ${n.admin.name} holds ring ${n.ring}, neither the old ring ${from.label} nor the new ring ${to.label}: ` +
+          `check --from and --to against the cluster (shardctl ring check)`,
       );
     }
   }
@@ -149,12 +145,12 @@ export async function surveyCluster(to: Ring, from: Ring | undefined, options: A
 /** The ring the instances of `to` hold besides `to` (or the old ring of a rebalance to `to` they took part in). */
 function oldRingFromInstances(to: Ring, rings: readonly Record<string, unknown>[], details: readonly (RebalanceDetail | undefined)[]): Ring {
   const recorded = details.find((d) => d && d.to === to.label && d.phase !== "done") ?? details.find((d) => d && d.to === to.label);
-  if (recorded) return ringOfDocument(recorded.fromRing, "the old ring of the rebalance recorded on the instances");
+  if (recorded) return ringOfDocument(recorded.fromRing, { what: "the old ring of the rebalance recorded on the instances" });
   const others = new Map<string, Record<string, unknown>>();
   for (const doc of rings) if (doc.label !== to.label) others.set(String(doc.label), doc);
   if (others.size === 1) {
     const { rebalance: _, ...doc } = [...others.values()][0]!;
-    return ringOfDocument(doc, "the ring the instances hold");
+    return ringOfDocument(doc, { what: "the ring the instances hold" });
   }
   if (others.size === 0) {
     throw new UsageError(

@@ -17,7 +17,7 @@
  */
 import type { Expense } from "../expenses/model.ts";
 import type { RingMove } from "../ring/move.ts";
-import type { MovingRecord, RecordsPage } from "../server/rebalance-model.ts";
+import type { MovingRecord, RecordsPage } from "./protocol.ts";
 import { RebalanceFailed, type RebalanceStepName } from "./errors.ts";
 import type { NodeAdmin } from "./node-admin.ts";
 import { ShardRequestError } from "../client/errors.ts";
@@ -243,7 +243,8 @@ export async function syncPass(
         if (source !== out!.node.name || into!.node.name !== target) {
           throw new RebalanceFailed(
             step,
-            `record ${record.id}: node ${out!.node.name} gives it to ${target}, but node ${into!.node.name} expects it from ${source}: the nodes disagree on the rings`,
+            `record ${record.id}: node ${out!.node.name} gives it to ${target}, but node ${into!.node.name} expects it from ` +
+              `${source}: the nodes disagree on the rings`,
             {
               record: record.id,
             },

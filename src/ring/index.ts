@@ -3,5 +3,4 @@ export * from "./hash-ring.ts";
 export * from "./node.ts";
 export * from "./ring.ts";
 export * from "./ring-file.ts";
-export * from "./in-force.ts";
 export * from "./analysis.ts";

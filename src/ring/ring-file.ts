@@ -22,9 +22,9 @@
  * epoch is caught. `rebalance` (what GET /ring says of a rebalance) is ignored. Unknown
  * keys are errors, so that a typo such as "wieght" does not silently change placement.
  */
-import { MAX_VNODES } from "./hash-ring.ts";
+import { DEFAULT_VNODES, MAX_VNODES } from "./hash-ring.ts";
 import { assertDistinct, makeNode, NodeListError, parseNode, parsePort, type Node } from "./node.ts";
-import { fingerprintOf, ringLabel } from "./ring.ts";
+import { fingerprintOf, Ring, ringLabel } from "./ring.ts";
 
 export interface RingFile {
   readonly epoch?: number;
@@ -140,4 +140,26 @@ function object(value: unknown, where: string, keys: readonly string[]): Record<
     throw new NodeListError(`${where}: unknown key ${unknown.map((k) => `"${k}"`).join(", ")}; expected ${keys.map((k) => `"${k}"`).join(", ")}`);
   }
   return value as Record<string, unknown>;
+}
+
+/** The body of GET /ring: a ring file (Ring.toJSON() and its label), so that it can be saved and used as one. */
+export function ringDocument(ring: Ring) {
+  const { nodes, ...rest } = ring.toJSON();
+  return { ...rest, nodes: [...nodes], label: ring.label };
+}
+
+/**
+ * The Ring a ring file describes: its vnodes (default 160) and its epoch (default 0).
+ * Throws RingError when its nodes cannot form a ring (colliding points).
+ */
+export function ringOf(file: RingFile): Ring {
+  return new Ring(file.nodes, { vnodes: file.vnodes ?? DEFAULT_VNODES, epoch: file.epoch ?? 0 });
+}
+
+/**
+ * The Ring of a ring document already parsed from JSON (a request body, GET /ring's answer,
+ * a rebalance record): parseRingDocument, then ringOf. Throws NodeListError or RingError.
+ */
+export function ringOfDocument(doc: unknown, options: RingFileOptions = {}): Ring {
+  return ringOf(parseRingDocument(doc, options));
 }

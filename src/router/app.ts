@@ -14,14 +14,15 @@ import { NoQuery } from "../expenses/model.ts";
 import { expenseChanges, newExpense, pageRequest } from "../expenses/service.ts";
 import { RING_HEADER, type Ring } from "../ring/ring.ts";
 import type { Node } from "../ring/node.ts";
-import { rejectRepeatedQuery } from "../server/app.ts";
-import { MAX_BODY_BYTES, parseJsonText, readBodyText } from "../server/body.ts";
-import { answerError } from "../server/errors.ts";
-import { HttpMetrics } from "../server/metrics.ts";
-import { apiDocs, openapiPage } from "../server/openapi-page.ts";
-import { metricsFeature } from "../server/status.ts";
-import { ringDocument } from "../server/ring-guard.ts";
-import { RingBody } from "../server/ring-routes.ts";
+import { rejectRepeatedQuery } from "../http/query.ts";
+import { MAX_BODY_BYTES, parseJsonText, readBodyText } from "../http/body.ts";
+import { answerError } from "../http/errors.ts";
+import { INSTANCE_ROUTES } from "../instance/routes.ts";
+import { HttpMetrics, metricsFeature } from "../http/metrics.ts";
+import { apiDocs, openapiPage } from "../http/openapi-page.ts";
+
+import { ringDocument } from "../ring/ring-file.ts";
+import { RingBody } from "../http/ring-body.ts";
 import { badAnswer, failedRequest, RouterError, wrongNode } from "./errors.ts";
 import type { FollowedRing } from "./followed-ring.ts";
 import { headersToClient, headersToInstance, requestIdOf } from "./headers.ts";
@@ -207,12 +208,18 @@ export function createRouterApp({
         set.status = error.status;
         return error.body;
       }
-      return answerError("router", code, error, request, set);
+      // the 405s answer by the instance's table: the routes a router forwards are an instance's
+      return answerError("router", code, error, request, set, INSTANCE_ROUTES);
     })
     .use(
       apiDocs(
         "shardctl router",
-        "The expense API of an instance in front of the whole cluster: each request goes to the owner of its id on the ring, and the owner's answer comes back with its X-Shard-Node, plus X-Shard-Url (the instance's address) and X-Request-Id. The listing merges every node's records in id order. An owner with no usable answer: 503 node_unavailable, 504 node_timeout, 504 outcome_unknown (a POST that may have been stored: it is never sent twice), 502 bad_answer or wrong_node; each names the node and the cause. Requests are validated as an instance validates them, before any node is contacted.",
+        "The expense API of an instance in front of the whole cluster: each request goes to the owner of its id on the " +
+          "ring, and the owner's answer comes back with its X-Shard-Node, plus X-Shard-Url (the instance's address) and " +
+          "X-Request-Id. The listing merges every node's records in id order. An owner with no usable answer: 503 " +
+          "node_unavailable, 504 node_timeout, 504 outcome_unknown (a POST that may have been stored: it is never sent " +
+          "twice), 502 bad_answer or wrong_node; each names the node and the cause. Requests are validated as an instance " +
+          "validates them, before any node is contacted.",
       ),
     )
     .use(openapiPage())

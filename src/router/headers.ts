@@ -5,7 +5,7 @@
  * the request's X-Request-Id, the client's own or one made here.
  */
 import { RING_HEADER } from "../ring/ring.ts";
-import { givenRequestId } from "../server/request-log.ts";
+import { givenRequestId } from "../http/request-log.ts";
 
 const HOP_BY_HOP = [
   "connection",

@@ -3,12 +3,13 @@
  * handler (every answer is JSON, none shows a stack), one request log line per
  * request, and a graceful `stop()` that lets requests in flight finish.
  */
-import { accounted } from "../server/accounting.ts";
-import { INTERNAL } from "../server/errors.ts";
-import { HttpMetrics, ringMetric } from "../server/metrics.ts";
-import { jsonLine, stdoutLog, textLine, type LineFormat, type LogFormat, type RequestLog } from "../server/request-log.ts";
-import { routeOf, UNMATCHED } from "../server/routes.ts";
-import { hostPort, routable } from "../server/instance.ts";
+import { accounted } from "../http/accounting.ts";
+import { INTERNAL } from "../http/errors.ts";
+import { HttpMetrics, ringMetric } from "../http/metrics.ts";
+import { jsonLine, stdoutLog, textLine, type LineFormat, type LogFormat, type RequestLog } from "../http/request-log.ts";
+import { UNMATCHED } from "../http/routes.ts";
+import { routeOf } from "../instance/routes.ts";
+import { hostPort, routable } from "../http/listen.ts";
 import type { Ring } from "../ring/ring.ts";
 import { createRouterApp, defaultDeadlineMs } from "./app.ts";
 import { FollowedRing } from "./followed-ring.ts";

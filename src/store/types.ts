@@ -1,6 +1,6 @@
 import type { ExpenseRecords } from "../expenses/records.ts";
-import type { RebalanceRecords } from "../server/rebalance-records.ts";
-import type { RingRecords } from "../server/ring-records.ts";
+import type { RebalanceRecords } from "../rebalance/records.ts";
+import type { RingRecords } from "../ring/ring-records.ts";
 
 /**
  * A database of expense records: the records the rules need (ExpenseRecords), the

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { chromiumMissing, dumpDom } from "../support/chromium.ts";
 import { runCli } from "../support/cli.ts";
 import { freePort, waitFor } from "../support/net.ts";
-import { localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../server/ring-cluster.ts";
+import { localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../instance/ring-cluster.ts";
 
 const CLI = join(import.meta.dir, "../../src/cli.ts");
 const noBrowser = chromiumMissing("the cluster page in a browser");

@@ -3,7 +3,7 @@ import { afterEach, beforeEach } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startInstance, type Instance } from "../../src/server/index.ts";
+import { startInstance, type Instance } from "../../src/instance/index.ts";
 
 export interface LocalCluster {
   readonly instances: Instance[];

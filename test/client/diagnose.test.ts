@@ -8,7 +8,7 @@ import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { recordsForIds } from "../../src/client/records.ts";
 import { verifyRecords } from "../../src/client/verify.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import { startInstance, type Instance } from "../../src/server/index.ts";
+import { startInstance, type Instance } from "../../src/instance/index.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { useLocalCluster } from "./cluster.ts";
 

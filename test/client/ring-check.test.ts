@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ring } from "../../src/ring/ring.ts";
-import { startInstance } from "../../src/server/index.ts";
+import { startInstance } from "../../src/instance/index.ts";
 import { runCli } from "../support/cli.ts";
-import { call, localNodes, ringOf, startRingCluster, type RingCluster } from "../server/ring-cluster.ts";
+import { call, localNodes, ringOf, startRingCluster, type RingCluster } from "../instance/ring-cluster.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "shardctl-ring-check-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

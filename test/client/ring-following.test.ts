@@ -14,7 +14,7 @@ import { ShardRequestError } from "../../src/client/errors.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { runCli } from "../support/cli.ts";
-import { call, localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../server/ring-cluster.ts";
+import { call, localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../instance/ring-cluster.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "shardctl-ring-following-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

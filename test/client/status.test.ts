@@ -11,7 +11,7 @@ import { Ring } from "../../src/ring/ring.ts";
 import { VERSION } from "../../src/version.ts";
 import { runCli } from "../support/cli.ts";
 import { waitFor } from "../support/net.ts";
-import { call, localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../server/ring-cluster.ts";
+import { call, localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../instance/ring-cluster.ts";
 
 const CLI = join(import.meta.dir, "../../src/cli.ts");
 const clusters: RingCluster[] = [];

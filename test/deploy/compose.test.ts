@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { ringInForce } from "../../src/ring/in-force.ts";
+import { ringInForce } from "../../src/commands/_ring.ts";
 import { nodeAddress, parseNodeList } from "../../src/ring/node.ts";
 import { parseStoreUrl } from "../../src/store/url.ts";
 

@@ -13,7 +13,7 @@ import mysql from "mysql2/promise";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { parseNodeList, type Node } from "../../src/ring/node.ts";
 import { Ring } from "../../src/ring/ring.ts";
-import { startInstance, type Instance } from "../../src/server/index.ts";
+import { startInstance, type Instance } from "../../src/instance/index.ts";
 import { openStore } from "../../src/store/index.ts";
 import { startMariaDBs, type MariaDB } from "../support/mariadb.ts";
 import { freePort } from "../support/net.ts";

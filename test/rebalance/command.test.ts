@@ -13,7 +13,7 @@ import { rebalance } from "../../src/rebalance/run.ts";
 import { RebalanceFailed } from "../../src/rebalance/errors.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { runCli } from "../support/cli.ts";
-import { call } from "../server/ring-cluster.ts";
+import { call } from "../instance/ring-cluster.ts";
 import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, sqliteDatabases, withCluster } from "./cluster.ts";
 
 setDefaultTimeout(60_000);

@@ -16,7 +16,7 @@ import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { mysqlUnavailable } from "../support/mariadb.ts";
 import { runCli } from "../support/cli.ts";
 import { waitFor } from "../support/net.ts";
-import { call } from "../server/ring-cluster.ts";
+import { call } from "../instance/ring-cluster.ts";
 import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, useMariaDBServers, withCluster } from "./cluster.ts";
 
 setDefaultTimeout(180_000);

@@ -9,7 +9,7 @@ import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { mysqlUnavailable } from "../support/mariadb.ts";
 import { runCli } from "../support/cli.ts";
-import { call } from "../server/ring-cluster.ts";
+import { call } from "../instance/ring-cluster.ts";
 import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, useMariaDBServers, withCluster } from "./cluster.ts";
 
 setDefaultTimeout(120_000);

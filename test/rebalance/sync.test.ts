@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import type { NodeAdmin } from "../../src/rebalance/node-admin.ts";
 import { dropLogged, type SyncContext } from "../../src/rebalance/sync.ts";
-import { DropRequest } from "../../src/server/rebalance-model.ts";
+import { DropRequest } from "../../src/rebalance/protocol.ts";
 
 describe("dropLogged", () => {
   test("drops every entry once, in requests within an instance's limit", async () => {

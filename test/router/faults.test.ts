@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import { startInstance, type Instance } from "../../src/server/index.ts";
+import { startInstance, type Instance } from "../../src/instance/index.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { startRouter, type Router } from "../../src/router/index.ts";
-import { ringDocument } from "../../src/server/ring-guard.ts";
+import { ringDocument } from "../../src/ring/ring-file.ts";
 import { startLocalCluster, type LocalCluster } from "../client/cluster.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { freePort, waitFor } from "../support/net.ts";

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import { startInstance, type Instance } from "../../src/server/index.ts";
+import { startInstance, type Instance } from "../../src/instance/index.ts";
 import { parsePrometheusText, sampleValue } from "../support/prom-text.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { freePort } from "../support/net.ts";

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { startRouter, type Router } from "../../src/router/index.ts";
-import { ringDocument } from "../../src/server/ring-guard.ts";
-import { localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../server/ring-cluster.ts";
+import { ringDocument } from "../../src/ring/ring-file.ts";
+import { localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../instance/ring-cluster.ts";
 import { call, nodeAnswer, stubNode } from "./support.ts";
 
 const body = (id: string) => JSON.stringify(seedRecord(id));

@@ -5,11 +5,11 @@
  * would answer 500, so a request that got through would show twice.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { MAX_BODY_BYTES } from "../../src/server/body.ts";
-import { startInstance, type Instance } from "../../src/server/index.ts";
+import { MAX_BODY_BYTES } from "../../src/http/body.ts";
+import { startInstance, type Instance } from "../../src/instance/index.ts";
 import type { Router } from "../../src/router/index.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import { badPosts } from "../server/api.contract.ts";
+import { badPosts } from "../instance/api.contract.ts";
 import { routerFor, stubNode, type StubNode } from "./support.ts";
 
 let reference: Instance;

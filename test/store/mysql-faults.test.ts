@@ -13,7 +13,7 @@ import { openStore, parseStoreUrl } from "../../src/store/index.ts";
 import type { ExpenseStore } from "../../src/store/types.ts";
 import { mysqlUnavailable, startMariaDB, type MariaDB } from "../support/mariadb.ts";
 import { waitFor } from "../support/net.ts";
-import { harness } from "../server/api.contract.ts";
+import { harness } from "../instance/api.contract.ts";
 import { stored } from "./store.contract.ts";
 
 describe.skipIf(!!mysqlUnavailable)("mysql store under races and faults", () => {

@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import { startInstance } from "../../src/server/index.ts";
+import { startInstance } from "../../src/instance/index.ts";
 import { openSqliteStore } from "../../src/store/sqlite/store.ts";
-import { harness } from "../server/api.contract.ts";
+import { harness } from "../instance/api.contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "shardctl-sqlite-faults-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

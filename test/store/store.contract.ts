@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Expense } from "../../src/expenses/model.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import type { StoredRebalance } from "../../src/server/rebalance-records.ts";
+import type { StoredRebalance } from "../../src/rebalance/records.ts";
 import type { ExpenseStore } from "../../src/store/types.ts";
 import { useStores } from "./fixtures.ts";
 

@@ -1,7 +1,7 @@
 /** Runs `shardctl <argv>` in this process through the real runner: its exit status and what it printed. */
 import { spyOn } from "bun:test";
 import { cliOptions, root } from "../../src/cli.ts";
-import { main } from "../../src/main.ts";
+import { runCli as runTree } from "../../src/cli-runner.ts";
 
 export interface CliResult {
   readonly code: number;
@@ -30,7 +30,7 @@ export async function runCli(...argv: string[]): Promise<CliResult> {
     }),
   ];
   try {
-    const code = await main(root, argv, cliOptions);
+    const code = await runTree(root, argv, cliOptions);
     return { code, stdout: out.join("\n"), stderr: err.join("\n"), interleaved: both.join("\n") };
   } finally {
     for (const s of spies) s.mockRestore();

@@ -8,7 +8,7 @@ import type { ExpenseCreate } from "../../expenses/model.ts";
 import { DataFileError, readRecordsFile, recordsForIds } from "../../client/records.ts";
 import { ShardedExpenseClient } from "../../client/sharded-client.ts";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from "../../client/transport.ts";
-import { ringInForce } from "../../ring/in-force.ts";
+import { ringInForce } from "../_ring.ts";
 import { intOption, parseIds } from "../_parse.ts";
 
 export const dataArg = {

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { numeric, renderTable } from "../../cli-output/table.ts";
-import { ringInForce } from "../../ring/in-force.ts";
+import { ringInForce } from "../_ring.ts";
 import { idsArg, jsonArg, ringArgs } from "../_args.ts";
 import { parseIds } from "../_parse.ts";
 

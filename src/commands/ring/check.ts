@@ -4,7 +4,7 @@ import { renderRingCheck, summarizeRingCheck } from "../../cli-output/ring-check
 import { checkRings } from "../../client/ring-check.ts";
 import { DEFAULT_TIMEOUT_MS } from "../../client/transport.ts";
 import { JobFailed } from "../../errors.ts";
-import { ringInForce } from "../../ring/in-force.ts";
+import { ringInForce } from "../_ring.ts";
 import { jsonArg, ringArgs } from "../_args.ts";
 import { intOption } from "../_parse.ts";
 

@@ -2,7 +2,7 @@
 import { defineCommand } from "citty";
 import { JobFailed, UsageError } from "../../errors.ts";
 import { assertDistinct, HashRing, NodeListError, parseNode, percentOf, RingError, transfers, type Node, type Transfer } from "../../ring/index.ts";
-import { ringInForce } from "../../ring/in-force.ts";
+import { ringInForce } from "../_ring.ts";
 import { jsonArg, ringArgs } from "../_args.ts";
 import { numeric, renderTable } from "../../cli-output/table.ts";
 import { plural, vnodesEach } from "../../cli-output/words.ts";
@@ -42,7 +42,8 @@ export default defineCommand({
   meta: {
     name: "diff",
     description:
-      "What adding or removing a node would move: the share of the hash space and of a sample of ids going from which node to which, and proof that nothing else moves",
+      "What adding or removing a node would move: the share of the hash space and of a sample of ids going from which " +
+      "node to which, and proof that nothing else moves",
   },
   args: {
     add: { type: "string", valueHint: "NAME=HOST:PORT[:WEIGHT]", description: "A node to add (with --remove as well: a replacement)" },

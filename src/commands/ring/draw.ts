@@ -4,7 +4,7 @@ import { defineCommand } from "citty";
 import { renderRingSvg } from "../../cli-output/ring-svg.ts";
 import { plural } from "../../cli-output/words.ts";
 import { JobFailed, UsageError } from "../../errors.ts";
-import { ringInForce } from "../../ring/in-force.ts";
+import { ringInForce } from "../_ring.ts";
 import { idsArg, ringArgs } from "../_args.ts";
 import { parseSample } from "./_shared.ts";
 

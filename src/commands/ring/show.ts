@@ -2,7 +2,7 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../errors.ts";
 import { canonicalId } from "../../expenses/id.ts";
-import { ringInForce } from "../../ring/in-force.ts";
+import { ringInForce } from "../_ring.ts";
 import { jsonArg, ringArgs, wideArg } from "../_args.ts";
 import { numeric, renderTable, shrinkable } from "../../cli-output/table.ts";
 import { plural, vnodesEach } from "../../cli-output/words.ts";

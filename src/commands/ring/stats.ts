@@ -1,7 +1,7 @@
 /** `shardctl ring stats`: how evenly the ring spreads the hash space and a sample of ids. */
 import { defineCommand } from "citty";
 import { fractionOf, percentOf, sampleShares, spaceShares } from "../../ring/index.ts";
-import { ringInForce } from "../../ring/in-force.ts";
+import { ringInForce } from "../_ring.ts";
 import { jsonArg, ringArgs } from "../_args.ts";
 import { numeric, renderTable } from "../../cli-output/table.ts";
 import { plural, vnodesEach } from "../../cli-output/words.ts";

@@ -41,7 +41,7 @@ export const migrations: readonly Migration[] = [
     version: 3,
     name: "create rebalance and rebalance_changes",
     statements: [
-      // The rebalance this instance takes part in: one row, "current" (see server/rebalance-records.ts).
+      // The rebalance this instance takes part in: one row, "current" (see src/rebalance/records.ts).
       `CREATE TABLE IF NOT EXISTS rebalance (
         name VARCHAR(16) NOT NULL PRIMARY KEY,
         job VARCHAR(80) NOT NULL,

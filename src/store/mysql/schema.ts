@@ -18,7 +18,7 @@ export const expenses = mysqlTable("expenses", {
   decisionDate: date("decision_date", { mode: "string" }),
 });
 
-/** The instance's ring (see ../../server/ring-records.ts), one row per role; migration 2 creates it. */
+/** The instance's ring (see ../../ring/ring-records.ts), one row per role; migration 2 creates it. */
 export const instanceRing = mysqlTable("instance_ring", {
   role: varchar("role", { length: 16 }).primaryKey(),
   epoch: bigint("epoch", { mode: "number", unsigned: true }).notNull(),
@@ -27,7 +27,7 @@ export const instanceRing = mysqlTable("instance_ring", {
   savedAt: datetime("saved_at", { mode: "string", fsp: 3 }).notNull(),
 });
 
-/** The rebalance this instance takes part in (see ../../server/rebalance-records.ts); migration 3 creates it. */
+/** The rebalance this instance takes part in (see ../../rebalance/records.ts); migration 3 creates it. */
 export const rebalance = mysqlTable("rebalance", {
   name: varchar("name", { length: 16 }).primaryKey(),
   job: varchar("job", { length: 80 }).notNull(),

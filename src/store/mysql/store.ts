@@ -16,7 +16,7 @@ import { Availability, type StoreLog } from "../availability.ts";
 import { migrate, type MigrationTarget } from "../migrate.ts";
 import { RecordCount } from "../record-count.ts";
 import { fromRow, toChanges, toRow, type ExpenseRow } from "../record.ts";
-import type { RebalancePhase } from "../../server/rebalance-records.ts";
+import type { RebalancePhase } from "../../rebalance/protocol.ts";
 import { CURRENT_REBALANCE, CURRENT_RING, type ExpenseStore } from "../types.ts";
 import type { StoreTarget } from "../url.ts";
 import { columnsToRow, driverError, runner, statement, unavailable, type Session } from "./driver.ts";

@@ -18,7 +18,7 @@ export const expenses = sqliteTable("expenses", {
   decisionDate: text("decision_date"),
 });
 
-/** The instance's ring (see ../../server/ring-records.ts), one row per role; migration 2 creates it. */
+/** The instance's ring (see ../../ring/ring-records.ts), one row per role; migration 2 creates it. */
 export const instanceRing = sqliteTable("instance_ring", {
   role: text("role").primaryKey(),
   epoch: integer("epoch").notNull(),
@@ -27,7 +27,7 @@ export const instanceRing = sqliteTable("instance_ring", {
   savedAt: text("saved_at").notNull(),
 });
 
-/** The rebalance this instance takes part in (see ../../server/rebalance-records.ts); migration 3 creates it. */
+/** The rebalance this instance takes part in (see ../../rebalance/records.ts); migration 3 creates it. */
 export const rebalance = sqliteTable("rebalance", {
   name: text("name").primaryKey(),
   job: text("job").notNull(),

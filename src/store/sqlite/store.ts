@@ -17,7 +17,7 @@ import { migrate, type MigrationTarget } from "../migrate.ts";
 import { RecordCount } from "../record-count.ts";
 import { fromRow, toChanges, toRow } from "../record.ts";
 import { CURRENT_REBALANCE, CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
-import type { RebalancePhase } from "../../server/rebalance-records.ts";
+import type { RebalancePhase } from "../../rebalance/protocol.ts";
 import { migrations } from "./migrations.ts";
 import { expenses, instanceRing, rebalance, rebalanceChanges } from "./schema.ts";
 

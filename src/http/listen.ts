@@ -1,0 +1,52 @@
+/**
+ * What every listener of the binary shares: the address it binds (checked, and written as
+ * a client writes it), and requests made routable whatever their Host.
+ */
+import { isIPv4, isIPv6 } from "node:net";
+
+const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+const HOST_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`);
+
+/** `host:port` as a client writes it (IPv6 in brackets), the same spelling as the ring's default names. */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * What is wrong with `host` as an address to bind, or undefined: an IPv4 address (four
+ * numbers of 0..255), an IPv6 address (brackets optional), or a host name.
+ */
+export function hostProblem(host: string): string | undefined {
+  const h = host.replace(/^\[(.*)\]$/, "$1");
+  if (h.includes(":")) return isIPv6(h) ? undefined : "is not an IPv6 address";
+  if (/^[\d.]+$/.test(h)) return isIPv4(h) ? undefined : "is not an IPv4 address (four numbers of 0 to 255, like 127.0.0.1)";
+  return HOST_NAME.test(h) ? undefined : "is not an IP address or a host name";
+}
+
+/** 0.0.0.0, ::, [::] and other spellings of "every address": not an address a client can connect to. */
+export function isWildcardHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, "$1");
+  return h === "0.0.0.0" || (h.includes(":") && /^[0:]+$/.test(h));
+}
+
+/**
+ * Elysia finds the path as `url.indexOf("/", 11)`, i.e. it assumes the authority of
+ * `http://<authority>/...` has at least 4 characters. A request with a shorter Host
+ * (`Host: db1`, as a proxy on port 80 may send) would be routed by the wrong path
+ * (`/v1/expenses/5` read as `/expenses/5`: 404). Such a request gets a longer stand-in
+ * authority; nothing in the app reads the host.
+ */
+export function routable(request: Request): Request {
+  const url = request.url;
+  const slash = url.indexOf("/", url.indexOf("//") + 2);
+  if (slash >= 11 || slash === -1) return request;
+  // The body is handed over as the same stream: `new Request(url, request)` would first
+  // read all of it, so a chunked body would never reach the body reader's limit.
+  return new Request(`http://localhost${url.slice(slash)}`, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    signal: request.signal,
+    duplex: "half",
+  } as RequestInit);
+}

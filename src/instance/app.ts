@@ -1,0 +1,116 @@
+/**
+ * The HTTP app of one expense instance, without a socket: `startInstance` serves it,
+ * tests call `app.handle(new Request(...))`.
+ */
+import { Elysia } from "elysia";
+import { expensesFeature } from "../expenses/index.ts";
+import { ExpenseService } from "../expenses/service.ts";
+import type { ExpenseStore } from "../store/types.ts";
+import type { AdminPolicy } from "./admin.ts";
+import { parseJsonBody } from "../http/body.ts";
+import { answerError } from "../http/errors.ts";
+import { healthFeature } from "./health.ts";
+import { accounted } from "../http/accounting.ts";
+import { HttpMetrics } from "../http/metrics.ts";
+import { rejectRepeatedQuery } from "../http/query.ts";
+import { instanceMetrics } from "./metrics.ts";
+import { apiDocs, openapiPage } from "../http/openapi-page.ts";
+import { jsonLine, stdoutLog, textLine, type LogFormat, type RequestLog } from "../http/request-log.ts";
+import { statusFeature } from "./status.ts";
+import { RingGuard } from "./ring-guard.ts";
+import { bodyLimit, rebalanceFeature } from "./rebalance-routes.ts";
+import type { Rebalancing } from "./rebalance.ts";
+import { RING_HEADER } from "../ring/ring.ts";
+import { ringFeature } from "./ring-routes.ts";
+import { INSTANCE_ROUTES } from "./routes.ts";
+
+export interface AppOptions {
+  store: ExpenseStore;
+  /** The node name, sent as X-Shard-Node on every answer. */
+  name: string;
+  /** The instance's ring and ownership check; default: a guard with no ring (checks nothing). */
+  guard?: RingGuard;
+  /** Who may make admin requests; default: no token and no peer address known, so nobody. */
+  admin?: AdminPolicy;
+  /** Where notes for the operator go (a ring adopted); default stderr. */
+  note?: (line: string) => void;
+  /** The instance's part in rebalances (the /rebalance admin endpoints); default: none. */
+  rebalancing?: Rebalancing;
+  /** What GET /metrics shows; default: a registry of its own. */
+  metrics?: HttpMetrics;
+}
+
+/** The Elysia app of an instance. Requests are logged and counted around it: see `createHandler`. */
+export function createApp({
+  store,
+  name,
+  guard = new RingGuard(name, store, undefined),
+  admin = { peerAddress: () => undefined },
+  note = (line) => console.error(line),
+  rebalancing,
+  metrics = new HttpMetrics(),
+}: AppOptions) {
+  const limitOf = bodyLimit(admin);
+  return (
+    new Elysia({ name: "shardctl-instance", seed: name, normalize: false })
+      .onRequest(({ set }) => {
+        set.headers["x-shard-node"] = name;
+        // The ring now; a request on an id is labelled again with the ring it ran under (RingGuard.serve).
+        const ring = guard.ring;
+        if (ring) set.headers[RING_HEADER] = ring.label;
+      })
+      .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
+      // only `request` taken from the context: Elysia then prepares no more of it (headers, cookies) per request
+      .onParse({ as: "global" }, ({ request }) => parseJsonBody({ request }, limitOf(request)))
+      .onError({ as: "global" }, ({ code, error, request, set }) => answerError(name, code, error, request, set, INSTANCE_ROUTES))
+      .use(
+        apiDocs(
+          "shardctl expense instance",
+          "One shard of the expense service. Every answer carries X-Shard-Node, and X-Shard-Ring (<epoch>:<fingerprint>) " +
+            "when the instance has a ring. Errors are JSON {error, message, field}: malformed JSON 400, " +
+            "missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, a body that is not sent as JSON (a " +
+            "form) 415, method not served on a known path 405 (with Allow), database unreachable 503. A ring-aware instance " +
+            "answers 421 {error: misdirected, message, id, owner: {name, url}, ring} for an id it does not own, and " +
+            "executes nothing. Query parameters a route does not take, or given twice, are 422.",
+        ),
+      )
+      .use(openapiPage())
+      .use(healthFeature(store, name))
+      .use(statusFeature(store, guard, metrics))
+      .use(ringFeature(guard, admin, note, rebalancing))
+      .use(rebalancing ? rebalanceFeature(rebalancing, admin) : new Elysia({ name: "no-rebalance" }))
+      .use(expensesFeature(new ExpenseService(store), guard))
+  );
+}
+
+export type App = ReturnType<typeof createApp>;
+export type { LogFormat, RequestLog };
+
+export interface HandlerOptions extends AppOptions {
+  /** Where request log lines go; false for none. Default: stdout, batched (request-log.ts). */
+  log?: RequestLog;
+  logFormat?: LogFormat;
+}
+
+/** An instance's request handler: the app, with each request counted (/metrics) and logged around it. */
+export interface Handler {
+  readonly app: App;
+  readonly metrics: HttpMetrics;
+  handle(request: Request): Promise<Response>;
+  /** Writes the log lines not yet written (at stop). */
+  flushLog(): void;
+}
+
+export function createHandler({ log, logFormat = "text", ...options }: HandlerOptions): Handler {
+  const metrics = options.metrics ?? new HttpMetrics();
+  instanceMetrics(metrics, options.store, () => options.guard?.ring);
+  const app = createApp({ ...options, metrics });
+  const out = log === undefined ? stdoutLog() : { log, flush: () => {} };
+  const handle = accounted(app.fetch, {
+    node: options.name,
+    metrics,
+    routeOf: INSTANCE_ROUTES.templateOf,
+    log: out.log && { format: logFormat === "json" ? jsonLine : textLine, write: out.log },
+  });
+  return { app, metrics, handle, flushLog: out.flush };
+}
