@@ -1,4 +1,4 @@
-/** The README's library sample, through the package entry (src/index.ts), against real instances. */
+/** The library sample of docs/client.md, through the package entry (src/index.ts), against real instances. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { ShardedExpenseClient, ShardRequestError, seedRecord } from "../../src/index.ts";
 import { refOwnerOf } from "../ring/reference.ts";
