@@ -50,3 +50,8 @@ export class ApiError extends Error {
     super(message);
   }
 }
+
+/** The message of anything thrown: an Error's message, else the value as text. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

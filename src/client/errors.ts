@@ -1,3 +1,5 @@
+import { errorMessage } from "../errors.ts";
+
 /**
  * Why a request to a shard did not give the expected answer. `kind` is for programs,
  * `message` for people: it always names the node, its address and the reason.
@@ -44,4 +46,12 @@ export class ShardRequestError extends Error {
   ) {
     super(`node ${node} (${url}): ${reason}`);
   }
+}
+
+/**
+ * Why a request failed, for a caller that names the node itself: a ShardRequestError's
+ * reason (without its `node x (url):` prefix), else the error's message.
+ */
+export function failureReason(e: unknown): string {
+  return e instanceof ShardRequestError ? e.reason : errorMessage(e);
 }

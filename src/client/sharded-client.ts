@@ -19,12 +19,12 @@ import { parseNodeList, type Node } from "../ring/node.ts";
 import { Ring, RING_HEADER } from "../ring/ring.ts";
 import { Circuit, type CircuitOptions, type CircuitSnapshot } from "./circuit.ts";
 import { compareRecord, describeDifferences, type FieldDifference } from "./compare.ts";
-import { ShardRequestError, type FailureKind } from "./errors.ts";
+import { failureReason, ShardRequestError, type FailureKind } from "./errors.ts";
 import { followRing, type RingFollow } from "./ring-adoption.ts";
 import {
   callShard,
   DEFAULT_TIMEOUT_MS,
-  errorMessage,
+  bodyMessage,
   httpError,
   MAX_PAGE_ANSWER_BYTES,
   type RetryOptions,
@@ -252,8 +252,7 @@ export class ShardedExpenseClient {
       // A node with a newer ring: the job starts with it (a non-421 answer never throws here).
       if (res.servedBy === node.name) await this.#follow(node, ring, res);
     } catch (e) {
-      const { kind, reason } = e instanceof ShardRequestError ? e : { kind: "network" as const, reason: String(e) };
-      return { node, problem: { kind, reason } };
+      return { node, problem: { kind: e instanceof ShardRequestError ? e.kind : "network", reason: failureReason(e) } };
     }
     if (res.status === 200) return { node, answeredAs: res.servedBy };
     return { node, answeredAs: res.servedBy, problem: { kind: "http", reason: httpError(node, res).reason, status: res.status } };
@@ -298,11 +297,11 @@ export class ShardedExpenseClient {
     const res = await this.#send(node, request, ring, control);
     const next = await this.#follow(node, ring, res);
     if (res.status !== 421) return { node, res };
-    if (next === undefined) throw this.#mismatch(node, res, `HTTP 421 but the ring did not change: ${errorMessage(res.body)}`);
+    if (next === undefined) throw this.#mismatch(node, res, `HTTP 421 but the ring did not change: ${bodyMessage(res.body)}`);
     const owner = next.ownerOf(id);
     const again = await this.#send(owner, request, next, control);
     if (again.status === 421) {
-      throw this.#mismatch(owner, again, `HTTP 421 again after this client adopted ring ${next.label}: ${errorMessage(again.body)}`);
+      throw this.#mismatch(owner, again, `HTTP 421 again after this client adopted ring ${next.label}: ${bodyMessage(again.body)}`);
     }
     return { node: owner, res: again };
   }

@@ -19,7 +19,7 @@
 import type { ExpenseCreate } from "../expenses/model.ts";
 import { compareRecord, type FieldDifference } from "./compare.ts";
 import { likelyCauses, type LikelyCause } from "./diagnose.ts";
-import { ShardRequestError } from "./errors.ts";
+import { failureReason } from "./errors.ts";
 import { preflight, type PreflightReport } from "./preflight.ts";
 import { ringDisagreement } from "./ring-adoption.ts";
 import type { ShardedExpenseClient } from "./sharded-client.ts";
@@ -204,7 +204,7 @@ async function listEvery(client: ShardedExpenseClient, pageSize: number) {
         return { node: n.name, url: n.url, records };
       } catch (e) {
         listedThrough.set(n.name, last);
-        const message = e instanceof ShardRequestError ? e.reason : e instanceof Error ? e.message : String(e);
+        const message = failureReason(e);
         errors.push({ node: n.name, url: n.url, message: `listing failed after ${records} records: ${message}` });
         return { node: n.name, url: n.url, records, error: message };
       }

@@ -11,7 +11,7 @@
  * names the source that was wrong.
  */
 import { readFileSync } from "node:fs";
-import { UsageError } from "../errors.ts";
+import { errorMessage, UsageError } from "../errors.ts";
 import { DEFAULT_VNODES, MAX_VNODES, RingError } from "../ring/hash-ring.ts";
 import { DEFAULT_NODES, NodeListError, parseNodeList, type Node } from "../ring/node.ts";
 import { parseRingFile, ringOf, type RingFile } from "../ring/ring-file.ts";
@@ -82,7 +82,7 @@ export function readRingFile(path: string, source: string): RingFile & { source:
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new UsageError(`${source}: cannot read the ring file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`${source}: cannot read the ring file (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`);
   }
   try {
     return { ...parseRingFile(text), source };
