@@ -12,7 +12,7 @@
  * (one GET /ring per request at most), and a 421 is retried once at the owner under the
  * adopted ring. Rings that disagree otherwise fail the request naming both labels.
  */
-import { canonicalId, toCanonicalId } from "../expenses/id.ts";
+import { canonicalId, compareIds, toCanonicalId } from "../expenses/id.ts";
 import type { Expense, ExpenseCreate, ExpenseUpdate } from "../expenses/model.ts";
 import { DEFAULT_VNODES } from "../ring/hash-ring.ts";
 import { parseNodeList, type Node } from "../ring/node.ts";
@@ -215,7 +215,7 @@ export class ShardedExpenseClient {
   async *list(nodeName: string, { pageSize = 500, signal }: { pageSize?: number } & CallControl = {}): AsyncGenerator<Expense> {
     const node = this.node(nodeName);
     const invalid = (reason: string) => new ShardRequestError(node.name, node.url, "invalid-response", reason, 200);
-    let after: bigint | undefined;
+    let after: string | undefined;
     for (;;) {
       const query = `limit=${pageSize}${after === undefined ? "" : `&after=${after}`}`;
       const res = await this.request(node, { method: "GET", path: `/v1/expenses?${query}`, maxAnswerBytes: MAX_PAGE_ANSWER_BYTES }, { signal });
@@ -225,10 +225,10 @@ export class ShardedExpenseClient {
       for (const record of page.items) {
         const id = canonicalId((record as { id?: unknown } | null)?.id);
         if (!id.ok) throw invalid(`the listing holds a record whose id ${id.problem}`);
-        if (after !== undefined && BigInt(id.id) <= after) {
+        if (after !== undefined && compareIds(id.id, after) <= 0) {
           throw invalid(`the listing after ${after} went back to ${id.id}`);
         }
-        after = BigInt(id.id);
+        after = id.id;
         yield record;
       }
       if (!page.more) return;

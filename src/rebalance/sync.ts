@@ -15,6 +15,7 @@
  * source's current record goes to the target, or, when the source has none, the target's
  * copy is deleted.
  */
+import { compareIds as byId } from "../expenses/id.ts";
 import type { Expense } from "../expenses/model.ts";
 import type { RingMove } from "../ring/move.ts";
 import type { MovingRecord, RecordsPage } from "./protocol.ts";
@@ -58,8 +59,6 @@ const FIELDS = ["id", "name", "email", "category", "description", "link", "estim
 export function differingFields(a: Expense, b: Expense): string[] {
   return FIELDS.filter((f) => a[f] !== b[f]);
 }
-
-const byId = (a: string, b: string) => Number(a) - Number(b);
 
 const why = failureReason;
 
