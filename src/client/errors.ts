@@ -19,7 +19,7 @@ export type FailureKind =
   | "conflict"
   /** The answer came from a node with another name (X-Shard-Node): --nodes does not match the cluster. */
   | "wrong-node"
-  /** The body was not the JSON the contract promises, or larger than any answer of an instance. */
+  /** The body was not the JSON an instance answers with, or larger than any answer of an instance. */
   | "invalid-response"
   /** The caller gave up (Ctrl-C) before the answer came. */
   | "interrupted"

@@ -51,7 +51,7 @@ export interface ShardedClientOptions extends RetryOptions {
   readonly ring?: Ring;
   /** The cluster: a `--nodes` style list (`[name=]host:port[:weight],...`) or nodes (weight default 1). */
   readonly nodes?: string | readonly (Pick<Node, "name" | "url"> & { readonly weight?: number })[];
-  /** Virtual nodes per node of weight 1, with `nodes`. Default 160, as the contract. */
+  /** Virtual nodes per node of weight 1, with `nodes`. Default 160 (DEFAULT_VNODES), as every command. */
   readonly vnodes?: number;
   /**
    * Fail with kind "wrong-node" when an answer's X-Shard-Node is another node's name,
@@ -205,7 +205,7 @@ export class ShardedExpenseClient {
   /**
    * Every record stored on one node, in id order, one page per request (for verify and rebalance).
    *
-   * Each answer is the contract's `{ items, next }`. The next page starts after the last
+   * Each answer is an instance's listing page, `{ items, next }`. The next page starts after the last
    * id received, and `next` only says whether one follows (null: no). So a page larger
    * than asked, or a `next` that skips or repeats ids, can neither hide a record nor
    * yield one twice. Ids must rise strictly across the whole listing and an empty page
@@ -356,7 +356,7 @@ export class ShardedExpenseClient {
   }
 }
 
-/** A listing answer of the contract's shape: its records, and whether another page follows. */
+/** A listing answer (`{ items, next }`): its records, and whether another page follows. */
 function listingPage(body: unknown): { items: Expense[]; more: boolean } | undefined {
   if (!body || typeof body !== "object") return undefined;
   const { items, next } = body as { items?: unknown; next?: unknown };

@@ -1,6 +1,7 @@
 /**
- * The seed's Postman flow through `shardctl router`: POST each record to the router,
- * GET each back from it, and read which instance answered (X-Shard-Node, X-Shard-Url).
+ * A client that knows nothing of placement (curl, Postman), through `shardctl router`: POST
+ * each record to the router, GET each back from it, and read which instance answered
+ * (X-Shard-Node, X-Shard-Url).
  * The caller knows nothing of placement; the ring is used only to check that every
  * answer came from the owner.
  */
@@ -28,7 +29,7 @@ export interface ViaRouterRow {
 export interface ViaRouterReport {
   readonly router: string;
   readonly rows: readonly ViaRouterRow[];
-  /** Requests answered per instance, as the seed README counts them. */
+  /** Requests answered per instance: how evenly the ring spread the ids (5/1/4 for ids 1..10 on nodes 1, 2, 3 with one point each). */
   readonly nodes: readonly { readonly node: string; readonly url: string; readonly ids: number }[];
   /** Records in the router's merged listing (GET /v1/expenses, page by page). */
   readonly listed: number;

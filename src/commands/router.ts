@@ -14,7 +14,8 @@ export default defineCommand({
   meta: {
     name: "router",
     description:
-      "Serve the expense API on one address and send each request to the owner of its id (the seed's router.py); " + "the listing merges every node's records",
+      "Serve the expense API on one address and send each request to the owner of its id (for clients that do not place records " +
+      "themselves, such as curl); the listing merges every node's records",
   },
   args: {
     port: { type: "string", valueHint: "PORT", description: `TCP port; 0 picks a free one (default: ${DEFAULT_ROUTER_PORT})` },

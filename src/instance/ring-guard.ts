@@ -3,7 +3,7 @@
  * instance serves an id (Redis Cluster's MOVED, Vitess's tablet target check):
  *
  *   - `decide(state, self, id, access)`: pure; the whole rule. No ring: serve everything
- *     (the seed scenario). A ring: serve the ids this node owns, answer 421 naming the
+ *     (only the clients place records). A ring: serve the ids this node owns, answer 421 naming the
  *     owner for the others. A node that is not in its ring owns nothing (a node leaving
  *     the cluster stays up, holding the new ring, until the rebalance ends).
  *   - `RingGuard.serve(...)`: runs one request's decision and execution under one ring
