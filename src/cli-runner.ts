@@ -1,5 +1,5 @@
 /**
- * Runs a citty command tree with the contract's exit statuses: 0 success, 1 the job
+ * Runs a citty command tree with the exit statuses scripts rely on: 0 success, 1 the job
  * found a problem, 2 bad usage. citty's own runMain exits 1 for usage errors and lets
  * through what a user would call bad usage: unknown options, an option given twice
  * (the last value silently wins) and stray words (silently ignored). Those are

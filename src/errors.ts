@@ -1,7 +1,7 @@
 /**
  * The errors that decide how the program answers.
  *
- * Exit status of a command (see the contract):
+ * Exit status of a command (scripts rely on these; --help and the README say them too):
  *   UsageError -> exit 2 (the user asked for something malformed)
  *   JobFailed  -> exit 1 (the job ran and found a problem)
  *   Interrupted -> exit 130 (Ctrl-C: the command printed what it had done, as a shell's 128 + SIGINT)
@@ -49,4 +49,9 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The message of anything thrown: an Error's message, else the value as text. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

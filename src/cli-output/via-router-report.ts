@@ -1,4 +1,4 @@
-/** `demo --router`'s report: the seed's table (each id, and the instance that answered through the router), and the per-node counts. */
+/** `demo --router`'s report: the table of each id and the instance that answered it through the router, and the per-node counts. */
 import type { ViaRouterReport } from "../client/via-router.ts";
 import { FULL_TABLE_LIMIT, numeric, renderTable } from "./table.ts";
 import { listIds } from "./words.ts";

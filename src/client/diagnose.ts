@@ -31,7 +31,7 @@ export type LikelyCause =
       readonly fitInForce: number;
     };
 
-/** Vnode counts tried: the default, one point per node (the seed's table), round and power-of-two numbers. */
+/** Vnode counts tried: the default, one point per node (what `--vnodes 1` and demo's 5/1/4 table use), round and power-of-two numbers. */
 const COMMON_VNODES = [1, 2, 3, 4, 5, 8, 10, 16, 20, 32, 40, 50, 64, 100, 128, 150, 160, 200, 256, 500, 512, 1000, 1024];
 /** Records sampled to score a ring: enough to tell rings apart, bounded work. */
 const SAMPLE = 2000;
@@ -102,7 +102,7 @@ function otherRing(ring: Ring, copies: readonly { id: string; url: string }[]): 
 
 /**
  * The node lists tried, all at the same addresses and weights: the names given, the
- * addresses as names (the default), 1..n in order (the seed's names), every other
+ * addresses as names (the default), 1..n in order (the names demo gives), every other
  * assignment of the given names to the addresses (up to 4 nodes), and all of these at
  * weight 1.
  */

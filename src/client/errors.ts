@@ -1,3 +1,5 @@
+import { errorMessage } from "../errors.ts";
+
 /**
  * Why a request to a shard did not give the expected answer. `kind` is for programs,
  * `message` for people: it always names the node, its address and the reason.
@@ -17,7 +19,7 @@ export type FailureKind =
   | "conflict"
   /** The answer came from a node with another name (X-Shard-Node): --nodes does not match the cluster. */
   | "wrong-node"
-  /** The body was not the JSON the contract promises, or larger than any answer of an instance. */
+  /** The body was not the JSON an instance answers with, or larger than any answer of an instance. */
   | "invalid-response"
   /** The caller gave up (Ctrl-C) before the answer came. */
   | "interrupted"
@@ -44,4 +46,12 @@ export class ShardRequestError extends Error {
   ) {
     super(`node ${node} (${url}): ${reason}`);
   }
+}
+
+/**
+ * Why a request failed, for a caller that names the node itself: a ShardRequestError's
+ * reason (without its `node x (url):` prefix), else the error's message.
+ */
+export function failureReason(e: unknown): string {
+  return e instanceof ShardRequestError ? e.reason : errorMessage(e);
 }

@@ -1,8 +1,8 @@
 import type { Node } from "../ring/node.ts";
 import { ringOfDocument } from "../ring/ring-file.ts";
 import { parseRingLabel, type Ring } from "../ring/ring.ts";
-import { ShardRequestError } from "./errors.ts";
-import { callShard, errorMessage, type RetryOptions } from "./transport.ts";
+import { failureReason } from "./errors.ts";
+import { callShard, bodyMessage, type RetryOptions } from "./transport.ts";
 
 /** What `followRing` found: nothing to do, a newer ring to adopt, or rings that disagree (why, naming both labels). */
 export type RingFollow =
@@ -60,10 +60,10 @@ export async function followRing(node: Pick<Node, "name" | "url">, current: Ring
   let ring: Ring;
   try {
     const res = await callShard(node, { method: "GET", path: "/ring" }, { ...options, retries: 0 });
-    if (res.status !== 200) return { kind: "disagree", reason: `GET /ring answered HTTP ${res.status}: ${errorMessage(res.body)}` };
+    if (res.status !== 200) return { kind: "disagree", reason: `GET /ring answered HTTP ${res.status}: ${bodyMessage(res.body)}` };
     ring = ringOfAnswer(res.body);
   } catch (e) {
-    const why = e instanceof ShardRequestError ? e.reason : (e as Error).message;
+    const why = failureReason(e);
     return { kind: "disagree", reason: `its ring could not be read (GET /ring): ${why}` };
   }
   if (ring.epoch > current.epoch) return { kind: "adopt", ring };

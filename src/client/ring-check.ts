@@ -4,9 +4,10 @@
  */
 import type { Node } from "../ring/node.ts";
 import type { Ring } from "../ring/ring.ts";
-import { ShardRequestError } from "./errors.ts";
+import { errorMessage } from "../errors.ts";
+import { failureReason } from "./errors.ts";
 import { ringOfAnswer } from "./ring-adoption.ts";
-import { callShard, errorMessage, type RetryOptions } from "./transport.ts";
+import { callShard, bodyMessage, type RetryOptions } from "./transport.ts";
 
 /**
  * agrees     the node holds this ring
@@ -47,7 +48,7 @@ async function checkNode(node: Node, ring: Ring, options: RetryOptions): Promise
   try {
     res = await callShard(node, { method: "GET", path: "/ring" }, options);
   } catch (e) {
-    return { ...row, state: "down", problem: e instanceof ShardRequestError ? e.reason : (e as Error).message };
+    return { ...row, state: "down", problem: failureReason(e) };
   }
   if (res.servedBy === null) {
     return { ...row, state: "down", problem: `HTTP ${res.status} from something that is not a shardctl instance (no X-Shard-Node header)` };
@@ -56,12 +57,12 @@ async function checkNode(node: Node, ring: Ring, options: RetryOptions): Promise
     return { ...row, state: "wrong-node", problem: `answers as node "${res.servedBy}", not "${node.name}"` };
   }
   if (res.status === 404) return { ...row, state: "no-ring", problem: "it has no ring: started without one, it checks no ownership" };
-  if (res.status !== 200) return { ...row, state: "down", problem: `GET /ring answered HTTP ${res.status}: ${errorMessage(res.body)}` };
+  if (res.status !== 200) return { ...row, state: "down", problem: `GET /ring answered HTTP ${res.status}: ${bodyMessage(res.body)}` };
   let theirs: Ring;
   try {
     theirs = ringOfAnswer(res.body);
   } catch (e) {
-    return { ...row, state: "down", problem: `GET /ring is not a ring: ${(e as Error).message}` };
+    return { ...row, state: "down", problem: `GET /ring is not a ring: ${errorMessage(e)}` };
   }
   const label = theirs.label;
   if (label === ring.label) return { ...row, state: "agrees", ring: label };

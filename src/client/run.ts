@@ -7,6 +7,7 @@
  * match the node list nothing is sent; a node that does not answer has its circuit
  * opened, so its ids fail at once instead of each paying the retries.
  */
+import { errorMessage } from "../errors.ts";
 import type { ExpenseCreate } from "../expenses/model.ts";
 import type { CircuitSnapshot } from "./circuit.ts";
 import { compareRecord, describeDifferences } from "./compare.ts";
@@ -203,5 +204,5 @@ function failure(e: unknown): Step<FailureKind | "error"> {
   if (e instanceof ShardRequestError) {
     return { ok: false, outcome: e.kind, status: e.status, message: e.message, ...(e.unsent && { unsent: true as const }) };
   }
-  return { ok: false, outcome: "error", message: e instanceof Error ? e.message : String(e) };
+  return { ok: false, outcome: "error", message: errorMessage(e) };
 }

@@ -12,19 +12,19 @@
  * (one GET /ring per request at most), and a 421 is retried once at the owner under the
  * adopted ring. Rings that disagree otherwise fail the request naming both labels.
  */
-import { canonicalId, toCanonicalId } from "../expenses/id.ts";
+import { canonicalId, compareIds, toCanonicalId } from "../expenses/id.ts";
 import type { Expense, ExpenseCreate, ExpenseUpdate } from "../expenses/model.ts";
 import { DEFAULT_VNODES } from "../ring/hash-ring.ts";
 import { parseNodeList, type Node } from "../ring/node.ts";
 import { Ring, RING_HEADER } from "../ring/ring.ts";
 import { Circuit, type CircuitOptions, type CircuitSnapshot } from "./circuit.ts";
 import { compareRecord, describeDifferences, type FieldDifference } from "./compare.ts";
-import { ShardRequestError, type FailureKind } from "./errors.ts";
+import { failureReason, ShardRequestError, type FailureKind } from "./errors.ts";
 import { followRing, type RingFollow } from "./ring-adoption.ts";
 import {
   callShard,
   DEFAULT_TIMEOUT_MS,
-  errorMessage,
+  bodyMessage,
   httpError,
   MAX_PAGE_ANSWER_BYTES,
   type RetryOptions,
@@ -51,7 +51,7 @@ export interface ShardedClientOptions extends RetryOptions {
   readonly ring?: Ring;
   /** The cluster: a `--nodes` style list (`[name=]host:port[:weight],...`) or nodes (weight default 1). */
   readonly nodes?: string | readonly (Pick<Node, "name" | "url"> & { readonly weight?: number })[];
-  /** Virtual nodes per node of weight 1, with `nodes`. Default 160, as the contract. */
+  /** Virtual nodes per node of weight 1, with `nodes`. Default 160 (DEFAULT_VNODES), as every command. */
   readonly vnodes?: number;
   /**
    * Fail with kind "wrong-node" when an answer's X-Shard-Node is another node's name,
@@ -205,7 +205,7 @@ export class ShardedExpenseClient {
   /**
    * Every record stored on one node, in id order, one page per request (for verify and rebalance).
    *
-   * Each answer is the contract's `{ items, next }`. The next page starts after the last
+   * Each answer is an instance's listing page, `{ items, next }`. The next page starts after the last
    * id received, and `next` only says whether one follows (null: no). So a page larger
    * than asked, or a `next` that skips or repeats ids, can neither hide a record nor
    * yield one twice. Ids must rise strictly across the whole listing and an empty page
@@ -215,7 +215,7 @@ export class ShardedExpenseClient {
   async *list(nodeName: string, { pageSize = 500, signal }: { pageSize?: number } & CallControl = {}): AsyncGenerator<Expense> {
     const node = this.node(nodeName);
     const invalid = (reason: string) => new ShardRequestError(node.name, node.url, "invalid-response", reason, 200);
-    let after: bigint | undefined;
+    let after: string | undefined;
     for (;;) {
       const query = `limit=${pageSize}${after === undefined ? "" : `&after=${after}`}`;
       const res = await this.request(node, { method: "GET", path: `/v1/expenses?${query}`, maxAnswerBytes: MAX_PAGE_ANSWER_BYTES }, { signal });
@@ -225,10 +225,10 @@ export class ShardedExpenseClient {
       for (const record of page.items) {
         const id = canonicalId((record as { id?: unknown } | null)?.id);
         if (!id.ok) throw invalid(`the listing holds a record whose id ${id.problem}`);
-        if (after !== undefined && BigInt(id.id) <= after) {
+        if (after !== undefined && compareIds(id.id, after) <= 0) {
           throw invalid(`the listing after ${after} went back to ${id.id}`);
         }
-        after = BigInt(id.id);
+        after = id.id;
         yield record;
       }
       if (!page.more) return;
@@ -252,8 +252,7 @@ export class ShardedExpenseClient {
       // A node with a newer ring: the job starts with it (a non-421 answer never throws here).
       if (res.servedBy === node.name) await this.#follow(node, ring, res);
     } catch (e) {
-      const { kind, reason } = e instanceof ShardRequestError ? e : { kind: "network" as const, reason: String(e) };
-      return { node, problem: { kind, reason } };
+      return { node, problem: { kind: e instanceof ShardRequestError ? e.kind : "network", reason: failureReason(e) } };
     }
     if (res.status === 200) return { node, answeredAs: res.servedBy };
     return { node, answeredAs: res.servedBy, problem: { kind: "http", reason: httpError(node, res).reason, status: res.status } };
@@ -298,11 +297,11 @@ export class ShardedExpenseClient {
     const res = await this.#send(node, request, ring, control);
     const next = await this.#follow(node, ring, res);
     if (res.status !== 421) return { node, res };
-    if (next === undefined) throw this.#mismatch(node, res, `HTTP 421 but the ring did not change: ${errorMessage(res.body)}`);
+    if (next === undefined) throw this.#mismatch(node, res, `HTTP 421 but the ring did not change: ${bodyMessage(res.body)}`);
     const owner = next.ownerOf(id);
     const again = await this.#send(owner, request, next, control);
     if (again.status === 421) {
-      throw this.#mismatch(owner, again, `HTTP 421 again after this client adopted ring ${next.label}: ${errorMessage(again.body)}`);
+      throw this.#mismatch(owner, again, `HTTP 421 again after this client adopted ring ${next.label}: ${bodyMessage(again.body)}`);
     }
     return { node: owner, res: again };
   }
@@ -357,7 +356,7 @@ export class ShardedExpenseClient {
   }
 }
 
-/** A listing answer of the contract's shape: its records, and whether another page follows. */
+/** A listing answer (`{ items, next }`): its records, and whether another page follows. */
 function listingPage(body: unknown): { items: Expense[]; more: boolean } | undefined {
   if (!body || typeof body !== "object") return undefined;
   const { items, next } = body as { items?: unknown; next?: unknown };

@@ -6,8 +6,8 @@
  */
 import type { Node } from "../ring/node.ts";
 import { parseRingLabel, type Ring } from "../ring/ring.ts";
-import { ShardRequestError } from "./errors.ts";
-import { callShard, errorMessage, printable } from "./transport.ts";
+import { failureReason } from "./errors.ts";
+import { callShard, bodyMessage, printable } from "./transport.ts";
 
 /**
  * How a node's ring compares with the ring asked about (as `ring check` says it):
@@ -100,7 +100,7 @@ async function nodeStatus(node: Node, ring: Ring, timeoutMs: number): Promise<No
   const [status, ringAnswer] = await Promise.allSettled([timed(), callShard(node, { method: "GET", path: "/ring" }, options)]);
   if (status.status === "rejected") {
     const e = status.reason;
-    return { ...base, ...none, latencyMs: null, problem: `down: ${e instanceof ShardRequestError ? e.reason : String(e)}` };
+    return { ...base, ...none, latencyMs: null, problem: `down: ${failureReason(e)}` };
   }
   const res = status.value;
   if (res.servedBy === null) {
@@ -109,7 +109,7 @@ async function nodeStatus(node: Node, ring: Ring, timeoutMs: number): Promise<No
   if (res.servedBy !== node.name) return { ...base, ...none, latencyMs, problem: `answers as node "${printable(res.servedBy, 80)}", not "${node.name}"` };
   if (res.status !== 200) {
     const older = res.status === 404 ? " (an instance without GET /status: an older shardctl?)" : "";
-    return { ...base, ...none, up: true, latencyMs, problem: `GET /status answered HTTP ${res.status}: ${errorMessage(res.body)}${older}` };
+    return { ...base, ...none, up: true, latencyMs, problem: `GET /status answered HTTP ${res.status}: ${bodyMessage(res.body)}${older}` };
   }
   const body = res.body as { ready?: unknown; message?: unknown; ring?: unknown; records?: unknown; version?: unknown; database?: unknown };
   // what a node says is shown on a terminal: made printable and clipped (a label is 1 + 16 hex digits and an epoch)

@@ -14,6 +14,7 @@
 import type { Node } from "../ring/node.ts";
 import { RING_HEADER } from "../ring/ring.ts";
 import type { Circuit } from "./circuit.ts";
+import { errorMessage } from "../errors.ts";
 import { ShardRequestError, type FailureKind } from "./errors.ts";
 
 /** Where a request goes: the node's ring name (for messages) and its base URL. */
@@ -118,7 +119,7 @@ export async function callShard(node: Target, request: ShardRequest, options: Ca
       const retryAfter = retryAfterMs(res.headers.get("retry-after"));
       const retryable = res.status >= 500 || (res.status === 429 && retryAfter !== undefined);
       if (!retryable || retryAfter !== undefined) circuit?.answered();
-      else circuit?.failed({ kind: "http", reason: `HTTP ${res.status}: ${errorMessage(parseLoosely(text))}`, status: res.status }, sentAt);
+      else circuit?.failed({ kind: "http", reason: `HTTP ${res.status}: ${bodyMessage(parseLoosely(text))}`, status: res.status }, sentAt);
       if (!retryable || attempt > retries) {
         return {
           status: res.status,
@@ -257,7 +258,7 @@ function classify(e: unknown, timeoutMs: number): { kind: FailureKind; reason: s
     case "EPIPE":
       return { kind: "reset", reason: "connection closed before the answer was complete" };
   }
-  return { kind: "network", reason: `network error: ${err?.message ?? String(e)}` };
+  return { kind: "network", reason: `network error: ${errorMessage(e)}` };
 }
 
 /**
@@ -271,10 +272,11 @@ export function printable(text: string, max = 200): string {
 }
 
 /**
- * The message of an error body or its text, shortened and printable: every field error of
- * the `errors` array (`name: ...; email: ...`), else `message` (or `error`, `detail`).
+ * The message of an answer's error body or its text, shortened and printable: every field
+ * error of the `errors` array (`name: ...; email: ...`), else `message` (or `error`, `detail`).
+ * (The message of a thrown error is errorMessage in src/errors.ts.)
  */
-export function errorMessage(body: unknown): string {
+export function bodyMessage(body: unknown): string {
   if (typeof body === "string") return printable(body, 80);
   if (body && typeof body === "object") {
     const b = body as Record<string, unknown>;
@@ -292,7 +294,7 @@ export function errorMessage(body: unknown): string {
 export function httpError(node: Target, res: ShardResponse): ShardRequestError {
   // Every answer of an instance carries X-Shard-Node; one without it is from something else.
   const stranger = res.servedBy === null ? " from something that is not a shardctl instance (no X-Shard-Node header)" : "";
-  return new ShardRequestError(node.name, node.url, "http", `HTTP ${res.status}${stranger}: ${errorMessage(res.body)}`, res.status, res.attempts);
+  return new ShardRequestError(node.name, node.url, "http", `HTTP ${res.status}${stranger}: ${bodyMessage(res.body)}`, res.status, res.attempts);
 }
 
 function clip(text: string, max = 300): string {

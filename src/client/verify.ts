@@ -16,10 +16,11 @@
  * asks every node its name (preflight.ts) and checks nothing under names the instances
  * do not go by.
  */
+import { compareIds } from "../expenses/id.ts";
 import type { ExpenseCreate } from "../expenses/model.ts";
 import { compareRecord, type FieldDifference } from "./compare.ts";
 import { likelyCauses, type LikelyCause } from "./diagnose.ts";
-import { ShardRequestError } from "./errors.ts";
+import { failureReason } from "./errors.ts";
 import { preflight, type PreflightReport } from "./preflight.ts";
 import { ringDisagreement } from "./ring-adoption.ts";
 import type { ShardedExpenseClient } from "./sharded-client.ts";
@@ -109,7 +110,7 @@ export async function verifyRecords(
   /** Whether the listing of `node` read far enough to say that `id` is not there. */
   const reached = (node: string, id: string) => {
     const through = listedThrough.get(node);
-    return through === "all" || (through !== undefined && BigInt(id) <= through);
+    return through === "all" || (through !== undefined && compareIds(id, through) <= 0);
   };
 
   const missing: { id: string; owner: string }[] = [];
@@ -146,7 +147,7 @@ export async function verifyRecords(
       }
     }
   }
-  const byId = (a: { id: string }, b: { id: string }) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0);
+  const byId = (a: { id: string }, b: { id: string }) => compareIds(a.id, b.id);
   misplaced.sort(byId);
   extra.sort(byId);
 
@@ -179,12 +180,12 @@ async function listEvery(client: ShardedExpenseClient, pageSize: number) {
   // node name -> its ids in listing order
   const listings = new Map<string, string[]>();
   // node name -> how far its listing got: "all", or the last id read before it failed
-  const listedThrough = new Map<string, "all" | bigint | undefined>();
+  const listedThrough = new Map<string, "all" | string | undefined>();
   const ring = client.ring;
   const nodes = await Promise.all(
     client.nodes.map(async (n) => {
       let records = 0;
-      let last: bigint | undefined;
+      let last: string | undefined;
       const listed: string[] = [];
       listings.set(n.name, listed);
       try {
@@ -198,13 +199,13 @@ async function listEvery(client: ShardedExpenseClient, pageSize: number) {
           where.set(n.name, record);
           listed.push(id);
           records++;
-          last = BigInt(id);
+          last = id;
         }
         listedThrough.set(n.name, "all");
         return { node: n.name, url: n.url, records };
       } catch (e) {
         listedThrough.set(n.name, last);
-        const message = e instanceof ShardRequestError ? e.reason : e instanceof Error ? e.message : String(e);
+        const message = failureReason(e);
         errors.push({ node: n.name, url: n.url, message: `listing failed after ${records} records: ${message}` });
         return { node: n.name, url: n.url, records, error: message };
       }

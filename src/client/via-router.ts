@@ -1,14 +1,16 @@
 /**
- * The seed's Postman flow through `shardctl router`: POST each record to the router,
- * GET each back from it, and read which instance answered (X-Shard-Node, X-Shard-Url).
+ * A client that knows nothing of placement (curl, Postman), through `shardctl router`: POST
+ * each record to the router, GET each back from it, and read which instance answered
+ * (X-Shard-Node, X-Shard-Url).
  * The caller knows nothing of placement; the ring is used only to check that every
  * answer came from the owner.
  */
+import { errorMessage } from "../errors.ts";
 import type { ExpenseCreate } from "../expenses/model.ts";
 import type { Ring } from "../ring/ring.ts";
 import { compareRecord, describeDifferences } from "./compare.ts";
 import { forEachLimit } from "./pool.ts";
-import { DEFAULT_TIMEOUT_MS, errorMessage } from "./transport.ts";
+import { DEFAULT_TIMEOUT_MS, bodyMessage } from "./transport.ts";
 
 export interface ViaRouterRow {
   readonly id: string;
@@ -27,7 +29,7 @@ export interface ViaRouterRow {
 export interface ViaRouterReport {
   readonly router: string;
   readonly rows: readonly ViaRouterRow[];
-  /** Requests answered per instance, as the seed README counts them. */
+  /** Requests answered per instance: how evenly the ring spread the ids (5/1/4 for ids 1..10 on nodes 1, 2, 3 with one point each). */
   readonly nodes: readonly { readonly node: string; readonly url: string; readonly ids: number }[];
   /** Records in the router's merged listing (GET /v1/expenses, page by page). */
   readonly listed: number;
@@ -61,10 +63,10 @@ async function oneRecord(router: string, record: ExpenseCreate, ring: Ring): Pro
   try {
     const post = await exchange(`${router}/v1/expenses`, { method: "POST", body: JSON.stringify(record) });
     // 409: stored by an earlier run; the GET below tells whether it is this record.
-    if (post.status !== 201 && post.status !== 409) return failed(`POST: HTTP ${post.status}: ${errorMessage(post.body)}`, post.status, undefined, post);
+    if (post.status !== 201 && post.status !== 409) return failed(`POST: HTTP ${post.status}: ${bodyMessage(post.body)}`, post.status, undefined, post);
     const get = await exchange(`${router}/v1/expenses/${id}`);
     const row = { id, post: post.status, get: get.status, node: get.node, url: get.url, owner };
-    if (get.status !== 200) return failed(`GET: HTTP ${get.status}: ${errorMessage(get.body)}`, post.status, get.status, get);
+    if (get.status !== 200) return failed(`GET: HTTP ${get.status}: ${bodyMessage(get.body)}`, post.status, get.status, get);
     if (post.node !== owner || get.node !== owner) {
       return { ...row, ok: false, problem: `answered by node ${post.node} and ${get.node}; the owner is ${owner}` };
     }
@@ -72,7 +74,7 @@ async function oneRecord(router: string, record: ExpenseCreate, ring: Ring): Pro
     if (differences.length > 0) return { ...row, ok: false, problem: `GET differs: ${describeDifferences(differences)}` };
     return { ...row, ok: true };
   } catch (e) {
-    return failed(`${e instanceof Error ? e.message : String(e)}`);
+    return failed(errorMessage(e));
   }
 }
 
@@ -83,7 +85,7 @@ async function countListed(router: string): Promise<number> {
   do {
     const page = await exchange(`${router}/v1/expenses?limit=1000${after === null ? "" : `&after=${after}`}`);
     const body = page.body as { items?: unknown[]; next?: string | null };
-    if (page.status !== 200 || !Array.isArray(body?.items)) throw new Error(`GET /v1/expenses: HTTP ${page.status}: ${errorMessage(page.body)}`);
+    if (page.status !== 200 || !Array.isArray(body?.items)) throw new Error(`GET /v1/expenses: HTTP ${page.status}: ${bodyMessage(page.body)}`);
     count += body.items.length;
     after = body.next ?? null;
   } while (after !== null);

@@ -5,7 +5,7 @@
  * usage (2); a database that cannot be reached or refuses the login, or a port
  * that is taken, is a job failure (1).
  */
-import { JobFailed, UsageError } from "../errors.ts";
+import { errorMessage, JobFailed, UsageError } from "../errors.ts";
 import { startInstance, type Instance, type InstanceOptions } from "../instance/start.ts";
 import { RingStartError } from "../instance/ring-guard.ts";
 import { StoreLoginRefused, StoreUnavailable, StoreUrlError } from "../store/types.ts";
@@ -58,5 +58,5 @@ function startFailure(e: unknown, context: StartContext): Error {
   if (e instanceof Error && "code" in e && e.code === "EADDRINUSE") {
     return new JobFailed(`${where ?? `cannot listen on ${address}`}: the address is in use`);
   }
-  return new JobFailed(`${where ?? `cannot start on ${address}`} with ${what}: ${e instanceof Error ? e.message : String(e)}`);
+  return new JobFailed(`${where ?? `cannot start on ${address}`} with ${what}: ${errorMessage(e)}`);
 }

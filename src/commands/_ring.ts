@@ -2,7 +2,8 @@
  * Which ring is in force for a command or an instance, from its flags and environment.
  * Each setting comes from the first source that has it:
  *
- *   nodes:  --nodes, then the ring file, then SHARDCTL_NODES, then the contract's default
+ *   nodes:  --nodes, then the ring file, then SHARDCTL_NODES, then the default nodes
+ *           127.0.0.1:5001,127.0.0.1:5002,127.0.0.1:5003 (DEFAULT_NODES)
  *   vnodes: --vnodes, then the ring file, then SHARDCTL_VNODES, then 160
  *   epoch:  the ring file's (default 0); a flag that overrides the file's nodes or
  *           vnodes makes another ring, so it has epoch 0 like any ring of flags
@@ -11,7 +12,7 @@
  * names the source that was wrong.
  */
 import { readFileSync } from "node:fs";
-import { UsageError } from "../errors.ts";
+import { errorMessage, UsageError } from "../errors.ts";
 import { DEFAULT_VNODES, MAX_VNODES, RingError } from "../ring/hash-ring.ts";
 import { DEFAULT_NODES, NodeListError, parseNodeList, type Node } from "../ring/node.ts";
 import { parseRingFile, ringOf, type RingFile } from "../ring/ring-file.ts";
@@ -28,7 +29,7 @@ export interface RingInForce {
   readonly ring: Ring;
   /** Where the nodes came from, for messages: `--nodes`, `--ring FILE`, `SHARDCTL_NODES`, `the default nodes`. */
   readonly source: string;
-  /** True when no flag, file or variable named the ring: the contract's default cluster. */
+  /** True when no flag, file or variable named the ring: the default nodes (DEFAULT_NODES) with 160 vnodes. */
   readonly isDefault: boolean;
 }
 
@@ -82,7 +83,7 @@ export function readRingFile(path: string, source: string): RingFile & { source:
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new UsageError(`${source}: cannot read the ring file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UsageError(`${source}: cannot read the ring file (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`);
   }
   try {
     return { ...parseRingFile(text), source };

@@ -28,7 +28,7 @@ import { idsArg, jsonArg, ringArgs } from "./_args.ts";
 import { parseIds } from "./_parse.ts";
 import { checkDbUrl, startForCommand } from "./_instance.ts";
 
-/** Node names as in the seed README. */
+/** Nodes 1, 2, 3: with one point each (`--vnodes 1`) they hold ids 1..10 5/1/4, the table the README shows. */
 const DEMO_NAMES = ["1", "2", "3"];
 
 export default defineCommand({

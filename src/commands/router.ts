@@ -3,7 +3,7 @@
  * Runs until SIGTERM/SIGINT, then stops gracefully (requests in flight finish).
  */
 import { defineCommand } from "citty";
-import { JobFailed } from "../errors.ts";
+import { errorMessage, JobFailed } from "../errors.ts";
 import { formatNode } from "../ring/node.ts";
 import { ringInForce } from "./_ring.ts";
 import { DEFAULT_ROUTER_PORT, DEFAULT_ROUTER_TIMEOUT_MS, startRouter, type Router } from "../router/server.ts";
@@ -14,7 +14,8 @@ export default defineCommand({
   meta: {
     name: "router",
     description:
-      "Serve the expense API on one address and send each request to the owner of its id (the seed's router.py); " + "the listing merges every node's records",
+      "Serve the expense API on one address and send each request to the owner of its id (for clients that do not place records " +
+      "themselves, such as curl); the listing merges every node's records",
   },
   args: {
     port: { type: "string", valueHint: "PORT", description: `TCP port; 0 picks a free one (default: ${DEFAULT_ROUTER_PORT})` },
@@ -45,7 +46,7 @@ export default defineCommand({
       router = startRouter({ port, host, ring, timeoutMs, logFormat });
     } catch (e) {
       const inUse = e instanceof Error && "code" in e && e.code === "EADDRINUSE";
-      throw new JobFailed(`cannot listen on ${host}:${port}: ${inUse ? "the address is in use" : (e as Error).message}`);
+      throw new JobFailed(`cannot listen on ${host}:${port}: ${inUse ? "the address is in use" : errorMessage(e)}`);
     }
     // Starting is synchronous: no signal can arrive between it and these listeners.
     const signal = new Promise<NodeJS.Signals>((resolve) => {

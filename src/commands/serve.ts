@@ -19,7 +19,7 @@ export default defineCommand({
   meta: {
     name: "serve",
     description:
-      "Run one expense instance (the HTTP API of the contract). With ring options it is ring-aware: it answers 421 for ids " +
+      "Run one expense instance (the HTTP API under /v1/expenses). With ring options it is ring-aware: it answers 421 for ids " +
       "it does not own, keeps its ring in its database, and takes PUT /ring from admins (env SHARDCTL_ADMIN_TOKEN; without it, loopback only)",
   },
   args: {
@@ -75,8 +75,9 @@ export default defineCommand({
     const dbSource = args.db !== undefined ? "--db" : "SHARDCTL_DB";
     // Bad usage is found before the port is bound, so it exits 2 even when the port is taken.
     if (db !== undefined) checkDbUrl(db, dbSource);
-    // Only a ring somebody named makes the instance ring-aware: the contract's default ring
-    // is the client's guess, not this cluster's (an instance without one checks nothing).
+    // Only a ring somebody named makes the instance ring-aware: the default ring (the nodes
+    // 127.0.0.1:5001,127.0.0.1:5002,127.0.0.1:5003, 160 vnodes) is the client's guess, not
+    // this cluster's (an instance without a ring checks nothing).
     const inForce = ringInForce(args);
     const ring = inForce.isDefault ? undefined : { ring: inForce.ring, source: inForce.source };
 

@@ -7,7 +7,7 @@ import { defineCommand } from "citty";
 import { renderClusterPage, STATUS_PATH } from "../cli-output/cluster-page.ts";
 import { renderStatus, summarizeStatus } from "../cli-output/status-report.ts";
 import { clusterStatus, type ClusterStatus } from "../client/status.ts";
-import { JobFailed, UsageError } from "../errors.ts";
+import { errorMessage, JobFailed, UsageError } from "../errors.ts";
 import { ringInForce } from "./_ring.ts";
 import type { Ring } from "../ring/ring.ts";
 import { hostPort, hostProblem } from "../http/listen.ts";
@@ -96,7 +96,7 @@ async function serveWeb(ring: Ring, host: string, port: number, intervalMs: numb
     });
   } catch (e) {
     const inUse = e instanceof Error && "code" in e && e.code === "EADDRINUSE";
-    throw new JobFailed(`cannot listen on ${hostPort(host, port)}: ${inUse ? "the address is in use" : (e as Error).message}`);
+    throw new JobFailed(`cannot listen on ${hostPort(host, port)}: ${inUse ? "the address is in use" : errorMessage(e)}`);
   }
   const signal = stopSignal();
   console.error(`shardctl status: the cluster page of ring ${ring.label} is at http://${hostPort(host, server.port!)}/ (Ctrl-C to stop)`);

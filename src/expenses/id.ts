@@ -30,6 +30,15 @@ export function canonicalId(input: unknown): { ok: true; id: string } | { ok: fa
   return { ok: true, id: input };
 }
 
+/**
+ * The numeric order of two canonical ids, for sort() and cursors: a shorter id is the
+ * smaller (a canonical id has no leading zeros), ids of one length compare as strings.
+ * Exact up to MAX_ID and beyond, with no Number or BigInt.
+ */
+export function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /** `canonicalId` for trusted callers: throws on a bad id. */
 export function toCanonicalId(input: unknown): string {
   const r = canonicalId(input);

@@ -1,9 +1,9 @@
 import type { ExpenseCreate } from "./model.ts";
 
 /**
- * The test data of the seed assignment: ids 1..10 are exactly its records (id 1 costs
- * 700, the others 800). Any other id gets a record of the same shape, deterministic in
- * the id, so that re-runs send the same bytes.
+ * The seed records: ids 1..10 are exactly the ten expenses of the course assignment this
+ * project grew from, its test data (id 1 costs 700, the others 800). Any other id gets a
+ * record of the same shape, deterministic in the id, so that re-runs send the same bytes.
  */
 export function seedRecord(id: string): ExpenseCreate {
   return {

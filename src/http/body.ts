@@ -3,7 +3,7 @@
  * so a body without Content-Length (chunked) is cut off too, and the answer is our own
  * JSON 413 with X-Shard-Node rather than a bare one from the socket layer.
  */
-import { ApiError } from "../errors.ts";
+import { ApiError, errorMessage } from "../errors.ts";
 import { clip } from "./errors.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -64,7 +64,7 @@ export function parseJsonText(text: string): object {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new ApiError(400, "malformed_json", `body: malformed JSON (${(e as Error).message})`);
+    throw new ApiError(400, "malformed_json", `body: malformed JSON (${errorMessage(e)})`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     const got = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;

@@ -1,4 +1,5 @@
 import { Elysia, t } from "elysia";
+import { errorMessage } from "../errors.ts";
 import { NoQuery } from "../expenses/model.ts";
 import type { ExpenseStore } from "../store/types.ts";
 
@@ -21,7 +22,7 @@ export function healthFeature(store: ExpenseStore, node: string) {
             ready: false,
             node,
             database: store.dialect,
-            message: `database: ${e instanceof Error ? e.message : String(e)}`,
+            message: `database: ${errorMessage(e)}`,
           });
         }
       },

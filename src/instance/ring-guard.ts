@@ -3,7 +3,7 @@
  * instance serves an id (Redis Cluster's MOVED, Vitess's tablet target check):
  *
  *   - `decide(state, self, id, access)`: pure; the whole rule. No ring: serve everything
- *     (the seed scenario). A ring: serve the ids this node owns, answer 421 naming the
+ *     (only the clients place records). A ring: serve the ids this node owns, answer 421 naming the
  *     owner for the others. A node that is not in its ring owns nothing (a node leaving
  *     the cluster stays up, holding the new ring, until the rebalance ends).
  *   - `RingGuard.serve(...)`: runs one request's decision and execution under one ring
@@ -16,7 +16,7 @@
  * writes refused with 503 + Retry-After under the fence) and the ids coming to it are refused
  * with 503 + Retry-After (their copy is not final yet).
  */
-import { ApiError } from "../errors.ts";
+import { ApiError, errorMessage } from "../errors.ts";
 import { canonicalId } from "../expenses/id.ts";
 import type { Access, IdGuard, RequestContext } from "../expenses/id-guard.ts";
 import type { WriteOptions } from "../expenses/records.ts";
@@ -292,7 +292,7 @@ function storedRing(stored: StoredRing): Ring {
   try {
     ring = ringOf(parseRingFile(stored.text));
   } catch (e) {
-    throw new Error(`${where} cannot be read: ${(e as Error).message}`);
+    throw new Error(`${where} cannot be read: ${errorMessage(e)}`);
   }
   if (ring.epoch !== stored.epoch || ring.fingerprint !== stored.fingerprint) {
     throw new Error(`${where} holds another ring, ${ring.label}`);

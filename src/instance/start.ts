@@ -51,7 +51,7 @@ export interface Instance {
 
 export const defaultDbUrl = (port: number) => `sqlite:./data/shardctl-${port}.sqlite`;
 
-/** The answer while the store is still opening: the contract's JSON error with X-Shard-Node. */
+/** The answer while the store is still opening: a JSON error body (`{ error, message }`) with X-Shard-Node, as every answer has. */
 function starting(node: string): Response {
   return Response.json(
     { error: "starting", message: "the instance is starting: its database is not open yet; retry shortly" },

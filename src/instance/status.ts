@@ -4,6 +4,7 @@
  * (Prometheus text). Neither costs a scan: the record count is the store's own figure.
  */
 import { Elysia, t } from "elysia";
+import { errorMessage } from "../errors.ts";
 import { ErrorBody, NoQuery } from "../expenses/model.ts";
 import type { ExpenseStore } from "../store/types.ts";
 import { VERSION } from "../version.ts";
@@ -35,7 +36,7 @@ export function statusFeature(store: ExpenseStore, guard: RingGuard, metrics: Ht
         try {
           await store.ping();
         } catch (e) {
-          message = `database: ${e instanceof Error ? e.message : String(e)}`;
+          message = `database: ${errorMessage(e)}`;
         }
         return {
           node: guard.self,

@@ -10,7 +10,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { ShardRequestError } from "../client/errors.ts";
+import { failureReason } from "../client/errors.ts";
+import { errorMessage } from "../errors.ts";
 import type { RingMove } from "../ring/move.ts";
 import type { FenceFigures, RebalanceDetail, RebalanceHolder, RebalanceProgress } from "./protocol.ts";
 import { ringDocument } from "../ring/ring-file.ts";
@@ -121,7 +122,7 @@ export class Lease {
         const leased = startedHere.filter((a) => records.has(a.name));
         await Promise.allSettled(leased.map((a) => a.abandon(lease.#token)));
         await lease.release();
-        throw new RebalanceFailed("lease", `node ${state.admin.name}: ${e instanceof Error ? e.message : String(e)}`, { node: state.admin.name });
+        throw new RebalanceFailed("lease", `node ${state.admin.name}: ${errorMessage(e)}`, { node: state.admin.name });
       }
     }
     return { lease, records, tookOver };
@@ -198,7 +199,7 @@ export class Lease {
     try {
       return await call();
     } catch (e) {
-      const why = e instanceof ShardRequestError ? e.reason : e instanceof Error ? e.message : String(e);
+      const why = failureReason(e);
       throw new RebalanceFailed(step, `node ${node.name} (${node.node.url}): ${why}`, { node: node.name });
     }
   }

@@ -3,7 +3,7 @@
  * src/instance/rebalance-routes.ts, through the client's transport (timeouts, retries with
  * backoff, Retry-After). Every endpoint that changes something is safe to send again.
  */
-import { callShard, errorMessage, type ShardResponse } from "../client/transport.ts";
+import { callShard, bodyMessage, type ShardResponse } from "../client/transport.ts";
 import type { Expense } from "../expenses/model.ts";
 import type { Node } from "../ring/node.ts";
 import type { FenceFigures, LeaseRequest, PlanAnswer, RebalanceDetail, RebalanceProgress, RebalanceSummary, RecordsPage } from "./protocol.ts";
@@ -145,7 +145,7 @@ export class NodeAdmin {
   #expect(res: ShardResponse, what: string): unknown {
     if (res.status >= 200 && res.status < 300) return res.body;
     const kind = typeof (res.body as { error?: unknown } | undefined)?.error === "string" ? (res.body as { error: string }).error : "";
-    throw new AdminAnswerError(this.node.name, res.status, kind, `${what}: HTTP ${res.status}: ${errorMessage(res.body)}`, res.body);
+    throw new AdminAnswerError(this.node.name, res.status, kind, `${what}: HTTP ${res.status}: ${bodyMessage(res.body)}`, res.body);
   }
 }
 

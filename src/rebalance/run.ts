@@ -20,6 +20,7 @@
  * phase each node's database holds says where), and a run after the end does nothing.
  */
 import { Interrupted } from "../errors.ts";
+import { compareIds as byId } from "../expenses/id.ts";
 import { transfers } from "../ring/analysis.ts";
 import type { Ring } from "../ring/ring.ts";
 import type { FenceFigures, PlanAnswer, RebalanceDetail, RebalanceProgress, RebalanceStep } from "./protocol.ts";
@@ -385,7 +386,7 @@ async function planOf(survey: Survey): Promise<Plan> {
 async function replayUnderFence(ctx: SyncContext, node: NodeAdmin, fixed: ReadonlySet<string> = new Set()) {
   const log = await readWholeLog(ctx, "fence", node);
   if (log.ids.length > 0) await copyIds(ctx, "fence", node, log.ids);
-  const ids = [...new Set([...log.ids, ...fixed])].sort((a, b) => Number(a) - Number(b));
+  const ids = [...new Set([...log.ids, ...fixed])].sort(byId);
   let mismatches: Mismatch[] = ids.length === 0 ? [] : await compareIds(ctx, "fence", node, ids);
   if (mismatches.length > 0) {
     await copyIds(

@@ -5,7 +5,7 @@
  * Whatever makes the rebalance impossible before it starts is bad usage (exit 2); a
  * rebalance of other rings in progress is a refusal naming it (exit 1).
  */
-import { ShardRequestError } from "../client/errors.ts";
+import { failureReason } from "../client/errors.ts";
 import { UsageError } from "../errors.ts";
 import { RingMove } from "../ring/move.ts";
 import type { Node } from "../ring/node.ts";
@@ -32,7 +32,7 @@ export interface Survey {
   readonly status: "new" | "unfinished" | "done";
 }
 
-const reason = (e: unknown) => (e instanceof ShardRequestError ? e.reason : e instanceof Error ? e.message : String(e));
+const reason = failureReason;
 
 /** GET /ring of `node`, as a UsageError when it cannot be read: the node is down, misnamed, or has no ring. */
 async function ringOf(admin: NodeAdmin, role: string, fix: string) {

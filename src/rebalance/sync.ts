@@ -15,12 +15,13 @@
  * source's current record goes to the target, or, when the source has none, the target's
  * copy is deleted.
  */
+import { compareIds as byId } from "../expenses/id.ts";
 import type { Expense } from "../expenses/model.ts";
 import type { RingMove } from "../ring/move.ts";
 import type { MovingRecord, RecordsPage } from "./protocol.ts";
 import { RebalanceFailed, type RebalanceStepName } from "./errors.ts";
 import type { NodeAdmin } from "./node-admin.ts";
-import { ShardRequestError } from "../client/errors.ts";
+import { failureReason } from "../client/errors.ts";
 
 export interface SyncContext {
   readonly move: RingMove;
@@ -59,11 +60,7 @@ export function differingFields(a: Expense, b: Expense): string[] {
   return FIELDS.filter((f) => a[f] !== b[f]);
 }
 
-const byId = (a: string, b: string) => Number(a) - Number(b);
-
-function why(e: unknown): string {
-  return e instanceof ShardRequestError ? e.reason : e instanceof Error ? e.message : String(e);
-}
+const why = failureReason;
 
 /** `call` as a RebalanceFailed of `step` naming the node and, when given, the record. */
 export async function onNode<T>(step: RebalanceStepName, node: NodeAdmin, call: () => Promise<T>, record?: string): Promise<T> {

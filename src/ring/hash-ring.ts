@@ -1,6 +1,7 @@
 /**
- * The consistent hash ring of the contract. Pure and immutable: a change of
- * membership builds a new ring.
+ * The consistent hash ring. Every client, instance and router places ids by the rule
+ * below, so it never changes (a client with another rule looks for records on the wrong
+ * node). Pure and immutable: a change of membership builds a new ring.
  *
  * The rule:
  *   - a node of weight w contributes round(vnodes * w) points (halves round up):

@@ -1,6 +1,6 @@
 /**
- * The placement hash of the contract: MD5 of the UTF-8 key, read as an unsigned
- * 128-bit big-endian integer.
+ * The placement hash, the same for every client, instance and router: MD5 of the UTF-8
+ * key, read as an unsigned 128-bit big-endian integer.
  *
  * The ring compares hashes as four big-endian 32-bit words (no BigInt on the hot
  * path); BigInt and hex forms exist for explanations, arc lengths and tests.

@@ -13,7 +13,7 @@ export interface Node {
   readonly weight: number;
 }
 
-/** The default cluster of the contract: three instances on the loopback. */
+/** The nodes when nothing names them: three instances on the loopback, each named by its address. */
 export const DEFAULT_NODES = "127.0.0.1:5001,127.0.0.1:5002,127.0.0.1:5003";
 
 export class NodeListError extends Error {

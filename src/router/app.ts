@@ -165,7 +165,7 @@ export function createRouterApp({
     return new Response(answer.body, { status: answer.status, headers: headersToClient(answer.headers, node.url, requestId(request)) });
   }
 
-  /** One page of one node's listing, checked for the contract's shape. */
+  /** One page of one node's listing, checked for the shape of an instance's listing answer (`{ items, next }`). */
   async function readNodePage(request: Request, ring: Ring, node: Node, after: string | undefined, limit: number): Promise<NodePage> {
     const path = `/v1/expenses?limit=${limit}${after === undefined ? "" : `&after=${after}`}`;
     const { answer: result } = await exchange(request, node, ring, "GET", path, { maxAnswerBytes: limit * RECORD_ANSWER_BYTES + 4096, awaitRing: true });

@@ -13,7 +13,7 @@ import type { ErrorBody } from "../expenses/model.ts";
 import type { Node } from "../ring/node.ts";
 import type { UpstreamFailure, UpstreamMethod } from "./upstream.ts";
 
-/** The router's error body: the contract's ErrorBody, plus the node and the cause. */
+/** The router's error body: an instance's ErrorBody (`{ error, message, field? }`), plus the node and the cause. */
 export interface RouterErrorBody extends ErrorBody {
   readonly node: string;
   readonly url: string;

@@ -11,6 +11,7 @@
  * hangs does not cost every request a timeout.
  */
 import { answerSuggestsNewerRing, followRing, type RingAnswer, type RingFollow } from "../client/ring-adoption.ts";
+import { errorMessage } from "../errors.ts";
 import type { Node } from "../ring/node.ts";
 import type { Ring } from "../ring/ring.ts";
 
@@ -61,7 +62,7 @@ export class FollowedRing {
         },
         (e: unknown): RingFollow => {
           this.#remember(key);
-          return { kind: "disagree", reason: `its ring could not be read (GET /ring): ${(e as Error)?.message ?? String(e)}` };
+          return { kind: "disagree", reason: `its ring could not be read (GET /ring): ${errorMessage(e)}` };
         },
       );
       read.finally(() => this.#reads.delete(key));

@@ -14,7 +14,7 @@
  * The same id on two nodes (a copy left by a move) is listed once: the copy of the node
  * that owns it, else the first.
  */
-import { canonicalId } from "../expenses/id.ts";
+import { canonicalId, compareIds } from "../expenses/id.ts";
 import type { Expense, ExpensePage } from "../expenses/model.ts";
 import type { Node } from "../ring/node.ts";
 
@@ -35,11 +35,6 @@ export class InvalidListing extends Error {
   ) {
     super(reason);
   }
-}
-
-/** Numeric order of canonical ids, without BigInt: a shorter one is smaller. */
-export function compareIds(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 /** One node's records in id order, a page at a time. */

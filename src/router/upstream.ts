@@ -13,6 +13,7 @@
  * the bytes the instance sent, never decoded here: an encoded one keeps its
  * Content-Encoding, so what is passed on is what the header says.
  */
+import { errorMessage } from "../errors.ts";
 import type { Node } from "../ring/node.ts";
 
 export type UpstreamMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -116,7 +117,7 @@ function failureOf(e: unknown, timeoutMs: number): { cause: UpstreamCause; reaso
     case "EPIPE":
       return { cause: "reset", reason: "the connection closed before the answer was complete", left: true };
   }
-  return { cause: "network", reason: `network error: ${err?.message ?? String(e)}`, left: true };
+  return { cause: "network", reason: `network error: ${errorMessage(e)}`, left: true };
 }
 
 class TooLarge extends Error {}

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { chromiumMissing, dumpDom } from "../support/chromium.ts";
 import { runCli } from "../support/cli.ts";
 import { freePort, waitFor } from "../support/net.ts";
-import { localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../instance/ring-cluster.ts";
+import { localNodes, referenceOwner, ringOf, startCluster, type RingCluster } from "../support/cluster.ts";
 
 const CLI = join(import.meta.dir, "../../src/cli.ts");
 const noBrowser = chromiumMissing("the cluster page in a browser");
@@ -52,8 +52,8 @@ describe("the cluster page", () => {
   let expected: [string, string][];
   beforeAll(async () => {
     const ring = ringOf(await localNodes(["a", "b", "c"]));
-    cluster = await startRingCluster(ring, () => "sqlite::memory:");
-    nodes = ring.nodes.map((n) => `${n.name}=${n.url.slice("http://".length)}`).join(",");
+    cluster = await startCluster({ ring, db: () => "sqlite::memory:" });
+    nodes = cluster.nodeList;
     const run = await runCli("client", "run", "--nodes", nodes, "--ids", "1..60");
     expect(run.code).toBe(0);
     const owner = referenceOwner(ring);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { runCli as cli } from "../support/cli.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { refOwnerOf } from "../ring/reference.ts";
-import { useLocalCluster } from "./cluster.ts";
+import { useCluster } from "../support/cluster.ts";
 import { hangingOnRequests } from "./fake-nodes.ts";
 import { freePort } from "../support/net.ts";
 
@@ -53,7 +53,7 @@ describe("client ring", () => {
 });
 
 describe("client run and verify", () => {
-  const cluster = useLocalCluster(["1", "2", "3"]);
+  const cluster = useCluster({ nodes: ["1", "2", "3"] });
   const ownerOf = refOwnerOf([{ name: "1" }, { name: "2" }, { name: "3" }]);
 
   test("run prints the id -> node -> POST/GET table and per-node counts; verify is clean", async () => {
@@ -122,7 +122,7 @@ describe("client run and verify", () => {
 });
 
 describe("client run output that scales", () => {
-  const cluster = useLocalCluster(["1", "2", "3"]);
+  const cluster = useCluster({ nodes: ["1", "2", "3"] });
   const ownerOf = refOwnerOf([{ name: "1" }, { name: "2" }, { name: "3" }]);
 
   test("1,500 ids with a node down: the first 100 failed rows, per-node counts, a summary of a few lines; every line fits 80 columns", async () => {

@@ -10,7 +10,7 @@ import { verifyRecords } from "../../src/client/verify.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { startInstance, type Instance } from "../../src/instance/index.ts";
 import { refOwnerOf } from "../ring/reference.ts";
-import { useLocalCluster } from "./cluster.ts";
+import { useCluster } from "../support/cluster.ts";
 
 const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
 
@@ -20,7 +20,7 @@ async function post(url: string, id: string): Promise<void> {
 }
 
 describe("records placed by another ring", () => {
-  const cluster = useLocalCluster(["1", "2", "3"]);
+  const cluster = useCluster({ nodes: ["1", "2", "3"] });
   const urlOf = (name: string) => cluster().nodes.find((n) => n.name === name)!.url;
 
   test("written with one point per node, checked with 160: verify names --vnodes 1", async () => {

@@ -9,7 +9,7 @@ import { recordsForIds } from "../../src/client/records.ts";
 import { runRecords } from "../../src/client/run.ts";
 import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { refOwnerOf } from "../ring/reference.ts";
-import { useLocalCluster } from "./cluster.ts";
+import { useCluster } from "../support/cluster.ts";
 import { endlessBodies, hangingOnRequests, hungListener, type FakeNode } from "./fake-nodes.ts";
 
 const NAMES = ["1", "2", "3"];
@@ -28,7 +28,7 @@ function fake<F extends FakeNode>(node: F): F {
 }
 
 describe("client run with a misbehaving node among three", () => {
-  const cluster = useLocalCluster(["1", "2"]);
+  const cluster = useCluster({ nodes: ["1", "2"] });
   const nodesWith = (url3: string) => [...cluster().nodes, { name: "3", url: url3 }];
 
   test("a node that hangs on requests: the run ends in seconds, its ids fail naming it, the others succeed", async () => {
@@ -85,7 +85,7 @@ describe("client run with a misbehaving node among three", () => {
 });
 
 describe("client run while an instance restarts", () => {
-  const cluster = useLocalCluster(NAMES);
+  const cluster = useCluster({ nodes: NAMES });
 
   test("an instance down for 2 s mid-run: its ids are retried and all succeed", async () => {
     const client = new ShardedExpenseClient({ nodes: cluster().nodeList });
@@ -118,7 +118,7 @@ describe("client run while an instance restarts", () => {
 });
 
 describe("the commands against a node whose answers never end", () => {
-  const cluster = useLocalCluster(["1", "2"]);
+  const cluster = useCluster({ nodes: ["1", "2"] });
 
   /** Runs the CLI in a process of its own, so that its memory can be measured. */
   async function shardctl(...argv: string[]) {

@@ -2,11 +2,11 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { ShardedExpenseClient, ShardRequestError, seedRecord } from "../../src/index.ts";
 import { refOwnerOf } from "../ring/reference.ts";
-import { startLocalCluster, type LocalCluster } from "./cluster.ts";
+import { startCluster, type Cluster } from "../support/cluster.ts";
 
-let cluster: LocalCluster;
+let cluster: Cluster;
 beforeAll(async () => {
-  cluster = await startLocalCluster(["a", "b", "c"]);
+  cluster = await startCluster({ nodes: ["a", "b", "c"] });
 });
 afterAll(() => cluster.stop());
 

@@ -9,13 +9,13 @@ import { runRecords } from "../../src/client/run.ts";
 import { recordsForIds } from "../../src/client/records.ts";
 import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import { useLocalCluster } from "./cluster.ts";
+import { useCluster } from "../support/cluster.ts";
 
 // Each spoiled answer costs a client timeout (1.5 s); leave room on a loaded machine.
 setDefaultTimeout(30_000);
 
 // Each test has its own instance and proxy, and sets how the proxy spoils answers.
-const cluster = useLocalCluster(["a"]);
+const cluster = useCluster({ nodes: ["a"] });
 let spoil: "slow" | "503" = "slow";
 /** POSTs the proxy saw, per id. */
 let posts = new Map<string, number>();

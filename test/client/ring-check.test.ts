@@ -1,28 +1,25 @@
 /** `shardctl ring check` against real instances: all agree, some disagree, one is down, one has no ring. */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ring } from "../../src/ring/ring.ts";
 import { startInstance } from "../../src/instance/index.ts";
 import { runCli } from "../support/cli.ts";
-import { call, localNodes, ringOf, startRingCluster, type RingCluster } from "../instance/ring-cluster.ts";
+import { clustersPerTest, localNodes, ringOf } from "../support/cluster.ts";
+import { call } from "../support/http.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "shardctl-ring-check-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
-let running: RingCluster | undefined;
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-});
+const startCluster = clustersPerTest();
 
 async function cluster(epoch = 1) {
   const ring = ringOf(await localNodes(["a", "b", "c"]), { epoch });
-  running = await startRingCluster(ring, () => "sqlite::memory:");
+  const running = await startCluster({ ring, db: () => "sqlite::memory:" });
   const file = join(dir, `ring-${n++}.json`);
   writeFileSync(file, JSON.stringify({ ...ring.toJSON(), label: ring.label }));
-  return { ring, file, url: (name: string) => running!.url(name) };
+  return { ring, file, url: (name: string) => running.url(name), running };
 }
 
 const doc = (ring: Ring) => ({ ...ring.toJSON(), label: ring.label });
@@ -40,7 +37,7 @@ describe("shardctl ring check", () => {
     const c = await cluster();
     const next = new Ring(c.ring.nodes, { vnodes: 10, epoch: 2 });
     expect((await call(c.url("b"), "PUT", "/ring", doc(next))).status).toBe(200);
-    await running!.instances.get("c")!.stop();
+    await c.running.stopNode("c");
     const r = await runCli("ring", "check", "--ring", c.file, "--json", "--timeout", "2000");
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);

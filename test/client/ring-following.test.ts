@@ -4,7 +4,7 @@
  * naming both labels. Whatever the client's ring, no record ends up on a node that does
  * not own it (each database is read directly and checked against the reference ring).
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,16 +14,13 @@ import { ShardRequestError } from "../../src/client/errors.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { runCli } from "../support/cli.ts";
-import { call, localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../instance/ring-cluster.ts";
+import { clustersPerTest, localNodes, referenceOwner, ringOf } from "../support/cluster.ts";
+import { call } from "../support/http.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "shardctl-ring-following-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let clusters = 0;
-let running: RingCluster | undefined;
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-});
+const startCluster = clustersPerTest();
 
 const NAMES = ["a", "b", "c"];
 const doc = (ring: Ring) => ({ ...ring.toJSON(), label: ring.label });
@@ -33,7 +30,7 @@ async function cluster(options: { epoch?: number; vnodes?: number } = {}) {
   const prefix = join(dir, `c${clusters++}`);
   const ring = ringOf(await localNodes(NAMES), options);
   const log: string[] = [];
-  running = await startRingCluster(ring, (name) => `sqlite:${prefix}-${name}.sqlite`, { log: (line) => void log.push(line) });
+  const running = await startCluster({ ring, db: (name) => `sqlite:${prefix}-${name}.sqlite`, log: (line) => void log.push(line) });
   const ids = (name: string): string[] => {
     const db = new Database(`${prefix}-${name}.sqlite`, { readonly: true });
     try {

@@ -6,10 +6,10 @@ import { recordsForIds } from "../../src/client/records.ts";
 import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { refOwnerOf } from "../ring/reference.ts";
-import { useLocalCluster } from "./cluster.ts";
+import { useCluster } from "../support/cluster.ts";
 
 // Nodes 1, 2, 3 with one point each, as in the seed README; a fresh cluster for each test.
-const cluster = useLocalCluster(["1", "2", "3"]);
+const cluster = useCluster({ nodes: ["1", "2", "3"] });
 const ownerOf = refOwnerOf([{ name: "1" }, { name: "2" }, { name: "3" }], 1);
 const client = () => new ShardedExpenseClient({ nodes: cluster().nodeList, vnodes: 1, retries: 1, backoffMs: 5, timeoutMs: 2000 });
 const nodeUrl = (name: string) => cluster().nodes.find((n) => n.name === name)!.url;

@@ -3,10 +3,10 @@ import { ConflictError, ShardedExpenseClient } from "../../src/client/sharded-cl
 import { ShardRequestError } from "../../src/client/errors.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { refOwnerOf } from "../ring/reference.ts";
-import { useLocalCluster } from "./cluster.ts";
+import { useCluster } from "../support/cluster.ts";
 
 const NAMES = ["a", "b", "c"];
-const cluster = useLocalCluster(NAMES);
+const cluster = useCluster({ nodes: NAMES });
 /** The owner of an id by the reference ring (the client's default 160 points per node). */
 const ownerOf = refOwnerOf(NAMES.map((name) => ({ name })));
 const client = () => new ShardedExpenseClient({ nodes: cluster().nodeList, retries: 0 });
@@ -92,7 +92,7 @@ describe("ShardedExpenseClient", () => {
   });
 
   test("a node list whose names do not match the instances' fails with wrong-node", async () => {
-    const [a, b, c] = cluster().instances;
+    const [a, b, c] = cluster().nodes;
     const swapped = new ShardedExpenseClient({
       nodes: [
         { name: "a", url: b!.url },

@@ -4,34 +4,30 @@
  * well; a node down, or one on another ring, is exit 1 naming it; --watch keeps reporting
  * until Ctrl-C and exits 0.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { VERSION } from "../../src/version.ts";
 import { runCli } from "../support/cli.ts";
 import { waitFor } from "../support/net.ts";
-import { call, localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../instance/ring-cluster.ts";
+import { clustersPerTest, localNodes, referenceOwner, ringOf } from "../support/cluster.ts";
+import { call } from "../support/http.ts";
 
 const CLI = join(import.meta.dir, "../../src/cli.ts");
-const clusters: RingCluster[] = [];
-afterEach(async () => {
-  await Promise.all(clusters.splice(0).map((c) => c.stop()));
-});
+const startCluster = clustersPerTest();
 
 /** Three ring-aware instances holding `ids`, each on its owner; the expected count per node, by the reference ring. */
 async function cluster(ids: string[]) {
   const ring = ringOf(await localNodes(["a", "b", "c"]));
-  const c = await startRingCluster(ring, () => "sqlite::memory:");
-  clusters.push(c);
+  const c = await startCluster({ ring, db: () => "sqlite::memory:" });
   const owner = referenceOwner(ring);
   const expected: Record<string, number> = { a: 0, b: 0, c: 0 };
   for (const id of ids) {
     expect((await call(c.url(owner(id)), "POST", "/v1/expenses", seedRecord(id))).status).toBe(201);
     expected[owner(id)]!++;
   }
-  const nodes = ring.nodes.map((n) => `${n.name}=${n.url.slice("http://".length)}`).join(",");
-  return { ring, c, expected, nodes };
+  return { ring, c, expected, nodes: c.nodeList };
 }
 
 const IDS = Array.from({ length: 30 }, (_, k) => String(100 + k));

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { callShard, errorMessage, httpError } from "../../src/client/transport.ts";
+import { callShard, bodyMessage, httpError } from "../../src/client/transport.ts";
 import { ShardRequestError } from "../../src/client/errors.ts";
 import { freePort } from "../support/net.ts";
 import { endlessBody } from "./fake-nodes.ts";
@@ -113,7 +113,7 @@ describe("callShard", () => {
     const res = await callShard(node, { method: "GET", path: "/always-500" }, { retries: 2, backoffMs: 1 });
     expect(res.status).toBe(500);
     expect(hits.get("/always-500")).toBe(3);
-    expect(errorMessage(res.body)).toBe("boom");
+    expect(bodyMessage(res.body)).toBe("boom");
   });
 
   test("never retries a 4xx", async () => {
@@ -121,7 +121,7 @@ describe("callShard", () => {
     const res = await callShard(node, { method: "POST", path: "/bad-request", body: {} }, { retries: 5, backoffMs: 1 });
     expect(res.status).toBe(422);
     expect(hits.get("/bad-request")).toBe(1);
-    expect(errorMessage(res.body)).toBe("estimated_costs must be a number");
+    expect(bodyMessage(res.body)).toBe("estimated_costs must be a number");
   });
 
   test("a timeout is retried, then reported with the limit", async () => {

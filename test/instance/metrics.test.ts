@@ -11,7 +11,8 @@ import { startInstance, type Instance } from "../../src/instance/index.ts";
 import { KNOWN_ROUTES, UNMATCHED } from "../../src/instance/routes.ts";
 import { mysqlUnavailable, startMariaDB, type MariaDB } from "../support/mariadb.ts";
 import { parsePrometheusText, sampleValue, type Family } from "../support/prom-text.ts";
-import { call, localNodes, ringOf } from "./ring-cluster.ts";
+import { localNodes, ringOf } from "../support/cluster.ts";
+import { call } from "../support/http.ts";
 
 async function scrape(url: string): Promise<Map<string, Family>> {
   const r = await fetch(`${url}/metrics`);

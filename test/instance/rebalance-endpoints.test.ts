@@ -14,7 +14,8 @@ import { Ring } from "../../src/ring/ring.ts";
 import { startInstance, type Instance } from "../../src/instance/index.ts";
 import { RingStartError } from "../../src/instance/ring-guard.ts";
 import { stored } from "../store/store.contract.ts";
-import { call, localNodes, referenceOwner, ringOf } from "./ring-cluster.ts";
+import { localNodes, referenceOwner, ringOf, startCluster } from "../support/cluster.ts";
+import { call } from "../support/http.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "shardctl-rebalance-endpoints-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,24 +45,25 @@ async function twoInstances() {
     for (let i = 1; out.length < n; i++) if (test(String(i))) out.push(String(i));
     return out;
   };
-  const dbs = { a: freshDb(), c: freshDb() };
-  const start = (name: "a" | "c", ring: Ring = name === "a" ? from : to, db = dbs[name]) =>
-    startInstance({ port: Number(new URL(to.node(name)!.url).port), db, name, log: false, ring: { ring, source: "the test's ring" } });
-  const a = await start("a");
-  const c = await start("c");
+  const cluster = await startCluster({ nodes: [to.node("a")!, to.node("c")!], ring: (name) => (name === "a" ? from : to) });
   return {
     from,
     to,
-    a,
-    c,
-    dbs,
-    start,
+    get a() {
+      return cluster.instances.get("a")!;
+    },
+    get c() {
+      return cluster.instances.get("c")!;
+    },
+    dbs: { a: cluster.db("a"), c: cluster.db("c") },
+    /** Starts node `name` again on its port and database, with `ring` (default: the old ring for a, the new one for c). */
+    start: (name: "a" | "c", ring?: Ring) => cluster.startNode(name, ring),
     /** ids that a keeps, gives to c, and that are b's under the old ring and c's under the new (c takes them from b) */
     stays: ids((id) => was(id) === "a" && will(id) === "a"),
     leaving: ids((id) => was(id) === "a" && will(id) === "c"),
     fromB: ids((id) => was(id) === "b" && will(id) === "c"),
     elsewhere: ids((id) => was(id) === "b" && will(id) === "b"),
-    stop: () => Promise.all([a.stop(), c.stop()]),
+    stop: () => cluster.stop(),
   };
 }
 
@@ -311,7 +313,7 @@ describe("an instance in a rebalance", () => {
       const refused = await s.start("a", other).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(RingStartError);
       expect((refused as Error).message).toContain(`takes part in rebalance ${s.from.label} -> ${s.to.label} (phase fenced)`);
-      s.a = await s.start("a");
+      await s.start("a");
     } finally {
       await s.stop();
     }
@@ -363,7 +365,7 @@ describe("an instance in a rebalance", () => {
       const store = await openStore(s.dbs.a);
       await store.putMany(ids.map((id) => stored(id)));
       await store.close();
-      s.a = await s.start("a");
+      await s.start("a");
       const plan = await post(s.a, "plan", { from: doc(s.from), to: doc(s.to) });
       expect(plan.json).toEqual({
         records: expected.records,

@@ -14,7 +14,8 @@ import mysql from "mysql2/promise";
 import { forEachLimit } from "../../src/client/pool.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { mysqlUnavailable, startMariaDB, type MariaDB } from "../support/mariadb.ts";
-import { call, localNodes, referenceOwner, ringOf, startRingCluster } from "./ring-cluster.ts";
+import { localNodes, referenceOwner, ringOf, startCluster } from "../support/cluster.ts";
+import { call } from "../support/http.ts";
 
 const IDS = Array.from({ length: 100 }, (_, i) => String(i + 1));
 const NAMES = ["a", "b", "c"];
@@ -23,7 +24,7 @@ const NAMES = ["a", "b", "c"];
 async function ownersOnly(db: (name: string) => string, rowsOf: (name: string) => Promise<[string, string][]>) {
   const ring = ringOf(await localNodes(NAMES), { epoch: 3 });
   const owner = referenceOwner(ring);
-  const cluster = await startRingCluster(ring, db);
+  const cluster = await startCluster({ ring, db });
   try {
     const url = (name: string) => cluster.url(name);
     const expectMisdirected = (r: { status: number; headers: Headers; json: any }, id: string, where: string) => {

@@ -17,7 +17,8 @@ import { RingStartError } from "../../src/instance/ring-guard.ts";
 import { openStore } from "../../src/store/index.ts";
 import { runCli } from "../support/cli.ts";
 import { freePort } from "../support/net.ts";
-import { call, localNodes, referenceOwner, ringOf } from "./ring-cluster.ts";
+import { localNodes, referenceOwner, ringOf } from "../support/cluster.ts";
+import { call } from "../support/http.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "shardctl-ring-endpoints-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -14,7 +14,8 @@ import { Ring } from "../../src/ring/ring.ts";
 import { startInstance } from "../../src/instance/index.ts";
 import { mysqlUnavailable, startMariaDB, type MariaDB } from "../support/mariadb.ts";
 import { waitFor } from "../support/net.ts";
-import { call, localNodes, referenceOwner, ringOf, startRingCluster } from "./ring-cluster.ts";
+import { localNodes, referenceOwner, ringOf, startCluster } from "../support/cluster.ts";
+import { call } from "../support/http.ts";
 
 const doc = (ring: Ring) => ({ ...ring.toJSON(), label: ring.label });
 
@@ -124,7 +125,7 @@ describe.skipIf(!!mysqlUnavailable)("PUT /ring with requests in flight (MariaDB)
     const next = new Ring(ring.nodes, { vnodes: 20, epoch: 2 });
     const owners = new Map([ring, next].map((r) => [r.label, referenceOwner(r)]));
     const prefix = `switch_load_${databases++}`;
-    const cluster = await startRingCluster(ring, (n) => server.url(`${prefix}_${n}`));
+    const cluster = await startCluster({ ring, db: (n) => server.url(`${prefix}_${n}`) });
     const answers: { id: string; node: string; status: number; label: string | null; body: any; sentAfterSwitch: boolean }[] = [];
     const switchedAt = new Map<string, number>();
     try {

@@ -1,22 +1,22 @@
 /**
- * A cluster for rebalance tests: real instances in this process, one database each (on
- * MariaDB servers the test file started, or SQLite files), the old and the new ring as
- * files, records stored straight into the old owners' databases, and what each
- * database holds read back with SQL. Owners come from the reference ring.
+ * A cluster for rebalance tests: the instances of test/support/cluster.ts (in this
+ * process, one database each: on MariaDB servers the test file started, or SQLite files),
+ * the old and the new ring as files, records stored straight into the old owners'
+ * databases, and what each database holds read back with SQL. Owners come from the
+ * reference ring.
  */
-import { afterAll, beforeAll, expect } from "bun:test";
+import { expect } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { parseNodeList, type Node } from "../../src/ring/node.ts";
 import { Ring } from "../../src/ring/ring.ts";
-import { startInstance, type Instance } from "../../src/instance/index.ts";
+import type { Instance } from "../../src/instance/index.ts";
 import { openStore } from "../../src/store/index.ts";
-import { startMariaDBs, type MariaDB } from "../support/mariadb.ts";
-import { freePort } from "../support/net.ts";
+import { localNodes, startCluster, type Cluster } from "../support/cluster.ts";
+import { call } from "../support/http.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { stored } from "../store/store.contract.ts";
 
@@ -33,25 +33,24 @@ export interface ClusterSpec {
   readonly old: readonly (string | { name: string; weight: number })[];
   readonly next: readonly (string | { name: string; weight: number })[];
   readonly vnodes?: number;
-  /** Where each node's database lives. */
-  readonly db: (name: string) => string;
+  /** Where each node's database lives; default a SQLite file per node in the cluster's temp dir. */
+  readonly db?: (name: string) => string;
   readonly adminToken?: string;
 }
 
-let clusters = 0;
-
+/** The instances (test/support/cluster.ts), both rings and their files, the records, the rows. */
 export class RebalanceCluster {
-  readonly instances = new Map<string, Instance>();
-  readonly dir = mkdtempSync(join(tmpdir(), "shardctl-rebalance-"));
-  readonly oldFile = join(this.dir, "old.json");
-  readonly newFile = join(this.dir, "new.json");
-  readonly id = clusters++;
+  readonly oldFile: string;
+  readonly newFile: string;
 
   private constructor(
     readonly old: Ring,
     readonly next: Ring,
     readonly spec: ClusterSpec,
+    readonly cluster: Cluster,
   ) {
+    this.oldFile = join(cluster.dir, "old.json");
+    this.newFile = join(cluster.dir, "new.json");
     this.oldOwner = refOwnerOf(old.nodes, old.vnodes);
     this.newOwner = refOwnerOf(next.nodes, next.vnodes);
     const file = (ring: Ring) =>
@@ -64,48 +63,46 @@ export class RebalanceCluster {
   static async start(spec: ClusterSpec): Promise<RebalanceCluster> {
     const named = (n: string | { name: string; weight: number }) => (typeof n === "string" ? { name: n, weight: 1 } : n);
     const names = [...new Set([...spec.old, ...spec.next].map((n) => named(n).name))];
-    const ports = new Map(await Promise.all(names.map(async (n) => [n, await freePort()] as const)));
-    const nodes = (list: ClusterSpec["old"]): Node[] =>
-      list.map((n) => ({ ...parseNodeList(`${named(n).name}=127.0.0.1:${ports.get(named(n).name)}`)[0]!, weight: named(n).weight }));
+    const at = new Map(parseNodeList(await localNodes(names)).map((n) => [n.name, n]));
+    const nodes = (list: ClusterSpec["old"]): Node[] => list.map((n) => ({ ...at.get(named(n).name)!, weight: named(n).weight }));
     const vnodes = spec.vnodes ?? 160;
-    const cluster = new RebalanceCluster(new Ring(nodes(spec.old), { vnodes, epoch: 1 }), new Ring(nodes(spec.next), { vnodes, epoch: 2 }), spec);
-    try {
-      await Promise.all(names.map((n) => cluster.startNode(n)));
-    } catch (e) {
-      await cluster.stop();
-      throw e;
-    }
-    return cluster;
+    const [old, next] = [new Ring(nodes(spec.old), { vnodes, epoch: 1 }), new Ring(nodes(spec.next), { vnodes, epoch: 2 })];
+    const cluster = await startCluster({
+      nodes: names.map((n) => (old.node(n) ?? next.node(n))!),
+      ring: (n) => (old.node(n) ? old : next),
+      db: spec.db,
+      adminToken: spec.adminToken,
+    });
+    return new RebalanceCluster(old, next, spec, cluster);
   }
 
-  /** Node `name` (again, after stopNode), with the ring it would be started with: the old one, or the new one for a joining node. */
-  async startNode(name: string, ring: Ring = this.old.node(name) ? this.old : this.next): Promise<Instance> {
-    const node = (this.old.node(name) ?? this.next.node(name))!;
-    const instance = await startInstance({
-      port: Number(new URL(node.url).port),
-      db: this.spec.db(name),
-      name,
-      log: false,
-      ring: { ring, source: "the test's ring" },
-      adminToken: this.spec.adminToken,
-    });
-    this.instances.set(name, instance);
-    return instance;
+  /** Node `name`'s database URL. */
+  db(name: string): string {
+    return this.cluster.db(name);
+  }
+
+  /** The instances running now, by name. */
+  get instances(): Map<string, Instance> {
+    return this.cluster.instances;
+  }
+
+  /** Node `name` (again, after stopNode), with `ring` or the ring it would be started with: the old one, or the new one for a joining node. */
+  startNode(name: string, ring?: Ring): Promise<Instance> {
+    return this.cluster.startNode(name, ring);
   }
 
   /** Each node's ring label and rebalance phase, as its GET /ring says. */
   async phases(): Promise<Record<string, { ring: string; phase: string | undefined }>> {
     const out: Record<string, { ring: string; phase: string | undefined }> = {};
     for (const name of this.names) {
-      const ring = (await fetch(`${this.instances.get(name)!.url}/ring`).then((r) => r.json())) as { label: string; rebalance?: { phase: string } };
+      const ring = (await call(this.instances.get(name)!.url, "GET", "/ring")).json as { label: string; rebalance?: { phase: string } };
       out[name] = { ring: ring.label, phase: ring.rebalance?.phase };
     }
     return out;
   }
 
-  async stopNode(name: string): Promise<void> {
-    await this.instances.get(name)?.stop();
-    this.instances.delete(name);
+  stopNode(name: string): Promise<void> {
+    return this.cluster.stopNode(name);
   }
 
   get names(): string[] {
@@ -122,7 +119,7 @@ export class RebalanceCluster {
     const byNode = new Map<string, string[]>();
     for (const id of ids) byNode.set(owner(id), [...(byNode.get(owner(id)) ?? []), id]);
     for (const [name, list] of byNode) {
-      const store = await openStore(this.spec.db(name));
+      const store = await openStore(this.db(name));
       try {
         await store.putMany(list.map((id) => stored(id)));
       } finally {
@@ -134,19 +131,17 @@ export class RebalanceCluster {
   /** Every row of every node's database, read with SQL: node -> id -> row. */
   async rows(): Promise<Map<string, Map<string, Row>>> {
     const out = new Map<string, Map<string, Row>>();
-    for (const name of this.names) out.set(name, new Map((await readRows(this.spec.db(name))).map((r) => [r.id, r])));
+    for (const name of this.names) out.set(name, new Map((await readRows(this.db(name))).map((r) => [r.id, r])));
     return out;
   }
 
-  async stop(): Promise<void> {
-    await Promise.allSettled([...this.instances.values()].map((i) => i.stop()));
-    this.instances.clear();
-    rmSync(this.dir, { recursive: true, force: true });
+  stop(): Promise<void> {
+    return this.cluster.stop();
   }
 }
 
 /** The cluster most tests use: a, b, c joined by d. */
-export const JOINING: Omit<ClusterSpec, "db"> = { old: ["a", "b", "c"], next: ["a", "b", "c", "d"] };
+export const JOINING: ClusterSpec = { old: ["a", "b", "c"], next: ["a", "b", "c", "d"] };
 
 /**
  * Runs `work` on a started cluster whose old owners hold the seed records of ids 1..`records`;
@@ -161,18 +156,6 @@ export async function withCluster<T>(spec: ClusterSpec, records: number, work: (
   } finally {
     await c.stop();
   }
-}
-
-/** `n` MariaDB servers for the file (started before its tests, stopped after), and fresh databases on them per cluster. */
-export function useMariaDBServers(n: number, prefix: string) {
-  let servers: MariaDB[] = [];
-  beforeAll(async () => {
-    servers = await startMariaDBs(n);
-  }, 120_000);
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-  });
-  return mariadbDatabases(() => servers, prefix);
 }
 
 /** The rows of a database URL's expenses table, by SQL (not through the store). */
@@ -197,28 +180,6 @@ export async function readRows(url: string): Promise<Row[]> {
   } finally {
     await c.end();
   }
-}
-
-/** Databases spread over the file's MariaDB servers: node i of a cluster on server i mod n. */
-export function mariadbDatabases(servers: () => readonly MariaDB[], prefix: string) {
-  let n = 0;
-  return () => {
-    const cluster = n++;
-    const index = new Map<string, number>();
-    return (name: string) => {
-      if (!index.has(name)) index.set(name, index.size);
-      const list = servers();
-      return list[index.get(name)! % list.length]!.url(`${prefix}_${cluster}_${name.replace(/\W/g, "_")}`);
-    };
-  };
-}
-
-export function sqliteDatabases(dir: string) {
-  let n = 0;
-  return () => {
-    const cluster = n++;
-    return (name: string) => `sqlite:${join(dir, `c${cluster}-${name}.sqlite`)}`;
-  };
 }
 
 /** The seed record of `id`, as a row holds it. */

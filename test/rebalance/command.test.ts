@@ -13,14 +13,13 @@ import { rebalance } from "../../src/rebalance/run.ts";
 import { RebalanceFailed } from "../../src/rebalance/errors.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { runCli } from "../support/cli.ts";
-import { call } from "../instance/ring-cluster.ts";
-import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, sqliteDatabases, withCluster } from "./cluster.ts";
+import { call } from "../support/http.ts";
+import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, withCluster } from "./cluster.ts";
 
 setDefaultTimeout(60_000);
 
 const dir = mkdtempSync(join(tmpdir(), "shardctl-rebalance-command-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const databases = sqliteDatabases(dir);
 let files = 0;
 const ringFile = (doc: unknown) => {
   const path = join(dir, `ring-${files++}.json`);
@@ -36,7 +35,7 @@ async function expectUntouched(c: RebalanceCluster) {
 
 describe("shardctl rebalance: bad usage is exit 2 and changes nothing", () => {
   test("no --to, a ring file that does not parse, an epoch not larger, a bad --concurrency", async () => {
-    await withCluster({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() }, 0, async (c) => {
+    await withCluster({ old: ["a", "b"], next: ["a", "b", "c"] }, 0, async (c) => {
       const cases: [string[], RegExp][] = [
         [[], /--to NEW\.json is required/],
         [["--to", ringFile("{nodes:")], /--to .*ring-\d+\.json: not valid JSON/],
@@ -60,7 +59,7 @@ describe("shardctl rebalance: bad usage is exit 2 and changes nothing", () => {
   });
 
   test("a node of the new ring that is not up, or that has no ring; a node leaving that is down", async () => {
-    await withCluster({ old: ["a", "b", "c"], next: ["a", "b", "d"], db: databases() }, 0, async (c) => {
+    await withCluster({ old: ["a", "b", "c"], next: ["a", "b", "d"] }, 0, async (c) => {
       await c.stopNode("d");
       const down = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
       expect(down.code).toBe(2);
@@ -78,7 +77,7 @@ describe("shardctl rebalance: bad usage is exit 2 and changes nothing", () => {
   });
 
   test("without --from, instances that hold different rings", async () => {
-    await withCluster({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() }, 0, async (c) => {
+    await withCluster({ old: ["a", "b"], next: ["a", "b", "c"] }, 0, async (c) => {
       const other = new Ring(c.old.nodes, { vnodes: 40, epoch: 5 });
       expect((await call(c.instances.get("b")!.url, "PUT", "/ring", { ...other.toJSON(), label: other.label })).status).toBe(200);
       const r = await runCli("rebalance", "--to", c.newFile);
@@ -91,7 +90,7 @@ describe("shardctl rebalance: bad usage is exit 2 and changes nothing", () => {
 
 describe("shardctl rebalance: one at a time", () => {
   test("while another process holds the rebalance it is refused naming it; another rebalance is refused naming the unfinished one; once the holder is gone it is taken over", async () => {
-    const c = await RebalanceCluster.start({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() });
+    const c = await RebalanceCluster.start({ old: ["a", "b"], next: ["a", "b", "c"] });
     // a rebalance held by another live process on every node (as a running shardctl rebalance would)
     const other = Bun.spawn(["sleep", "60"]);
     try {
@@ -138,7 +137,7 @@ describe("two rebalances that race for the lease", () => {
   // decides. Deterministic here: the winner leases right between the loser's survey and its
   // lease. The loser gives up the job on the nodes it leased before losing.
   test("the loser leaves no node it leased in its job, and the winner's job is untouched", async () => {
-    const c = await RebalanceCluster.start({ old: ["b", "c"], next: ["a", "b", "c"], db: databases() });
+    const c = await RebalanceCluster.start({ old: ["b", "c"], next: ["a", "b", "c"] });
     const winner = Bun.spawn(["sleep", "60"]);
     try {
       const { surveyCluster } = await import("../../src/rebalance/survey.ts");
@@ -178,7 +177,7 @@ describe("two rebalances that race for the lease", () => {
 
 describe("shardctl rebalance on SQLite instances", () => {
   test("the text report: the plan, each step, the fence; no progress bar when stderr is no terminal", async () => {
-    await withCluster({ ...JOINING, db: databases() }, 1000, async (c) => {
+    await withCluster(JOINING, 1000, async (c) => {
       const dry = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--dry-run");
       expect(dry.code).toBe(0);
       const moving = range(1, 1000).filter((id) => c.oldOwner(id) !== c.newOwner(id)).length;
@@ -206,7 +205,7 @@ describe("shardctl rebalance on SQLite instances", () => {
   });
 
   test("once done, the same command is exit 0 with nothing to do, also after the node that left was shut down", async () => {
-    await withCluster({ old: ["a", "b", "c"], next: ["a", "b"], db: databases() }, 300, async (c) => {
+    await withCluster({ old: ["a", "b", "c"], next: ["a", "b"] }, 300, async (c) => {
       const run = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
       expect([run.code, run.stderr]).toEqual([0, ""]);
       const again = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile);
@@ -221,7 +220,7 @@ describe("shardctl rebalance on SQLite instances", () => {
   });
 
   test("--keep-data leaves the moved records on their old owners (verify reports them), the ring switched all the same", async () => {
-    await withCluster({ old: ["a", "b"], next: ["a", "b", "c"], db: databases() }, 500, async (c, ids) => {
+    await withCluster({ old: ["a", "b"], next: ["a", "b", "c"] }, 500, async (c, ids) => {
       const run = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--keep-data", "--json");
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout).cleanup).toEqual({ kept: true });
@@ -241,7 +240,7 @@ describe("shardctl rebalance on SQLite instances", () => {
 
 describe("shardctl rebalance stopped on the way (the library, on SQLite instances)", () => {
   test("Ctrl-C: it stops at the next safe point, gives the lease up at once, and the same command completes", async () => {
-    await withCluster({ ...JOINING, db: databases() }, 2000, async (c, ids) => {
+    await withCluster(JOINING, 2000, async (c, ids) => {
       const stop = new AbortController();
       const stopped = await rebalance({
         from: c.old,
@@ -262,7 +261,7 @@ describe("shardctl rebalance stopped on the way (the library, on SQLite instance
   });
 
   test("a run that could not finish on one node: the next finishes it there and touches nothing else", async () => {
-    await withCluster({ ...JOINING, db: databases() }, 1000, async (c, ids) => {
+    await withCluster(JOINING, 1000, async (c, ids) => {
       let stopping: Promise<void> | undefined;
       const failed = await rebalance({
         from: c.old,
@@ -288,10 +287,10 @@ describe("shardctl rebalance stopped on the way (the library, on SQLite instance
 
 describe("shardctl rebalance that cannot verify", () => {
   test("a target that does not keep what it is sent: no switch, the fence lifted, the record named; fixed, the next run completes", async () => {
-    await withCluster({ ...JOINING, db: databases() }, 1000, async (c, ids) => {
+    await withCluster(JOINING, 1000, async (c, ids) => {
       const victim = ids.find((id) => c.newOwner(id) === "d")!;
       // d's database changes that record whenever it is written
-      const file = c.spec.db("d").slice("sqlite:".length);
+      const file = c.db("d").slice("sqlite:".length);
       const db = new Database(file);
       db.exec(
         `CREATE TRIGGER corrupt_insert AFTER INSERT ON expenses WHEN NEW.id = ${victim} BEGIN UPDATE expenses SET name = 'corrupted' WHERE id = NEW.id; END`,

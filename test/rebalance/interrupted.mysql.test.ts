@@ -16,8 +16,9 @@ import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { mysqlUnavailable } from "../support/mariadb.ts";
 import { runCli } from "../support/cli.ts";
 import { waitFor } from "../support/net.ts";
-import { call } from "../instance/ring-cluster.ts";
-import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, useMariaDBServers, withCluster } from "./cluster.ts";
+import { call } from "../support/http.ts";
+import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, withCluster } from "./cluster.ts";
+import { useMariaDBServers } from "../support/cluster.ts";
 
 setDefaultTimeout(180_000);
 
@@ -43,7 +44,7 @@ function spawnRebalance(c: RebalanceCluster) {
 
 /** A connection to node `name`'s database. */
 function connect(c: RebalanceCluster, name: string) {
-  const u = new URL(c.spec.db(name));
+  const u = new URL(c.db(name));
   return mysql.createConnection({ host: u.hostname, port: Number(u.port), user: u.username, database: u.pathname.slice(1) });
 }
 
@@ -175,7 +176,7 @@ describe.skipIf(!!mysqlUnavailable)("a rebalance killed or disturbed, then run a
       await holder.query("BEGIN");
       await holder.query("SELECT * FROM expenses WHERE id >= 0 FOR UPDATE");
       const run = runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--json");
-      const database = new URL(c.spec.db("d")).pathname.slice(1);
+      const database = new URL(c.db("d")).pathname.slice(1);
       await waitFor(
         async () => {
           const [rows] = await observer.query<mysql.RowDataPacket[]>(

@@ -9,8 +9,9 @@ import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { mysqlUnavailable } from "../support/mariadb.ts";
 import { runCli } from "../support/cli.ts";
-import { call } from "../instance/ring-cluster.ts";
-import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, useMariaDBServers, withCluster } from "./cluster.ts";
+import { call } from "../support/http.ts";
+import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, withCluster } from "./cluster.ts";
+import { useMariaDBServers } from "../support/cluster.ts";
 
 setDefaultTimeout(120_000);
 

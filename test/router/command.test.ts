@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import { startLocalCluster, type LocalCluster } from "../client/cluster.ts";
+import { startCluster, type Cluster } from "../support/cluster.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { runCli } from "../support/cli.ts";
 import { waitFor } from "../support/net.ts";
@@ -56,9 +56,9 @@ async function spawnRouter(args: string[]) {
 }
 
 describe("the command as a process", () => {
-  let cluster: LocalCluster;
+  let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startLocalCluster(["a", "b", "c"]);
+    cluster = await startCluster({ nodes: ["a", "b", "c"] });
   });
   afterAll(() => cluster?.stop());
 

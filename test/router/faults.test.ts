@@ -10,10 +10,11 @@ import { startInstance, type Instance } from "../../src/instance/index.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { startRouter, type Router } from "../../src/router/index.ts";
 import { ringDocument } from "../../src/ring/ring-file.ts";
-import { startLocalCluster, type LocalCluster } from "../client/cluster.ts";
+import { startCluster, type Cluster } from "../support/cluster.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { freePort, waitFor } from "../support/net.ts";
-import { call, heldNode, nodeAnswer, routerFor, stubNode, type StubNode } from "./support.ts";
+import { call } from "../support/http.ts";
+import { heldNode, nodeAnswer, routerFor, stubNode, type StubNode } from "./support.ts";
 
 const body = (id: string) => JSON.stringify(seedRecord(id));
 
@@ -21,11 +22,11 @@ describe("an owner that is down", () => {
   // a, b, c are real; d is in the ring but nothing listens at its address.
   const NAMES = ["a", "b", "c", "d"];
   const ownerOf = refOwnerOf(NAMES.map((name) => ({ name })));
-  let cluster: LocalCluster;
+  let cluster: Cluster;
   let router: Router;
   let dUrl: string;
   beforeAll(async () => {
-    cluster = await startLocalCluster(["a", "b", "c"]);
+    cluster = await startCluster({ nodes: ["a", "b", "c"] });
     dUrl = `http://127.0.0.1:${await freePort()}`;
     router = routerFor([...cluster.nodes, { name: "d", url: dUrl }]);
   });
@@ -39,7 +40,7 @@ describe("an owner that is down", () => {
     const ids = idsOf("d", 1000).slice(0, 20);
     expect(ids.length).toBe(20);
     for (const id of ids) {
-      const r = await call(`${router.url}/v1/expenses`, { method: "POST", body: body(id) });
+      const r = await call(router.url, "POST", "/v1/expenses", body(id));
       expect({ id, status: r.status }).toEqual({ id, status: 503 });
       expect(r.json).toMatchObject({ error: "node_unavailable", node: "d", url: dUrl, cause: "refused" });
       expect(r.json.message).toStartWith(`node d (${dUrl}): connection refused`);
@@ -47,7 +48,7 @@ describe("an owner that is down", () => {
       expect(r.headers.get("x-shard-node")).toBeNull();
     }
     for (const method of ["GET", "PUT", "DELETE"]) {
-      const r = await call(`${router.url}/v1/expenses/${ids[0]}`, { method, body: method === "PUT" ? '{"name":"x"}' : undefined });
+      const r = await call(router.url, method, `/v1/expenses/${ids[0]}`, method === "PUT" ? '{"name":"x"}' : undefined);
       expect({ method, status: r.status, node: r.json.node, cause: r.json.cause }).toEqual({ method, status: 503, node: "d", cause: "refused" });
     }
     for (const n of cluster.nodes) {
@@ -59,18 +60,18 @@ describe("an owner that is down", () => {
   test("the others' ids still go through", async () => {
     const ids = ["a", "b", "c"].map((name) => idsOf(name, 2000)[0]!);
     for (const id of ids) {
-      const r = await call(`${router.url}/v1/expenses`, { method: "POST", body: body(id) });
+      const r = await call(router.url, "POST", "/v1/expenses", body(id));
       expect([r.status, r.headers.get("x-shard-node")]).toEqual([201, ownerOf(id)]);
     }
   });
 
   test("readyz is 503 naming it (and only it); the listing is 503 rather than a listing without its records", async () => {
-    const ready = await call(`${router.url}/readyz`);
+    const ready = await call(router.url, "GET", "/readyz");
     expect(ready.status).toBe(503);
     expect(ready.json.ready).toBe(false);
     expect(ready.json.nodes.filter((n: { ready: boolean }) => !n.ready).map((n: { name: string }) => n.name)).toEqual(["d"]);
     expect(ready.json.message).toStartWith(`not ready: node d (${dUrl}): connection refused`);
-    const listing = await call(`${router.url}/v1/expenses`);
+    const listing = await call(router.url, "GET", "/v1/expenses");
     expect([listing.status, listing.json.error, listing.json.node]).toEqual([503, "node_unavailable", "d"]);
     expect(listing.json.message).toContain("the listing needs every node");
   });
@@ -103,7 +104,7 @@ describe("an owner that answers too late", () => {
   test("a POST is 504 after the timeout, is not sent again, and the record is stored once", async () => {
     holdMs = TIMEOUT * 4;
     const started = performance.now();
-    const r = await call(`${router.url}/v1/expenses`, { method: "POST", body: body("41") });
+    const r = await call(router.url, "POST", "/v1/expenses", body("41"));
     expect(performance.now() - started).toBeGreaterThanOrEqual(TIMEOUT - 5);
     expect(r.status).toBe(504);
     expect(r.json).toMatchObject({ error: "outcome_unknown", node: "slow", url: stub.url, cause: "timeout" });
@@ -119,7 +120,7 @@ describe("an owner that answers too late", () => {
     expect((await fetch(`${router.url}/v1/expenses`, { method: "POST", body: body("42") })).status).toBe(201);
     holdMs = TIMEOUT * 4;
     for (const method of ["GET", "PUT", "DELETE"]) {
-      const r = await call(`${router.url}/v1/expenses/42`, { method, body: method === "PUT" ? '{"name":"Late"}' : undefined });
+      const r = await call(router.url, method, "/v1/expenses/42", method === "PUT" ? '{"name":"Late"}' : undefined);
       expect({ method, status: r.status, error: r.json.error, node: r.json.node }).toEqual({ method, status: 504, error: "node_timeout", node: "slow" });
       expect(r.json.message).toContain("after 2 attempts");
       expect(seenOf(method, "/v1/expenses/42")).toBe(2);
@@ -128,7 +129,7 @@ describe("an owner that answers too late", () => {
 
   test("an answer within the timeout is passed on", async () => {
     holdMs = 0;
-    const r = await call(`${router.url}/v1/expenses`, { method: "POST", body: body("43") });
+    const r = await call(router.url, "POST", "/v1/expenses", body("43"));
     expect([r.status, r.headers.get("x-shard-node"), r.headers.get("x-shard-url")]).toEqual([201, "slow", stub.url]);
   });
 });
@@ -156,11 +157,11 @@ describe("an owner that drops the connection before answering", () => {
 
   test("a POST is 504 'outcome unknown' after one attempt; a GET is tried twice, then 503", async () => {
     connections = 0;
-    const post = await call(`${router.url}/v1/expenses`, { method: "POST", body: body("51") });
+    const post = await call(router.url, "POST", "/v1/expenses", body("51"));
     expect([post.status, post.json.error, post.json.cause, post.json.node]).toEqual([504, "outcome_unknown", "reset", "rude"]);
     expect(connections).toBe(1);
     connections = 0;
-    const get = await call(`${router.url}/v1/expenses/51`);
+    const get = await call(router.url, "GET", "/v1/expenses/51");
     expect([get.status, get.json.error, get.json.cause]).toEqual([503, "node_unavailable", "reset"]);
     expect(connections).toBe(2);
   });
@@ -187,10 +188,10 @@ describe("nodes that answer, but not as the ring says", () => {
   test("an instance that answers under another name: 502 wrong_node, and readyz says so", async () => {
     const router = routerFor([{ name: "x", url: instance.url }]);
     try {
-      const r = await call(`${router.url}/v1/expenses/1`);
+      const r = await call(router.url, "GET", "/v1/expenses/1");
       expect([r.status, r.json.error, r.json.node]).toEqual([502, "wrong_node", "x"]);
       expect(r.json.message).toContain('answered as node "a"');
-      const ready = await call(`${router.url}/readyz`);
+      const ready = await call(router.url, "GET", "/readyz");
       expect([ready.status, ready.json.nodes[0].message]).toEqual([503, 'answers as node "a" (X-Shard-Node)']);
     } finally {
       await router.stop();
@@ -200,10 +201,10 @@ describe("nodes that answer, but not as the ring says", () => {
   test("a node that answers smaller pages than asked is read on, page by page", async () => {
     const router = routerFor([{ name: "a", url: capped.url }]);
     try {
-      const first = await call(`${router.url}/v1/expenses?limit=25`);
+      const first = await call(router.url, "GET", "/v1/expenses?limit=25");
       expect(first.json.items.map((r: { id: string }) => r.id)).toEqual(Array.from({ length: 25 }, (_, i) => String(i + 1)));
       expect(first.json.next).toBe("25");
-      const rest = await call(`${router.url}/v1/expenses?after=25&limit=25`);
+      const rest = await call(router.url, "GET", "/v1/expenses?after=25&limit=25");
       expect([rest.json.items.length, rest.json.next]).toEqual([15, null]);
     } finally {
       await router.stop();
@@ -245,7 +246,7 @@ describe("a request whose chain outlasts the router's deadline", () => {
     const router = routerFor([slow], { timeoutMs: 1000, deadlineMs: 2000 });
     try {
       const started = performance.now();
-      const r = await call(`${router.url}/v1/expenses?limit=20`);
+      const r = await call(router.url, "GET", "/v1/expenses?limit=20");
       const took = performance.now() - started;
       expect([r.status, r.json.error, r.json.node, r.json.url]).toEqual([504, "node_timeout", "s", slow.url]);
       expect(r.json.message).toContain("deadline");
@@ -285,7 +286,7 @@ describe("a request whose chain outlasts the router's deadline", () => {
     const router = startRouter({ port: 0, ring: initial, log: false, note: () => {}, timeoutMs: 1000, deadlineMs: 2500 });
     try {
       const started = performance.now();
-      const r = await call(`${router.url}/v1/expenses/7`, { method: "PUT", body: JSON.stringify({ status: "approved", decision_date: "13-10-2016" }) });
+      const r = await call(router.url, "PUT", "/v1/expenses/7", { status: "approved", decision_date: "13-10-2016" });
       const took = performance.now() - started;
       expect([r.status, r.json.error, r.json.node, r.json.url]).toEqual([504, "node_timeout", "n", stub.url]);
       expect(r.json.message).toContain("deadline for the request (2500 ms in all) ran out");
@@ -303,7 +304,7 @@ describe("a request whose chain outlasts the router's deadline", () => {
     const { stub, initial, release } = misdirecting(900, "never");
     const router = startRouter({ port: 0, ring: initial, log: false, note: () => {}, timeoutMs: 1000, deadlineMs: 1500 });
     try {
-      const r = await call(`${router.url}/v1/expenses`, { method: "POST", body: body("7") });
+      const r = await call(router.url, "POST", "/v1/expenses", body("7"));
       expect([r.status, r.json.error, r.json.node, r.json.cause]).toEqual([504, "node_timeout", "n", "deadline"]);
       expect(r.json.message).toContain("before its GET /ring answered; the POST was not executed (it answered 421)");
       expect(stub.seen.map((s) => `${s.method} ${s.path}`)).toEqual(["POST /v1/expenses", "GET /ring"]);

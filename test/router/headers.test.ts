@@ -10,7 +10,8 @@ import { connect } from "node:net";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import type { Router } from "../../src/router/index.ts";
 import { answerBody, answerHead, exchange } from "../support/wire.ts";
-import { call, nodeAnswer, routerFor, stubNode, type StubNode } from "./support.ts";
+import { call } from "../support/http.ts";
+import { nodeAnswer, routerFor, stubNode, type StubNode } from "./support.ts";
 
 let node: StubNode;
 let router: Router;
@@ -175,7 +176,7 @@ describe("encoded answers", () => {
       expect(answerHead(answer)).toContain("content-encoding: gzip");
       const body = Buffer.from(answerBody(answer), "latin1");
       expect(JSON.parse(new TextDecoder().decode(Bun.gunzipSync(body)))).toEqual(RECORD);
-      const listed = await call(`${r.url}/v1/expenses`);
+      const listed = await call(r.url, "GET", "/v1/expenses");
       expect([listed.status, listed.json.error, listed.json.node]).toEqual([502, "bad_answer", "z"]);
       expect(listed.json.message).toContain("Content-Encoding: gzip");
     } finally {

@@ -6,23 +6,23 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
-import { startInstance, type Instance } from "../../src/instance/index.ts";
 import { parsePrometheusText, sampleValue } from "../support/prom-text.ts";
 import { refOwnerOf } from "../ring/reference.ts";
+import { startCluster, type Cluster } from "../support/cluster.ts";
 import { freePort } from "../support/net.ts";
 import { routerFor } from "./support.ts";
 
-let instances: Instance[];
+let cluster: Cluster;
 let down: { name: string; url: string };
 beforeAll(async () => {
-  instances = await Promise.all(["a", "b"].map((name) => startInstance({ port: 0, db: "sqlite::memory:", name, log: false })));
+  cluster = await startCluster({ nodes: ["a", "b"], db: () => "sqlite::memory:" });
   down = { name: "c", url: `http://127.0.0.1:${await freePort()}` };
 });
 afterAll(async () => {
-  await Promise.all(instances.map((i) => i.stop()));
+  await cluster.stop();
 });
 
-const nodes = () => [...instances.map((i) => ({ name: i.name, url: i.url })), down];
+const nodes = () => [...cluster.nodes, down];
 
 async function scrape(url: string) {
   const r = await fetch(`${url}/metrics`);

@@ -9,8 +9,9 @@ import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { startRouter, type Router } from "../../src/router/index.ts";
 import { ringDocument } from "../../src/ring/ring-file.ts";
-import { localNodes, referenceOwner, ringOf, startRingCluster, type RingCluster } from "../instance/ring-cluster.ts";
-import { call, nodeAnswer, stubNode } from "./support.ts";
+import { localNodes, referenceOwner, ringOf, startCluster, type RingCluster } from "../support/cluster.ts";
+import { call } from "../support/http.ts";
+import { nodeAnswer, stubNode } from "./support.ts";
 
 const body = (id: string) => JSON.stringify(seedRecord(id));
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => String(from + i));
@@ -23,7 +24,7 @@ describe("ring-aware instances", () => {
   beforeAll(async () => {
     nodeList = await localNodes(["a", "b", "c"]);
     current = ringOf(nodeList, { vnodes: 64, epoch: 1 });
-    cluster = await startRingCluster(current, () => "sqlite::memory:");
+    cluster = await startCluster({ ring: current, db: () => "sqlite::memory:" });
   });
   afterAll(() => cluster?.stop());
 
@@ -49,17 +50,17 @@ describe("ring-aware instances", () => {
     const { router, notes } = routerWith(older);
     try {
       // all at once: the requests that meet a 421 together share the ring they adopt
-      const answers = await Promise.all(moved.map((id) => call(`${router.url}/v1/expenses`, { method: "POST", body: body(id) })));
+      const answers = await Promise.all(moved.map((id) => call(router.url, "POST", "/v1/expenses", body(id))));
       expect(answers.map((a, i) => [moved[i], a.status, a.headers.get("x-shard-node")])).toEqual(moved.map((id) => [id, 201, ownerNow(id)]));
       for (const id of moved) expect({ id, holders: await holders(id) }).toEqual({ id, holders: [ownerNow(id)] });
       expect(router.ring.label).toBe(current.label);
       expect(notes).toEqual([expect.stringContaining(`adopted ring ${current.label}`)]);
       expect(notes[0]).toContain(`it replaces ring ${older.label}`);
-      expect((await call(`${router.url}/ring`)).json.label).toBe(current.label);
+      expect((await call(router.url, "GET", "/ring")).json.label).toBe(current.label);
       // and every later request is placed with the adopted ring: straight to the owner
-      const back = await call(`${router.url}/v1/expenses/${moved[0]}`);
+      const back = await call(router.url, "GET", `/v1/expenses/${moved[0]}`);
       expect([back.status, back.headers.get("x-shard-node"), back.headers.get("x-shard-ring")]).toEqual([200, ownerNow(moved[0]!), current.label]);
-      const listed: any = await call(`${router.url}/v1/expenses?after=999&limit=1000`);
+      const listed: any = await call(router.url, "GET", "/v1/expenses?after=999&limit=1000");
       expect(listed.json.items.map((r: { id: string }) => r.id).filter((id: string) => moved.includes(id))).toEqual(moved);
     } finally {
       await router.stop();
@@ -70,11 +71,11 @@ describe("ring-aware instances", () => {
     const older = ringOf(nodeList, { vnodes: 160, epoch: 0 });
     const { router, notes } = routerWith(older);
     try {
-      const ready = await call(`${router.url}/readyz`);
+      const ready = await call(router.url, "GET", "/readyz");
       expect(ready.status).toBe(200);
       expect(router.ring.label).toBe(current.label);
       expect(notes).toEqual([expect.stringContaining(`adopted ring ${current.label}`)]);
-      expect((await call(`${router.url}/ring`)).json.label).toBe(current.label);
+      expect((await call(router.url, "GET", "/ring")).json.label).toBe(current.label);
     } finally {
       await router.stop();
     }
@@ -93,7 +94,7 @@ describe("ring-aware instances", () => {
     const mine = ringOf(`a=127.0.0.1:${impostor.port}`, { vnodes: 16, epoch: 0 });
     const { router, notes } = routerWith(mine);
     try {
-      const ready = await call(`${router.url}/readyz`);
+      const ready = await call(router.url, "GET", "/readyz");
       expect(ready.status).toBe(503);
       expect(ready.json.message).toContain('answers as node "other"');
       expect(router.ring.label).toBe(mine.label);
@@ -112,11 +113,11 @@ describe("ring-aware instances", () => {
     const agreed = ids.find((id) => ownerNow(id) === ownerNewer(id))!;
     const { router, notes } = routerWith(newer);
     try {
-      const r = await call(`${router.url}/v1/expenses`, { method: "POST", body: body(disputed) });
+      const r = await call(router.url, "POST", "/v1/expenses", body(disputed));
       expect([r.status, r.json.error, r.json.ring, r.headers.get("x-shard-node")]).toEqual([421, "misdirected", current.label, ownerNewer(disputed)]);
       expect(r.json.message).toContain("this instance is the stale one");
       expect(await holders(disputed)).toEqual([]);
-      const ok = await call(`${router.url}/v1/expenses`, { method: "POST", body: body(agreed) });
+      const ok = await call(router.url, "POST", "/v1/expenses", body(agreed));
       expect([ok.status, ok.headers.get("x-shard-node")]).toEqual([201, ownerNewer(agreed)]);
       expect(router.ring.label).toBe(newer.label);
       expect(notes).toEqual([]);
@@ -131,7 +132,7 @@ describe("a listing while the router's ring is replaced", () => {
   let cluster: RingCluster;
   beforeAll(async () => {
     nodeList = await localNodes(["a", "b"]);
-    cluster = await startRingCluster(ringOf(nodeList, { vnodes: 64, epoch: 1 }), () => "sqlite::memory:");
+    cluster = await startCluster({ ring: ringOf(nodeList, { vnodes: 64, epoch: 1 }), db: () => "sqlite::memory:" });
   });
   afterAll(() => cluster?.stop());
 
@@ -142,11 +143,11 @@ describe("a listing while the router's ring is replaced", () => {
     const y = ids.find((id, i) => i > 0 && owner(id) === "b" && owner(ids[i - 1]!) === "a" && owner(ids[i + 1]!) === "a")!;
     const x = String(Number(y) - 1);
     const z = String(Number(y) + 1);
-    for (const id of [x, y, z]) expect((await call(`${cluster.url(owner(id))}/v1/expenses`, { method: "POST", body: body(id) })).status).toBe(201);
+    for (const id of [x, y, z]) expect((await call(cluster.url(owner(id)), "POST", "/v1/expenses", body(id))).status).toBe(201);
     const onlyA = new Ring([cluster.ring.nodes.find((n) => n.name === "a")!], { vnodes: 64, epoch: 0 });
     const router = startRouter({ port: 0, ring: onlyA, log: false, note: () => {} });
     try {
-      const first = await call(`${router.url}/v1/expenses`);
+      const first = await call(router.url, "GET", "/v1/expenses");
       expect([first.status, first.json.items.map((r: { id: string }) => r.id), first.json.next]).toEqual([200, [x, y, z], null]);
       expect(router.ring.label).toBe(cluster.ring.label);
     } finally {
@@ -169,7 +170,7 @@ describe("what the router does with a node's ring, request by request", () => {
     const initial = new Ring([{ name: "n", url: stub.url, weight: 1 }], { vnodes: 160 });
     const router = startRouter({ port: 0, ring: initial, log: false, note: () => {} });
     try {
-      const r = await call(`${router.url}/v1/expenses`, { method: "POST", body: body("7") });
+      const r = await call(router.url, "POST", "/v1/expenses", body("7"));
       expect([r.status, r.json.error]).toEqual([421, "misdirected"]);
       expect(stub.seen.map((s) => `${s.method} ${s.path}`)).toEqual(["POST /v1/expenses", "GET /ring", "POST /v1/expenses"]);
       const sent = stub.seen.map((s) => s.headers.get("x-shard-ring"));
@@ -196,12 +197,12 @@ describe("what the router does with a node's ring, request by request", () => {
       note: () => adopted.resolve(),
     });
     try {
-      const first = await call(`${router.url}/v1/expenses/9`);
+      const first = await call(router.url, "GET", "/v1/expenses/9");
       expect([first.status, first.json]).toEqual([200, record]);
       // the ring is read in the background, after the answer went on
       await adopted.promise;
       expect(router.ring.label).toBe(newer.label);
-      await call(`${router.url}/v1/expenses/9`);
+      await call(router.url, "GET", "/v1/expenses/9");
       expect(stub.seen.map((s) => `${s.method} ${s.path}`)).toEqual(["GET /v1/expenses/9", "GET /ring", "GET /v1/expenses/9"]);
       expect(stub.seen[2]!.headers.get("x-shard-ring")).toBe(newer.label);
     } finally {
@@ -232,7 +233,7 @@ describe("what the router does with a node's ring, request by request", () => {
     const router = startRouter({ port: 0, ring: initial, log: false, note: () => {}, timeoutMs });
     const timed = async () => {
       const started = performance.now();
-      const r = await call(`${router.url}/v1/expenses/9`);
+      const r = await call(router.url, "GET", "/v1/expenses/9");
       return { status: r.status, json: r.json, fast: performance.now() - started < timeoutMs / 2 };
     };
     try {
@@ -253,9 +254,9 @@ describe("what the router does with a node's ring, request by request", () => {
     const router = startRouter({ port: 0, ring: initial, log: false, note: () => {} });
     try {
       // until the (background) read has reached the node: each round is a real request
-      for (let i = 0; i < 500 && rings() === 0; i++) expect((await call(`${router.url}/v1/expenses/9`)).status).toBe(200);
+      for (let i = 0; i < 500 && rings() === 0; i++) expect((await call(router.url, "GET", "/v1/expenses/9")).status).toBe(200);
       expect(rings()).toBe(1);
-      for (let i = 0; i < 20; i++) expect((await call(`${router.url}/v1/expenses/9`)).json).toEqual(record);
+      for (let i = 0; i < 20; i++) expect((await call(router.url, "GET", "/v1/expenses/9")).json).toEqual(record);
       expect(rings()).toBe(1);
       expect(router.ring.label).toBe(initial.label);
     } finally {

@@ -62,18 +62,6 @@ export function nodeAnswer(name: string, body: unknown, status = 200, headers: R
   return Response.json(body, { status, headers: { "x-shard-node": name, ...headers } });
 }
 
-export interface Reply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly json: any;
-}
-
-export async function call(url: string, init: RequestInit = {}): Promise<Reply> {
-  const res = await fetch(url, init);
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text === "" ? undefined : JSON.parse(text) };
-}
-
 /** A node that holds every answer (the seed record 1) until `release()`: a request stays in flight as long as a test needs. */
 export function heldNode(name: string): StubNode & { release(): void } {
   let release: () => void = () => {};

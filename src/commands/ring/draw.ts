@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import { renderRingSvg } from "../../cli-output/ring-svg.ts";
 import { plural } from "../../cli-output/words.ts";
-import { JobFailed, UsageError } from "../../errors.ts";
+import { errorMessage, JobFailed, UsageError } from "../../errors.ts";
 import { ringInForce } from "../_ring.ts";
 import { idsArg, ringArgs } from "../_args.ts";
 import { parseSample } from "./_shared.ts";
@@ -37,7 +37,7 @@ export default defineCommand({
     try {
       writeFileSync(args.out, svg);
     } catch (e) {
-      throw new JobFailed(`cannot write ${args.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new JobFailed(`cannot write ${args.out}: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`);
     }
     console.log(`wrote ${args.out}: ${plural(ring.nodes.length, "node")}, ${plural(ring.points.length, "point")}, ${plural(ids.length, "sample id")}`);
   },
