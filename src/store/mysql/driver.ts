@@ -7,7 +7,7 @@ import type mysql from "mysql2/promise";
 import type { PoolConnection as CoreConnection } from "mysql2";
 import { getTableColumns, is, Param, Placeholder } from "drizzle-orm";
 import type { Availability } from "../availability.ts";
-import type { ExpenseRow } from "../record.ts";
+import type { ExpenseRow } from "../row.ts";
 import { StoreLoginRefused, StoreUnavailable } from "../types.ts";
 import { expenses } from "./schema.ts";
 

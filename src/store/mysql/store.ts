@@ -14,8 +14,8 @@ import { and, asc, eq, getTableColumns, gt, lt, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/mysql2";
 import { Availability, type StoreLog } from "../availability.ts";
 import { migrate, type MigrationTarget } from "../migrate.ts";
-import { RecordCount } from "../record-count.ts";
-import { fromRow, toChanges, toRow, type ExpenseRow } from "../record.ts";
+import { RowCount } from "../row-count.ts";
+import { fromRow, toChanges, toRow, type ExpenseRow } from "../row.ts";
 import type { RebalancePhase } from "../../rebalance/protocol.ts";
 import { CURRENT_REBALANCE, CURRENT_RING, type ExpenseStore } from "../types.ts";
 import type { StoreTarget } from "../url.ts";
@@ -89,7 +89,7 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
     await setup.query(`CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     await setup.query(`USE \`${target.database}\``);
     await migrate(migrationTarget(setup, tuning.migrationLockWaitS ?? MIGRATION_LOCK_WAIT_S), migrations);
-    // Counted once, here, before the pool serves anything (RecordCount keeps the figure from now on).
+    // Counted once, here, before the pool serves anything (RowCount keeps the figure from now on).
     const [[counted]] = await setup.query<mysql.RowDataPacket[]>(COUNT_RECORDS);
     records = Number(counted!.n);
   } finally {
@@ -208,7 +208,7 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
     return row && { epoch: Number(row.epoch), fingerprint: String(row.fingerprint), text: String(row.ring) };
   };
 
-  const count = new RecordCount(records, () => run(async (s) => Number((await s.execute<Rows>(COUNT_RECORDS, []))[0]!.n), COUNT_DEADLINE_MS));
+  const count = new RowCount(records, () => run(async (s) => Number((await s.execute<Rows>(COUNT_RECORDS, []))[0]!.n), COUNT_DEADLINE_MS));
   // mysql2's pool keeps its connections in these (not part of its typed API; the version is pinned)
   const core = pool.pool as unknown as { _allConnections: { length: number }; _freeConnections: { length: number }; _connectionQueue: { length: number } };
 

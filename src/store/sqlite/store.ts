@@ -14,8 +14,8 @@ import { asc, eq, gt, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/bun-sqlite";
 import { Availability, type StoreLog } from "../availability.ts";
 import { migrate, type MigrationTarget } from "../migrate.ts";
-import { RecordCount } from "../record-count.ts";
-import { fromRow, toChanges, toRow } from "../record.ts";
+import { RowCount } from "../row-count.ts";
+import { fromRow, toChanges, toRow } from "../row.ts";
 import { CURRENT_REBALANCE, CURRENT_RING, StoreUnavailable, type ExpenseStore } from "../types.ts";
 import type { RebalancePhase } from "../../rebalance/protocol.ts";
 import { migrations } from "./migrations.ts";
@@ -129,7 +129,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   };
 
   const countRecords = () => client.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM expenses").get()!.n;
-  const count = new RecordCount(countRecords(), () => run(countRecords));
+  const count = new RowCount(countRecords(), () => run(countRecords));
   // The ids of a chunk already stored: an upsert of the others adds rows (inside the write transaction, nothing else writes).
   const storedAmong = (ids: number[]) => db.select({ id: expenses.id }).from(expenses).where(inArray(expenses.id, ids)).all().length;
 
