@@ -3,7 +3,7 @@
  * the id as an integer (numeric order for paging), the cost as integer cents (exact
  * in every database), dates as ISO `yyyy-mm-dd` (SQL DATE order), no decision as NULL.
  */
-import type { Expense } from "../expenses/model.ts";
+import { EXPENSE_FIELDS, type Expense } from "../expenses/model.ts";
 import type { ExpenseChanges } from "../expenses/records.ts";
 import { centsToCost, costToCents, dmyToIso, isoToDmy } from "../expenses/values.ts";
 import type { expenses as mysqlExpenses } from "./mysql/schema.ts";
@@ -28,32 +28,47 @@ function cents(cost: string): number {
   return out;
 }
 
+/** A change's columns: each present field, as toRow writes it. */
+export type RowChanges = Partial<Omit<ExpenseRow, "id">>;
+
+const same = <T>(value: T) => value;
+const decision = (date: string) => (date === "" ? null : iso(date));
+
+/**
+ * Each field but the id: its column, and its value there. The one mapping toRow and toChanges
+ * share; its type lists every field of the schema, so a field added there fails to compile until it is mapped here.
+ */
+const COLUMNS: { readonly [F in keyof ExpenseChanges]-?: readonly [keyof RowChanges, (value: Expense[F]) => RowChanges[keyof RowChanges]] } = {
+  name: ["name", same],
+  email: ["email", same],
+  category: ["category", same],
+  description: ["description", same],
+  link: ["link", same],
+  estimated_costs: ["costCents", cents],
+  submit_date: ["submitDate", iso],
+  status: ["status", same],
+  decision_date: ["decisionDate", decision],
+};
+
 export function toRow(e: Expense): ExpenseRow {
-  return {
-    id: Number(e.id),
-    name: e.name,
-    email: e.email,
-    category: e.category,
-    description: e.description,
-    link: e.link,
-    costCents: cents(e.estimated_costs),
-    submitDate: iso(e.submit_date),
-    status: e.status,
-    decisionDate: e.decision_date === "" ? null : iso(e.decision_date),
-  };
+  // every field is given, so every column is set
+  return columns(e, { id: Number(e.id) }) as ExpenseRow;
 }
 
-export function toChanges(c: ExpenseChanges): Partial<Omit<ExpenseRow, "id">> {
-  const out: Partial<Omit<ExpenseRow, "id">> = {};
-  if (c.name !== undefined) out.name = c.name;
-  if (c.email !== undefined) out.email = c.email;
-  if (c.category !== undefined) out.category = c.category;
-  if (c.description !== undefined) out.description = c.description;
-  if (c.link !== undefined) out.link = c.link;
-  if (c.estimated_costs !== undefined) out.costCents = cents(c.estimated_costs);
-  if (c.submit_date !== undefined) out.submitDate = iso(c.submit_date);
-  if (c.status !== undefined) out.status = c.status;
-  if (c.decision_date !== undefined) out.decisionDate = c.decision_date === "" ? null : iso(c.decision_date);
+export function toChanges(c: ExpenseChanges): RowChanges {
+  return columns(c, {});
+}
+
+/** Into `out`: the columns of each field `c` gives. */
+function columns(c: ExpenseChanges, out: Record<string, unknown>): RowChanges {
+  for (const field of EXPENSE_FIELDS) {
+    if (field === "id") continue;
+    const value = c[field];
+    if (value === undefined) continue;
+    // (TypeScript cannot pair COLUMNS[field] with c[field] for a union of fields: the schema's types meet here)
+    const [column, convert] = COLUMNS[field] as readonly [string, (v: typeof value) => unknown];
+    out[column] = convert(value);
+  }
   return out;
 }
 
