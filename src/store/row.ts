@@ -1,11 +1,14 @@
 /**
- * The mapping between a record's API form and its columns, shared by both dialects:
- * the id as an integer (numeric order for paging), the cost as integer cents (exact
- * in every database), dates as ISO `yyyy-mm-dd` (SQL DATE order), no decision as NULL.
+ * The mapping between the ports' values and the rows of the tables, shared by both dialects.
+ * An expense record: the id as an integer (numeric order for paging), the cost as integer
+ * cents (exact in every database), dates as ISO `yyyy-mm-dd` (SQL DATE order), no decision
+ * as NULL. A rebalance: its phase read through the protocol's vocabulary.
  */
 import { EXPENSE_FIELDS, type Expense } from "../expenses/model.ts";
 import type { ExpenseChanges } from "../expenses/records.ts";
 import { centsToCost, costToCents, dmyToIso, isoToDmy } from "../expenses/values.ts";
+import { isRebalancePhase, REBALANCE_PHASES } from "../rebalance/protocol.ts";
+import type { StoredRebalance } from "../rebalance/records.ts";
 import type { expenses as mysqlExpenses } from "./mysql/schema.ts";
 import type { expenses as sqliteExpenses } from "./sqlite/schema.ts";
 
@@ -90,4 +93,20 @@ export function fromRow(r: ExpenseRow): Expense {
     status: r.status,
     decision_date: r.decisionDate === null ? "" : isoToDmy(isoText(r.decisionDate)),
   };
+}
+
+/** The columns of the rebalance table that StoredRebalance holds. */
+export interface RebalanceRow {
+  readonly job: string;
+  readonly phase: string;
+  readonly token: string | null;
+  readonly record: string;
+}
+
+/** A row of the rebalance table as the port gives it; a phase the protocol does not know is an error naming it (the table was written by other hands). */
+export function rebalanceFromRow(row: RebalanceRow): StoredRebalance {
+  if (!isRebalancePhase(row.phase)) {
+    throw new Error(`the rebalance table holds phase ${JSON.stringify(row.phase)}, which is not a rebalance phase (${REBALANCE_PHASES.join(", ")})`);
+  }
+  return { job: row.job, phase: row.phase, token: row.token, text: row.record };
 }

@@ -6,11 +6,10 @@
 import type mysql from "mysql2/promise";
 import { eq, gt, asc, sql } from "drizzle-orm";
 import type { MySql2Database } from "drizzle-orm/mysql2";
-import type { RebalancePhase } from "../../rebalance/protocol.ts";
 import type { RebalanceRecords } from "../../rebalance/records.ts";
 import { chunks } from "../chunks.ts";
 import type { RowCount } from "../row-count.ts";
-import { fromRow, toRow, type ExpenseRow } from "../row.ts";
+import { fromRow, rebalanceFromRow, toRow, type ExpenseRow } from "../row.ts";
 import { CURRENT_REBALANCE } from "../types.ts";
 import { isDuplicateKey } from "./errors.ts";
 import { insertStatement } from "./expense-records.ts";
@@ -45,12 +44,8 @@ export function rebalanceRecords(db: MySql2Database, run: Runner, count: RowCoun
   const loadRebalance = async (s: Session, lock = false) => {
     const [row] = await s.execute<Rows>(selectRebalance.sql + (lock ? " FOR UPDATE" : ""), selectRebalance.params);
     return (
-      row && {
-        job: String(row.job),
-        phase: String(row.phase) as RebalancePhase,
-        token: row.token === null ? null : String(row.token),
-        text: String(row.record),
-      }
+      row &&
+      rebalanceFromRow({ job: String(row.job), phase: String(row.phase), token: row.token === null ? null : String(row.token), record: String(row.record) })
     );
   };
 

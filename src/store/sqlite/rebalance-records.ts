@@ -6,11 +6,10 @@
 import type { Database } from "bun:sqlite";
 import { asc, eq, getTableColumns, gt, inArray } from "drizzle-orm";
 import type { BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
-import type { RebalancePhase } from "../../rebalance/protocol.ts";
 import type { RebalanceRecords } from "../../rebalance/records.ts";
 import { chunks } from "../chunks.ts";
 import type { RowCount } from "../row-count.ts";
-import { fromRow, toRow } from "../row.ts";
+import { fromRow, rebalanceFromRow, toRow } from "../row.ts";
 import { CURRENT_REBALANCE } from "../types.ts";
 import type { Run } from "./runner.ts";
 import { expenses, rebalance, rebalanceChanges } from "./schema.ts";
@@ -31,7 +30,7 @@ const UPSERT =
 export function rebalanceRecords(client: Database, db: BunSQLiteDatabase, run: Run, count: RowCount): RebalanceRecords {
   const loadRebalance = () => {
     const row = db.select().from(rebalance).where(eq(rebalance.name, CURRENT_REBALANCE)).get();
-    return row && { job: row.job, phase: row.phase as RebalancePhase, token: row.token, text: row.record };
+    return row && rebalanceFromRow(row);
   };
   const upsert = client.prepare(UPSERT);
   // The ids of a chunk already stored: an upsert of the others adds rows (inside the write transaction, nothing else writes).
