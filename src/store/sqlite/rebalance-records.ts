@@ -11,7 +11,7 @@ import { chunks } from "../chunks.ts";
 import type { RowCount } from "../row-count.ts";
 import { fromRow, rebalanceFromRow, toRow } from "../row.ts";
 import { CURRENT_REBALANCE } from "../types.ts";
-import type { Run } from "./runner.ts";
+import type { Run, Write } from "./runner.ts";
 import { expenses, rebalance, rebalanceChanges } from "./schema.ts";
 
 /** Ids per statement in an IN list, below SQLite's limit of bound values. */
@@ -27,7 +27,7 @@ const UPSERT =
     .map((c) => `${c.name} = excluded.${c.name}`)
     .join(", ")}`;
 
-export function rebalanceRecords(client: Database, db: BunSQLiteDatabase, run: Run, count: RowCount): RebalanceRecords {
+export function rebalanceRecords(client: Database, db: BunSQLiteDatabase, run: Run, write: Write, count: RowCount): RebalanceRecords {
   const loadRebalance = () => {
     const row = db.select().from(rebalance).where(eq(rebalance.name, CURRENT_REBALANCE)).get();
     return row && rebalanceFromRow(row);
@@ -39,36 +39,24 @@ export function rebalanceRecords(client: Database, db: BunSQLiteDatabase, run: R
   return {
     loadRebalance: () => run(loadRebalance),
     saveRebalance: (next, expectedToken) =>
-      run(
-        () =>
-          client
-            .transaction(() => {
-              const current = loadRebalance();
-              if ((current?.token ?? null) !== expectedToken) return { saved: false as const, current };
-              const row = { job: next.job, phase: next.phase, token: next.token, record: next.text, savedAt: new Date().toISOString() };
-              db.insert(rebalance)
-                .values({ name: CURRENT_REBALANCE, ...row })
-                .onConflictDoUpdate({ target: rebalance.name, set: row })
-                .run();
-              return { saved: true as const };
-            })
-            .immediate(),
-        true,
-      ),
+      write(() => {
+        const current = loadRebalance();
+        if ((current?.token ?? null) !== expectedToken) return { saved: false as const, current };
+        const row = { job: next.job, phase: next.phase, token: next.token, record: next.text, savedAt: new Date().toISOString() };
+        db.insert(rebalance)
+          .values({ name: CURRENT_REBALANCE, ...row })
+          .onConflictDoUpdate({ target: rebalance.name, set: row })
+          .run();
+        return { saved: true as const };
+      }),
     deleteRebalance: (expectedToken) =>
-      run(
-        () =>
-          client
-            .transaction(() => {
-              const current = loadRebalance();
-              if (!current || current.token !== expectedToken) return false;
-              db.delete(rebalance).where(eq(rebalance.name, CURRENT_REBALANCE)).run();
-              db.delete(rebalanceChanges).run();
-              return true;
-            })
-            .immediate(),
-        true,
-      ),
+      write(() => {
+        const current = loadRebalance();
+        if (!current || current.token !== expectedToken) return false;
+        db.delete(rebalance).where(eq(rebalance.name, CURRENT_REBALANCE)).run();
+        db.delete(rebalanceChanges).run();
+        return true;
+      }),
     changes: (limit, afterSeq = -1) =>
       run(() =>
         db
@@ -81,19 +69,13 @@ export function rebalanceRecords(client: Database, db: BunSQLiteDatabase, run: R
           .map((r) => ({ seq: r.seq, id: String(r.id) })),
       ),
     dropChanges: (seqs) =>
-      run(
-        () =>
-          client
-            .transaction(() => {
-              for (const part of chunks(seqs, IDS_PER_STATEMENT)) {
-                db.delete(rebalanceChanges)
-                  .where(inArray(rebalanceChanges.seq, [...part]))
-                  .run();
-              }
-            })
-            .immediate(),
-        true,
-      ),
+      write(() => {
+        for (const part of chunks(seqs, IDS_PER_STATEMENT)) {
+          db.delete(rebalanceChanges)
+            .where(inArray(rebalanceChanges.seq, [...part]))
+            .run();
+        }
+      }),
     clearChanges: () => run(() => void db.delete(rebalanceChanges).run(), true),
     getMany: (ids) =>
       run(() =>
@@ -112,41 +94,29 @@ export function rebalanceRecords(client: Database, db: BunSQLiteDatabase, run: R
       // Rows are made first: a record that cannot be stored throws before anything is written.
       const rows = records.map(toRow);
       await count.track(
-        run(
-          () =>
-            client
-              .transaction(() => {
-                // each id once: an id given twice (in two chunks) must not count as stored twice
-                const ids = [...new Set(rows.map((r) => r.id))];
-                const existing = chunks(ids, IDS_PER_STATEMENT).reduce((n, part) => n + storedAmong(part), 0);
-                for (const r of rows) upsert.run(r);
-                return ids.length - existing;
-              })
-              .immediate(),
-          true,
-        ),
+        write(() => {
+          // each id once: an id given twice (in two chunks) must not count as stored twice
+          const ids = [...new Set(rows.map((r) => r.id))];
+          const existing = chunks(ids, IDS_PER_STATEMENT).reduce((n, part) => n + storedAmong(part), 0);
+          for (const r of rows) upsert.run(r);
+          return ids.length - existing;
+        }),
         (inserted) => inserted,
       );
     },
     deleteMany: (ids) =>
       count.track(
-        run(
-          () =>
-            client
-              .transaction(() =>
-                chunks(ids, IDS_PER_STATEMENT).reduce(
-                  (n, part) =>
-                    n +
-                    db
-                      .delete(expenses)
-                      .where(inArray(expenses.id, part.map(Number)))
-                      .returning({ id: expenses.id })
-                      .all().length,
-                  0,
-                ),
-              )
-              .immediate(),
-          true,
+        write(() =>
+          chunks(ids, IDS_PER_STATEMENT).reduce(
+            (n, part) =>
+              n +
+              db
+                .delete(expenses)
+                .where(inArray(expenses.id, part.map(Number)))
+                .returning({ id: expenses.id })
+                .all().length,
+            0,
+          ),
         ),
         (deleted) => -deleted,
       ),

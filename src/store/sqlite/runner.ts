@@ -5,6 +5,7 @@
  * operation is tried again after a pause that lets the loop run, until BUSY_WAIT_MS have
  * passed; then it is a 503, as is a full disk or an I/O error.
  */
+import type { Database } from "bun:sqlite";
 import type { Availability } from "../availability.ts";
 import { StoreUnavailable } from "../types.ts";
 import { isBusy, unavailableCode, unavailableMessage } from "./errors.ts";
@@ -15,13 +16,17 @@ const BUSY_WAIT_MS = 1000;
 /** Runs `work` (a `write` when it changes the database); a locked file is tried again, any database fault is StoreUnavailable. */
 export type Run = <T>(work: () => T, write?: boolean) => Promise<T>;
 
+/** Runs `work` as one write transaction (BEGIN IMMEDIATE: the file's write lock from its first statement on), as `run` runs a write. */
+export type Write = <T>(work: () => T) => Promise<T>;
+
 export interface Runner {
   readonly run: Run;
+  readonly write: Write;
   /** A write that failed for want of space or I/O, and no write has succeeded since: readiness is 503 until one does. */
   writeFault(): StoreUnavailable | undefined;
 }
 
-export function runner(availability: Availability): Runner {
+export function runner(client: Database, availability: Availability): Runner {
   let writeFault: StoreUnavailable | undefined;
   async function run<T>(work: () => T, write = false): Promise<T> {
     let deadline: number | undefined;
@@ -47,5 +52,5 @@ export function runner(availability: Availability): Runner {
       }
     }
   }
-  return { run, writeFault: () => writeFault };
+  return { run, write: (work) => run(() => client.transaction(work).immediate(), true), writeFault: () => writeFault };
 }

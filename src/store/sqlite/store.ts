@@ -26,16 +26,16 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   const client = await openDatabase(path, options.maxPageCount);
   const db = drizzle({ client });
   const availability = new Availability(options.log);
-  const { run, writeFault } = runner(availability);
+  const { run, write, writeFault } = runner(client, availability);
   const probeWrite = writeProbe(client);
   const countRecords = () => client.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM expenses").get()!.n;
   const count = new RowCount(countRecords(), () => run(countRecords));
 
   return {
     dialect: "sqlite",
-    ...expenseRecords(client, db, run, count),
-    ...ringRecords(client, db, run),
-    ...rebalanceRecords(client, db, run, count),
+    ...expenseRecords(db, run, write, count),
+    ...ringRecords(db, run, write),
+    ...rebalanceRecords(client, db, run, write, count),
     async ping() {
       await run(() => client.query("SELECT 1").get());
       // After a write failed for want of space or I/O, ready again only once the database can grow.
