@@ -99,9 +99,7 @@ export class Rebalancing {
   /** Takes the rebalance `request` names for the caller's token, starting it here if it is new. */
   lease(request: LeaseRequest): Promise<RebalanceDetail> {
     const move = moveOf(request.from, request.to);
-    if (!move.from.node(this.self) && !move.to.node(this.self)) {
-      throw new ApiError(409, REBALANCE_ERRORS.notInRebalance, `node ${this.self} is in neither ring of rebalance ${move.job}; nothing changed`);
-    }
+    this.#rules.checkMember(move);
     return this.#change("lease", true, async (current, state) => this.#rules.lease(current, state.ring, move, request)).then(() => this.detail());
   }
 

@@ -61,6 +61,13 @@ export class Transitions {
     return { next, expect: request.expect };
   }
 
+  /** A lease's precondition, before any record is read: this node is in a ring of `move`. */
+  checkMember(move: RingMove): void {
+    if (!move.from.node(this.self) && !move.to.node(this.self)) {
+      throw new ApiError(409, REBALANCE_ERRORS.notInRebalance, `node ${this.self} is in neither ring of rebalance ${move.job}; nothing changed`);
+    }
+  }
+
   /** POST /rebalance/heartbeat: the holder is alive; its progress and fence figures. */
   heartbeat(current: RebalanceRecord | undefined, token: string, progress?: RebalanceProgress, fence?: FenceFigures): RebalanceRecord {
     const r = this.heldBy(current, token);
