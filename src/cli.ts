@@ -21,6 +21,7 @@ export const root = defineCommand({
     ring: () => import("./commands/ring/index.ts").then((m) => m.default),
     status: () => import("./commands/status.ts").then((m) => m.default),
     rebalance: () => import("./commands/rebalance.ts").then((m) => m.default),
+    repair: () => import("./commands/repair.ts").then((m) => m.default),
     demo: () => import("./commands/demo.ts").then((m) => m.default),
   },
 });
@@ -38,6 +39,7 @@ EXAMPLES
   shardctl ring check --ring ring.json            does every instance hold this ring?
   shardctl status --nodes ...                     every node: up, ready, ring, records, version
   shardctl rebalance --to new.json                move records to the owners of a new ring, online
+  shardctl repair --nodes ...                     put stray records back on their owners, online
 
 Nodes: --nodes a=127.0.0.1:5001,b=127.0.0.1:5002 (or SHARDCTL_NODES); exit status 0 ok, 1 problem found, 2 bad usage.
 `;

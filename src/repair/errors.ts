@@ -1,0 +1,31 @@
+/**
+ * How a repair fails: bad usage is the program's UsageError (exit 2: nothing was changed);
+ * anything found while it runs is a RepairFailed (exit 1) naming the step, and the node when
+ * there is one. Running the same command again goes on where the records say.
+ */
+import { failureReason } from "../client/errors.ts";
+import { JobFailed } from "../errors.ts";
+
+/** The steps of a repair, in order (src/repair/run.ts). */
+export const REPAIR_STEPS = ["survey", "begin", "scan", "place", "remove", "check", "end"] as const;
+export type RepairStep = (typeof REPAIR_STEPS)[number];
+
+export class RepairFailed extends JobFailed {
+  constructor(
+    readonly step: RepairStep,
+    message: string,
+    readonly where: { readonly node?: string } = {},
+  ) {
+    super(`${step}: ${message}`);
+  }
+}
+
+/** `call` to `node`, its failure a RepairFailed of `step` naming the node (a RepairFailed from inside passes as it is). */
+export async function atNode<T>(step: RepairStep, node: { readonly name: string; readonly url: string }, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof RepairFailed) throw e;
+    throw new RepairFailed(step, `node ${node.name} (${node.url}): ${failureReason(e)}`, { node: node.name });
+  }
+}
