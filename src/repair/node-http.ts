@@ -43,9 +43,9 @@ export class NodeRepair implements RepairNode {
     return { doc: this.#expect(res, "GET /ring") as HeldRing["doc"], servedBy: res.servedBy };
   }
 
-  async firstIds(limit: number): Promise<string[]> {
+  async firstRecords(limit: number): Promise<Expense[]> {
     const res = await this.#send("GET", `/v1/expenses?limit=${limit}`, undefined, true);
-    return (this.#expect(res, "GET /v1/expenses") as ExpensePage).items.map((r) => r.id);
+    return (this.#expect(res, "GET /v1/expenses") as ExpensePage).items;
   }
 
   async count(): Promise<number> {

@@ -25,8 +25,8 @@ export interface RepairNode {
   readonly url: string;
   /** The ring it holds, and the name it goes by. */
   ring(): Promise<HeldRing>;
-  /** The first `limit` ids of its listing, in id order. */
-  firstIds(limit: number): Promise<string[]>;
+  /** The first `limit` records of its listing, in id order. */
+  firstRecords(limit: number): Promise<Expense[]>;
   /** How many records it holds (its own count, GET /status). */
   count(): Promise<number>;
   /** Up to `limit` records it holds whose owner under `ring` (a ring document) is another node, after `after`. */

@@ -13,12 +13,13 @@
 import { failureReason } from "../client/errors.ts";
 import { UsageError } from "../errors.ts";
 import type { Node } from "../ring/node.ts";
+import { differingFields } from "../rebalance/sync.ts";
 import { ringOfDocument } from "../ring/ring-file.ts";
 import type { Ring } from "../ring/ring.ts";
 import { atNode, RepairFailed } from "./errors.ts";
 import type { RepairNode } from "./node.ts";
 
-/** Ids of each node's listing compared to find two instances on one database. */
+/** Records of each node's listing compared to find two instances on one database. */
 const SAME_DATABASE_SAMPLE = 200;
 
 export interface SurveyedNode {
@@ -112,13 +113,16 @@ export async function surveyForRepair(given: Ring, source: string, nodeOf: (node
   return { ring, ringFrom, nodes: all.map((h, i) => ({ node: h.node, held: h.ring ? h.ring.label : null, records: records[i]! })) };
 }
 
-/** Refuses two nodes that list the same records: two instances answering from one database, where removing a "stray" copy deletes the owner's. */
+/**
+ * Refuses two nodes that list the same records, field for field: two instances answering
+ * from one database, where removing a "stray" copy deletes the owner's.
+ */
 async function checkDatabases(nodes: readonly RepairNode[]): Promise<void> {
-  const firsts = await Promise.all(nodes.map((n) => atNode("survey", n, () => n.firstIds(SAME_DATABASE_SAMPLE))));
+  const firsts = await Promise.all(nodes.map((n) => atNode("survey", n, () => n.firstRecords(SAME_DATABASE_SAMPLE))));
   for (let i = 0; i < nodes.length; i++) {
     for (let j = i + 1; j < nodes.length; j++) {
       const [a, b] = [firsts[i]!, firsts[j]!];
-      if (a.length > 0 && a.length === b.length && a.every((id, k) => id === b[k])) {
+      if (a.length > 0 && a.length === b.length && a.every((r, k) => differingFields(r, b[k]!).length === 0)) {
         throw new RepairFailed(
           "survey",
           `nodes ${nodes[i]!.name} and ${nodes[j]!.name} list the same records (their first ${a.length}): two instances answering from one ` +

@@ -31,8 +31,8 @@ export class FakeRepairNode implements RepairNode {
   readonly stored = new Map<string, Expense>();
   /** The calls made to it, in order. */
   readonly calls: RepairCall[] = [];
-  /** Runs before each call: throw from it to fail the call, nothing done (FakeDown: as an unreachable node). */
-  fault?: (call: RepairCall) => void;
+  /** Runs (and is awaited) before each call: throw from it to fail the call, nothing done (FakeDown: as an unreachable node). */
+  fault?: (call: RepairCall) => void | Promise<void>;
   /** Runs after each call was done: throw from it to lose the answer. */
   lost?: (call: RepairCall) => void;
   /** A rebalance unfinished here (GET /ring shows it; repair requests are refused). */
@@ -121,8 +121,8 @@ export class FakeRepairNode implements RepairNode {
     });
   }
 
-  firstIds(limit: number): Promise<string[]> {
-    return this.#call("firstIds", "GET /v1/expenses", () => this.#store.listIds(undefined, limit));
+  firstRecords(limit: number): Promise<Expense[]> {
+    return this.#call("firstRecords", "GET /v1/expenses", async () => this.#getMany(await this.#store.listIds(undefined, limit)));
   }
 
   count(): Promise<number> {
@@ -174,7 +174,7 @@ export class FakeRepairNode implements RepairNode {
    */
   async #call<T>(call: RepairCall, request: string, work: () => T | Promise<T>): Promise<T> {
     this.calls.push(call);
-    this.fault?.(call);
+    await this.fault?.(call);
     let answer: T;
     try {
       answer = await work();

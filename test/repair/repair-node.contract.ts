@@ -75,7 +75,7 @@ export function runRepairNodeContract(name: string, start: () => Promise<RepairC
       }
     }
 
-    test("each node answers as itself, with the ring it holds (b none), its first ids and its count", async () => {
+    test("each node answers as itself, with the ring it holds (b none), its first records and its count", async () => {
       await withCluster(async (c) => {
         await c.seed(
           "a",
@@ -85,8 +85,8 @@ export function runRepairNodeContract(name: string, start: () => Promise<RepairC
         expect([a.doc?.label, a.doc?.rebalance, a.servedBy]).toEqual([c.ring.label, undefined, "a"]);
         expect([b.doc, b.servedBy]).toEqual([undefined, "b"]);
         const sorted = [ofA[0]!, ofA[1]!, ofB[0]!].sort((x, y) => Number(x) - Number(y));
-        expect(await c.a.firstIds(2)).toEqual(sorted.slice(0, 2));
-        expect(await c.b.firstIds(10)).toEqual([]);
+        expect(await c.a.firstRecords(2)).toEqual(sorted.slice(0, 2).map((id) => stored(id)));
+        expect(await c.b.firstRecords(10)).toEqual([]);
         expect(await c.b.count()).toBe(0);
       });
     });

@@ -128,8 +128,7 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
         query: NoQuery,
         response: { 200: RemoveAnswer, ...errors },
         detail: {
-          summary:
-            `${admin}On a node that does not own the ids: delete each copy that is still the record sent; ` + "ids this node owns are refused, nothing deleted",
+          summary: `${admin}On a node that does not own the ids: delete each copy still as sent; ids this node owns are refused, nothing deleted`,
           tags,
         },
       },
