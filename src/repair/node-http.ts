@@ -1,7 +1,6 @@
 /**
  * The repair's node over HTTP (node.ts): an instance's GET /ring, GET /status and first
- * listing page, and the admin endpoints of src/instance/repair/routes.ts (plus the
- * rebalance's POST /rebalance/records for copies by id), through the client's transport
+ * listing page, and the admin endpoints of src/instance/repair/routes.ts, through the client's transport
  * (timeouts, retries with backoff, Retry-After). Every call is safe to send again.
  */
 import { bodyMessage, callShard, type ShardResponse } from "../client/transport.ts";
@@ -10,7 +9,7 @@ import type { AdminOptions } from "../rebalance/node-admin.ts";
 import { AdminAnswerError } from "../rebalance/participant.ts";
 import type { Node } from "../ring/node.ts";
 import type { HeldRing, RepairNode } from "./node.ts";
-import type { BeginAnswer, PlaceOutcome, RemoveOutcome, ReplaceOutcome, StraysPage } from "./protocol.ts";
+import type { BeginAnswer, LookOutcome, PlaceOutcome, RemoveOutcome, ReplaceOutcome, StraysPage } from "./protocol.ts";
 
 /** The largest answer of a bulk request (a page of records). */
 const MAX_BULK_ANSWER_BYTES = 256 << 20;
@@ -56,8 +55,8 @@ export class NodeRepair implements RepairNode {
     return this.#post("/repair/strays", { ring, after, limit });
   }
 
-  async fetch(ids: readonly string[]): Promise<Expense[]> {
-    return (await this.#post<{ items: Expense[] }>("/rebalance/records", { ids })).items;
+  async look(ids: readonly string[]): Promise<LookOutcome[]> {
+    return (await this.#post<{ items: LookOutcome[] }>("/repair/look", { ids })).items;
   }
 
   begin(ring: unknown, held: string | null): Promise<BeginAnswer> {

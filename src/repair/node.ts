@@ -10,7 +10,7 @@
  * naming its kind (REPAIR_ERRORS); a node that cannot be reached throws what its transport throws.
  */
 import type { Expense } from "../expenses/model.ts";
-import type { BeginAnswer, PlaceOutcome, RemoveOutcome, ReplaceOutcome, StraysPage } from "./protocol.ts";
+import type { BeginAnswer, LookOutcome, PlaceOutcome, RemoveOutcome, ReplaceOutcome, StraysPage } from "./protocol.ts";
 
 /** GET /ring as a repair reads it: the ring document (undefined: the node has none) and the name the node answered as. */
 export interface HeldRing {
@@ -31,8 +31,8 @@ export interface RepairNode {
   count(): Promise<number>;
   /** Up to `limit` records it holds whose owner under `ring` (a ring document) is another node, after `after`. */
   strays(ring: unknown, after: string | undefined, limit: number): Promise<StraysPage>;
-  /** The records stored under `ids`, whoever owns them, in id order. */
-  fetch(ids: readonly string[]): Promise<Expense[]>;
+  /** What it holds of `ids` (in that order): each present (the record), absent, or gone (deleted there by a client: not placed again). */
+  look(ids: readonly string[]): Promise<LookOutcome[]>;
   /** A session for a repair by `ring`, the node holding `held` (a label, or null: none). */
   begin(ring: unknown, held: string | null): Promise<BeginAnswer>;
   /** As the owner: stores each record unless its id is there or was deleted there on purpose. */

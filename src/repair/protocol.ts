@@ -5,9 +5,10 @@
  * document), and the error kinds an instance refuses with.
  *
  *   POST /repair/strays    the records a node holds that it does not own under a ring (read only)
- *   POST /repair/begin     a session: from now on the node notes the ids its clients delete
- *   POST /repair/place     on the owner: store each record unless the id is there, or was
- *                          deleted there while a repair ran (or after a repair placed it)
+ *   POST /repair/look      what the node holds of some ids: present, absent, or gone (read only)
+ *   POST /repair/begin     a session: while it lasts, clients' writes take turns with the repair id by id
+ *   POST /repair/place     on the owner: store each record unless the id is there, or is gone
+ *                          (deleted there by a client, or after a repair placed it)
  *   POST /repair/replace   on the owner (--prefer stray): replace its copy, if unchanged since read
  *   POST /repair/remove    on a node that does not own the ids: delete each copy, if unchanged since read
  *   POST /repair/touch     the session is alive
@@ -76,8 +77,21 @@ export const PlaceAnswer = t.Object({
       id: t.String(),
       outcome: t.UnionEnum(["placed", "present", "gone"], {
         description:
-          "placed: stored now; present: the id is here (`record`, kept); gone: not here, and deleted here by a client while a repair ran, " +
-          "or after a repair placed it: its absence stands",
+          "placed: stored now; present: the id is here (`record`, kept); gone: not here, and deleted here by a client (or after a " +
+          "repair placed it): its absence stands",
+      }),
+      record: t.Optional(Expense),
+    }),
+  ),
+});
+
+export const LookRequest = t.Object({ ids: t.Array(t.String({ format: "expense-id" }), { maxItems: 10_000 }) }, { additionalProperties: false });
+export const LookAnswer = t.Object({
+  items: t.Array(
+    t.Object({
+      id: t.String(),
+      state: t.UnionEnum(["present", "absent", "gone"], {
+        description: "present (`record`); absent; gone: absent, and deleted here by a client (or after a repair placed it): a placement would be refused",
       }),
       record: t.Optional(Expense),
     }),
@@ -119,5 +133,6 @@ export const EndAnswer = t.Object({ ended: Session });
 export type StraysPage = typeof StraysPage.static;
 export type BeginAnswer = typeof BeginAnswer.static;
 export type PlaceOutcome = (typeof PlaceAnswer.static)["items"][number];
+export type LookOutcome = (typeof LookAnswer.static)["items"][number];
 export type ReplaceOutcome = (typeof ReplaceAnswer.static)["items"][number];
 export type RemoveOutcome = (typeof RemoveAnswer.static)["items"][number];

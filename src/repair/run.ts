@@ -9,7 +9,7 @@
  *   scan     every node's stray copies (records whose owner is another node), merged in id
  *            order (the rebalance's cursor), a batch of ids at a time:
  *   place      on each owner, the copy the strays agree on, where the owner has none (and
- *              did not delete it on purpose); where it has one, its copy stays (or, with
+ *              its clients did not delete it); where it has one, its copy stays (or, with
  *              --prefer stray, is replaced by the stray's, if unchanged since read)
  *   remove     the stray copies, each only if unchanged since read
  *   check    every node scanned again: no stray copy is left (else the run says how many)
@@ -84,7 +84,7 @@ type OwnerState =
   | { readonly kind: "placed" }
   | { readonly kind: "present"; readonly record: Expense }
   | { readonly kind: "gone" }
-  /** absent, by a read (a dry run, or copies that disagree: nothing was placed) */
+  /** absent, by a look (a dry run, or copies that disagree: nothing was placed) */
   | { readonly kind: "absent" };
 
 const same = (a: Expense, b: Expense) => differingFields(a, b).length === 0;
@@ -319,7 +319,7 @@ class RepairJob {
     await this.#remove(removals);
   }
 
-  /** What each owner holds of the batch's ids: placed now, where the stray copies agree (a dry run, or disagreeing copies: read). */
+  /** What each owner holds of the batch's ids: placed now where the stray copies agree; else (a dry run, disagreeing copies) looked at. */
   async #owners(batch: readonly Item[]): Promise<Map<string, OwnerState>> {
     const states = new Map<string, OwnerState>();
     const byOwner = new Map<string, Item[]>();
@@ -339,11 +339,8 @@ class RepairJob {
           for (const o of placed) states.set(o.id, o.outcome === "present" ? { kind: "present", record: o.record! } : { kind: o.outcome });
         }
         if (toRead.length > 0) {
-          const held = new Map((await atNode("place", node, () => node.fetch(toRead.map((i) => i.id)))).map((rec) => [rec.id, rec]));
-          for (const i of toRead) {
-            const record = held.get(i.id);
-            states.set(i.id, record ? { kind: "present", record } : { kind: "absent" });
-          }
+          const looked = await atNode("place", node, () => node.look(toRead.map((i) => i.id)));
+          for (const o of looked) states.set(o.id, o.state === "present" ? { kind: "present", record: o.record! } : { kind: o.state });
         }
       }),
     );

@@ -13,7 +13,7 @@ import { Repairing } from "../../src/instance/repair/repairing.ts";
 import { RingGuard } from "../../src/instance/ring-guard.ts";
 import { AdminAnswerError } from "../../src/rebalance/participant.ts";
 import type { HeldRing, RepairNode } from "../../src/repair/node.ts";
-import type { BeginAnswer, PlaceOutcome, RemoveOutcome, ReplaceOutcome, StraysPage } from "../../src/repair/protocol.ts";
+import type { BeginAnswer, LookOutcome, PlaceOutcome, RemoveOutcome, ReplaceOutcome, StraysPage } from "../../src/repair/protocol.ts";
 import type { RingMove } from "../../src/ring/move.ts";
 import type { Ring } from "../../src/ring/ring.ts";
 import { ringDocument } from "../../src/ring/ring-file.ts";
@@ -133,8 +133,8 @@ export class FakeRepairNode implements RepairNode {
     return this.#call("strays", "POST /repair/strays", () => this.repairing.strays(ring, after, limit));
   }
 
-  fetch(ids: readonly string[]): Promise<Expense[]> {
-    return this.#call("fetch", "POST /rebalance/records", () => this.#getMany(ids));
+  async look(ids: readonly string[]): Promise<LookOutcome[]> {
+    return (await this.#call("look", "POST /repair/look", () => this.repairing.look(ids))).items;
   }
 
   begin(ring: unknown, held: string | null): Promise<BeginAnswer> {

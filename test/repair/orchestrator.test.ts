@@ -110,7 +110,7 @@ describe("repair on records misplaced by a short node list", () => {
     const before = c.where();
     const dry = await c.run({ dryRun: true });
     expect(c.where()).toEqual(before);
-    for (const n of c.nodes.values()) expect(n.calls.filter((call) => !["ring", "firstRecords", "count", "strays", "fetch"].includes(call))).toEqual([]);
+    for (const n of c.nodes.values()) expect(n.calls.filter((call) => !["ring", "firstRecords", "count", "strays", "look"].includes(call))).toEqual([]);
     const real = await c.run();
     expect(dry.outcome).toBe("dry-run");
     expect(dry.remaining).toBeUndefined();
@@ -258,7 +258,7 @@ describe("clients writing while the repair runs", () => {
     const { misplaced, expected } = misplacedByShortList(c, 100);
     const id = misplaced[0]!;
     c.node("c").fault = async (call) => {
-      if (call !== "place" || c.node("c").stored.has(id) || c.node("c").repairing.ledger.touched(id)) return;
+      if (call !== "place" || c.node("c").stored.has(id) || c.node("c").repairing.ledger.gone(id)) return;
       expect(await c.node("c").request(id, stored(id, { name: "New" }))).toBe(201);
       expect(await c.node("c").request(id, null)).toBe(204);
     };
@@ -295,7 +295,7 @@ describe("clients writing while the repair runs", () => {
 });
 
 describe("a run killed at any call, then run again", () => {
-  const CALLS: RepairCall[] = ["begin", "strays", "place", "fetch", "remove", "end"];
+  const CALLS: RepairCall[] = ["begin", "strays", "place", "look", "remove", "end"];
 
   test("failing at each call of the run in turn (and with answers lost): the next run completes, every record once on its owner", async () => {
     const probe = cluster();

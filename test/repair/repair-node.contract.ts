@@ -153,28 +153,41 @@ export function runRepairNodeContract(name: string, start: () => Promise<RepairC
       });
     });
 
-    test("a record its owner deleted during a session, or after a repair placed it, is not placed again ('gone') until a repair ends complete", async () => {
+    test("a record its owner deleted (before a session or in one), or deleted after a repair placed it, is not placed again ('gone')", async () => {
       await withCluster(async (c) => {
         const doc = ringDocument(c.ring);
-        const [deleted, placedThenDeleted] = [ofA[0]!, ofA[1]!];
+        const [before, during, placedThenDeleted, untouched] = [ofA[0]!, ofA[1]!, ofA[2]!, ofA[3]!];
+        expect(await c.request("a", before, stored(before))).toBe(201);
+        expect(await c.request("a", before, null)).toBe(204);
         const first = (await c.a.begin(doc, c.ring.label)).session;
-        expect(await c.request("a", deleted, stored(deleted))).toBe(201);
-        expect(await c.request("a", deleted, null)).toBe(204);
-        expect(await c.a.place(first, [stored(deleted)])).toEqual([{ id: deleted, outcome: "gone" }]);
-        expect(await c.a.place(first, [stored(placedThenDeleted)])).toEqual([{ id: placedThenDeleted, outcome: "placed" }]);
+        expect(await c.request("a", during, stored(during))).toBe(201);
+        expect(await c.request("a", during, null)).toBe(204);
+        expect(await c.a.place(first, [stored(before), stored(during), stored(placedThenDeleted)])).toEqual([
+          { id: before, outcome: "gone" },
+          { id: during, outcome: "gone" },
+          { id: placedThenDeleted, outcome: "placed" },
+        ]);
         // a run killed here; a client deletes what it placed; a later run
         await c.a.end(first, false);
         expect(await c.request("a", placedThenDeleted, null)).toBe(204);
         const second = (await c.a.begin(doc, c.ring.label)).session;
-        expect(await c.a.place(second, [stored(placedThenDeleted), stored(deleted)])).toEqual([
+        expect(await c.a.place(second, [stored(placedThenDeleted), stored(untouched)])).toEqual([
           { id: placedThenDeleted, outcome: "gone" },
-          { id: deleted, outcome: "placed" },
+          { id: untouched, outcome: "placed" },
         ]);
-        expect((await c.held("a")).has(placedThenDeleted)).toBe(false);
-        // a run that ended complete (no stray copy anywhere): nothing more to remember
+        expect([...(await c.held("a")).keys()]).toEqual([untouched]);
+        // deleted while the run that ends complete runs: still gone after it
+        const duringSecond = ids("a", 1, Number(untouched) + 1)[0]!;
+        expect(await c.request("a", duringSecond, stored(duringSecond))).toBe(201);
+        expect(await c.request("a", duringSecond, null)).toBe(204);
+        // a run that ended complete (no stray copy anywhere): a stray copy written since is newer than the deletes before it
         await c.a.end(second, true);
         const third = (await c.a.begin(doc, c.ring.label)).session;
-        expect(await c.a.place(third, [stored(placedThenDeleted)])).toEqual([{ id: placedThenDeleted, outcome: "placed" }]);
+        expect(await c.a.place(third, [stored(before), stored(placedThenDeleted), stored(duringSecond)])).toEqual([
+          { id: before, outcome: "placed" },
+          { id: placedThenDeleted, outcome: "placed" },
+          { id: duringSecond, outcome: "gone" },
+        ]);
       });
     });
 
@@ -243,10 +256,16 @@ export function runRepairNodeContract(name: string, start: () => Promise<RepairC
       });
     });
 
-    test("fetch: the records under the ids asked, whoever owns them, in id order", async () => {
+    test("look: what the node holds of the ids asked, in that order: present with the record, absent, or gone (deleted there by a client)", async () => {
       await withCluster(async (c) => {
-        await c.seed("b", [stored(ofA[1]!), stored(ofB[0]!)]);
-        expect(await c.b.fetch([ofB[0]!, ofA[0]!, ofA[1]!])).toEqual([stored(ofA[1]!), stored(ofB[0]!)].sort((x, y) => Number(x.id) - Number(y.id)));
+        const [here, absent, deleted] = [ofA[1]!, ofA[0]!, ofA[2]!];
+        await c.seed("b", [stored(here), stored(deleted)]);
+        expect(await c.request("b", deleted, null)).toBe(204);
+        expect(await c.b.look([deleted, here, absent])).toEqual([
+          { id: deleted, state: "gone" },
+          { id: here, state: "present", record: stored(here) },
+          { id: absent, state: "absent" },
+        ]);
       });
     });
   });

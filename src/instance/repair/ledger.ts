@@ -1,17 +1,19 @@
 /**
  * What an instance remembers for `shardctl repair`, in memory (see repairing.ts):
  *
- *   sessions  the repairs running against this node, each with the ring it places by;
- *             a session ends when its repair says so, or TTL after its last request
- *   deleted   while at least one session runs: the ids clients deleted here (a DELETE that
- *             took effect, or may have). Emptied when the last session ends.
- *   placed    the ids repairs stored here as their owner, kept until a repair ends
- *             `complete` (no stray copy is left anywhere) or a day passed
+ *   deleted   the ids clients deleted here (a DELETE that took effect, or may have), the
+ *             last MAX_DELETED of them, since the instance started
+ *   placed    the ids repairs stored here as their owner, for a day (at most MAX_PLACED)
+ *   sessions  the repairs running against this node, each with the ring it places by; a
+ *             session ends when its repair says so, or SESSION_TTL_MS after its last request
  *
- * `touched(id)` is what a placement asks of an id that is not here: one deleted here during a
- * repair, or placed by one (and so deleted since), was deleted on purpose by a client; its
- * absence stands, and the stray copy goes. A repair killed and run again finds what it
- * placed before in `placed`, whatever happened to it meanwhile.
+ * `gone(id)` is what a placement asks of an id that is not here. One deleted here, or placed
+ * by a repair (and so deleted since), was deleted on purpose by a client, later than any
+ * stray copy was written: its absence stands, and the stray copies go. So a repair never
+ * brings back a record its owner deleted, whether before the repair, while it ran, or between
+ * a killed run and the next. A repair that ends `complete` (no stray copy left anywhere)
+ * clears what was noted before it began: a stray copy written after that is newer than those
+ * deletes.
  *
  * And the per-id lock (KeyedLock): while sessions run, a client's write on an id and a
  * repair's change of it take turns, so that a repair's read and its change of an id see the
@@ -24,8 +26,10 @@ import type { Ring } from "../../ring/ring.ts";
 export const SESSION_TTL_MS = 60_000;
 /** How long what repairs placed is remembered when no repair ends complete. */
 export const PLACED_TTL_MS = 24 * 3600_000;
-/** At most this many ids noted as deleted during repairs; past it, every session ends (the repairs fail; run again). */
-export const MAX_DELETED = 1_000_000;
+/** Deletes remembered (the oldest forgotten first). */
+export const MAX_DELETED = 100_000;
+/** Placements remembered (the oldest forgotten first). */
+export const MAX_PLACED = 1_000_000;
 
 export interface RepairSession {
   readonly id: string;
@@ -33,30 +37,73 @@ export interface RepairSession {
   readonly ring: Ring;
   /** The label of the ring this node held at the start (null: none): every request checks it still does. */
   readonly held: string | null;
+  /** Where in the order of notes it began. */
+  readonly begun: number;
   lastSeen: number;
+}
+
+/** Ids in the order noted (each with its place in that order and its time), at most `max` (the oldest go first). */
+class Noted {
+  readonly #at = new Map<string, { readonly seq: number; readonly time: number }>();
+
+  constructor(private readonly max: number) {}
+
+  note(id: string, seq: number, time: number): void {
+    this.#at.delete(id); // set again at the end: the map stays in the order noted
+    this.#at.set(id, { seq, time });
+    if (this.#at.size > this.max) this.#at.delete(this.#at.keys().next().value!);
+  }
+
+  has(id: string): boolean {
+    return this.#at.has(id);
+  }
+
+  /** Forgets what was noted before `seq` (a place in the order). */
+  forgetBeforeSeq(seq: number): void {
+    for (const [id, at] of this.#at) {
+      if (at.seq >= seq) break;
+      this.#at.delete(id);
+    }
+  }
+
+  /** Forgets what was noted before `time` (the order of notes is the order of their times). */
+  forgetBeforeTime(time: number): void {
+    for (const [id, at] of this.#at) {
+      if (at.time >= time) break;
+      this.#at.delete(id);
+    }
+  }
+
+  clear(): void {
+    this.#at.clear();
+  }
 }
 
 export class RepairLedger {
   readonly #sessions = new Map<string, RepairSession>();
-  readonly #deleted = new Set<string>();
-  /** id -> when a repair placed it here. */
-  readonly #placed = new Map<string, number>();
+  readonly #deleted: Noted;
+  readonly #placed: Noted;
+  /** The order of notes and session starts. */
+  #seq = 0;
 
   constructor(
     private readonly now: () => number = () => Date.now(),
-    private readonly limits = { sessionTtlMs: SESSION_TTL_MS, placedTtlMs: PLACED_TTL_MS, maxDeleted: MAX_DELETED },
-  ) {}
+    private readonly limits = { sessionTtlMs: SESSION_TTL_MS, placedTtlMs: PLACED_TTL_MS, maxDeleted: MAX_DELETED, maxPlaced: MAX_PLACED },
+  ) {
+    this.#deleted = new Noted(limits.maxDeleted);
+    this.#placed = new Noted(limits.maxPlaced);
+  }
 
-  /** Whether deletes are noted now (and writes take turns with repairs): some session is alive. */
+  /** Whether a repair runs here now (writes take turns with it): some session is alive. */
   get tracking(): boolean {
     this.#expire();
     return this.#sessions.size > 0;
   }
 
-  /** A new session. The caller starts it while no request runs (so that every delete after it is noted). */
+  /** A new session. The caller starts it while no request runs (so that every write after it takes turns). */
   begin(ring: Ring, held: string | null): RepairSession {
     this.#expire();
-    const session = { id: `repair-${randomBytes(12).toString("base64url")}`, ring, held, lastSeen: this.now() };
+    const session = { id: `repair-${randomBytes(12).toString("base64url")}`, ring, held, begun: ++this.#seq, lastSeen: this.now() };
     this.#sessions.set(session.id, session);
     return session;
   }
@@ -71,45 +118,39 @@ export class RepairLedger {
 
   /**
    * Ends session `id`. `complete`: its repair found no stray copy left in the cluster, so
-   * what repairs placed need not be remembered (unless another session runs still).
+   * what was noted before it began need not be remembered (unless another session runs still).
    */
   end(id: string, complete: boolean): boolean {
-    const ended = this.#sessions.delete(id);
+    const session = this.#sessions.get(id);
+    this.#sessions.delete(id);
     this.#expire();
-    if (ended && complete && this.#sessions.size === 0) this.#placed.clear();
-    return ended;
+    if (session && complete && this.#sessions.size === 0) {
+      this.#deleted.forgetBeforeSeq(session.begun);
+      this.#placed.clear();
+    }
+    return session !== undefined;
   }
 
-  /** A client's DELETE of `id` took effect (or may have), during a session. */
+  /** A client's DELETE of `id` took effect here (or may have). */
   noteDelete(id: string): void {
-    if (this.#sessions.size === 0) return;
-    this.#deleted.add(id);
-    if (this.#deleted.size > this.limits.maxDeleted) {
-      // Too many to remember: the sessions end (their next request is refused), and the notes with them.
-      this.#sessions.clear();
-      this.#deleted.clear();
-    }
+    this.#deleted.note(id, ++this.#seq, this.now());
   }
 
   /** A repair stored `id` here as its owner. */
   notePlaced(id: string): void {
-    this.#placed.delete(id); // set again at the end: the map stays in the order placed
-    this.#placed.set(id, this.now());
+    this.#placed.note(id, ++this.#seq, this.now());
   }
 
-  /** Whether `id` was deleted here during a repair, or placed here by one. */
-  touched(id: string): boolean {
+  /** Whether `id`, not here now, was deleted here on purpose: deleted by a client, or placed by a repair (and deleted since). */
+  gone(id: string): boolean {
+    this.#expire();
     return this.#deleted.has(id) || this.#placed.has(id);
   }
 
   #expire(): void {
     const now = this.now();
     for (const [id, s] of this.#sessions) if (now - s.lastSeen > this.limits.sessionTtlMs) this.#sessions.delete(id);
-    if (this.#sessions.size === 0) this.#deleted.clear();
-    for (const [id, at] of this.#placed) {
-      if (now - at <= this.limits.placedTtlMs) break; // in the order placed: the rest are younger
-      this.#placed.delete(id);
-    }
+    this.#placed.forgetBeforeTime(now - this.limits.placedTtlMs);
   }
 }
 

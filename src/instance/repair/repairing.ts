@@ -7,16 +7,16 @@
  *     stores a record only where its id is absent (never over a client's write), a removal
  *     deletes a copy only if it is still the one the repair read, a replacement (--prefer
  *     stray) replaces only the copy the repair read;
- *   - while a repair's session runs, a client's write on an id and the repair's change of it
- *     take turns (a per-id lock), and the ids clients delete are noted (ledger.ts): a
- *     placement of an id deleted here meanwhile, or placed by an earlier run and deleted
- *     since, is refused ("gone"), so that no deleted record comes back from a stray copy;
+ *   - the ids clients delete here are noted (ledger.ts): a placement of an id deleted here,
+ *     or placed by an earlier run and deleted since, is refused ("gone"), so that no deleted
+ *     record comes back from a stray copy; and while a repair's session runs, a client's
+ *     write on an id and the repair's change of it take turns (a per-id lock);
  *   - a repair's request runs held like a client's (the ring guard's shared hold): never
  *     while this node changes its ring or starts a rebalance, and refused when its ring is
  *     not the one the session began with, or a rebalance is unfinished here.
  *
- * Sessions live in memory: an instance that restarts forgets them (the repair's next
- * request is refused; run it again), and forgets what earlier runs placed.
+ * All of it lives in memory: an instance that restarts forgets its sessions (the repair's
+ * next request is refused; run it again), the deletes it took and what earlier runs placed.
  */
 import { ApiError } from "../../errors.ts";
 import { canonicalId } from "../../expenses/id.ts";
@@ -24,7 +24,7 @@ import type { Access, IdGuard, RequestContext } from "../../expenses/id-guard.ts
 import { EXPENSE_FIELDS, type Expense } from "../../expenses/model.ts";
 import type { WriteOptions } from "../../expenses/records.ts";
 import type { RebalanceRecords } from "../../rebalance/records.ts";
-import type { BeginAnswer, PlaceOutcome, RemoveOutcome, ReplaceOutcome, StraysPage } from "../../repair/protocol.ts";
+import type { BeginAnswer, LookOutcome, PlaceOutcome, RemoveOutcome, ReplaceOutcome, StraysPage } from "../../repair/protocol.ts";
 import { REPAIR_ERRORS } from "../../repair/protocol.ts";
 import type { RingMove } from "../../ring/move.ts";
 import type { Ring } from "../../ring/ring.ts";
@@ -68,6 +68,18 @@ export class Repairing {
     return { items, next, scanned };
   }
 
+  /** What this node holds of `ids`: each present (its record), absent, or gone (deleted here on purpose: a placement would be refused). */
+  async look(ids: readonly string[]): Promise<{ items: LookOutcome[] }> {
+    const here = await this.#current(ids);
+    return {
+      items: ids.map((id): LookOutcome => {
+        const record = here.get(id);
+        if (record) return { id, state: "present", record };
+        return { id, state: this.ledger.gone(id) ? "gone" : "absent" };
+      }),
+    };
+  }
+
   /**
    * A session for a repair by `ringDoc`, this node holding ring `held` (null: none).
    * Begun while no request runs, so that every delete after it is noted.
@@ -89,7 +101,7 @@ export class Repairing {
     return this.#within(sessionId, ids, async (session) => {
       this.#checkOwned(session, ids, true);
       const here = await this.#current(ids);
-      const put = records.filter((r) => !here.has(r.id) && !this.ledger.touched(r.id));
+      const put = records.filter((r) => !here.has(r.id) && !this.ledger.gone(r.id));
       if (put.length > 0) await this.store.putMany(put);
       // only once stored: a placement noted but not made would make a later run drop the stray copy
       for (const r of put) this.ledger.notePlaced(r.id);
@@ -158,9 +170,9 @@ export class Repairing {
   }
 
   /**
-   * The guard the expense routes run under: `inner`, and while a repair session runs, each
-   * write takes its id's turn with the repair (the per-id lock), and a DELETE that took
-   * effect (or may have) is noted. Reads go straight through.
+   * The guard the expense routes run under: `inner`, with each DELETE that took effect (or
+   * may have) noted, and while a repair session runs, each write taking its id's turn with
+   * the repair (the per-id lock). Reads go straight through.
    */
   guarding(inner: IdGuard): IdGuard {
     return {
@@ -169,9 +181,9 @@ export class Repairing {
         // Decided inside the guard's shared hold: a session begins only while no request runs.
         return inner.serve(context, rawId, access, (write) => {
           const id = canonicalId(rawId);
-          if (!id.ok || !this.ledger.tracking) return work(write);
+          if (!id.ok) return work(write);
           const deleting = context.request.method === "DELETE";
-          return this.#locks.with([id.id], async () => {
+          const run = async () => {
             try {
               const result = await work(write);
               if (deleting) this.ledger.noteDelete(id.id);
@@ -180,7 +192,9 @@ export class Repairing {
               if (deleting && mayHaveApplied(e)) this.ledger.noteDelete(id.id);
               throw e;
             }
-          });
+          };
+          if (this.ledger.tracking) return this.#locks.with([id.id], run);
+          return deleting ? run() : work(write);
         });
       },
     };

@@ -13,6 +13,8 @@ import {
   BeginRequest,
   EndAnswer,
   EndRequest,
+  LookAnswer,
+  LookRequest,
   PlaceAnswer,
   PlaceRequest,
   RemoveAnswer,
@@ -69,6 +71,19 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
       },
     )
     .post(
+      "/look",
+      async ({ request, body }) => {
+        allow(request);
+        return repairing.look(body.ids);
+      },
+      {
+        body: LookRequest,
+        query: NoQuery,
+        response: { 200: LookAnswer, ...errors },
+        detail: { summary: `${admin}What this node holds of these ids: each present (the record), absent, or gone (deleted here by a client)`, tags },
+      },
+    )
+    .post(
       "/begin",
       ({ request, body }) => {
         allow(request);
@@ -80,8 +95,8 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
         response: { 200: BeginAnswer, ...errors },
         detail: {
           summary:
-            `${admin}Begin a repair session by \`ring\`: from now on, while it lasts, writes take turns with the repair id by id and ` +
-            "the ids clients delete are noted; refused while a rebalance is unfinished here, or when this node does not hold `held`",
+            `${admin}Begin a repair session by \`ring\`: while it lasts, clients' writes take turns with the repair id by id; ` +
+            "refused while a rebalance is unfinished here, or when this node does not hold `held`",
           tags,
         },
       },
@@ -98,8 +113,8 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
         response: { 200: PlaceAnswer, ...errors },
         detail: {
           summary:
-            `${admin}On the owner: store each record unless its id is here (never over a client's write), or was deleted here ` +
-            "while a repair ran or after a repair placed it; ids this node does not own are refused, nothing written",
+            `${admin}On the owner: store each record unless its id is here (never over a client's write), or is gone (deleted ` +
+            "here by a client, or after a repair placed it); ids this node does not own are refused, nothing written",
           tags,
         },
       },
