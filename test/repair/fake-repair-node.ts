@@ -7,6 +7,7 @@
  * done; `lost`: a call is done but its answer lost).
  */
 import { ApiError } from "../../src/errors.ts";
+import { expenseNotFound } from "../../src/expenses/errors.ts";
 import { compareIds } from "../../src/expenses/id.ts";
 import type { Expense } from "../../src/expenses/model.ts";
 import { Repairing } from "../../src/instance/repair/repairing.ts";
@@ -87,7 +88,11 @@ export class FakeRepairNode implements RepairNode {
     try {
       return await guard.serve(context, id, write === undefined ? "read" : "write", async () => {
         if (write === undefined) return this.stored.has(id) ? 200 : 404;
-        if (write === null) return this.drop(id) ? 204 : 404;
+        // as the service: a DELETE of an absent id throws its 404 (it deleted nothing)
+        if (write === null) {
+          if (!this.drop(id)) throw expenseNotFound(id);
+          return 204;
+        }
         const existed = this.stored.has(id);
         this.put(write);
         return existed ? 202 : 201;

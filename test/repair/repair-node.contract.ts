@@ -261,6 +261,8 @@ export function runRepairNodeContract(name: string, start: () => Promise<RepairC
         const [here, absent, deleted] = [ofA[1]!, ofA[0]!, ofA[2]!];
         await c.seed("b", [stored(here), stored(deleted)]);
         expect(await c.request("b", deleted, null)).toBe(204);
+        // a DELETE that found nothing deleted nothing: not gone
+        expect(await c.request("b", absent, null)).toBe(404);
         expect(await c.b.look([deleted, here, absent])).toEqual([
           { id: deleted, state: "gone" },
           { id: here, state: "present", record: stored(here) },
