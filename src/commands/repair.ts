@@ -12,6 +12,7 @@ import { JobFailed, UsageError } from "../errors.ts";
 import { PREFERENCES, type Prefer } from "../repair/report.ts";
 import { repair } from "../repair/run.ts";
 import { jsonArg, ringArgs, wideArg } from "./_args.ts";
+import { intOption } from "./_parse.ts";
 import { ringInForce } from "./_ring.ts";
 
 export default defineCommand({
@@ -34,6 +35,7 @@ export default defineCommand({
         "Where a stray copy differs from its owner's: keep the owner's and delete the stray (owner, the default), replace the owner's " +
         "with the stray (stray), or leave both and report them (none, exit 1)",
     },
+    concurrency: { type: "string", valueHint: "N", description: "Batches of 1,000 records handled at once (default: 2)" },
     ...wideArg,
     ...jsonArg,
   },
@@ -41,6 +43,7 @@ export default defineCommand({
     const prefer = (args.prefer ?? "owner") as Prefer;
     if (!PREFERENCES.includes(prefer)) throw new UsageError(`--prefer must be one of ${PREFERENCES.join(", ")}, got "${args.prefer}"`);
     const given = ringInForce(args);
+    const concurrency = intOption(args.concurrency, "concurrency", { min: 1, max: 16 });
 
     // Ctrl-C: the repair stops after the batch under way (a second Ctrl-C exits at once).
     const stop = new AbortController();
@@ -53,6 +56,7 @@ export default defineCommand({
         source: given.source,
         dryRun: args["dry-run"],
         prefer,
+        concurrency,
         adminToken: process.env.SHARDCTL_ADMIN_TOKEN || undefined,
         signal: stop.signal,
         onProgress: ({ step, done, total }) => {

@@ -47,14 +47,17 @@ export interface RepairOptions extends AdminOptions {
   readonly prefer?: Prefer;
   /** Ids per batch, records per request (default 1000). */
   readonly batchSize?: number;
+  /** Batches handled at once (default 2). */
+  readonly concurrency?: number;
   /** How the repair speaks to a node (default: its endpoints over HTTP, NodeRepair). */
   readonly node?: (node: Node) => RepairNode;
-  /** Ctrl-C: stop after the batch under way, end the sessions, throw Interrupted. */
+  /** Ctrl-C: stop after the batches under way, end the sessions, throw Interrupted. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: RepairProgress) => void;
 }
 
 const DEFAULT_BATCH = 1000;
+const DEFAULT_CONCURRENCY = 2;
 
 /** One stray copy: the node it is on, and the record. */
 interface Copy {
@@ -145,6 +148,7 @@ class RepairJob {
   readonly #nodes: Map<string, RepairNode>;
   readonly #doc: ReturnType<typeof ringDocument>;
   readonly #batch: number;
+  readonly #concurrency: number;
   readonly #dryRun: boolean;
   readonly #sessions = new Map<string, string>();
   readonly #total: number;
@@ -158,6 +162,7 @@ class RepairJob {
     this.#nodes = new Map(surveyed.map((n) => [n.node.name, n.node]));
     this.#doc = ringDocument(ring);
     this.#batch = options.batchSize ?? DEFAULT_BATCH;
+    this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.#dryRun = options.dryRun ?? false;
     this.#total = surveyed.reduce((s, n) => s + n.records, 0);
   }
@@ -221,6 +226,24 @@ class RepairJob {
         }),
       ),
     );
+    // batches hold different ids: a few are handled at once, while the scan goes on
+    const inFlight = new Set<Promise<void>>();
+    let failure: { readonly error: unknown } | undefined;
+    const launch = (batch: Item[]) => {
+      const done: Promise<void> = handle(batch)
+        .catch((error: unknown) => {
+          failure ??= { error };
+        })
+        .finally(() => inFlight.delete(done));
+      inFlight.add(done);
+    };
+    const settle = async (room: number) => {
+      while (inFlight.size > room) await Promise.race(inFlight);
+      if (failure) {
+        await Promise.all(inFlight);
+        throw failure.error;
+      }
+    };
     let batch: Item[] = [];
     for (;;) {
       const first = lowest(cursors);
@@ -234,12 +257,15 @@ class RepairJob {
       }
       batch.push({ id, owner: this.ring.ownerOf(id).name, copies });
       if (batch.length >= this.#batch) {
-        await handle(batch);
+        await settle(this.#concurrency - 1);
+        launch(batch);
         batch = [];
+        if (this.options.signal?.aborted) await settle(0);
         this.#checkpoint();
       }
     }
-    if (batch.length > 0) await handle(batch);
+    if (batch.length > 0) launch(batch);
+    await settle(0);
   }
 
   /** The final check: stray copies left on every node. */
