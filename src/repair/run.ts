@@ -112,10 +112,12 @@ export async function repair(options: RepairOptions): Promise<RepairReport> {
     ringFrom: survey.ringFrom,
     prefer: job.prefer,
     nodes: survey.nodes.map((n) => ({ node: n.node.name, url: n.node.url, ring: n.held, records: n.records, strays: r.strays.get(n.node.name) ?? 0 })),
-    pairs: [...r.pairs].map(([key, copies]) => {
-      const [from, to] = key.split("\u0000") as [string, string];
-      return { from, to, copies };
-    }),
+    pairs: [...r.pairs]
+      .map(([key, copies]) => {
+        const [from, to] = key.split("\u0000") as [string, string];
+        return { from, to, copies };
+      })
+      .sort((a, b) => (a.from === b.from ? (a.to < b.to ? -1 : 1) : a.from < b.from ? -1 : 1)),
     found: { ids: r.ids, copies: r.copies },
     placed: r.placed,
     same: r.same,
