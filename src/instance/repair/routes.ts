@@ -48,6 +48,8 @@ export function repairBodyLimit(admin: AdminPolicy, otherwise: (request: Request
  */
 const errors = { 400: ErrorBody, 403: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody, 503: ErrorBody };
 const tags = ["repair"];
+// our reader (http/body.ts) still parses; the name tells the OpenAPI document the bodies are JSON
+const json = "application/json";
 const admin = "Admin (Authorization: Bearer <SHARDCTL_ADMIN_TOKEN>; without that variable, loopback only). ";
 
 export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
@@ -61,6 +63,7 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
       },
       {
         body: StraysRequest,
+        parse: json,
         query: NoQuery,
         response: errors,
         detail: {
@@ -78,6 +81,7 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
       },
       {
         body: LookRequest,
+        parse: json,
         query: NoQuery,
         response: { 200: LookAnswer, ...errors },
         detail: { summary: `${admin}What this node holds of these ids: each present (the record), absent, or gone (deleted here by a client)`, tags },
@@ -91,6 +95,7 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
       },
       {
         body: BeginRequest,
+        parse: json,
         query: NoQuery,
         response: { 200: BeginAnswer, ...errors },
         detail: {
@@ -109,6 +114,7 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
       },
       {
         body: PlaceRequest,
+        parse: json,
         query: NoQuery,
         response: { 200: PlaceAnswer, ...errors },
         detail: {
@@ -127,6 +133,7 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
       },
       {
         body: ReplaceRequest,
+        parse: json,
         query: NoQuery,
         response: { 200: ReplaceAnswer, ...errors },
         detail: { summary: `${admin}On the owner (repair --prefer stray): replace each copy that is still \`expect\` with \`record\``, tags },
@@ -140,6 +147,7 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
       },
       {
         body: RemoveRequest,
+        parse: json,
         query: NoQuery,
         response: { 200: RemoveAnswer, ...errors },
         detail: {
@@ -154,7 +162,13 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
         allow(request);
         return repairing.touch(body.session);
       },
-      { body: SessionRequest, query: NoQuery, response: { 200: TouchAnswer, ...errors }, detail: { summary: `${admin}The repair session is alive`, tags } },
+      {
+        body: SessionRequest,
+        parse: json,
+        query: NoQuery,
+        response: { 200: TouchAnswer, ...errors },
+        detail: { summary: `${admin}The repair session is alive`, tags },
+      },
     )
     .post(
       "/end",
@@ -164,6 +178,7 @@ export function repairFeature(repairing: Repairing, policy: AdminPolicy) {
       },
       {
         body: EndRequest,
+        parse: json,
         query: NoQuery,
         response: { 200: EndAnswer, ...errors },
         detail: { summary: `${admin}End the repair session (\`complete\`: no stray copy is left in the cluster)`, tags },
