@@ -3,52 +3,25 @@
  * listing page, and the admin endpoints of src/instance/repair/routes.ts, through the client's transport
  * (timeouts, retries with backoff, Retry-After). Every call is safe to send again.
  */
-import { bodyMessage, callShard, type ShardResponse } from "../client/transport.ts";
 import type { Expense, ExpensePage } from "../expenses/model.ts";
-import type { AdminOptions } from "../rebalance/node-admin.ts";
-import { AdminAnswerError } from "../rebalance/participant.ts";
-import type { Node } from "../ring/node.ts";
+import { AdminClient } from "../rebalance/admin-client.ts";
 import type { HeldRing, RepairNode } from "./node.ts";
 import type { BeginAnswer, LookOutcome, PlaceOutcome, RemoveOutcome, ReplaceOutcome, StraysPage } from "./protocol.ts";
 
-/** The largest answer of a bulk request (a page of records). */
-const MAX_BULK_ANSWER_BYTES = 256 << 20;
-
-export class NodeRepair implements RepairNode {
-  readonly #headers: Record<string, string>;
-  readonly #retries: number;
-  readonly #timeoutMs: number;
-
-  constructor(
-    readonly node: Node,
-    { adminToken, retries = 8, timeoutMs = 10_000 }: AdminOptions = {},
-  ) {
-    this.#headers = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
-    this.#retries = retries;
-    this.#timeoutMs = timeoutMs;
-  }
-
-  get name(): string {
-    return this.node.name;
-  }
-
-  get url(): string {
-    return this.node.url;
-  }
-
+export class NodeRepair extends AdminClient implements RepairNode {
   async ring(): Promise<HeldRing> {
-    const res = await this.#send("GET", "/ring", undefined, false, 1);
+    const res = await this.send("GET", "/ring", undefined, { retries: 1 });
     if (res.status === 404) return { doc: undefined, servedBy: res.servedBy };
-    return { doc: this.#expect(res, "GET /ring") as HeldRing["doc"], servedBy: res.servedBy };
+    return { doc: this.expect(res, "GET /ring") as HeldRing["doc"], servedBy: res.servedBy };
   }
 
   async firstRecords(limit: number): Promise<Expense[]> {
-    const res = await this.#send("GET", `/v1/expenses?limit=${limit}`, undefined, true);
-    return (this.#expect(res, "GET /v1/expenses") as ExpensePage).items;
+    const res = await this.send("GET", `/v1/expenses?limit=${limit}`, undefined, { bulk: true });
+    return (this.expect(res, "GET /v1/expenses") as ExpensePage).items;
   }
 
   async count(): Promise<number> {
-    return (this.#expect(await this.#send("GET", "/status"), "GET /status") as { records: number }).records;
+    return (this.expect(await this.send("GET", "/status"), "GET /status") as { records: number }).records;
   }
 
   strays(ring: unknown, after: string | undefined, limit: number): Promise<StraysPage> {
@@ -76,28 +49,14 @@ export class NodeRepair implements RepairNode {
   }
 
   async touch(session: string): Promise<void> {
-    this.#expect(await this.#send("POST", "/repair/touch", { session }, false, 0), "POST /repair/touch");
+    this.expect(await this.send("POST", "/repair/touch", { session }, { retries: 0 }), "POST /repair/touch");
   }
 
   async end(session: string, complete: boolean): Promise<void> {
-    this.#expect(await this.#send("POST", "/repair/end", { session, complete }, false, 1), "POST /repair/end");
+    this.expect(await this.send("POST", "/repair/end", { session, complete }, { retries: 1 }), "POST /repair/end");
   }
 
   async #post<T>(path: string, body: unknown): Promise<T> {
-    return this.#expect(await this.#send("POST", path, body, true), `POST ${path}`) as T;
-  }
-
-  #send(method: "GET" | "POST", path: string, body?: unknown, bulk = false, retries = this.#retries): Promise<ShardResponse> {
-    return callShard(
-      this.node,
-      { method, path, body, headers: this.#headers, maxAnswerBytes: bulk ? MAX_BULK_ANSWER_BYTES : undefined },
-      { retries, timeoutMs: bulk ? 6 * this.#timeoutMs : this.#timeoutMs },
-    );
-  }
-
-  #expect(res: ShardResponse, what: string): unknown {
-    if (res.status >= 200 && res.status < 300) return res.body;
-    const kind = (res.body as { error?: unknown } | undefined)?.error;
-    throw new AdminAnswerError(this.node.name, res.status, typeof kind === "string" ? kind : "", what, bodyMessage(res.body), res.body);
+    return this.expect(await this.send("POST", path, body, { bulk: true }), `POST ${path}`) as T;
   }
 }

@@ -23,7 +23,7 @@ import { compareIds } from "../expenses/id.ts";
 import type { Expense } from "../expenses/model.ts";
 import { Interrupted } from "../errors.ts";
 import { Cursor, lowest } from "../rebalance/cursor.ts";
-import type { AdminOptions } from "../rebalance/node-admin.ts";
+import type { AdminOptions } from "../rebalance/admin-client.ts";
 import { differingFields } from "../rebalance/sync.ts";
 import type { Node } from "../ring/node.ts";
 import { ringDocument } from "../ring/ring-file.ts";

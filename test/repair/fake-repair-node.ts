@@ -12,12 +12,12 @@ import { compareIds } from "../../src/expenses/id.ts";
 import type { Expense } from "../../src/expenses/model.ts";
 import { Repairing } from "../../src/instance/repair/repairing.ts";
 import { RingGuard } from "../../src/instance/ring-guard.ts";
-import { AdminAnswerError } from "../../src/rebalance/participant.ts";
 import type { HeldRing, RepairNode } from "../../src/repair/node.ts";
 import type { BeginAnswer, LookOutcome, PlaceOutcome, RemoveOutcome, ReplaceOutcome, StraysPage } from "../../src/repair/protocol.ts";
 import type { RingMove } from "../../src/ring/move.ts";
 import type { Ring } from "../../src/ring/ring.ts";
 import { ringDocument } from "../../src/ring/ring-file.ts";
+import { answeredAs } from "../support/admin-answer.ts";
 
 /** A call of the RepairNode interface, by its name. */
 export type RepairCall = Exclude<keyof RepairNode, "name" | "url">;
@@ -180,15 +180,8 @@ export class FakeRepairNode implements RepairNode {
   async #call<T>(call: RepairCall, request: string, work: () => T | Promise<T>): Promise<T> {
     this.calls.push(call);
     await this.fault?.(call);
-    let answer: T;
-    try {
-      answer = await work();
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      const body = { error: e.kind, message: e.message, ...(e.field === undefined ? {} : { field: e.field }), ...e.more.body };
-      throw new AdminAnswerError(this.name, e.status, e.kind, request, e.message, body);
-    }
+    const answer = await answeredAs(this.name, request, work);
     this.lost?.(call);
-    return answer === undefined ? answer : JSON.parse(JSON.stringify(answer));
+    return answer;
   }
 }

@@ -11,13 +11,13 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { Expense } from "../../src/expenses/model.ts";
-import { AdminAnswerError } from "../../src/rebalance/participant.ts";
 import type { RepairNode } from "../../src/repair/node.ts";
 import { REPAIR_ERRORS, type RepairErrorKind } from "../../src/repair/protocol.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { ringDocument } from "../../src/ring/ring-file.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { stored } from "../store/store.contract.ts";
+import { refusal } from "../support/admin-answer.ts";
 
 export interface RepairContractCluster {
   readonly ring: Ring;
@@ -53,15 +53,6 @@ function ids(of: "a" | "b", n: number, from = 1): string[] {
 const ofA = ids("a", 8);
 const ofB = ids("b", 8);
 
-/** The refusal `work` ends in: its status and kind. */
-async function refusal(work: Promise<unknown>): Promise<{ status: number; kind: string }> {
-  const e = await work.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(e instanceof AdminAnswerError)) throw new Error(`expected a refusal, got ${e === undefined ? "an answer" : String(e)}`);
-  return { status: e.status, kind: e.kind };
-}
 const refused = (status: number, kind: RepairErrorKind) => ({ status, kind });
 
 export function runRepairNodeContract(name: string, start: () => Promise<RepairContractCluster>) {

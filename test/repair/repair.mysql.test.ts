@@ -13,7 +13,6 @@
  *     record once on its owner, the deleted ones nowhere; once more: nothing to do.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { join } from "node:path";
 import type { Expense } from "../../src/expenses/model.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { parseNodeList } from "../../src/ring/node.ts";
@@ -22,7 +21,7 @@ import { openStore } from "../../src/store/index.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { readRows, type Row } from "../rebalance/cluster.ts";
 import { stored } from "../store/store.contract.ts";
-import { runCli } from "../support/cli.ts";
+import { killRunningCli, runCli, spawnCli } from "../support/cli.ts";
 import { type Cluster, localNodes, startCluster, useMariaDBServers } from "../support/cluster.ts";
 import { call } from "../support/http.ts";
 import { mysqlUnavailable } from "../support/mariadb.ts";
@@ -30,8 +29,6 @@ import { waitFor } from "../support/net.ts";
 
 setDefaultTimeout(180_000);
 
-const repo = join(import.meta.dir, "../..");
-const running = new Set<Bun.Subprocess>();
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
 
 /** A ring-aware cluster a, b, c (epoch 1) on `db`, and the ids 1..`misplaced` stored straight on a node that does not own them. */
@@ -79,28 +76,11 @@ const asRow = (r: Pick<Expense, "id" | "name" | "estimated_costs" | "status">): 
 });
 
 /** `bun src/cli.ts repair --nodes LIST --json` as a child process. */
-function spawnRepair(nodeList: string) {
-  const proc = Bun.spawn([process.execPath, "src/cli.ts", "repair", "--nodes", nodeList, "--json"], {
-    cwd: repo,
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, SHARDCTL_ADMIN_TOKEN: "" },
-  });
-  running.add(proc);
-  const result = (async () => {
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    running.delete(proc);
-    return { code, stdout, stderr };
-  })();
-  return { proc, result };
-}
+const spawnRepair = (nodeList: string) => spawnCli("repair", "--nodes", nodeList, "--json");
 
 describe.skipIf(!!mysqlUnavailable)("shardctl repair on MariaDB", () => {
   const databases = useMariaDBServers(2, "repair");
-  afterEach(async () => {
-    for (const p of running) p.kill("SIGKILL");
-    await Promise.all([...running].map((p) => p.exited));
-  });
+  afterEach(killRunningCli);
 
   test("finding 4: client run with node c forgotten, on instances with no ring; repair with the whole list; client verify exits 0", async () => {
     const cluster = await startCluster({ nodes: ["a", "b", "c"], db: databases() });
