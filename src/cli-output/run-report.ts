@@ -1,7 +1,7 @@
 /** `client run`'s report for people: the table of ids, the per-node counts, the failure summary. */
 import type { RunReport, RunRow, Step } from "../client/run.ts";
 import { describeMisnamed } from "./preflight-report.ts";
-import { FULL_TABLE_LIMIT, numeric, renderTable, shrinkable } from "./table.ts";
+import { FULL_TABLE_LIMIT, numeric, optional, renderTable, shrinkable } from "./table.ts";
 import { count, listIds, plural } from "./words.ts";
 
 export interface RenderOptions {
@@ -47,7 +47,7 @@ export function renderRun(report: RunReport, { allRows = false, maxWidth }: Rend
   }
   parts.push(
     renderTable(
-      ["node", "url", ...["ids", "created", "exists", "failed"].map(numeric)],
+      ["node", optional("url"), ...["ids", "created", "exists", "failed"].map(numeric)],
       report.nodes.map((n) => [n.node, n.url, count(n.ids), count(n.created), count(n.exists), count(n.failed)]),
       [],
       { maxWidth },

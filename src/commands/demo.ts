@@ -11,7 +11,7 @@ import { defineCommand } from "citty";
 import { renderRun, summarizeRunFailures } from "../cli-output/run-report.ts";
 import { renderVerify, summarizeVerifyFailures } from "../cli-output/verify-report.ts";
 import { renderViaRouter } from "../cli-output/via-router-report.ts";
-import { plural } from "../cli-output/words.ts";
+import { count, plural } from "../cli-output/words.ts";
 import { runRecords } from "../client/run.ts";
 import { ShardedExpenseClient } from "../client/sharded-client.ts";
 import { verifyRecords } from "../client/verify.ts";
@@ -131,7 +131,8 @@ export default defineCommand({
           console.log(`\nclient verify: every node's listing against the ring\n`);
           console.log(renderVerify(verify));
         }
-        if (!viaRouter.ok) throw new JobFailed(`${viaRouter.rows.filter((r) => !r.ok).length} of ${viaRouter.rows.length} ids failed through the router`);
+        if (!viaRouter.ok)
+          throw new JobFailed(`${count(viaRouter.rows.filter((r) => !r.ok).length)} of ${plural(viaRouter.rows.length, "id")} failed through the router`);
         if (!verify.ok) throw new JobFailed(summarizeVerifyFailures(verify));
         return;
       }

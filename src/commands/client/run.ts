@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { progressBar } from "../../cli-output/progress.ts";
 import { renderRun, summarizeRunFailures } from "../../cli-output/run-report.ts";
+import { tableWidth } from "../../cli-output/table.ts";
 import { runRecords } from "../../client/run.ts";
 import { Interrupted, JobFailed } from "../../errors.ts";
 import { idsArg, jsonArg, ringArgs, wideArg } from "../_args.ts";
@@ -50,7 +51,7 @@ export default defineCommand({
 
     if (args.json) console.log(JSON.stringify(report, null, 2));
     else {
-      const text = renderRun(report, { allRows: args.table, maxWidth: args.wide ? Infinity : undefined });
+      const text = renderRun(report, { allRows: args.table, maxWidth: tableWidth(args.wide) });
       if (text) console.log(text);
     }
     if (report.interrupted) throw new Interrupted(summarizeRunFailures(report));

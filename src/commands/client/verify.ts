@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { renderVerify, summarizeVerifyFailures } from "../../cli-output/verify-report.ts";
+import { tableWidth } from "../../cli-output/table.ts";
 import { verifyRecords } from "../../client/verify.ts";
 import { JobFailed } from "../../errors.ts";
 import { MAX_PAGE } from "../../expenses/model.ts";
@@ -35,7 +36,7 @@ export default defineCommand({
     const report = await verifyRecords(client, expected, { pageSize });
     if (args.json) console.log(JSON.stringify(report, null, 2));
     else {
-      const text = renderVerify(report, { maxWidth: args.wide ? Infinity : undefined });
+      const text = renderVerify(report, { maxWidth: tableWidth(args.wide) });
       if (text) console.log(text);
     }
     if (!report.ok) throw new JobFailed(summarizeVerifyFailures(report));

@@ -5,7 +5,8 @@ import { checkRings } from "../../client/ring-check.ts";
 import { DEFAULT_TIMEOUT_MS } from "../../client/transport.ts";
 import { JobFailed } from "../../errors.ts";
 import { ringInForce } from "../_ring.ts";
-import { jsonArg, ringArgs } from "../_args.ts";
+import { jsonArg, ringArgs, wideArg } from "../_args.ts";
+import { tableWidth } from "../../cli-output/table.ts";
 import { intOption } from "../_parse.ts";
 
 export default defineCommand({
@@ -17,13 +18,14 @@ export default defineCommand({
   args: {
     ...ringArgs,
     timeout: { type: "string", valueHint: "MS", description: `Per-request timeout in milliseconds (default: ${DEFAULT_TIMEOUT_MS})` },
+    ...wideArg,
     ...jsonArg,
   },
   async run({ args }) {
     const { ring } = ringInForce(args);
     const timeoutMs = intOption(args.timeout, "timeout", { min: 1, max: 600_000 });
     const report = await checkRings(ring, { timeoutMs, retries: 1 });
-    console.log(args.json ? JSON.stringify(report, null, 2) : renderRingCheck(report));
+    console.log(args.json ? JSON.stringify(report, null, 2) : renderRingCheck(report, { maxWidth: tableWidth(args.wide) }));
     if (!report.ok) throw new JobFailed(summarizeRingCheck(report));
   },
 });

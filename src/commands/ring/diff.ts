@@ -5,7 +5,7 @@ import { assertDistinct, HashRing, NodeListError, parseNode, percentOf, RingErro
 import { ringInForce } from "../_ring.ts";
 import { jsonArg, ringArgs } from "../_args.ts";
 import { numeric, renderTable } from "../../cli-output/table.ts";
-import { plural, vnodesEach } from "../../cli-output/words.ts";
+import { count, plural, vnodesEach } from "../../cli-output/words.ts";
 import { parseSample, percent, sampleArg, shareJson } from "./_shared.ts";
 
 interface Change {
@@ -105,7 +105,7 @@ export default defineCommand({
         from,
         to,
         percentOf(s.space),
-        String(s.keys),
+        count(s.keys),
         percent(n === 0 ? 0 : s.keys / n),
       ];
       const rows = moves.map((t) => row(t.from, t.to, t));
@@ -114,8 +114,8 @@ export default defineCommand({
       const onto = [change.removed !== undefined && `leaves ${change.removed}`, change.added && `moves onto ${change.added.name}`].filter(Boolean);
       console.log(
         stray.length === 0
-          ? `\nNothing else moves: over the whole 2^128 circle and all ${n} sample ids, ` + `every key keeps its node or ${onto.join(" or ")}.`
-          : `\nUNEXPECTED: ${stray.length} transfers between nodes the change does not touch.`,
+          ? `\nNothing else moves: over the whole 2^128 circle and all ${plural(n, "sample id")}, ` + `every key keeps its node or ${onto.join(" or ")}.`
+          : `\nUNEXPECTED: ${plural(stray.length, "transfer")} between nodes the change does not touch.`,
       );
     }
     if (stray.length > 0) {

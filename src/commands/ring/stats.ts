@@ -4,7 +4,7 @@ import { fractionOf, percentOf, sampleShares, spaceShares } from "../../ring/ind
 import { ringInForce } from "../_ring.ts";
 import { jsonArg, ringArgs } from "../_args.ts";
 import { numeric, renderTable } from "../../cli-output/table.ts";
-import { plural, vnodesEach } from "../../cli-output/words.ts";
+import { count, plural, vnodesEach } from "../../cli-output/words.ts";
 import { maxOverFair, parseSample, percent, sampleArg, shareJson } from "./_shared.ts";
 
 export default defineCommand({
@@ -40,9 +40,9 @@ export default defineCommand({
     const rows = ring.nodes.map((n) => [
       n.name,
       String(n.weight),
-      String(points.get(n.name)),
+      count(points.get(n.name)!),
       percentOf(space.get(n.name)!),
-      String(ids.get(n.name)),
+      count(ids.get(n.name)!),
       percent(idFractions.get(n.name)!),
     ]);
     const foot = ["max/mean", "", "", balance.space.toFixed(4), "", balance.sample.toFixed(4)];
