@@ -35,8 +35,9 @@ export default defineCommand({
   meta: {
     name: "demo",
     description:
+      "Three instances, client run and verify in one process, no MySQL\n\n" +
       "Start three instances in this process (embedded SQLite in a temp dir, or --db), put the seed records on their owners, " +
-      "read them back, verify the placement, print the tables and stop. Needs no MySQL.",
+      "read them back, verify the placement, print the tables and stop.",
   },
   args: {
     nodes: {

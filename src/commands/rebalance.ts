@@ -17,6 +17,7 @@ export default defineCommand({
   meta: {
     name: "rebalance",
     description:
+      "Move records to the owners of a new ring, online and resumable\n\n" +
       "Move every record whose owner differs between two rings to its new owner while clients keep reading and writing, " +
       "verify the copies, switch every instance (of both rings) to the new ring, then delete the moved records from their " +
       "old owners. Resumable: after a failure or a kill, run the same command again. Needs admin access to the instances " +

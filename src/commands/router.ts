@@ -14,8 +14,10 @@ export default defineCommand({
   meta: {
     name: "router",
     description:
-      "Serve the expense API on one address and send each request to the owner of its id (for clients that do not place records " +
-      "themselves, such as curl); the listing merges every node's records",
+      "One address for the expense API; each request goes to its owner\n\n" +
+      "For clients that do not place records themselves, such as curl: each request goes to the owner of its id, and the " +
+      "listing merges every node's records. At start the router checks that each instance answers to its name in the node " +
+      "list (else it refuses, printing the --nodes that matches).",
   },
   args: {
     port: { type: "string", valueHint: "PORT", description: `TCP port; 0 picks a free one (default: ${DEFAULT_ROUTER_PORT})` },

@@ -19,8 +19,9 @@ export default defineCommand({
   meta: {
     name: "serve",
     description:
-      "Run one expense instance (the HTTP API under /v1/expenses). With ring options it is ring-aware: it answers 421 for ids " +
-      "it does not own, keeps its ring in its database, and takes PUT /ring from admins (env SHARDCTL_ADMIN_TOKEN; without it, loopback only)",
+      "Run one expense instance (the HTTP API under /v1/expenses)\n\n" +
+      "With ring options it is ring-aware: it answers 421 for ids it does not own, keeps its ring in its database, and takes " +
+      "PUT /ring from admins (env SHARDCTL_ADMIN_TOKEN; without it, loopback only). Its API docs are at /openapi.",
   },
   args: {
     port: { type: "string", valueHint: "PORT", description: "TCP port; 0 picks a free one; env SHARDCTL_PORT (default: 5001)" },

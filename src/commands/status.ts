@@ -111,8 +111,10 @@ export default defineCommand({
   meta: {
     name: "status",
     description:
-      "Every node of the ring at a glance: up, ready, the ring it holds, records, version, database, time of the check, a rebalance's progress. " +
-      "Exit 1 when a node is down, not ready or on another ring (named). --watch redraws it; --web PORT serves it as a page that refreshes itself",
+      "Every node of the ring at a glance (--watch; --web for a page)\n\n" +
+      "Per node: its state (ready; not ready: it answers but its database does not serve; down: no answer), the ring it " +
+      "holds, records, version, database, time of the check, a rebalance's progress. Exit 1 when a node is down, not ready " +
+      "or on another ring (named). --watch redraws it; --web PORT serves it as a page that refreshes itself.",
   },
   args: {
     ...ringArgs,

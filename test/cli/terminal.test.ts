@@ -87,3 +87,41 @@ describe("status on a terminal, nodes named host:port", () => {
     expect(named.stdout.split("\n")[0]).toMatch(/^node\s+address\s+state\s+ring/);
   });
 });
+
+describe("--help on a terminal", () => {
+  test.each(WIDTHS)("at %d columns: one line per command, every line fits, broken only at spaces", async (cols) => {
+    const r = await onTerminal(["--help"], { cols });
+    expect(r.code).toBe(0);
+    expect(widest(r.lines)).toBeLessThanOrEqual(cols);
+    const at = r.lines.indexOf("COMMANDS");
+    const commands = r.lines.slice(at + 2, r.lines.indexOf("", at + 2));
+    expect(commands.map((l) => l.trim().split(/\s+/)[0])).toEqual(["serve", "router", "client", "ring", "status", "rebalance", "demo"]);
+    // the note at the end, wrapped at spaces: its words come back whole when the lines are joined
+    const end = r.lines
+      .slice(r.lines.findIndex((l) => l.startsWith("Nodes: ")))
+      .join(" ")
+      .trim();
+    expect(end).toBe(
+      'Nodes: --nodes a=127.0.0.1:5001,b=127.0.0.1:5002 (or SHARDCTL_NODES). Exit status: 0 ok, 1 a problem found, 2 bad usage. "shardctl version" (or --version) prints the version.',
+    );
+  });
+
+  test.each(WIDTHS)("a command's own help at %d columns: its options' descriptions wrapped at spaces under themselves", async (cols) => {
+    const r = await onTerminal(["help", "client", "run"], { cols });
+    expect(r.code).toBe(0);
+    expect(widest(r.lines)).toBeLessThanOrEqual(cols);
+    const at = r.lines.findIndex((l) => l.startsWith("  --ring=<FILE>"));
+    const column = r.lines[at]!.indexOf("JSON ring file");
+    const block = [r.lines[at]!.slice(column)];
+    for (let i = at + 1; r.lines[i]!.startsWith(" ".repeat(column)); i++) block.push(r.lines[i]!.trim());
+    expect(block.join(" ")).toBe(
+      'JSON ring file {"epoch": N, "vnodes": K, "nodes": [...]}; env SHARDCTL_RING. --nodes/--vnodes win over it, it wins over SHARDCTL_NODES/SHARDCTL_VNODES',
+    );
+  });
+
+  test("off a terminal: 80 columns", async () => {
+    const r = await offTerminal(["--help"]);
+    expect(r.code).toBe(0);
+    expect(widest(r.stdout.split("\n"))).toBeLessThanOrEqual(80);
+  });
+});

@@ -143,6 +143,19 @@ describe("ring stats", () => {
     for (const n of DEFAULT) expect(r.stdout).toMatch(new RegExp(`^${n.name}\\s+1\\s+160\\s+\\d+\\.\\d{4}%`, "m"));
     expect(r.stdout).toMatch(/^max\/mean\s+1\.\d{4}\s+1\.\d{4}$/m);
   });
+
+  test("counts have thousands separators, as in every other table", async () => {
+    const s = await json("ring", "stats");
+    const r = await shardctl("ring", "stats");
+    for (const n of s.nodes) {
+      const shown = n.sample.ids.toLocaleString("en-US");
+      expect(shown).toContain(",");
+      expect(r.stdout).toMatch(new RegExp(`^${n.node}\\s+1\\s+160\\s+\\d+\\.\\d{4}%\\s+${shown}\\s`, "m"));
+    }
+    const diff = await shardctl("ring", "diff", "--add", "d=127.0.0.1:5004");
+    expect(diff.stdout).toMatch(/^moves\s+\d+\.\d{4}%\s+\d{1,3},\d{3}\s/m);
+    expect(diff.stdout).toContain("all 100,000 sample ids");
+  });
 });
 
 describe("ring diff", () => {

@@ -8,7 +8,7 @@ import { parseIds } from "../_parse.ts";
 export default defineCommand({
   meta: {
     name: "ring",
-    description: "Print which node owns each id (no HTTP): the mapping `client run` uses",
+    description: "Print which node owns each id (no HTTP)\n\nThe mapping `client run` uses, and how many ids each node owns.",
   },
   args: { ...ringArgs, ...idsArg, ...jsonArg },
   run({ args }) {

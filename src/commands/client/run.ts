@@ -12,6 +12,7 @@ export default defineCommand({
   meta: {
     name: "run",
     description:
+      "POST each record to its owner, GET it back and compare\n\n" +
       "POST each record to the node that owns its id, then GET it back from its owner and compare field by field. " +
       "Re-runs are safe: an id already stored with the same content counts as done. Exit 1 if any id failed, 130 on Ctrl-C " +
       "(after printing what was done).",

@@ -13,7 +13,8 @@ export default defineCommand({
   meta: {
     name: "check",
     description:
-      "Ask every instance of the ring for its ring (GET /ring) and compare: exit 1 naming the instances that hold another ring, none, or do not answer",
+      "Check that every instance holds the ring (GET /ring)\n\n" +
+      "Ask every instance of the ring for its ring and compare: exit 1 naming the instances that hold another ring, none, or do not answer.",
   },
   args: {
     ...ringArgs,

@@ -42,8 +42,8 @@ export default defineCommand({
   meta: {
     name: "diff",
     description:
-      "What adding or removing a node would move: the share of the hash space and of a sample of ids going from which " +
-      "node to which, and proof that nothing else moves",
+      "What adding or removing a node would move\n\n" +
+      "The share of the hash space and of a sample of ids going from which node to which, and proof that nothing else moves.",
   },
   args: {
     add: { type: "string", valueHint: "NAME=HOST:PORT[:WEIGHT]", description: "A node to add (with --remove as well: a replacement)" },

@@ -12,8 +12,9 @@ export default defineCommand({
   meta: {
     name: "draw",
     description:
-      "Draw the ring as SVG (shardctl ring draw --out ring.svg, or > ring.svg): each node's arcs in its color, the points, " +
-      "sample ids walking clockwise to their owner, a legend",
+      "Draw the ring as SVG: who owns which part of it, where sample ids go\n\n" +
+      "shardctl ring draw --out ring.svg (or > ring.svg): each node's share of the circle as arcs in its color, sample ids " +
+      "walking clockwise to their owner, a legend with each node's share; the points as ticks when there are few of them (or with --ticks).",
   },
   args: {
     ...ringArgs,

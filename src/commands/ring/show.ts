@@ -11,7 +11,9 @@ export default defineCommand({
   meta: {
     name: "show",
     description:
-      "Where each id goes and why: md5(id), the first point strictly above it (wrapping past the largest), that point's vnode label, its node and url",
+      "Where each id goes, and why\n\n" +
+      "For each id: md5(id), the first point strictly above it (wrapping past the largest), that point's node and vnode, " +
+      "and the node's url. The hashes are never cut: a terminal too narrow for the table gets one block per id.",
   },
   args: {
     ids: {

@@ -10,7 +10,9 @@ import { maxOverFair, parseSample, percent, sampleArg, shareJson } from "./_shar
 export default defineCommand({
   meta: {
     name: "stats",
-    description: "Balance of the ring: per node its points, its exact share of the 2^128 hash space (arc lengths) and of a sample of ids, and max/mean of both",
+    description:
+      "Balance of the ring: each node's share of the hash space and of ids\n\n" +
+      "Per node its points, its exact share of the 2^128 hash space (arc lengths) and of a sample of ids, and max/mean of both.",
   },
   args: { ...ringArgs, ...sampleArg, ...jsonArg },
   run({ args }) {
