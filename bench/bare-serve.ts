@@ -8,7 +8,7 @@
  * machine; bench:serve prints the service against it and against the raw driver.
  */
 import mysql from "mysql2";
-import { toRow } from "../src/store/record.ts";
+import { toRow } from "../src/store/row.ts";
 
 const [port, url, poolSize] = [Number(process.argv[2]), new URL(process.argv[3]!), Number(process.argv[4] ?? 16)];
 const pool = mysql.createPool({

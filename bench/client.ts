@@ -11,7 +11,7 @@
 import { cpus, availableParallelism, tmpdir } from "node:os";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { recordsForIds } from "../src/client/records.ts";
+import { recordsForIds } from "../src/client/input.ts";
 import { runRecords } from "../src/client/run.ts";
 import { ShardedExpenseClient } from "../src/client/sharded-client.ts";
 import { mysqlUnavailable, startMariaDBs, type MariaDB } from "../test/support/mariadb.ts";

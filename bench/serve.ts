@@ -30,7 +30,7 @@ import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { seedRecord } from "../src/expenses/seed-data.ts";
 import { openStore } from "../src/store/index.ts";
-import { toRow } from "../src/store/record.ts";
+import { toRow } from "../src/store/row.ts";
 import { DEFAULT_POOL } from "../src/store/url.ts";
 import { startMariaDB } from "../test/support/mariadb.ts";
 import { freePort, waitFor } from "../test/support/net.ts";

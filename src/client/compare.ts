@@ -3,19 +3,10 @@
  * service returns canonical strings (`"7"`, `"700"`), while a sender may use JSON
  * numbers, so numbers compare by value; every other field compares exactly.
  */
-import type { ExpenseCreate } from "../expenses/model.ts";
+import { ExpenseCreate } from "../expenses/model.ts";
 
-/** The fields a client sends; the stored record adds status and decision_date. */
-export const SENT_FIELDS = [
-  "id",
-  "name",
-  "email",
-  "category",
-  "description",
-  "link",
-  "estimated_costs",
-  "submit_date",
-] as const satisfies readonly (keyof ExpenseCreate)[];
+/** The fields a client sends, from the schema (the stored record adds status and decision_date). */
+export const SENT_FIELDS = Object.keys(ExpenseCreate.properties) as readonly (keyof ExpenseCreate)[];
 
 export interface FieldDifference {
   readonly field: string;

@@ -5,7 +5,7 @@ export * from "./sharded-client.ts";
 export * from "./pool.ts";
 export * from "./run.ts";
 export * from "./verify.ts";
-export * from "./records.ts";
+export * from "./input.ts";
 export * from "./circuit.ts";
 export * from "./preflight.ts";
 export * from "./diagnose.ts";

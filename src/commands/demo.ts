@@ -16,7 +16,7 @@ import { runRecords } from "../client/run.ts";
 import { ShardedExpenseClient } from "../client/sharded-client.ts";
 import { verifyRecords } from "../client/verify.ts";
 import { runViaRouter } from "../client/via-router.ts";
-import { recordsForIds } from "../client/records.ts";
+import { recordsForIds } from "../client/input.ts";
 import { JobFailed, UsageError } from "../errors.ts";
 import type { Instance } from "../instance/index.ts";
 import { redact } from "../store/url.ts";

@@ -107,6 +107,9 @@ export const Expense = t.Object({
   decision_date: t.String({ description: '"" until a decision, then dd-mm-yyyy', examples: [""] }),
 });
 
+/** The fields of a stored record, in the schema's order: the one list of them (comparing two records, mapping one to its columns). */
+export const EXPENSE_FIELDS = Object.keys(Expense.properties) as readonly (keyof Expense)[];
+
 /** GET /v1/expenses: a page in numeric id order; `next` is the `after` of the next page, null on the last. */
 export const ExpensePage = t.Object({
   items: t.Array(Expense),

@@ -16,7 +16,7 @@
  * copy is deleted.
  */
 import { compareIds as byId } from "../expenses/id.ts";
-import type { Expense } from "../expenses/model.ts";
+import { EXPENSE_FIELDS as FIELDS, type Expense } from "../expenses/model.ts";
 import type { RingMove } from "../ring/move.ts";
 import type { MovingRecord, RecordsPage } from "./protocol.ts";
 import { RebalanceFailed, type RebalanceStepName } from "./errors.ts";
@@ -52,8 +52,6 @@ export interface PassCounts {
 
 /** The ids a pass wrote, by their old owner (to check again under the fence). */
 export type WrittenIds = Map<string, Set<string>>;
-
-const FIELDS = ["id", "name", "email", "category", "description", "link", "estimated_costs", "submit_date", "status", "decision_date"] as const;
 
 /** The names of the fields in which two stored records differ. */
 export function differingFields(a: Expense, b: Expense): string[] {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeCause } from "../../src/cli-output/verify-report.ts";
 import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
-import { recordsForIds } from "../../src/client/records.ts";
+import { recordsForIds } from "../../src/client/input.ts";
 import { verifyRecords } from "../../src/client/verify.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { startInstance, type Instance } from "../../src/instance/index.ts";

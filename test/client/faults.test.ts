@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { recordsForIds } from "../../src/client/records.ts";
+import { recordsForIds } from "../../src/client/input.ts";
 import { runRecords } from "../../src/client/run.ts";
 import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { refOwnerOf } from "../ring/reference.ts";

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { runRecords } from "../../src/client/run.ts";
-import { recordsForIds } from "../../src/client/records.ts";
+import { recordsForIds } from "../../src/client/input.ts";
 import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { useCluster } from "../support/cluster.ts";

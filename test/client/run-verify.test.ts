@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { runRecords } from "../../src/client/run.ts";
 import { verifyRecords } from "../../src/client/verify.ts";
 import { renderVerify } from "../../src/cli-output/verify-report.ts";
-import { recordsForIds } from "../../src/client/records.ts";
+import { recordsForIds } from "../../src/client/input.ts";
 import { ShardedExpenseClient } from "../../src/client/sharded-client.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { refOwnerOf } from "../ring/reference.ts";

@@ -4,7 +4,7 @@ import { openStore, StoreUnavailable } from "../../src/store/index.ts";
 import { freePort, waitFor } from "../support/net.ts";
 import { mysqlUnavailable } from "../support/mariadb.ts";
 import { useMariaDB } from "./fixtures.ts";
-import { runStoreContract, stored, storedRing } from "./store.contract.ts";
+import { runRowContract, runStoreContract, stored, storedRing } from "./store.contract.ts";
 
 describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
   const mariadb = useMariaDB("contract");
@@ -12,6 +12,14 @@ describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
 
   // Each store gets a database of its own, created by openStore.
   runStoreContract("mysql", () => openStore(mariadb.db()));
+
+  let rows = 0;
+  runRowContract("mysql", async () => {
+    const database = `rows_${rows++}`;
+    const store = await openStore(server().url(database));
+    const other = await mysql.createConnection({ host: "127.0.0.1", port: server().port, user: "root", database });
+    return { store, sql: (statement) => other.query(statement), end: () => other.end() };
+  });
 
   test("creates the database if missing, and reopening it keeps records and the ring (migrations run once)", async () => {
     const url = server().url("created_here");

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { openStore } from "../../src/store/index.ts";
 import { migrations } from "../../src/store/sqlite/migrations.ts";
-import { runStoreContract, stored, storedRing } from "./store.contract.ts";
+import { runRowContract, runStoreContract, stored, storedRing } from "./store.contract.ts";
 
 runStoreContract("sqlite (in memory)", () => openStore("sqlite::memory:"));
 
@@ -14,6 +14,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let n = 0;
 runStoreContract("sqlite (file)", () => openStore(`sqlite:${join(dir, `contract-${n++}.sqlite`)}`));
+
+// (a second connection needs a file: an in-memory database is private to its connection)
+runRowContract("sqlite (file)", async () => {
+  const path = join(dir, `rows-${n++}.sqlite`);
+  const store = await openStore(`sqlite:${path}`);
+  const other = new Database(path);
+  return { store, sql: async (statement) => other.exec(statement), end: async () => other.close() };
+});
 
 describe("sqlite file store", () => {
   test("creates missing parent folders, and records and the ring survive a reopen (migrations run once)", async () => {

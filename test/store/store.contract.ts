@@ -1,8 +1,10 @@
 /**
  * The ExpenseStore contract: every implementation runs this same suite
  * (sqlite.test.ts, mysql.test.ts). `open` returns a fresh, empty store each time.
+ * runRowContract adds what a store does with rows it did not write itself, through a
+ * second connection to its database.
  */
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import type { Expense } from "../../src/expenses/model.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import type { StoredRebalance } from "../../src/rebalance/records.ts";
@@ -369,6 +371,46 @@ export function runStoreContract(name: string, open: () => Promise<ExpenseStore>
     test("ping resolves while the database is there", async () => {
       const s = await fresh();
       await expect(s.ping()).resolves.toBeUndefined();
+    });
+  });
+}
+
+/** A fresh store, and a second connection to its database (for rows the store would never write). */
+export interface StoreWithSql {
+  readonly store: ExpenseStore;
+  sql(statement: string): Promise<unknown>;
+  /** Closes the second connection (the store is closed by the suite). */
+  end(): Promise<void>;
+}
+
+export function runRowContract(name: string, open: () => Promise<StoreWithSql>) {
+  describe(`ExpenseStore contract, rows written by other hands: ${name}`, () => {
+    const opened: StoreWithSql[] = [];
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).flatMap((o) => [o.end(), o.store.close()]));
+    });
+    const fresh = async () => {
+      const o = await open();
+      opened.push(o);
+      return o;
+    };
+
+    test("a rebalance row whose phase is none of the protocol's is an error naming the value and the table, at every read of it", async () => {
+      const { store, sql } = await fresh();
+      await store.saveRebalance(storedRebalance("t1"), null);
+      // a phase written by SQL that the protocol knows reads back as itself
+      await sql("UPDATE rebalance SET phase = 'fenced'");
+      expect(await store.loadRebalance()).toEqual(storedRebalance("t1", "fenced"));
+      for (const phase of ["paused", "", "Fenced"]) {
+        await sql(`UPDATE rebalance SET phase = '${phase}'`);
+        const named = `the rebalance table holds phase ${JSON.stringify(phase)}, which is not a rebalance phase (copying, fenced, switched, done)`;
+        await expect(store.loadRebalance()).rejects.toThrow(named);
+        // the compare-and-set reads the row first: neither saves nor deletes over it
+        await expect(store.saveRebalance(storedRebalance("t2"), "t1")).rejects.toThrow(named);
+        await expect(store.deleteRebalance("t1")).rejects.toThrow(named);
+      }
+      await sql("UPDATE rebalance SET phase = 'copying'");
+      expect(await store.loadRebalance()).toEqual(storedRebalance("t1"));
     });
   });
 }

@@ -5,7 +5,7 @@
 import type { ArgsDef } from "citty";
 import { UsageError } from "../../errors.ts";
 import type { ExpenseCreate } from "../../expenses/model.ts";
-import { DataFileError, readRecordsFile, recordsForIds } from "../../client/records.ts";
+import { DataFileError, readRecordsFile, recordsForIds } from "../../client/input.ts";
 import { ShardedExpenseClient } from "../../client/sharded-client.ts";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from "../../client/transport.ts";
 import { ringInForce } from "../_ring.ts";

@@ -2,7 +2,7 @@ import { bigint, char, date, datetime, mediumtext, mysqlEnum, mysqlTable, text, 
 import { MAX_EMAIL, MAX_LINK, MAX_NAME, STATUSES } from "../../expenses/model.ts";
 
 /**
- * The expenses table in MySQL/MariaDB; column names and meaning as in ../record.ts and sqlite/schema.ts.
+ * The expenses table in MySQL/MariaDB; column names and meaning as in ../row.ts and sqlite/schema.ts.
  * migrations.ts creates it; test/store/schema.test.ts checks that the two agree.
  */
 export const expenses = mysqlTable("expenses", {

@@ -2,7 +2,7 @@ import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { STATUSES } from "../../expenses/model.ts";
 
 /**
- * The expenses table in SQLite; column names and meaning as in ../record.ts and mysql/schema.ts.
+ * The expenses table in SQLite; column names and meaning as in ../row.ts and mysql/schema.ts.
  * migrations.ts creates it; test/store/schema.test.ts checks that the two agree.
  */
 export const expenses = sqliteTable("expenses", {

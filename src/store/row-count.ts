@@ -11,7 +11,7 @@ import { StoreUnavailable } from "./types.ts";
  * Every store method that adds or removes records (including bulk ones) runs through
  * `track`, or calls `added` / `removed` with what the database reports.
  */
-export class RecordCount {
+export class RowCount {
   #records = 0;
   #recount: Promise<void> | undefined;
   #again = false;

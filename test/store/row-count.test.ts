@@ -1,9 +1,9 @@
 /**
- * RecordCount on its own, with a count function the test controls: a count owed after a
+ * RowCount on its own, with a count function the test controls: a count owed after a
  * write of unknown outcome is tried again until one succeeds, never forgotten.
  */
 import { describe, expect, test } from "bun:test";
-import { RecordCount } from "../../src/store/record-count.ts";
+import { RowCount } from "../../src/store/row-count.ts";
 import { StoreUnavailable } from "../../src/store/types.ts";
 
 /** A write whose outcome is unknown: the database went away while it ran. */
@@ -13,16 +13,16 @@ function lostAnswer(): Promise<never> {
   return Promise.reject(e);
 }
 
-describe("RecordCount", () => {
+describe("RowCount", () => {
   test("writes move the figure by what they report", async () => {
-    const count = new RecordCount(5, async () => 0);
+    const count = new RowCount(5, async () => 0);
     await count.track(Promise.resolve(true), (added) => (added ? 1 : 0));
     await count.track(Promise.resolve(3), (deleted) => -deleted);
     expect(count.records).toBe(3);
   });
 
   test("a write of unknown outcome makes it count again", async () => {
-    const count = new RecordCount(10, async () => 11);
+    const count = new RowCount(10, async () => 11);
     await expect(count.track(lostAnswer(), () => 1)).rejects.toThrow(StoreUnavailable);
     await count.settled();
     expect(count.records).toBe(11);
@@ -33,7 +33,7 @@ describe("RecordCount", () => {
     let stored = 11; // the lost write did commit: 10 before, 11 now
     let reachable = false;
     let counts = 0;
-    const count = new RecordCount(
+    const count = new RowCount(
       10,
       async () => {
         counts++;
@@ -72,7 +72,7 @@ describe("RecordCount", () => {
   test("retry() alone (a ping) pays a count that is owed", async () => {
     let reachable = false;
     let clock = 0;
-    const count = new RecordCount(
+    const count = new RowCount(
       1,
       async () => {
         if (!reachable) throw new StoreUnavailable("away");

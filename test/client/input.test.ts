@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { compareRecord, describeDifferences } from "../../src/client/compare.ts";
-import { DataFileError, parseRecords, recordsForIds } from "../../src/client/records.ts";
+import { DataFileError, parseRecords, recordsForIds } from "../../src/client/input.ts";
 import { forEachLimit } from "../../src/client/pool.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 

@@ -1,0 +1,54 @@
+/**
+ * Which mysql2 errors mean "the database is not there" (503, never blamed on the client),
+ * and the error inside drizzle's wrapper.
+ */
+import { StoreLoginRefused, StoreUnavailable } from "../types.ts";
+
+/** Error codes that mean "the server is not there", not "your query is wrong". */
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "EAI_AGAIN",
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ER_CON_COUNT_ERROR",
+  "ER_SERVER_SHUTDOWN",
+]);
+
+/** Codes of a server that is there but refuses this login. */
+const LOGIN_REFUSED = new Set(["ER_ACCESS_DENIED_ERROR", "ER_DBACCESS_DENIED_ERROR"]);
+
+export interface DriverError {
+  code?: string;
+  errno?: number;
+  fatal?: boolean;
+  message?: string;
+  cause?: unknown;
+}
+
+/** The mysql2 error inside drizzle's wrapper, if any. */
+export function driverError(e: unknown): DriverError | undefined {
+  for (let c = e as DriverError | undefined, depth = 0; c && depth < 5; c = c.cause as DriverError, depth++) {
+    if (typeof c.code === "string" || typeof c.errno === "number") return c;
+  }
+  return undefined;
+}
+
+/** The statement was refused because the primary key is stored already. */
+export const isDuplicateKey = (e: unknown) => driverError(e)?.code === "ER_DUP_ENTRY";
+
+/** StoreUnavailable (or StoreLoginRefused) for a driver error that means the database is not usable; else undefined. */
+export function unavailable(e: unknown): StoreUnavailable | undefined {
+  const d = driverError(e);
+  if (d?.code && LOGIN_REFUSED.has(d.code)) {
+    return new StoreLoginRefused(`login refused: ${d.code} ${d.message ?? ""}`.trim(), { cause: e });
+  }
+  if (d && ((d.code && UNREACHABLE.has(d.code)) || d.fatal)) {
+    return new StoreUnavailable(`database unavailable: ${d.code ?? ""} ${d.message ?? ""}`.trim(), { cause: e });
+  }
+  return undefined;
+}
