@@ -255,7 +255,9 @@ export class ShardedExpenseClient {
       return { node, problem: { kind: e instanceof ShardRequestError ? e.kind : "network", reason: failureReason(e) } };
     }
     if (res.status === 200) return { node, answeredAs: res.servedBy };
-    return { node, answeredAs: res.servedBy, problem: { kind: "http", reason: httpError(node, res).reason, status: res.status } };
+    // An instance that is not ready says why (its database): that is the reason, as `status` shows it.
+    const reason = res.status === 503 && res.servedBy !== null ? bodyMessage(res.body) : httpError(node, res).reason;
+    return { node, answeredAs: res.servedBy, problem: { kind: "http", reason, status: res.status } };
   }
 
   /** Opens node `name`'s circuit: its requests fail unsent from now on (a failed pre-flight check). */

@@ -283,7 +283,7 @@ export function bodyMessage(body: unknown): string {
     const fieldErrors = Array.isArray(b.errors) ? b.errors.map((x) => (x as { message?: unknown })?.message).filter((m) => typeof m === "string") : [];
     if (fieldErrors.length > 1) return fieldErrors.map((m) => printable(m, 200)).join("; ");
     for (const key of ["message", "error", "detail"]) {
-      if (typeof b[key] === "string" && b[key] !== "") return printable(b[key], 80);
+      if (typeof b[key] === "string" && b[key] !== "") return printable(b[key]);
     }
     return clip(JSON.stringify(body));
   }

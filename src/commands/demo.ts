@@ -77,7 +77,8 @@ export default defineCommand({
       throw new UsageError(`--db gives ${dbs.length} URL(s) for ${wanted.length} instances; give one per instance, comma-separated`);
     }
     for (const url of dbs) checkDbUrl(url);
-    const say = (line: string) => (args.json ? console.error(line) : console.log(line));
+    // with --json, stdout is the one document: these lines go to stderr, as every message there, after the command's name
+    const say = (line: string) => (args.json ? console.error(`shardctl demo: ${line.trimStart()}`) : console.log(line));
 
     const dataDir = args.db === undefined ? mkdtempSync(join(tmpdir(), "shardctl-demo-")) : undefined;
     const instances: Instance[] = [];
@@ -96,7 +97,7 @@ export default defineCommand({
         const db = dbs[i] ?? `sqlite:${join(dataDir!, `node-${node.name}.sqlite`)}`;
         const address = node.port === 0 ? `a free port of ${node.host}` : `${node.host}:${node.port}`;
         const instance = await startForCommand(
-          { host: node.host, port: node.port, db, name: node.name, log: false },
+          { host: node.host, port: node.port, db, name: node.name, log: false, note: (line) => console.error(`shardctl demo: ${line}`) },
           { what: `the database ${redact(db)}`, address, node: node.name },
         );
         instances.push(instance);
@@ -120,7 +121,7 @@ export default defineCommand({
       const client = new ShardedExpenseClient({ ring: demoRing });
       const records = recordsForIds(ids);
       if (args.router) {
-        router = startRouter({ port: 0, ring: client.ring, log: false });
+        router = startRouter({ port: 0, ring: client.ring, log: false, note: (line) => console.error(`shardctl demo: router: ${line}`) });
         say(`started the router at ${router.url}\n`);
         const viaRouter = await runViaRouter(router.url, records, client.ring);
         const verify = await verifyRecords(client, records);

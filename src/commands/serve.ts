@@ -91,7 +91,7 @@ export default defineCommand({
 
     const what = db === undefined ? "the default database" : `the database ${redact(db)}${dbSource === "--db" ? "" : ` (from ${dbSource})`}`;
     const instance = await startForCommand(
-      { port, host, db, name, ring, adminToken: process.env.SHARDCTL_ADMIN_TOKEN, logFormat },
+      { port, host, db, name, ring, adminToken: process.env.SHARDCTL_ADMIN_TOKEN, logFormat, note: (line) => console.error(`shardctl serve: ${line}`) },
       { what, address: `${host}:${port}`, hostSource: hostOption?.source ?? "--host" },
     );
     for (const note of instance.notes) console.error(`shardctl serve: ${note}`);

@@ -28,7 +28,7 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    const client = clientFromArgs(args);
+    const client = clientFromArgs(args, "client run");
     const concurrency = intOption(args.concurrency, "concurrency", { min: 1, max: 1024 }) ?? 8;
     const records = await recordsFromArgs(args);
 
@@ -50,12 +50,11 @@ export default defineCommand({
       process.off("SIGINT", onInterrupt);
     }
 
-    if (args.json) console.log(JSON.stringify(report, null, 2));
-    else {
-      const text = renderRun(report, { allRows: args.table, maxWidth: tableWidth(args.wide) });
-      if (text) console.log(text);
-    }
-    if (report.interrupted) throw new Interrupted(summarizeRunFailures(report));
-    if (!report.ok) throw new JobFailed(summarizeRunFailures(report));
+    const text = args.json ? JSON.stringify(report, null, 2) : renderRun(report, { allRows: args.table, maxWidth: tableWidth(args.wide) });
+    if (text) console.log(text);
+    // The report on stdout ends with the summary line; with --json, stderr is where people read it.
+    const summarizing = { summaryShown: !args.json && text !== "" };
+    if (report.interrupted) throw new Interrupted(summarizeRunFailures(report, summarizing));
+    if (!report.ok) throw new JobFailed(summarizeRunFailures(report, summarizing));
   },
 });

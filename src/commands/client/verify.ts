@@ -31,7 +31,7 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    const client = clientFromArgs(args);
+    const client = clientFromArgs(args, "client verify");
     const pageSize = intOption(args["page-size"], "page-size", { min: 1, max: MAX_PAGE }) ?? 500;
     const expected = await recordsFromArgs(args);
     const report = await verifyRecords(client, expected, { pageSize });
