@@ -50,19 +50,21 @@ export default defineCommand({
     }
     // The hashes are what this command shows: never cut. The url (the node's name says where) gives way first,
     // and a terminal too narrow for the rest gets one block per id.
+    // vnode numbers only where a node has several points (one point is md5 of the name alone)
+    const perNode = ring.nodes.map((n) => ring.points.filter((p) => p.node === n.name).length);
+    const numbered = perNode.some((k) => k > 1);
     const rows = placements.map((p) => [
       p.key,
       p.node.name,
       p.keyHash,
-      p.point.hex,
-      (p.point.label === p.node.name ? "-" : p.point.label.slice(p.node.name.length + 1)) + (p.wrapped ? " (wrapped)" : ""),
+      p.point.hex + (p.wrapped ? " (wrapped)" : ""),
+      ...(numbered ? [p.point.label === p.node.name ? "-" : p.point.label.slice(p.node.name.length + 1)] : []),
       p.node.url,
     ]);
-    const columns = [numeric("id"), "node", "md5(id)", "point", "vnode", optional("url")];
+    const columns = [numeric("id"), "node", "md5(id)", "point", ...(numbered ? ["vnode"] : []), optional("url")];
     console.log(renderTableOrBlocks(columns, rows, { maxWidth: tableWidth(args.wide) }));
-    const perNode = ring.nodes.map((n) => ring.points.filter((p) => p.node === n.name).length);
     const hashed = [
-      ...(perNode.some((k) => k > 1) ? ['The point of vnode i is md5("<node>:<i>")'] : []),
+      ...(numbered ? ['The point of vnode i is md5("<node>:<i>")'] : []),
       ...(perNode.some((k) => k === 1) ? ['the point of a node with one point is md5("<node>")'] : []),
     ].join("; ");
     console.log(
