@@ -1,5 +1,5 @@
 /** What `shardctl rebalance` prints for people: the plan, then one line per step. */
-import type { Plan, RebalanceReport } from "../rebalance/run.ts";
+import type { Plan, RebalanceReport } from "../rebalance/report.ts";
 import { numeric, renderTable } from "./table.ts";
 import { count, plural } from "./words.ts";
 

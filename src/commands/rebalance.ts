@@ -8,7 +8,8 @@ import { defineCommand } from "citty";
 import { progressBar, type ProgressSink } from "../cli-output/progress.ts";
 import { renderRebalance } from "../cli-output/rebalance-report.ts";
 import { UsageError } from "../errors.ts";
-import { rebalance, type ProgressEvent } from "../rebalance/run.ts";
+import type { ProgressEvent } from "../rebalance/report.ts";
+import { rebalance } from "../rebalance/run.ts";
 import { ringOfFile } from "./_ring.ts";
 import { jsonArg, wideArg } from "./_args.ts";
 import { intOption } from "./_parse.ts";
@@ -73,8 +74,8 @@ export default defineCommand({
         adminToken: process.env.SHARDCTL_ADMIN_TOKEN || undefined,
         signal: stop.signal,
         onProgress,
-        onNote: (line) => {
-          if (line.startsWith("took over")) console.error(`shardctl rebalance: ${line}`);
+        onEvent: (event) => {
+          if (event.kind === "took-over") console.error(`shardctl rebalance: ${event.message}`);
         },
       });
       bar?.finish();

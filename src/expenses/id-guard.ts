@@ -1,12 +1,16 @@
 /**
  * What the routes need from the instance's ring: run a request on one id only if this
  * node serves that id, and say how its write is made. src/instance/ring-guard.ts
- * implements it (421 for ids of other nodes; during a rebalance, 503 for moving ids
- * under the fence, and the change log for writes to ids leaving the node).
+ * implements it (421 for ids of other nodes; during a rebalance, 503 for the ids coming
+ * to the node and, under the fence, for the ids leaving it, reads and writes alike; before
+ * the fence, the change log for writes to the ids leaving).
  */
 import type { WriteOptions } from "./records.ts";
 
-/** What a request does to its id: a rebalance's fence holds writes only. */
+/**
+ * What a request does to its id. A rebalance logs the writes to ids leaving the node, not
+ * the reads; its fence holds both (a target that switched first may hold a newer write).
+ */
 export type Access = "read" | "write";
 
 /** The parts of an Elysia context a guard reads (the request's headers) and writes (the answer's). */

@@ -9,12 +9,16 @@
 import { t } from "elysia";
 import { FormatRegistry } from "elysia/type-system";
 import { canonicalId, MAX_ID } from "./id.ts";
-import { costToCents, dmyToIso, isEmail, isHttpUrl, isText, MAX_COST } from "./values.ts";
+import { centsToCost, costToCents, dmyToIso, isEmail, isHttpUrl, isText, MAX_COST } from "./values.ts";
 
 export const STATUSES = ["pending", "approved", "rejected", "overbudget"] as const;
 
 FormatRegistry.Set("expense-id", (v) => canonicalId(v).ok);
 FormatRegistry.Set("expense-cost", (v) => costToCents(v) !== undefined);
+FormatRegistry.Set("canonical-cost", (v) => {
+  const cents = costToCents(v);
+  return cents !== undefined && centsToCost(cents) === v;
+});
 FormatRegistry.Set("dd-mm-yyyy", (v) => dmyToIso(v) !== undefined);
 FormatRegistry.Set("dd-mm-yyyy-or-empty", (v) => v === "" || dmyToIso(v) !== undefined);
 // Text lengths are counted in characters (code points), as MySQL utf8mb4 VARCHAR counts them,
@@ -69,6 +73,11 @@ const fields = {
 };
 
 const Status = t.UnionEnum(STATUSES, { description: `must be one of ${STATUSES.join(", ")}` });
+const DecisionDate = t.String({
+  format: "dd-mm-yyyy-or-empty",
+  description: `must be "" or ${DATE_RULE.replace("must be ", "")}`,
+  examples: ["13-10-2016"],
+});
 
 /** What a client sends to POST /v1/expenses (id and estimated_costs may be JSON numbers). */
 export const ExpenseCreate = t.Object({ id: ExpenseId, ...fields }, { additionalProperties: false });
@@ -83,11 +92,7 @@ export const ExpenseUpdate = t.Partial(
       id: ExpenseId,
       ...fields,
       status: Status,
-      decision_date: t.String({
-        format: "dd-mm-yyyy-or-empty",
-        description: `must be "" or ${DATE_RULE.replace("must be ", "")}`,
-        examples: ["13-10-2016"],
-      }),
+      decision_date: DecisionDate,
     },
     { additionalProperties: false },
   ),
@@ -109,6 +114,19 @@ export const Expense = t.Object({
 
 /** The fields of a stored record, in the schema's order: the one list of them (comparing two records, mapping one to its columns). */
 export const EXPENSE_FIELDS = Object.keys(Expense.properties) as readonly (keyof Expense)[];
+
+/**
+ * A stored record with every field by the rules of a request, in canonical form (as
+ * newExpense and expenseChanges in service.ts make it): what an instance takes from
+ * another, a rebalance's copies (checked with canonicalProblem, service.ts).
+ */
+export const CanonicalExpense = t.Object({
+  id: t.String({ format: "expense-id", description: "must be a canonical id" }),
+  ...fields,
+  estimated_costs: t.String({ format: "canonical-cost", description: `must be a canonical amount ("700", "700.5", "0.07") up to ${MAX_COST}` }),
+  status: Status,
+  decision_date: DecisionDate,
+});
 
 /** GET /v1/expenses: a page in numeric id order; `next` is the `after` of the next page, null on the last. */
 export const ExpensePage = t.Object({

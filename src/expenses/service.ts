@@ -2,9 +2,10 @@
  * The expense rules, free of HTTP: a request body that passed the schema becomes a
  * canonical record here, and store answers become errors with a status.
  */
+import { TypeCompiler } from "elysia/type-system";
 import { duplicateExpense, expenseNotFound, invalidField } from "./errors.ts";
 import { canonicalId } from "./id.ts";
-import { DEFAULT_PAGE, MAX_PAGE, type Expense, type ExpenseCreate, type ExpensePage, type ExpenseUpdate } from "./model.ts";
+import { CanonicalExpense, DEFAULT_PAGE, type Expense, type ExpenseCreate, type ExpensePage, type ExpenseUpdate, MAX_PAGE } from "./model.ts";
 import type { ExpenseChanges, ExpenseRecords, WriteOptions } from "./records.ts";
 import { centsToCost, costToCents, MAX_COST } from "./values.ts";
 
@@ -63,6 +64,17 @@ export function pageRequest(after: string | undefined, limit: string | number | 
     throw invalidField("limit", `must be an integer from 1 to ${MAX_PAGE}, got ${JSON.stringify(limit)}`);
   }
   return { after: from, size };
+}
+
+const canonical = TypeCompiler.Compile(CanonicalExpense);
+
+/** Where `record` breaks the rules of a stored record (CanonicalExpense): its first bad field, that field's rule and value; undefined when none. */
+export function canonicalProblem(record: unknown): { field: string; rule: string; value: unknown } | undefined {
+  if (canonical.Check(record)) return undefined;
+  const issue = canonical.Errors(record).First()!;
+  // the issue's path is a JSON pointer: /estimated_costs
+  const field = issue.path.split("/")[1] || "record";
+  return { field, rule: issue.schema.description ?? issue.message, value: issue.value };
 }
 
 export class ExpenseService {

@@ -11,7 +11,7 @@
  *   - `RingGuard.adopt(ring)`: a switch to a ring with a larger epoch: exclusive, saved to
  *     the database first, then in force.
  *
- * During a rebalance (rebalance.ts) the state also holds the move: until this node
+ * During a rebalance (rebalance/rebalancing.ts) the state also holds the move: until this node
  * switches, the ids leaving it are served here (writes noted in the change log; reads and
  * writes refused with 503 + Retry-After under the fence) and the ids coming to it are refused
  * with 503 + Retry-After (their copy is not final yet).

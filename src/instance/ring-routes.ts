@@ -8,7 +8,7 @@ import { RingBody } from "../http/ring-body.ts";
 import { ErrorBody, NoQuery } from "../expenses/model.ts";
 import { RING_HEADER } from "../ring/ring.ts";
 import { authorizeAdmin, type AdminPolicy } from "./admin.ts";
-import type { Rebalancing } from "./rebalance.ts";
+import type { Rebalancing } from "./rebalance/rebalancing.ts";
 import { ringDocument } from "../ring/ring-file.ts";
 import type { RingGuard } from "./ring-guard.ts";
 import { requestRing } from "./request-ring.ts";

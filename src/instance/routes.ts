@@ -17,7 +17,7 @@ export const INSTANCE_ROUTES = routeTable([
   { template: "/openapi", methods: READ },
   { template: "/openapi/", methods: READ },
   { template: "/openapi/json", methods: READ },
-  // the rebalance's admin endpoints (rebalance-routes.ts)
+  // the rebalance's admin endpoints (rebalance/routes.ts)
   { template: "/rebalance", methods: READ },
   ...["lease", "heartbeat", "phase", "switch", "finish", "release", "abandon", "plan", "import", "changes", "changes/drop", "cleanup"].map((name) => ({
     template: `/rebalance/${name}`,

@@ -9,7 +9,7 @@ import { ringLabel, type Ring } from "../ring/ring.ts";
 import type { ExpenseStore } from "../store/types.ts";
 import { createHandler, type LogFormat, type RequestLog } from "./app.ts";
 import { internalErrorResponse } from "../http/errors.ts";
-import { Rebalancing } from "./rebalance.ts";
+import { Rebalancing } from "./rebalance/rebalancing.ts";
 import { checkMember, RingGuard, ringAtStart, RingStartError, type Adoption, type GivenRing } from "./ring-guard.ts";
 
 export interface InstanceOptions {

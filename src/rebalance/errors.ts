@@ -3,16 +3,32 @@
  * changed); anything found while it runs is a RebalanceFailed (exit 1) naming the step,
  * and the node and record when there are ones. Running the same command again resumes.
  */
+import { failureReason } from "../client/errors.ts";
 import { JobFailed } from "../errors.ts";
-
-export type RebalanceStepName = "survey" | "plan" | "lease" | "copy" | "catch-up" | "verify" | "fence" | "switch" | "cleanup" | "finish";
+import type { Participant } from "./participant.ts";
+import type { RebalanceStep } from "./protocol.ts";
 
 export class RebalanceFailed extends JobFailed {
   constructor(
-    readonly step: RebalanceStepName,
+    readonly step: RebalanceStep,
     message: string,
     readonly where: { readonly node?: string; readonly record?: string } = {},
   ) {
     super(`${step}: ${message}`);
+  }
+}
+
+/**
+ * Every call of the job to a node goes through here: `call` as a RebalanceFailed of `step`
+ * naming the node and, when given, the first record of the call (a RebalanceFailed from
+ * inside is passed on as it is).
+ */
+export async function onNode<T>(step: RebalanceStep, node: Participant, call: () => Promise<T>, record?: string): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof RebalanceFailed) throw e;
+    const about = record === undefined ? "" : ` (records from ${record})`;
+    throw new RebalanceFailed(step, `node ${node.name} (${node.url})${about}: ${failureReason(e)}`, { node: node.name, record });
   }
 }

@@ -10,13 +10,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { failureReason } from "../client/errors.ts";
 import { errorMessage } from "../errors.ts";
 import type { RingMove } from "../ring/move.ts";
-import type { FenceFigures, RebalanceDetail, RebalanceHolder, RebalanceProgress } from "./protocol.ts";
 import { ringDocument } from "../ring/ring-file.ts";
-import { RebalanceFailed } from "./errors.ts";
-import { AdminAnswerError, type NodeAdmin } from "./node-admin.ts";
+import { onNode, RebalanceFailed } from "./errors.ts";
+import { AdminAnswerError, type Participant } from "./participant.ts";
+import { type FenceFigures, type FencePhase, REBALANCE_ERRORS, type RebalanceDetail, type RebalanceHolder, type RebalanceProgress } from "./protocol.ts";
 import type { NodeState } from "./survey.ts";
 
 export const LEASE_MS = 15_000;
@@ -35,6 +34,12 @@ function processExists(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** A takeover: the holder found, and why it was found gone. */
+export interface Takeover {
+  readonly from: RebalanceHolder;
+  readonly why: string;
 }
 
 /** Why the process holding `records` (this job's, on the nodes) is gone, or undefined while it may still run. */
@@ -63,7 +68,7 @@ export class Lease {
 
   private constructor(
     readonly move: RingMove,
-    readonly nodes: readonly NodeAdmin[],
+    readonly nodes: readonly Participant[],
     token: string,
     holder: RebalanceHolder,
   ) {
@@ -83,13 +88,13 @@ export class Lease {
   /**
    * Takes the lease on every node where the rebalance is not done, in name order: a new
    * rebalance, or one whose holder is gone (taken over with the token each node holds).
-   * Answers each leased node's record.
+   * Answers each leased node's record, and the takeover when there was one.
    */
-  static async acquire(move: RingMove, all: readonly NodeState[]): Promise<{ lease: Lease; records: Map<string, RebalanceDetail>; tookOver?: string }> {
+  static async acquire(move: RingMove, all: readonly NodeState[]): Promise<{ lease: Lease; records: Map<string, RebalanceDetail>; takeover?: Takeover }> {
     // a node where this rebalance is done already (a run stopped while finishing) needs no lease
     const states = all.filter((s) => !(s.rebalance?.job === move.job && s.rebalance.phase === "done"));
     const mine = states.map((s) => (s.rebalance?.job === move.job ? s.rebalance : undefined)).filter((r) => r !== undefined);
-    let tookOver: string | undefined;
+    let takeover: Takeover | undefined;
     if (mine.some((r) => r.token !== null)) {
       const gone = holderGone(mine);
       const held = mine.find((r) => r.holder !== null);
@@ -102,7 +107,7 @@ export class Lease {
             `wait for it to end, or stop that process and run this command again`,
         );
       }
-      if (held) tookOver = `took over rebalance ${move.job} from pid ${held.holder!.pid} on ${held.holder!.host}: ${gone}`;
+      if (held) takeover = { from: held.holder!, why: gone };
     }
     const holder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
     const lease = new Lease(
@@ -125,7 +130,7 @@ export class Lease {
         throw new RebalanceFailed("lease", `node ${state.admin.name}: ${errorMessage(e)}`, { node: state.admin.name });
       }
     }
-    return { lease, records, tookOver };
+    return { lease, records, takeover };
   }
 
   #request(token: string, expect: string | null) {
@@ -140,15 +145,15 @@ export class Lease {
     const [old, next] = [this.#token, newToken()];
     this.#next = next;
     heldHere.add(next);
-    await Promise.all(this.nodes.map((n) => this.#guard(step, n, () => n.lease(this.#request(next, old)))));
+    await Promise.all(this.nodes.map((n) => onNode(step, n, () => n.lease(this.#request(next, old)))));
     this.#token = next;
     this.#next = undefined;
     heldHere.delete(old);
   }
 
   /** Raises (fenced) or lifts (copying) the fence on `nodes`, all at once; each answers once its requests in flight ended. */
-  async phaseAll(nodes: readonly NodeAdmin[], phase: "fenced" | "copying"): Promise<void> {
-    await Promise.all(nodes.map((n) => this.#guard("fence", n, () => n.phase(this.#token, phase))));
+  async phaseAll(nodes: readonly Participant[], phase: FencePhase): Promise<void> {
+    await Promise.all(nodes.map((n) => onNode("fence", n, () => n.phase(this.#token, phase))));
   }
 
   /** Sends a heartbeat with the job's progress to every node every HEARTBEAT_MS; `onLost` when a node says another process holds it now. */
@@ -162,7 +167,13 @@ export class Lease {
             await n.heartbeat(token, p, fence);
           } catch (e) {
             // a node restarting misses a beat; a node whose token changed under us is lost (unless this process rotated it meanwhile)
-            if (e instanceof AdminAnswerError && e.kind === "rebalance_held" && token === this.#token && this.#next === undefined && this.#lost === undefined) {
+            if (
+              e instanceof AdminAnswerError &&
+              e.kind === REBALANCE_ERRORS.held &&
+              token === this.#token &&
+              this.#next === undefined &&
+              this.#lost === undefined
+            ) {
               this.#lost = `node ${n.name}: ${e.message}`;
               onLost(this.#lost);
             }
@@ -192,15 +203,5 @@ export class Lease {
     this.stopHeartbeat();
     heldHere.delete(this.#token);
     if (this.#next) heldHere.delete(this.#next);
-  }
-
-  /** Runs `call` on `node`, as a RebalanceFailed of `step` naming the node when it fails. */
-  async #guard<T>(step: "verify" | "fence", node: NodeAdmin, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (e) {
-      const why = failureReason(e);
-      throw new RebalanceFailed(step, `node ${node.name} (${node.node.url}): ${why}`, { node: node.name });
-    }
   }
 }

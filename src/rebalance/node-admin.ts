@@ -1,28 +1,27 @@
 /**
- * The rebalance's requests to one instance: its ring, and the admin endpoints of
- * src/instance/rebalance-routes.ts, through the client's transport (timeouts, retries with
- * backoff, Retry-After). Every endpoint that changes something is safe to send again.
+ * The participant over HTTP (participant.ts): an instance's GET /ring, and the admin
+ * endpoints of src/instance/rebalance/routes.ts, through the client's transport
+ * (timeouts, retries with backoff, Retry-After). Every endpoint that changes something is
+ * safe to send again.
  */
-import { callShard, bodyMessage, type ShardResponse } from "../client/transport.ts";
+import { bodyMessage, callShard, type ShardResponse } from "../client/transport.ts";
 import type { Expense } from "../expenses/model.ts";
 import type { Node } from "../ring/node.ts";
-import type { FenceFigures, LeaseRequest, PlanAnswer, RebalanceDetail, RebalanceProgress, RebalanceSummary, RecordsPage } from "./protocol.ts";
-
-/** An answer other than the one asked for: its status and the instance's error kind and message. */
-export class AdminAnswerError extends Error {
-  override readonly name = "AdminAnswerError";
-
-  constructor(
-    readonly node: string,
-    readonly status: number,
-    /** The error body's `error` (rebalance_held, not_moving_here, ...), or "" when there is none. */
-    readonly kind: string,
-    message: string,
-    readonly body: unknown,
-  ) {
-    super(message);
-  }
-}
+import { AdminAnswerError, type Participant, type RingAnswer } from "./participant.ts";
+import {
+  type ChangesAnswer,
+  type CleanupAnswer,
+  type FenceFigures,
+  type FencePhase,
+  type ImportAnswer,
+  type LeaseRequest,
+  type PlanAnswer,
+  REBALANCE_ERRORS,
+  type RebalanceDetail,
+  type RebalanceProgress,
+  type RebalanceSummary,
+  type RecordsPage,
+} from "./protocol.ts";
 
 export interface AdminOptions {
   /** SHARDCTL_ADMIN_TOKEN, sent as a bearer token; none: the instances must take admin requests from this (loopback) address. */
@@ -36,7 +35,7 @@ export interface AdminOptions {
 /** The largest answer of a bulk request (a page of records). */
 const MAX_BULK_ANSWER_BYTES = 256 << 20;
 
-export class NodeAdmin {
+export class NodeAdmin implements Participant {
   readonly #headers: Record<string, string>;
   readonly #retries: number;
   readonly #timeoutMs: number;
@@ -54,8 +53,12 @@ export class NodeAdmin {
     return this.node.name;
   }
 
+  get url(): string {
+    return this.node.url;
+  }
+
   /** GET /ring: the ring document, or undefined when the instance has none (404). */
-  async ring(): Promise<{ doc: Record<string, unknown> & { label: string; rebalance?: RebalanceSummary }; servedBy: string | null } | undefined> {
+  async ring(): Promise<RingAnswer | undefined> {
     const res = await this.#send("GET", "/ring", undefined, { retries: 1, timeoutMs: 3000 });
     if (res.status === 404) return undefined;
     return { doc: this.#expect(res, "GET /ring") as never, servedBy: res.servedBy };
@@ -64,7 +67,7 @@ export class NodeAdmin {
   /** GET /rebalance: the rebalance the node takes part in, or undefined. */
   async detail(): Promise<RebalanceDetail | undefined> {
     const res = await this.#send("GET", "/rebalance");
-    if (res.status === 404 && (res.body as { error?: unknown } | undefined)?.error === "no_rebalance") return undefined;
+    if (res.status === 404 && kindOf(res.body) === REBALANCE_ERRORS.noRebalance) return undefined;
     return this.#expect(res, "GET /rebalance") as RebalanceDetail;
   }
 
@@ -77,7 +80,7 @@ export class NodeAdmin {
     return this.#post("heartbeat", { token, progress, fence }, { retries: 0, timeoutMs: 3000 });
   }
 
-  phase(token: string, phase: "copying" | "fenced", next?: string): Promise<RebalanceSummary> {
+  phase(token: string, phase: FencePhase, next?: string): Promise<RebalanceSummary> {
     return this.#post("phase", { token, phase, next }, { timeoutMs: 3 * this.#timeoutMs });
   }
 
@@ -93,7 +96,6 @@ export class NodeAdmin {
     return this.#post("release", { token }, { retries: 1 });
   }
 
-  /** Gives up a rebalance leased here that has not begun (see Rebalancing.abandon). */
   abandon(token: string): Promise<{ abandoned: string }> {
     return this.#post("abandon", { token }, { retries: 1 });
   }
@@ -102,7 +104,6 @@ export class NodeAdmin {
     return this.#post("plan", { from, to }, { bulk: true });
   }
 
-  /** A page of the records leaving (out) or coming to (in) the node, after the id `after`. */
   async records(side: "out" | "in", after: string | undefined, limit: number): Promise<RecordsPage> {
     const query = `side=${side}&limit=${limit}${after === undefined ? "" : `&after=${after}`}`;
     const res = await this.#send("GET", `/rebalance/records?${query}`, undefined, { bulk: true });
@@ -113,19 +114,19 @@ export class NodeAdmin {
     return (await this.#post<{ items: Expense[] }>("records", { ids }, { bulk: true })).items;
   }
 
-  import(token: string, put: readonly Expense[], deleted: readonly string[]): Promise<{ put: number; deleted: number }> {
+  import(token: string, put: readonly Expense[], deleted: readonly string[]): Promise<ImportAnswer> {
     return this.#post("import", { token, put, delete: deleted }, { bulk: true });
   }
 
-  async changes(token: string, limit: number, afterSeq?: number): Promise<{ seq: number; id: string }[]> {
-    return (await this.#post<{ items: { seq: number; id: string }[] }>("changes", { token, limit, afterSeq }, { bulk: true })).items;
+  async changes(token: string, limit: number, afterSeq?: number): Promise<ChangesAnswer["items"]> {
+    return (await this.#post<ChangesAnswer>("changes", { token, limit, afterSeq }, { bulk: true })).items;
   }
 
   async dropChanges(token: string, seqs: readonly number[]): Promise<void> {
     await this.#post("changes/drop", { token, seqs }, { bulk: true });
   }
 
-  cleanup(token: string, after: string | undefined, limit: number): Promise<{ deleted: number; next: string | null }> {
+  cleanup(token: string, after: string | undefined, limit: number): Promise<CleanupAnswer> {
     return this.#post("cleanup", { token, after, limit }, { bulk: true });
   }
 
@@ -144,9 +145,14 @@ export class NodeAdmin {
 
   #expect(res: ShardResponse, what: string): unknown {
     if (res.status >= 200 && res.status < 300) return res.body;
-    const kind = typeof (res.body as { error?: unknown } | undefined)?.error === "string" ? (res.body as { error: string }).error : "";
-    throw new AdminAnswerError(this.node.name, res.status, kind, `${what}: HTTP ${res.status}: ${bodyMessage(res.body)}`, res.body);
+    throw new AdminAnswerError(this.node.name, res.status, kindOf(res.body), what, bodyMessage(res.body), res.body);
   }
+}
+
+/** The `error` of an error body, or "". */
+function kindOf(body: unknown): string {
+  const kind = (body as { error?: unknown } | undefined)?.error;
+  return typeof kind === "string" ? kind : "";
 }
 
 interface SendOptions {

@@ -1,7 +1,10 @@
 /**
- * The rebalance endpoints' bodies and answers as `t` schemas: they validate requests,
- * type the handlers and the rebalance command's calls (src/rebalance/), and feed the
- * OpenAPI document. GET /ring shows `RebalanceSummary` under "rebalance".
+ * The rebalance protocol: the one vocabulary of the orchestrator (src/rebalance/, the
+ * `shardctl rebalance` process) and the participant (src/instance/rebalance/, each
+ * instance). The phases a node goes through, the steps of a job, the error kinds a
+ * participant refuses with, and the endpoints' bodies and answers as `t` schemas: they
+ * validate requests, type the handlers and the orchestrator's calls, and feed the OpenAPI
+ * document. GET /ring shows `RebalanceSummary` under "rebalance".
  */
 import { t } from "elysia";
 import { Expense } from "../expenses/model.ts";
@@ -21,9 +24,14 @@ export function isRebalancePhase(value: unknown): value is RebalancePhase {
 
 export const RebalancePhaseSchema = t.UnionEnum(REBALANCE_PHASES, {
   description:
-    "copying: ids leaving this node are served here and their writes logged, ids coming here answer 503; fenced: writes to ids leaving answer 503 too; " +
+    "copying: ids leaving this node are served here and their writes logged, ids coming here answer 503; " +
+    "fenced: requests on ids leaving (reads and writes) answer 503 too; " +
     "switched: this node holds the new ring, leftovers not yet deleted; done: finished",
 });
+
+/** The phases the holder moves a node between by hand (POST /rebalance/phase): the fence raised, or lifted before the switch. */
+export const FENCE_PHASES = ["copying", "fenced"] as const satisfies readonly RebalancePhase[];
+export type FencePhase = (typeof FENCE_PHASES)[number];
 
 export const RebalanceHolder = t.Object(
   {
@@ -34,11 +42,55 @@ export const RebalanceHolder = t.Object(
   { description: "the shardctl rebalance process holding the rebalance" },
 );
 
-export const REBALANCE_STEPS = ["plan", "copy", "catch-up", "verify", "fence", "switch", "cleanup", "done"] as const;
+/**
+ * The steps of a rebalance job, in order (src/rebalance/run.ts): a failure names the one it
+ * happened in (RebalanceFailed), the report times each, the progress events name them.
+ */
+export const REBALANCE_STEPS = ["survey", "lease", "plan", "copy", "catch-up", "verify", "fence", "switch", "cleanup", "finish"] as const;
+export type RebalanceStep = (typeof REBALANCE_STEPS)[number];
+
+/** The steps the job's heartbeats tell the nodes about: after the lease, before the finish. */
+type HeartbeatStep = Exclude<RebalanceStep, "survey" | "lease" | "finish">;
+
+/** Where the job stands as the nodes are told (progress.step): a step from the plan to the cleanup, then "done" (its finish). */
+export type ProgressStep = HeartbeatStep | "done";
+
+const heartbeatStep = (step: RebalanceStep): step is HeartbeatStep => step !== "survey" && step !== "lease" && step !== "finish";
+
+export const PROGRESS_STEPS = [...REBALANCE_STEPS.filter(heartbeatStep), "done"] as unknown as readonly [ProgressStep, ...ProgressStep[]];
+
+/** The progress step of a job at `step`: the finish tells "done". */
+export function progressStep(step: Exclude<RebalanceStep, "survey" | "lease">): ProgressStep {
+  return heartbeatStep(step) ? step : "done";
+}
+
+/**
+ * The error kinds (an error body's `error`) a participant refuses a rebalance request with;
+ * the orchestrator tells them apart by these names only.
+ */
+export const REBALANCE_ERRORS = {
+  /** 404, GET /rebalance: the node has taken part in no rebalance. */
+  noRebalance: "no_rebalance",
+  /** 409: the node takes part in no rebalance (or is in neither ring of the one asked for). */
+  notInRebalance: "not_in_rebalance",
+  /** 409: another token is in force (another process holds the rebalance, or took it over). */
+  held: "rebalance_held",
+  /** 409: the node takes part in another rebalance, unfinished. */
+  inProgress: "rebalance_in_progress",
+  /** 409: this rebalance is done on the node. */
+  done: "rebalance_done",
+  /** 409: the request does not fit the node's phase (a switch before the fence, an import after the switch). */
+  wrongPhase: "wrong_phase",
+  /** 409: the node's ring is not the one the rebalance starts from (or its database holds another). */
+  ringMismatch: "ring_mismatch",
+  /** 422: an import of an id that is not coming to the node. */
+  notMovingHere: "not_moving_here",
+} as const;
+export type RebalanceErrorKind = (typeof REBALANCE_ERRORS)[keyof typeof REBALANCE_ERRORS];
 
 /** What the rebalance process says of the whole job, on every node (for GET /ring and the cluster page). */
 export const RebalanceProgress = t.Object({
-  step: t.UnionEnum(REBALANCE_STEPS),
+  step: t.UnionEnum(PROGRESS_STEPS),
   copied: t.Integer({ minimum: 0, description: "records copied to their new owner so far" }),
   toCopy: t.Integer({ minimum: 0, description: "records the plan found to move" }),
   verified: t.Optional(t.Integer({ minimum: 0, description: "moving records compared between old and new owner" })),
@@ -47,7 +99,7 @@ export const RebalanceProgress = t.Object({
   ratePerS: t.Optional(t.Number({ minimum: 0, description: "records copied per second" })),
 });
 
-/** The fence: how long writes to moving records waited. */
+/** The fence: how long requests on moving records waited. */
 export const FenceFigures = t.Object({
   ms: t.Number({ minimum: 0, description: "from the first node fenced to the last node switched" }),
   drained: t.Integer({ minimum: 0, description: "ids written since the comparison, copied and compared again under the fence" }),
@@ -100,7 +152,7 @@ export const HeartbeatRequest = t.Object(
 export const PhaseRequest = t.Object(
   {
     token: Token,
-    phase: t.UnionEnum(["copying", "fenced"]),
+    phase: t.UnionEnum(FENCE_PHASES),
     next: t.Optional(Token),
   },
   {
@@ -173,4 +225,6 @@ export type LeaseRequest = typeof LeaseRequest.static;
 export type PlanAnswer = typeof PlanAnswer.static;
 export type MovingRecord = typeof MovingRecord.static;
 export type RecordsPage = typeof RecordsPage.static;
-export type RebalanceStep = (typeof REBALANCE_STEPS)[number];
+export type ImportAnswer = typeof ImportAnswer.static;
+export type CleanupAnswer = typeof CleanupAnswer.static;
+export type ChangesAnswer = typeof ChangesAnswer.static;

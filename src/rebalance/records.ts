@@ -1,6 +1,6 @@
 /**
  * What an instance needs from its database while a rebalance moves records (see
- * rebalance.ts): the rebalance's record, the change log of writes to moving ids, and
+ * src/instance/rebalance/rebalancing.ts): the rebalance's record, the change log of writes to moving ids, and
  * bulk reads and writes for the copy. src/store/ implements it for MySQL and SQLite.
  *
  * The change log is a queue, not a cursor: a reader takes entries and later drops exactly

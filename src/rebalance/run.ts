@@ -5,32 +5,40 @@
  *   survey     every node up, its ring, the rebalance it takes part in (survey.ts)
  *   lease      this process holds the job on every node (lease.ts); the move starts:
  *              leaving ids stay served by their old owner, their writes logged
+ *   plan       what moves from where to where, from the data (plan.ts)
  *   copy       one comparison pass, old owner -> new owner (sync.ts)
- *   catch-up   the change log replayed
+ *   catch-up   the change log replayed (change-log.ts)
  *   verify     a token rotation (no copy request of before runs after it), then a second
  *              full comparison, outside the fence: missing, extra, different, fixed
- *   fence      writes to leaving ids wait (503); the change log since is replayed and
- *              those ids, and the ones the verification fixed, compared again; anything
- *              still different lifts the fence and fails: no switch
- *   switch     every node takes the new ring, targets first
+ *   fence      requests on leaving ids (reads and writes) wait (503); the change log since
+ *              is replayed and those ids, and the ones the verification fixed, compared
+ *              again (fence.ts); anything still different lifts the fence and fails: no switch
+ *   switch     every node takes the new ring, targets first (switch-order.ts)
  *   cleanup    the moved records deleted from their old owners (unless keepData)
  *   finish     every node: done, lease released
  *
- * Every step can run again: a run killed at any point is resumed by the next one (the
- * phase each node's database holds says where), and a run after the end does nothing.
+ * Every step can run again: a run killed at any point is resumed by the next one, from
+ * where the records each node's database holds say (resume.ts), and a run after the end
+ * does nothing.
  */
 import { Interrupted } from "../errors.ts";
-import { compareIds as byId } from "../expenses/id.ts";
-import { transfers } from "../ring/analysis.ts";
 import type { Ring } from "../ring/ring.ts";
-import type { FenceFigures, PlanAnswer, RebalanceDetail, RebalanceProgress, RebalanceStep } from "./protocol.ts";
-import { RebalanceFailed } from "./errors.ts";
+import { catchUp } from "./change-log.ts";
+import { onNode, RebalanceFailed } from "./errors.ts";
+import { checkLogEmpty, notVerified, replayUnderFence } from "./fence.ts";
 import { Lease } from "./lease.ts";
-import type { AdminOptions, NodeAdmin } from "./node-admin.ts";
-import { surveyCluster, type Survey } from "./survey.ts";
-import { catchUp, compareIds, copyIds, dropLogged, onNode, readWholeLog, syncPass, type Mismatch, type PassCounts, type SyncContext } from "./sync.ts";
+import type { Participant } from "./participant.ts";
+import { planOf } from "./plan.ts";
+import { progressStep, type RebalanceDetail, type RebalanceProgress, type RebalanceStep } from "./protocol.ts";
+import { type ProgressEvent, type RebalanceEvent, type RebalanceReport, type StepTimes, tookOverMessage } from "./report.ts";
+import { type Resume, resumeOf } from "./resume.ts";
+import { nodeRecords, type Survey, type SurveyOptions, surveyCluster } from "./survey.ts";
+import { switchOrder } from "./switch-order.ts";
+import { type SyncContext, syncPass } from "./sync.ts";
 
-export interface RebalanceOptions extends AdminOptions {
+export type { FenceReport, Plan, ProgressEvent, RebalanceEvent, RebalanceReport } from "./report.ts";
+
+export interface RebalanceOptions extends SurveyOptions {
   /** The new ring: a larger epoch than the old one. */
   readonly to: Ring;
   /** The old ring; undefined: the ring the instances hold (or the one their unfinished rebalance left). */
@@ -46,50 +54,8 @@ export interface RebalanceOptions extends AdminOptions {
   /** Ctrl-C: stop at the next safe point, give the lease up, throw Interrupted. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ProgressEvent) => void;
-  /** Lines worth telling a person as they happen (a takeover, a step begun). */
-  readonly onNote?: (line: string) => void;
-}
-
-export interface ProgressEvent {
-  readonly step: RebalanceStep;
-  readonly done: number;
-  readonly total: number;
-}
-
-/** The plan, from the data: records per old owner -> new owner. */
-export interface Plan {
-  readonly pairs: readonly { readonly from: string; readonly to: string; readonly records: number }[];
-  /** Records that move. */
-  readonly moving: number;
-  /** What each node holds: its records, those that stay, those already on their new owner (copies of an earlier run), strays. */
-  readonly nodes: readonly ({ readonly node: string } & Omit<PlanAnswer, "moves">)[];
-}
-
-export interface FenceReport extends FenceFigures {
-  /** Ids compared again under the fence. */
-  readonly compared: number;
-}
-
-export interface RebalanceReport {
-  readonly outcome: "done" | "already-done" | "dry-run";
-  readonly job: string;
-  readonly from: string;
-  readonly to: string;
-  /** What this run found: a new rebalance, an unfinished one it took up, or one already done. */
-  readonly found: Survey["status"];
-  /** Who held the unfinished rebalance before, when this run took it over. */
-  readonly tookOver?: string;
-  readonly plan?: Plan;
-  readonly copy?: PassCounts & { readonly ms: number; readonly perSecond: number };
-  readonly catchUp?: { readonly ids: number; readonly entries: number };
-  readonly verify?: PassCounts & { readonly ms: number };
-  readonly fence?: FenceReport;
-  /** The nodes this run switched to the new ring, in order. */
-  readonly switched: readonly string[];
-  readonly cleanup?: { readonly deleted: number } | { readonly kept: true };
-  /** Milliseconds each step of this run took, in order (survey and lease included). */
-  readonly steps: Readonly<Partial<Record<RebalanceStep | "survey" | "lease", number>>>;
-  readonly elapsedMs: number;
+  /** What is worth telling a person as it happens (a step begun, a takeover). */
+  readonly onEvent?: (event: RebalanceEvent) => void;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -98,20 +64,21 @@ const CLEANUP_BATCH = 5000;
 
 export async function rebalance(options: RebalanceOptions): Promise<RebalanceReport> {
   const started = performance.now();
-  const steps: Partial<Record<RebalanceStep | "survey" | "lease", number>> = {};
+  const clock = new StepClock(options.onEvent);
+  clock.begin("survey");
   const survey = await surveyCluster(options.to, options.from, options);
-  steps.survey = Math.round(performance.now() - started);
+  clock.end();
   const { move } = survey;
-  const base = { job: move.job, from: move.from.label, to: move.to.label, found: survey.status, switched: [], steps };
+  const base = { job: move.job, from: move.from.label, to: move.to.label, found: survey.status, switched: [], steps: clock.times };
   const elapsedMs = () => Math.round(performance.now() - started);
   if (options.dryRun) return { ...base, outcome: "dry-run", plan: await planOf(survey), elapsedMs: elapsedMs() };
   if (survey.status === "done") return { ...base, outcome: "already-done", elapsedMs: elapsedMs() };
 
-  const leasing = performance.now();
-  const { lease, records, tookOver } = await Lease.acquire(move, survey.nodes);
-  steps.lease = Math.round(performance.now() - leasing);
-  if (tookOver) options.onNote?.(tookOver);
-  const job = new Job(survey, lease, records, options, steps);
+  clock.begin("lease");
+  const { lease, records, takeover } = await Lease.acquire(move, survey.nodes);
+  const tookOver = takeover && tookOverMessage(move.job, takeover);
+  if (takeover) options.onEvent?.({ kind: "took-over", message: tookOver!, ...takeover });
+  const job = new Job(survey, lease, records, options, clock);
   try {
     await job.run();
   } catch (e) {
@@ -124,7 +91,38 @@ export async function rebalance(options: RebalanceOptions): Promise<RebalanceRep
   return { ...base, outcome: "done", tookOver, ...job.report, switched: job.switched, elapsedMs: elapsedMs() };
 }
 
-/** One run of a leased rebalance, from wherever the nodes say it stands. */
+/** The steps of a run as they begin (told to `onEvent`) and the time each took: a step ends when the next begins. */
+class StepClock {
+  readonly times: StepTimes = {};
+  #current: RebalanceStep | undefined;
+  #since = 0;
+
+  constructor(private readonly onEvent?: (event: RebalanceEvent) => void) {}
+
+  get current(): RebalanceStep | undefined {
+    return this.#current;
+  }
+
+  begin(step: RebalanceStep): void {
+    this.end();
+    this.#current = step;
+    this.#since = performance.now();
+    this.onEvent?.({ kind: "step", step });
+  }
+
+  /** The step under way has ended. */
+  end(): void {
+    if (this.#current === undefined) return;
+    this.times[this.#current] = Math.round(performance.now() - this.#since);
+    if (this.#current === "finish") this.times.done = this.times.finish;
+    this.#current = undefined;
+  }
+}
+
+/** The steps of a leased job. */
+type JobStep = Exclude<RebalanceStep, "survey" | "lease">;
+
+/** One run of a leased rebalance, from wherever the nodes' records say it stands (resume.ts). */
 class Job {
   readonly report: { -readonly [K in "plan" | "copy" | "catchUp" | "verify" | "fence" | "cleanup"]?: RebalanceReport[K] } = {};
   readonly switched: string[] = [];
@@ -133,10 +131,11 @@ class Job {
   /** The job's stop: Ctrl-C (Interrupted) or a lease taken over (RebalanceFailed), as its reason. */
   readonly #stop = new AbortController();
   readonly #onInterrupt = () =>
-    this.#stop.abort(new Interrupted(`interrupted during ${this.#progress.step}; the rebalance stays where it is: run the same command again to go on`));
-  /** The nodes leased (those where the rebalance is not done yet), by name. */
-  readonly #leased: readonly NodeAdmin[];
-  #stepStarted: number | undefined;
+    this.#stop.abort(new Interrupted(`interrupted during ${this.clock.current}; the rebalance stays where it is: run the same command again to go on`));
+  /** Where the job goes on, from the records the lease answered. */
+  readonly #resume: Resume;
+  /** The nodes leased (those where the rebalance is not done yet). */
+  readonly #leased: readonly Participant[];
   /** Ids the verification wrote, by their old owner: compared again under the fence. */
   readonly #fixed = new Map<string, Set<string>>();
 
@@ -145,10 +144,14 @@ class Job {
     readonly lease: Lease,
     readonly records: ReadonlyMap<string, RebalanceDetail>,
     readonly options: RebalanceOptions,
-    private readonly steps: Partial<Record<RebalanceStep, number>>,
+    private readonly clock: StepClock,
   ) {
     if (options.signal?.aborted) this.#onInterrupt();
     options.signal?.addEventListener("abort", this.#onInterrupt, { once: true });
+    this.#resume = resumeOf(
+      survey.move,
+      survey.nodes.map((n) => nodeRecords(n, records.get(n.admin.name) ?? n.rebalance)),
+    );
     this.#leased = survey.nodes.filter((n) => records.has(n.admin.name)).map((n) => n.admin);
     this.#ctx = {
       move: survey.move,
@@ -165,20 +168,17 @@ class Job {
   }
 
   async run(): Promise<void> {
-    const phases = [...this.records.values()].map((r) => r.phase);
-    // A node already done means every node switched and was cleaned up: only the finish is left.
-    const finishing = this.#leased.length < this.survey.nodes.length;
-    if (!finishing) {
-      const moving = !phases.includes("fenced") && !phases.includes("switched");
-      if (moving) await this.#copyAndVerify();
-      else this.#progress.copied = this.#progress.toCopy = Math.max(0, ...[...this.records.values()].map((r) => r.progress?.toCopy ?? 0));
-      await this.#fenceAndSwitch(phases.includes("fenced"), phases.includes("switched"));
+    const { from, toCopy } = this.#resume;
+    if (from !== "finish") {
+      if (from === "copy") await this.#copyAndVerify();
+      else this.#progress.copied = this.#progress.toCopy = toCopy;
+      await this.#fenceAndSwitch();
       await this.#cleanup();
     }
-    this.#step("done");
+    this.#step("finish");
     this.lease.stopHeartbeat();
     await Promise.all(this.#leased.map((n) => onNode("finish", n, () => n.finish(this.lease.token, { ...this.#progress }, this.report.fence))));
-    this.#step("done");
+    this.clock.end();
   }
 
   close(): void {
@@ -243,46 +243,29 @@ class Job {
   }
 
   /**
-   * The fence, from the first node fenced to the last switched: writes to leaving ids
-   * wait. The change log since the verification is replayed and compared; then every
-   * node switches, targets first. `wasFenced`: a run stopped under the fence, so all is
-   * compared again; `switchedAny`: a run stopped between switches, so only switches remain.
+   * The fence, from the first node fenced to the last switched: requests on leaving ids
+   * (reads and writes) wait. The change log since the verification is replayed and
+   * compared; then every node switches, targets first. Resumed under the fence (from
+   * "fence"), all is compared again first; resumed between switches (from "switch"), only
+   * the switches remain.
    */
-  async #fenceAndSwitch(wasFenced: boolean, switchedAny: boolean): Promise<void> {
+  async #fenceAndSwitch(): Promise<void> {
     const ctx = this.#ctx;
+    const { from, unswitched: names, fencedSince } = this.#resume;
     this.#step("fence");
     await this.lease.rotate("fence");
-    const unswitched = this.#leased.filter((n) => this.records.get(n.name)!.phase !== "switched");
-    // a run stopped under the fence: it has been up since the earliest node was fenced
-    const earliest = [...this.records.values()]
-      .map((r) => r.fencedAt)
-      .filter((t) => t !== null)
-      .sort()[0];
+    const unswitched = names.map((name) => ctx.nodes.get(name)!);
     const started = new Date();
     const clock = performance.now();
     let [drained, compared] = [0, 0];
-    if (switchedAny) {
+    if (from === "switch") {
       // every node was fenced before the first switch: this only confirms it
       await this.lease.phaseAll(unswitched, "fenced");
-      // the first switch came after the log was replayed and dropped: nothing may be left in it
-      for (const n of this.#sources()) {
-        const log = await readWholeLog(ctx, "fence", n);
-        if (log.ids.length > 0) {
-          throw new RebalanceFailed(
-            "fence",
-            `node ${n.name} holds ${log.ids.length} logged write(s) not copied (first: record ${log.ids[0]}), but a node ` +
-              `switched already: copy them by hand from ${n.name}`,
-            {
-              node: n.name,
-              record: log.ids[0],
-            },
-          );
-        }
-      }
+      for (const n of this.#sources()) await checkLogEmpty(ctx, n);
     } else {
       try {
         await this.lease.phaseAll(unswitched, "fenced");
-        if (wasFenced) {
+        if (from === "fence") {
           const again = await syncPass(ctx, "verify", (c) => this.#tell("verify", c.examined, this.#progress.toCopy));
           this.report.verify = { ...again.counts, ms: Math.round(performance.now() - clock) };
           for (const [source, ids] of again.written) this.#fixed.set(source, ids);
@@ -305,8 +288,9 @@ class Job {
       await onNode("switch", node, () => node.switchRing(this.lease.token));
       this.switched.push(node.name);
     }
-    const ms = earliest ? Date.now() - Date.parse(earliest) : performance.now() - clock;
-    this.report.fence = { ms: Math.round(ms), drained, compared, started: earliest ?? started.toISOString(), ended: new Date().toISOString() };
+    // a run stopped under the fence: the fence has been up since the earliest node was fenced
+    const ms = fencedSince ? Date.now() - Date.parse(fencedSince) : performance.now() - clock;
+    this.report.fence = { ms: Math.round(ms), drained, compared, started: fencedSince ?? started.toISOString(), ended: new Date().toISOString() };
     this.#checkpoint();
   }
 
@@ -335,20 +319,17 @@ class Job {
   }
 
   /** The nodes of the old ring: where records leave from, and changes are logged. */
-  #sources(): NodeAdmin[] {
+  #sources(): Participant[] {
     return this.survey.move.from.nodes.map((n) => this.#ctx.nodes.get(n.name)!);
   }
 
-  /** The job is at `step` now: the time since the previous step began goes to that one. */
-  #step(step: RebalanceStep): void {
-    const now = performance.now();
-    if (this.#stepStarted !== undefined) this.steps[this.#progress.step] = Math.round(now - this.#stepStarted);
-    this.#stepStarted = now;
-    this.#progress.step = step;
-    this.options.onNote?.(step);
+  /** The job is at `step` now: the nodes' next heartbeat says so. */
+  #step(step: JobStep): void {
+    this.clock.begin(step);
+    this.#progress.step = progressStep(step);
   }
 
-  #tell(step: RebalanceStep, done: number, total: number): void {
+  #tell(step: JobStep, done: number, total: number): void {
     this.options.onProgress?.({ step, done, total });
   }
 
@@ -357,79 +338,3 @@ class Job {
     if (this.#stop.signal.aborted) throw this.#stop.signal.reason;
   }
 }
-
-/** The plan from every node's data. */
-async function planOf(survey: Survey): Promise<Plan> {
-  const { move } = survey;
-  const [from, to] = [move.from.toJSON(), move.to.toJSON()];
-  const answers = await Promise.all(
-    survey.nodes.map(async (n) => ({
-      node: n.admin.name,
-      ...(await onNode("plan", n.admin, () => n.admin.plan({ ...from, label: move.from.label }, { ...to, label: move.to.label }))),
-    })),
-  );
-  const pairs = answers
-    .flatMap((a) => a.moves.map((m) => ({ from: a.node, to: m.to, records: m.records })))
-    .sort((x, y) => (`${x.from}\0${x.to}` < `${y.from}\0${y.to}` ? -1 : 1));
-  return {
-    pairs,
-    moving: pairs.reduce((s, p) => s + p.records, 0),
-    nodes: answers.map(({ moves: _, ...rest }) => rest),
-  };
-}
-
-/**
- * Under the fence, for one old owner: every logged write copied to the new owner, then
- * those ids and `fixed` compared between the two (a second copy for any that differ);
- * the log entries dropped once all agree.
- */
-async function replayUnderFence(ctx: SyncContext, node: NodeAdmin, fixed: ReadonlySet<string> = new Set()) {
-  const log = await readWholeLog(ctx, "fence", node);
-  if (log.ids.length > 0) await copyIds(ctx, "fence", node, log.ids);
-  const ids = [...new Set([...log.ids, ...fixed])].sort(byId);
-  let mismatches: Mismatch[] = ids.length === 0 ? [] : await compareIds(ctx, "fence", node, ids);
-  if (mismatches.length > 0) {
-    await copyIds(
-      ctx,
-      "fence",
-      node,
-      mismatches.map((m) => m.id),
-    );
-    mismatches = await compareIds(
-      ctx,
-      "fence",
-      node,
-      mismatches.map((m) => m.id),
-    );
-  }
-  if (mismatches.length === 0 && log.seqs.length > 0) await dropLogged(ctx, "fence", node, log.seqs);
-  return { drained: log.ids.length, compared: ids.length, mismatches };
-}
-
-function notVerified(mismatches: readonly Mismatch[]): RebalanceFailed {
-  const shown = mismatches.slice(0, 5).map((m) => `record ${m.id} (${m.source} -> ${m.target}): ${m.problem}`);
-  const more = mismatches.length > shown.length ? `; and ${mismatches.length - shown.length} more` : "";
-  return new RebalanceFailed(
-    "fence",
-    `${mismatches.length} record(s) still differ after copying them again, so no node switched and the fence is lifted: ${shown.join("; ")}${more}`,
-    {
-      node: mismatches[0]!.target,
-      record: mismatches[0]!.id,
-    },
-  );
-}
-
-/**
- * Targets first (their copies are final under the fence), then nodes that give and take,
- * then those that only give: a client sent on by a switched source finds the new owner
- * switched already, or at worst answering 503 for a moment.
- */
-export function switchOrder(from: Ring, to: Ring, nodes: readonly NodeAdmin[]): NodeAdmin[] {
-  const moves = transfers(from.placement, to.placement, []).filter((t) => t.from !== t.to && t.space > 0n);
-  const gives = new Set(moves.map((t) => t.from));
-  const takes = new Set(moves.map((t) => t.to));
-  const rank = (name: string) => (gives.has(name) ? (takes.has(name) ? 1 : 2) : 0);
-  return [...nodes].sort((a, b) => rank(a.name) - rank(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-export type { RebalanceDetail };

@@ -1,7 +1,8 @@
 /**
  * Before a rebalance changes anything: every node of both rings answers, with the ring
  * it holds and the rebalance it takes part in. From that: the old ring (given, or told
- * by the instances), and whether this rebalance is new, unfinished (resume) or done.
+ * by the instances), and whether this rebalance is new, unfinished (resume) or done
+ * (resume.ts).
  * Whatever makes the rebalance impossible before it starts is bad usage (exit 2); a
  * rebalance of other rings in progress is a refusal naming it (exit 1).
  */
@@ -11,13 +12,15 @@ import { RingMove } from "../ring/move.ts";
 import type { Node } from "../ring/node.ts";
 import { ringOfDocument } from "../ring/ring-file.ts";
 import type { Ring } from "../ring/ring.ts";
-import type { RebalanceDetail } from "./protocol.ts";
 import { RebalanceFailed } from "./errors.ts";
-import { AdminAnswerError, NodeAdmin, type AdminOptions } from "./node-admin.ts";
+import { type AdminOptions, NodeAdmin } from "./node-admin.ts";
+import { AdminAnswerError, type Participant } from "./participant.ts";
+import type { RebalanceDetail } from "./protocol.ts";
+import { type NodeRecords, type Resume, resumeOf } from "./resume.ts";
 
 /** One node as the survey found it. */
 export interface NodeState {
-  readonly admin: NodeAdmin;
+  readonly admin: Participant;
   /** The label of the ring it holds. */
   readonly ring: string;
   /** The rebalance it takes part in or took part in last, with its token. */
@@ -29,55 +32,55 @@ export interface Survey {
   /** Every node of both rings, by name. */
   readonly nodes: readonly NodeState[];
   /** new: nothing of it happened yet; unfinished: a run of it stopped (resume); done: it finished, or every node holds the new ring already. */
-  readonly status: "new" | "unfinished" | "done";
+  readonly status: Resume["found"];
 }
 
-const reason = failureReason;
+export interface SurveyOptions extends AdminOptions {
+  /** How the job speaks to a node (default: its admin endpoints over HTTP, NodeAdmin). */
+  readonly participant?: (node: Node) => Participant;
+}
 
 /** GET /ring of `node`, as a UsageError when it cannot be read: the node is down, misnamed, or has no ring. */
-async function ringOf(admin: NodeAdmin, role: string, fix: string) {
-  const node = admin.node;
-  let answer: Awaited<ReturnType<NodeAdmin["ring"]>>;
+async function ringOf(admin: Participant, role: string, fix: string) {
+  let answer: Awaited<ReturnType<Participant["ring"]>>;
   try {
     answer = await admin.ring();
   } catch (e) {
-    throw new UsageError(`node ${node.name} (${node.url}) of ${role} is not up: ${reason(e)}; ${fix}`);
+    throw new UsageError(`node ${admin.name} (${admin.url}) of ${role} is not up: ${failureReason(e)}; ${fix}`);
   }
-  if (answer === undefined) throw new UsageError(`node ${node.name} (${node.url}) of ${role} has no ring: it checks no ownership; ${fix}`);
-  if (answer.servedBy !== node.name) {
-    throw new UsageError(`${node.url} answers as node "${answer.servedBy}", but ${role} names it "${node.name}": fix the ring file or the instance's --name`);
+  if (answer === undefined) throw new UsageError(`node ${admin.name} (${admin.url}) of ${role} has no ring: it checks no ownership; ${fix}`);
+  if (answer.servedBy !== admin.name) {
+    throw new UsageError(`${admin.url} answers as node "${answer.servedBy}", but ${role} names it "${admin.name}": fix the ring file or the instance's --name`);
   }
   return answer.doc;
 }
 
-async function detailOf(admin: NodeAdmin): Promise<RebalanceDetail | undefined> {
+async function detailOf(admin: Participant): Promise<RebalanceDetail | undefined> {
   try {
     return await admin.detail();
   } catch (e) {
     if (e instanceof AdminAnswerError && e.status === 403) {
-      throw new UsageError(
-        `node ${admin.name} refuses admin requests: ${e.message.replace(/^GET \/rebalance: HTTP 403: /, "")} (give the ` +
-          `cluster's token in SHARDCTL_ADMIN_TOKEN)`,
-      );
+      throw new UsageError(`node ${admin.name} refuses admin requests: ${e.answer} (give the cluster's token in SHARDCTL_ADMIN_TOKEN)`);
     }
-    throw new RebalanceFailed("survey", `node ${admin.name} (${admin.node.url}): ${reason(e)}`, { node: admin.name });
+    throw new RebalanceFailed("survey", `node ${admin.name} (${admin.url}): ${failureReason(e)}`, { node: admin.name });
   }
 }
+
+/** Nodes in name order: the order leases are taken in. */
+const byAdminName = (a: NodeState, b: NodeState) => (a.admin.name < b.admin.name ? -1 : a.admin.name > b.admin.name ? 1 : 0);
 
 /**
  * The state of the rebalance from `from` (undefined: the ring the instances hold) to
  * `to`. Throws UsageError (exit 2) when it cannot start, RebalanceFailed (exit 1) when
  * another rebalance is in progress.
  */
-/** Nodes in name order: the order leases are taken in. */
-const byAdminName = (a: NodeState, b: NodeState) => (a.admin.name < b.admin.name ? -1 : a.admin.name > b.admin.name ? 1 : 0);
-
-export async function surveyCluster(to: Ring, from: Ring | undefined, options: AdminOptions): Promise<Survey> {
-  const admins = new Map<string, NodeAdmin>();
+export async function surveyCluster(to: Ring, from: Ring | undefined, options: SurveyOptions): Promise<Survey> {
+  const participant = options.participant ?? ((node) => new NodeAdmin(node, options));
+  const admins = new Map<string, Participant>();
   const adminOf = (node: Node) => {
     let admin = admins.get(node.name);
     if (!admin) {
-      admin = new NodeAdmin(node, options);
+      admin = participant(node);
       admins.set(node.name, admin);
     }
     return admin;
@@ -108,12 +111,12 @@ export async function surveyCluster(to: Ring, from: Ring | undefined, options: A
   const leavingRings = await Promise.all(leaving.map((n) => ringOf(adminOf(n), `the old ring ${from!.label}`, leaveHint())));
   const leavingDetails = await Promise.all(leaving.map((n) => detailOf(adminOf(n))));
 
-  const found = [...to.nodes, ...leaving].map((node, i) => ({
+  const asked = [...to.nodes, ...leaving].map((node, i) => ({
     admin: adminOf(node),
     ring: String((i < to.nodes.length ? newRings[i] : leavingRings[i - to.nodes.length])!.label),
     rebalance: i < to.nodes.length ? newDetails[i] : leavingDetails[i - to.nodes.length],
   }));
-  const nodes = found.sort(byAdminName);
+  const nodes = asked.sort(byAdminName);
 
   for (const n of nodes) {
     const r = n.rebalance;
@@ -135,11 +138,16 @@ export async function surveyCluster(to: Ring, from: Ring | undefined, options: A
       );
     }
   }
-  const ofThisJob = nodes.map((n) => (n.rebalance?.job === move.job ? n.rebalance : undefined));
-  const allNew = nodes.every((n) => n.ring === to.label);
-  const done = allNew && ofThisJob.every((r) => r === undefined || r.phase === "done");
-  const status = done ? "done" : ofThisJob.some((r) => r !== undefined && r.phase !== "done") ? "unfinished" : "new";
-  return { move, nodes, status };
+  const { found } = resumeOf(
+    move,
+    nodes.map((n) => nodeRecords(n)),
+  );
+  return { move, nodes, status: found };
+}
+
+/** A node's stored records, as resumeOf reads them. */
+export function nodeRecords(n: NodeState, rebalance = n.rebalance): NodeRecords {
+  return { name: n.admin.name, ring: n.ring, rebalance };
 }
 
 /** The ring the instances of `to` hold besides `to` (or the old ring of a rebalance to `to` they took part in). */

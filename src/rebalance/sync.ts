@@ -11,22 +11,23 @@
  * each moving id once: at the source only (missing on the target: copy it), at the
  * target only (extra: delete it), at both (compare; copy when they differ).
  *
- * The change log (writes to leaving ids since the move began) is replayed by id: the
- * source's current record goes to the target, or, when the source has none, the target's
- * copy is deleted.
+ * The pieces: the merge cursor (cursor.ts), the batched writes to the targets
+ * (batch-writer.ts), and the change log's replay (change-log.ts), which copies by id
+ * (copyIds) and compares by id (compareRecords) here.
  */
-import { compareIds as byId } from "../expenses/id.ts";
-import { EXPENSE_FIELDS as FIELDS, type Expense } from "../expenses/model.ts";
+import { compareIds } from "../expenses/id.ts";
+import { EXPENSE_FIELDS, type Expense } from "../expenses/model.ts";
 import type { RingMove } from "../ring/move.ts";
-import type { MovingRecord, RecordsPage } from "./protocol.ts";
-import { RebalanceFailed, type RebalanceStepName } from "./errors.ts";
-import type { NodeAdmin } from "./node-admin.ts";
-import { failureReason } from "../client/errors.ts";
+import { BatchWriter } from "./batch-writer.ts";
+import { Cursor, lowest } from "./cursor.ts";
+import { onNode, RebalanceFailed } from "./errors.ts";
+import type { Participant } from "./participant.ts";
+import type { RebalanceStep } from "./protocol.ts";
 
 export interface SyncContext {
   readonly move: RingMove;
   /** The nodes by name. */
-  readonly nodes: ReadonlyMap<string, NodeAdmin>;
+  readonly nodes: ReadonlyMap<string, Participant>;
   /** The token in force now (it rotates between passes). */
   readonly token: () => string;
   /** Records per import request and per page. */
@@ -55,141 +56,7 @@ export type WrittenIds = Map<string, Set<string>>;
 
 /** The names of the fields in which two stored records differ. */
 export function differingFields(a: Expense, b: Expense): string[] {
-  return FIELDS.filter((f) => a[f] !== b[f]);
-}
-
-const why = failureReason;
-
-/** `call` as a RebalanceFailed of `step` naming the node and, when given, the record. */
-export async function onNode<T>(step: RebalanceStepName, node: NodeAdmin, call: () => Promise<T>, record?: string): Promise<T> {
-  try {
-    return await call();
-  } catch (e) {
-    if (e instanceof RebalanceFailed) throw e;
-    const about = record === undefined ? "" : ` (records from ${record})`;
-    throw new RebalanceFailed(step, `node ${node.name} (${node.node.url})${about}: ${why(e)}`, { node: node.name, record });
-  }
-}
-
-/** A node's moving records of one side in id order, the next page asked for while this one is read. */
-class Cursor {
-  #items: MovingRecord[] = [];
-  #at = 0;
-  #next: Promise<RecordsPage> | undefined;
-
-  private constructor(
-    readonly node: NodeAdmin,
-    private readonly side: "out" | "in",
-    private readonly step: RebalanceStepName,
-    private readonly pageSize: number,
-  ) {}
-
-  static async open(node: NodeAdmin, side: "out" | "in", step: RebalanceStepName, pageSize: number): Promise<Cursor> {
-    const c = new Cursor(node, side, step, pageSize);
-    c.#next = c.#fetch(undefined);
-    await c.#load();
-    return c;
-  }
-
-  get head(): MovingRecord | undefined {
-    return this.#items[this.#at];
-  }
-
-  /** Moves past the head; loads the next page when this one is used up. */
-  async advance(): Promise<void> {
-    this.#at++;
-    if (this.#at >= this.#items.length && this.#next) await this.#load();
-  }
-
-  #fetch(after: string | undefined): Promise<RecordsPage> {
-    const p = onNode(this.step, this.node, () => this.node.records(this.side, after, this.pageSize));
-    p.catch(() => {}); // read (and thrown) by #load; never an unhandled rejection meanwhile
-    return p;
-  }
-
-  async #load(): Promise<void> {
-    // a page may hold no match (the scan has a budget): go on until records or the end
-    while (this.#next) {
-      const page = await this.#next;
-      this.#next = page.next === null ? undefined : this.#fetch(page.next);
-      this.#items = page.items;
-      this.#at = 0;
-      if (page.items.length > 0) return;
-    }
-  }
-}
-
-/** The cursor whose head has the smallest id, or undefined when all are done. */
-function lowest(cursors: readonly Cursor[]): Cursor | undefined {
-  let best: Cursor | undefined;
-  for (const c of cursors) if (c.head && (!best || byId(c.head.id, best.head!.id) < 0)) best = c;
-  return best;
-}
-
-/** Puts and deletes for the targets, sent in batches, at most `concurrency` requests at once. */
-class BatchWriter {
-  readonly #pending = new Map<string, { put: Expense[]; delete: string[] }>();
-  readonly #inFlight = new Set<Promise<void>>();
-  #failure: unknown;
-  /** Records written (put or deleted) so far, answered by the targets. */
-  written = 0;
-
-  constructor(
-    private readonly ctx: SyncContext,
-    private readonly step: RebalanceStepName,
-    private readonly onWritten: (n: number) => void = () => {},
-  ) {}
-
-  async put(target: string, record: Expense): Promise<void> {
-    const batch = this.#batch(target);
-    batch.put.push(record);
-    if (batch.put.length + batch.delete.length >= this.ctx.batchSize) await this.#send(target);
-  }
-
-  async delete(target: string, id: string): Promise<void> {
-    const batch = this.#batch(target);
-    batch.delete.push(id);
-    if (batch.put.length + batch.delete.length >= this.ctx.batchSize) await this.#send(target);
-  }
-
-  /** Sends what is pending and waits for every request; throws the first failure. */
-  async flush(): Promise<void> {
-    for (const target of [...this.#pending.keys()]) await this.#send(target);
-    await Promise.all(this.#inFlight);
-    if (this.#failure) throw this.#failure;
-  }
-
-  #batch(target: string) {
-    let batch = this.#pending.get(target);
-    if (!batch) {
-      batch = { put: [], delete: [] };
-      this.#pending.set(target, batch);
-    }
-    return batch;
-  }
-
-  async #send(target: string): Promise<void> {
-    const batch = this.#pending.get(target);
-    this.#pending.delete(target);
-    if (!batch || batch.put.length + batch.delete.length === 0) return;
-    while (this.#inFlight.size >= this.ctx.concurrency) await Promise.race(this.#inFlight);
-    if (this.#failure) throw this.#failure;
-    if (this.ctx.signal?.aborted) throw this.ctx.signal.reason;
-    const node = this.ctx.nodes.get(target)!;
-    const first = batch.put[0]?.id ?? batch.delete[0]!;
-    const request = onNode(this.step, node, () => node.import(this.ctx.token(), batch.put, batch.delete), first).then(
-      () => {
-        const n = batch.put.length + batch.delete.length;
-        this.written += n;
-        this.onWritten(n);
-      },
-      (e: unknown) => {
-        this.#failure ??= e;
-      },
-    );
-    const tracked = request.finally(() => this.#inFlight.delete(tracked));
-    this.#inFlight.add(tracked);
-  }
+  return EXPENSE_FIELDS.filter((f) => a[f] !== b[f]);
 }
 
 /**
@@ -225,7 +92,7 @@ export async function syncPass(
     const out = lowest(outs);
     const into = lowest(ins);
     if (!out && !into) break;
-    const order = !out ? 1 : !into ? -1 : byId(out.head!.id, into.head!.id);
+    const order = !out ? 1 : !into ? -1 : compareIds(out.head!.id, into.head!.id);
     if (order <= 0) {
       const { peer: target, ...record } = out!.head!;
       counts.examined++;
@@ -277,7 +144,7 @@ export async function syncPass(
  * owner, or deletes the new owner's copy when the source has none. Answers how many
  * records were put and deleted.
  */
-export async function copyIds(ctx: SyncContext, step: RebalanceStepName, source: NodeAdmin, ids: readonly string[]): Promise<{ put: number; deleted: number }> {
+export async function copyIds(ctx: SyncContext, step: RebalanceStep, source: Participant, ids: readonly string[]): Promise<{ put: number; deleted: number }> {
   const writer = new BatchWriter(ctx, step);
   let [put, deleted] = [0, 0];
   for (let i = 0; i < ids.length; i += ctx.batchSize) {
@@ -308,8 +175,8 @@ export interface Mismatch {
   readonly problem: string;
 }
 
-/** Compares `ids` (leaving `source`) between the source and their new owners. */
-export async function compareIds(ctx: SyncContext, step: RebalanceStepName, source: NodeAdmin, ids: readonly string[]): Promise<Mismatch[]> {
+/** Compares the records of `ids` (leaving `source`) between the source and their new owners. */
+export async function compareRecords(ctx: SyncContext, step: RebalanceStep, source: Participant, ids: readonly string[]): Promise<Mismatch[]> {
   const byTarget = new Map<string, string[]>();
   for (const id of ids) {
     const target = ctx.move.to.ownerOf(id).name;
@@ -340,60 +207,5 @@ export async function compareIds(ctx: SyncContext, step: RebalanceStepName, sour
       }
     }
   }
-  return mismatches.sort((x, y) => byId(x.id, y.id));
+  return mismatches.sort((x, y) => compareIds(x.id, y.id));
 }
-
-/** Change log entries of `node`: all of them from `afterSeq` on (under the fence: nothing adds to them). */
-export async function readWholeLog(ctx: SyncContext, step: RebalanceStepName, node: NodeAdmin): Promise<{ seqs: number[]; ids: string[] }> {
-  const seqs: number[] = [];
-  const ids = new Set<string>();
-  let after: number | undefined;
-  for (;;) {
-    const entries = await onNode(step, node, () => node.changes(ctx.token(), 10_000, after));
-    for (const e of entries) {
-      seqs.push(e.seq);
-      ids.add(e.id);
-    }
-    if (entries.length < 10_000) break;
-    after = entries.at(-1)!.seq;
-  }
-  return { seqs, ids: [...ids].sort(byId) };
-}
-
-/**
- * Catch-up outside the fence: replays `node`'s change log (oldest entries first, each
- * batch dropped once copied) until a read finds fewer than a batch or `rounds` passed.
- * Writes go on meanwhile; whatever they log waits for the next catch-up or the fence.
- */
-export async function catchUp(ctx: SyncContext, node: NodeAdmin, rounds = 20): Promise<{ ids: number; entries: number; copied: Set<string> }> {
-  let [ids, entries] = [0, 0];
-  const copied = new Set<string>();
-  for (let round = 0; round < rounds; round++) {
-    const taken = await onNode("catch-up", node, () => node.changes(ctx.token(), ctx.batchSize * 5));
-    if (taken.length === 0) break;
-    const unique = [...new Set(taken.map((e) => e.id))].sort(byId);
-    await copyIds(ctx, "catch-up", node, unique);
-    await dropLogged(
-      ctx,
-      "catch-up",
-      node,
-      taken.map((e) => e.seq),
-    );
-    for (const id of unique) copied.add(id);
-    ids += unique.length;
-    entries += taken.length;
-    if (taken.length < ctx.batchSize * 5) break;
-    if (ctx.signal?.aborted) throw ctx.signal.reason;
-  }
-  return { ids, entries, copied };
-}
-
-/** Log entries dropped, at most DROP_BATCH a request (an admin request takes at most 100,000). */
-export async function dropLogged(ctx: SyncContext, step: RebalanceStepName, node: NodeAdmin, seqs: readonly number[]): Promise<void> {
-  for (let i = 0; i < seqs.length; i += DROP_BATCH) {
-    const part = seqs.slice(i, i + DROP_BATCH);
-    await onNode(step, node, () => node.dropChanges(ctx.token(), part));
-  }
-}
-
-const DROP_BATCH = 10_000;

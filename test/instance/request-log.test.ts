@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { createApp, createHandler } from "../../src/instance/app.ts";
-import { Rebalancing } from "../../src/instance/rebalance.ts";
+import { Rebalancing } from "../../src/instance/rebalance/rebalancing.ts";
 import { isoTime } from "../../src/http/request-log.ts";
 import { RingGuard } from "../../src/instance/ring-guard.ts";
 import { KNOWN_ROUTES, routeOf } from "../../src/instance/routes.ts";

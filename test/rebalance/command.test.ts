@@ -267,8 +267,8 @@ describe("shardctl rebalance stopped on the way (the library, on SQLite instance
         from: c.old,
         to: c.next,
         retries: 0,
-        onNote: (step) => {
-          if (step === "done") stopping = c.stopNode("c");
+        onEvent: (event) => {
+          if (event.kind === "step" && event.step === "finish") stopping = c.stopNode("c");
         },
       }).catch((e: unknown) => e);
       await stopping;

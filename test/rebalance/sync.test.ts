@@ -4,8 +4,9 @@
  * each, DropRequest), however long the log grew under load.
  */
 import { describe, expect, test } from "bun:test";
-import type { NodeAdmin } from "../../src/rebalance/node-admin.ts";
-import { dropLogged, type SyncContext } from "../../src/rebalance/sync.ts";
+import { dropLogged } from "../../src/rebalance/change-log.ts";
+import type { Participant } from "../../src/rebalance/participant.ts";
+import type { SyncContext } from "../../src/rebalance/sync.ts";
 import { DropRequest } from "../../src/rebalance/protocol.ts";
 
 describe("dropLogged", () => {
@@ -13,9 +14,9 @@ describe("dropLogged", () => {
     const asked: { token: string; seqs: number[] }[] = [];
     const node = {
       name: "a",
-      node: { name: "a", url: "http://127.0.0.1:1", weight: 1 },
+      url: "http://127.0.0.1:1",
       dropChanges: async (token: string, seqs: readonly number[]) => void asked.push({ token, seqs: [...seqs] }),
-    } as unknown as NodeAdmin;
+    } as unknown as Participant;
     const ctx = { token: () => "t1" } as unknown as SyncContext;
     const seqs = Array.from({ length: 250_001 }, (_, i) => i + 1);
     await dropLogged(ctx, "fence", node, seqs);

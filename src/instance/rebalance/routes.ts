@@ -1,14 +1,14 @@
 /**
  * The admin endpoints a `shardctl rebalance` process drives an instance with (see
- * rebalance.ts for what each does). All are admin requests (admin.ts): a bearer token,
+ * rebalancing.ts for what each does). All are admin requests (../admin.ts): a bearer token,
  * or loopback when the instance has none. Their bodies may be large (thousands of
  * records), so they get their own limit, granted only after the admin check.
  */
 import { Elysia, t } from "elysia";
-import { ErrorBody, NoQuery } from "../expenses/model.ts";
-import { authorizeAdmin, type AdminPolicy } from "./admin.ts";
-import { MAX_BODY_BYTES } from "../http/body.ts";
-import { pathOf } from "../http/errors.ts";
+import { ErrorBody, NoQuery } from "../../expenses/model.ts";
+import { authorizeAdmin, type AdminPolicy } from "../admin.ts";
+import { MAX_BODY_BYTES } from "../../http/body.ts";
+import { pathOf } from "../../http/errors.ts";
 import {
   ChangesAnswer,
   ChangesRequest,
@@ -27,10 +27,10 @@ import {
   RebalanceDetail,
   RebalanceSummary,
   RecordsQuery,
-} from "../rebalance/protocol.ts";
-import type { Rebalancing } from "./rebalance.ts";
-import { RingBody } from "../http/ring-body.ts";
-import { ringDocument } from "../ring/ring-file.ts";
+} from "../../rebalance/protocol.ts";
+import type { Rebalancing } from "./rebalancing.ts";
+import { RingBody } from "../../http/ring-body.ts";
+import { ringDocument } from "../../ring/ring-file.ts";
 
 /** The largest body of a rebalance request (a batch of records to import). */
 export const MAX_REBALANCE_BODY_BYTES = 64 << 20;
@@ -115,7 +115,10 @@ export function rebalanceFeature(rebalancing: Rebalancing, policy: AdminPolicy) 
         body: PhaseRequest,
         query: NoQuery,
         response: { 200: RebalanceSummary, ...errors },
-        detail: { summary: `${admin}Raise the fence (writes to leaving ids answer 503) or lift it before the switch; waits for requests in flight`, tags },
+        detail: {
+          summary: `${admin}Raise the fence (requests on leaving ids, reads and writes, answer 503) or lift it before the switch; waits for requests in flight`,
+          tags,
+        },
       },
     )
     .post(
