@@ -4,8 +4,8 @@
  */
 import { REBALANCE_STEPS, type RebalanceStep } from "../rebalance/protocol.ts";
 import type { Plan, RebalanceReport, Stopped } from "../rebalance/report.ts";
-import { numeric, renderTable } from "./table.ts";
-import { count, plural } from "./words.ts";
+import { numeric, renderTable, terminalWidth } from "./table.ts";
+import { count, plural, wrap } from "./words.ts";
 
 const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 
@@ -44,7 +44,11 @@ function progressOf({ during, progress: p }: Stopped): string {
  * included; no cleanup with `keepData`), where the cluster stands, and `resume`, the command
  * that goes on.
  */
-function renderStopped(report: RebalanceReport, stopped: Stopped, { resume, keepData }: { resume?: string; keepData?: boolean }): string[] {
+function renderStopped(
+  report: RebalanceReport,
+  stopped: Stopped,
+  { resume, keepData, maxWidth = terminalWidth() }: { resume?: string; keepData?: boolean; maxWidth?: number },
+): string[] {
   const steps = REBALANCE_STEPS.filter((s): s is Exclude<RebalanceStep, "survey" | "lease"> => s !== "survey" && s !== "lease");
   const from = Math.max(0, steps.indexOf(stopped.during as (typeof steps)[number]));
   const left = steps.slice(from).filter((s) => !(s === "cleanup" && keepData));
@@ -57,7 +61,7 @@ function renderStopped(report: RebalanceReport, stopped: Stopped, { resume, keep
     `stopped   during ${stopped.during} (Ctrl-C) after ${seconds(report.elapsedMs)}${far ? `: ${far}` : ""}`,
     `left      ${left.join(", ")}`,
     "",
-    `The rebalance stays where it is. ${stands}`,
+    ...wrap(`The rebalance stays where it is. ${stands}`, maxWidth),
     ...(resume ? ["To go on, run the same command again:", `  ${resume}`] : ["To go on, run the same command again."]),
   ];
 }
