@@ -32,7 +32,7 @@ export function renderStatus(status: ClusterStatus, { maxWidth }: { maxWidth?: n
     optional("version", 1),
     optional("db", 2),
     optional(numeric("ms"), 0),
-    ...(rebalancing ? [shrinkable("rebalance", 3)] : []),
+    ...(rebalancing ? [shrinkable("rebalance", "end", 3)] : []),
   ];
   const rows = status.nodes.map((n) => [
     n.name,

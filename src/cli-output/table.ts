@@ -42,9 +42,10 @@ export interface Column {
   readonly align?: "left" | "right";
   /**
    * How the column gives way when the table is too wide; absent: never. `end`: cut at its
-   * end (messages, whose start says enough); `hide`: left out whole (a detail).
+   * end (messages, whose start says enough); `middle`: cut in the middle (text whose both
+   * ends count); `hide`: left out whole (a detail).
    */
-  readonly shrink?: "end" | "hide";
+  readonly shrink?: "end" | "middle" | "hide";
   /** Columns that may give way do so in rank order, lowest first. Default: hidden ones (0) before cut ones (1). */
   readonly rank?: number;
 }
@@ -54,9 +55,9 @@ export function numeric(title: string): Column {
   return { title, align: "right" };
 }
 
-/** A column of messages that may be cut at its end to fit the width. */
-export function shrinkable(title: string, rank = 1): Column {
-  return { title, shrink: "end", rank };
+/** A column of messages that may be cut to fit the width (at its end, or in the middle). */
+export function shrinkable(title: string, where: "end" | "middle" = "end", rank = 1): Column {
+  return { title, shrink: where, rank };
 }
 
 /** A column left out when the table would not fit otherwise (`--wide` shows it). */
@@ -89,7 +90,8 @@ function layout(columns: readonly (string | Column)[], cells: readonly (readonly
       for (const i of mine) {
         const w = widths[i];
         const floor = Math.max(Bun.stringWidth(cols[i]!.title), MIN_SHRUNK);
-        if (cols[i]!.shrink === "end" && w !== undefined && w > floor && (widest < 0 || w > widths[widest]!)) widest = i;
+        const cuts = cols[i]!.shrink === "end" || cols[i]!.shrink === "middle";
+        if (cuts && w !== undefined && w > floor && (widest < 0 || w > widths[widest]!)) widest = i;
       }
       if (widest < 0) break;
       widths[widest]!--;
@@ -111,7 +113,7 @@ export function renderTable(
       .flatMap((c, i) => {
         const width = widths[i];
         if (width === undefined) return [];
-        const cell = cut(cells[i] ?? "", width);
+        const cell = cut(cells[i] ?? "", width, c.shrink === "middle");
         const gap = " ".repeat(width - Bun.stringWidth(cell));
         return [c.align === "right" ? gap + cell : cell + gap];
       })
@@ -146,13 +148,19 @@ export function renderTableOrBlocks(
     .join("\n\n");
 }
 
-/** `text` cut to `width` terminal columns with "…" where it was cut. */
-function cut(text: string, width: number): string {
+/** `text` cut to `width` terminal columns with "…" where it was cut: at its end, or in the middle. */
+function cut(text: string, width: number, middle = false): string {
   if (Bun.stringWidth(text) <= width) return text;
-  let out = "";
-  for (const ch of text) {
-    if (Bun.stringWidth(out + ch) > width - 1) break;
-    out += ch;
-  }
-  return `${out}…`;
+  const head = (chars: string[], room: number) => {
+    let out = "";
+    for (const ch of chars) {
+      if (Bun.stringWidth(out + ch) > room) break;
+      out += ch;
+    }
+    return out;
+  };
+  const chars = [...text];
+  if (!middle) return `${head(chars, width - 1)}…`;
+  const tail = head(chars.toReversed(), Math.floor((width - 1) / 2));
+  return `${head(chars, width - 1 - Bun.stringWidth(tail))}…${[...tail].toReversed().join("")}`;
 }

@@ -50,6 +50,8 @@ describe("renderTable", () => {
     );
     // by display width: a CJK character is not split
     expect(renderTable([shrinkable("name")], [["東京東京東京東京"]], [], { maxWidth: 10 }).split("\n")[2]).toBe("東京東京…");
+    // text whose both ends count may be cut in the middle
+    expect(renderTable([shrinkable("text", "middle")], [["abcdefghijklmnopqrstuvwxyz"]], [], { maxWidth: 11 }).split("\n")[2]).toBe("abcde…vwxyz");
   });
 
   test("names, addresses and hashes never give way: a table of those alone is as wide as it must be", () => {
@@ -61,7 +63,7 @@ describe("renderTable", () => {
   });
 
   test("the least useful columns give way first, in rank order: optional ones are left out, then messages cut", () => {
-    const columns = ["node", optional("url", 0), optional(numeric("ms"), 1), shrinkable("problem", 2)];
+    const columns = ["node", optional("url", 0), optional(numeric("ms"), 1), shrinkable("problem", "end", 2)];
     const rows = [["a", "http://127.0.0.1:5001", "12", "refused: connection refused"]];
     const at = (maxWidth: number) => renderTable(columns, rows, [], { maxWidth }).split("\n");
     // all of it: 4 + 2 + 21 + 2 + 2 + 2 + 27 = 60
