@@ -169,18 +169,12 @@ describe("the cluster page", () => {
     "a node down shows as down, and a rebalance's progress is drawn",
     async () => {
       // one real node, one that is down, and one that answers as a node in a rebalance
-      const rebalancing = Bun.serve({
-        port: 0,
-        hostname: "127.0.0.1",
-        fetch(request) {
-          const path = new URL(request.url).pathname;
-          const headers = { "x-shard-node": "r" };
-          if (path === "/status")
-            return Response.json({ node: "r", ready: true, version: "0.1.0", database: "mysql", records: 42, ring: null, uptime_s: 1 }, { headers });
-          const rebalance = { job: "0:aaaa -> 1:bbbb", from: "0:aaaa", to: "1:bbbb", phase: "copying", progress: { step: "copy", copied: 120, toCopy: 300 } };
-          if (path === "/ring") return Response.json({ epoch: 0, fingerprint: "x", vnodes: 160, nodes: [], label: "x", rebalance }, { headers });
-          return new Response("no", { status: 404, headers });
-        },
+      const rebalancing = inRebalance("r", {
+        job: "0:aaaa -> 1:bbbb",
+        from: "0:aaaa",
+        to: "1:bbbb",
+        phase: "copying",
+        progress: { step: "copy", copied: 120, toCopy: 300 },
       });
       const downPort = await freePort();
       const a = cluster.ring.node("a")!;
