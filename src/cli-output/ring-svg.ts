@@ -171,7 +171,8 @@ function idChips(ids: readonly { t: number; text: string; color: string }[], tak
     const [lx, ly] = at(t, INNER - 5);
     out.push(
       `<line class="leader" x1="${f2(lx)}" y1="${f2(ly)}" x2="${f2(free.centre[0])}" y2="${f2(free.centre[1])}" stroke="${color}" stroke-width="1.2"/>`,
-      `<rect class="id-chip" x="${f2(free.box.x1)}" y="${f2(free.box.y1)}" width="${f2(w)}" height="${h}" rx="4" fill="white" stroke="${color}" stroke-width="1.5"/>`,
+      `<rect class="id-chip" x="${f2(free.box.x1)}" y="${f2(free.box.y1)}" width="${f2(w)}" height="${h}" rx="4" ` +
+        `fill="white" stroke="${color}" stroke-width="1.5"/>`,
       `<text class="id-label" x="${f2(free.centre[0])}" y="${f2(free.centre[1])}" text-anchor="middle" dominant-baseline="central" ` +
         `font-size="${LABEL_PX}" fill="#222">${escapeXml(text)}</text>`,
     );
@@ -232,7 +233,8 @@ export function renderRingSvg(ring: HashRing<RingMember & { url?: string }>, ids
     if (ring.nodes.length === 1) drawing.push(`<circle cx="0" cy="0" r="${SHARE_R}" stroke="${color.get(n.name)}"/>`);
     else if (share > 0)
       drawing.push(
-        `<path d="${arcPath(from, from + share, SHARE_R)}" stroke="${color.get(n.name)}"><title>${escapeXml(`${n.name}: ${percentOf(shares.get(n.name)!, 2)} of the circle`)}</title></path>`,
+        `<path d="${arcPath(from, from + share, SHARE_R)}" stroke="${color.get(n.name)}">` +
+          `<title>${escapeXml(`${n.name}: ${percentOf(shares.get(n.name)!, 2)} of the circle`)}</title></path>`,
       );
     from += share;
   }
@@ -296,7 +298,8 @@ export function renderRingSvg(ring: HashRing<RingMember & { url?: string }>, ids
   const height = Math.ceil(Math.max(oy + maxY + 20, legend.bottom + 20));
 
   return `${[
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="${LABEL_PX}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+      `font-family="sans-serif" font-size="${LABEL_PX}">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="20" y="32" font-size="18" font-weight="bold">${escapeXml(title)}</text>`,
     `<text x="20" y="54" font-size="${SMALL_PX + 1}" fill="#555">${escapeXml(subtitle)}</text>`,
@@ -349,7 +352,8 @@ function renderLegend(
       `<rect x="${cx}" y="${y - 11}" width="14" height="14" rx="2" fill="${color.get(n.name)}"/>`,
       `<text x="${cx + 22}" y="${y}" font-size="${NAME_PX}">${escapeXml(n.name)}</text>`,
       `<text class="share" x="${f2(shareX)}" y="${y}" font-size="${NAME_PX}" text-anchor="end" font-weight="bold">${share}</text>`,
-      `<rect class="bar" x="${f2(barX)}" y="${y - 10}" width="${f2(Math.max(1, (bar * fraction(n.name)) / largest))}" height="11" fill="${color.get(n.name)}"/>`,
+      `<rect class="bar" x="${f2(barX)}" y="${y - 10}" width="${f2(Math.max(1, (bar * fraction(n.name)) / largest))}" height="11" ` +
+        `fill="${color.get(n.name)}"/>`,
       `</g>`,
     );
     right = Math.max(right, barX + bar);

@@ -25,7 +25,8 @@ export function renderViaRouter(report: ViaRouterReport): string {
   );
   const failed = report.rows.filter((r) => !r.ok);
   parts.push(
-    `${plural(report.rows.length, "id")} through ${report.router}: ${count(report.rows.length - failed.length)} answered by their owner, ${count(failed.length)} failed` +
+    `${plural(report.rows.length, "id")} through ${report.router}: ` +
+      `${count(report.rows.length - failed.length)} answered by their owner, ${count(failed.length)} failed` +
       `${failed.length > 0 ? ` (ids ${listIds(failed.map((r) => r.id))})` : ""}; the merged listing has ${plural(report.listed, "record")}; ` +
       `in ${(report.elapsedMs / 1000).toFixed(2)} s`,
   );
