@@ -1,8 +1,18 @@
 /**
- * What every listener of the binary shares: the address it binds (checked, and written as
- * a client writes it), and requests made routable whatever their Host.
+ * What every listener of the binary shares: the socket options of its Bun.serve, the
+ * address it binds (checked, and written as a client writes it), and requests made
+ * routable whatever their Host.
  */
 import { isIPv4, isIPv6 } from "node:net";
+
+/**
+ * Spread into every Bun.serve of the binary. `development: false`: never Bun's error page
+ * (HTML with source lines) to a client. `reusePort: false`: Bun 1.4.5 sets SO_REUSEPORT
+ * whenever development is off, so a second server on a port that another one holds would
+ * start too and the kernel would split the connections between them; without it the
+ * second bind fails with EADDRINUSE ("the address is in use", exit 1).
+ */
+export const LISTENER = { development: false, reusePort: false } as const;
 
 const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 const HOST_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`);

@@ -2,7 +2,7 @@
  * One expense instance on a socket: open the store, bind, serve the app; `stop()`
  * lets requests in flight finish, then closes the store (and its pool).
  */
-import { hostPort, routable } from "../http/listen.ts";
+import { hostPort, LISTENER, routable } from "../http/listen.ts";
 import { openStore } from "../store/open.ts";
 import { parseStoreUrl } from "../store/url.ts";
 import { ringLabel, type Ring } from "../ring/ring.ts";
@@ -104,6 +104,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   // The peer address of a request routed under another Request object (see routable).
   const peers = new WeakMap<Request, string | undefined>();
   const server: Bun.Server<undefined> = Bun.serve({
+    ...LISTENER,
     port,
     hostname: host,
     // The app's own limit (MAX_BODY_BYTES, body.ts) answers every oversized body with a JSON
@@ -111,9 +112,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     // body, so it never buffers more than the limit. Bun's own check would answer first, with
     // a bare 413, for anything above this backstop: keep it out of the way.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    // Never Bun's development error page (HTML with source lines) to a client: an error that
-    // escapes the app is logged and answered with the JSON error body.
-    development: false,
+    // An error that escapes the app is logged and answered with the JSON error body.
     error: (e) => {
       console.error(`[${nodeName}] unhandled error:`, e);
       // the last-resort 500 carries the ring in force, as every answer does

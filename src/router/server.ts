@@ -9,7 +9,7 @@ import { HttpMetrics, ringMetric } from "../http/metrics.ts";
 import { jsonLine, stdoutLog, textLine, type LineFormat, type LogFormat, type RequestLog } from "../http/request-log.ts";
 import { UNMATCHED } from "../http/routes.ts";
 import { routeOf } from "../instance/routes.ts";
-import { hostPort, routable } from "../http/listen.ts";
+import { hostPort, LISTENER, routable } from "../http/listen.ts";
 import type { Ring } from "../ring/ring.ts";
 import { createRouterApp, defaultDeadlineMs } from "./app.ts";
 import { FollowedRing } from "./followed-ring.ts";
@@ -95,9 +95,9 @@ export function startRouter({
   });
 
   server = Bun.serve({
+    ...LISTENER,
     port,
     hostname: host,
-    development: false,
     // The app answers an oversized body with the same JSON 413 as an instance (body.ts).
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // A connection waits for its answer until the request's deadline, which answers a 504 first:
