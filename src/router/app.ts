@@ -17,7 +17,6 @@ import type { Node } from "../ring/node.ts";
 import { rejectRepeatedQuery } from "../http/query.ts";
 import { MAX_BODY_BYTES, parseJsonText, readBodyText } from "../http/body.ts";
 import { answerError } from "../http/errors.ts";
-import { INSTANCE_ROUTES } from "../instance/routes.ts";
 import { HttpMetrics, metricsFeature } from "../http/metrics.ts";
 import { apiDocs, openapiPage } from "../http/openapi-page.ts";
 
@@ -28,6 +27,7 @@ import type { FollowedRing } from "./followed-ring.ts";
 import { headersToClient, headersToInstance, requestIdOf } from "./headers.ts";
 import { mergedPage, InvalidListing, type NodePage } from "./listing.ts";
 import { readiness } from "./readiness.ts";
+import { ROUTER_ROUTES } from "./routes.ts";
 import { deadlineReason, leftOf, type Deadline, type Upstream, type UpstreamAnswer, type UpstreamMethod } from "./upstream.ts";
 
 /** No stored record is larger than the largest body an instance accepts, plus its status fields. */
@@ -208,8 +208,7 @@ export function createRouterApp({
         set.status = error.status;
         return error.body;
       }
-      // the 405s answer by the instance's table: the routes a router forwards are an instance's
-      return answerError("router", code, error, request, set, INSTANCE_ROUTES);
+      return answerError("router", code, error, request, set, ROUTER_ROUTES);
     })
     .use(
       apiDocs(

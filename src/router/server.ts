@@ -7,12 +7,11 @@ import { accounted } from "../http/accounting.ts";
 import { INTERNAL } from "../http/errors.ts";
 import { HttpMetrics, ringMetric } from "../http/metrics.ts";
 import { jsonLine, stdoutLog, textLine, type LineFormat, type LogFormat, type RequestLog } from "../http/request-log.ts";
-import { UNMATCHED } from "../http/routes.ts";
-import { routeOf } from "../instance/routes.ts";
 import { hostPort, LISTENER, routable } from "../http/listen.ts";
 import type { Ring } from "../ring/ring.ts";
 import { createRouterApp, defaultDeadlineMs } from "./app.ts";
 import { FollowedRing } from "./followed-ring.ts";
+import { ROUTER_ROUTES } from "./routes.ts";
 import { Upstream, type UpstreamOptions } from "./upstream.ts";
 
 export const DEFAULT_ROUTER_PORT = 5000;
@@ -56,13 +55,6 @@ const routerTextLine: LineFormat = (e) => {
   return `${textLine(e)}${node ? ` -> ${node}` : ""} req=${e.response?.headers.get("x-request-id") ?? "-"}`;
 };
 
-/** The routes a router serves: the instance's API, health, ring, metrics and docs (no admin routes). */
-const ROUTER_ROUTES = new Set(["/v1/expenses", "/v1/expenses/:id", "/healthz", "/readyz", "/ring", "/metrics", "/openapi", "/openapi/", "/openapi/json"]);
-const routerRoute = (path: string) => {
-  const template = routeOf(path)?.template;
-  return template !== undefined && ROUTER_ROUTES.has(template) ? template : UNMATCHED;
-};
-
 export function startRouter({
   port,
   host = "127.0.0.1",
@@ -90,7 +82,7 @@ export function startRouter({
   const handle = accounted(app.fetch, {
     node: "router",
     metrics,
-    routeOf: routerRoute,
+    routeOf: ROUTER_ROUTES.templateOf,
     log: out.log && { format: logFormat === "json" ? jsonLine : routerTextLine, write: out.log },
   });
 
