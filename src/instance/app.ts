@@ -12,6 +12,7 @@ import { answerError } from "../http/errors.ts";
 import { healthFeature } from "./health.ts";
 import { accounted } from "../http/accounting.ts";
 import { HttpMetrics } from "../http/metrics.ts";
+import { checkHost } from "../http/listen.ts";
 import { rejectRepeatedQuery } from "../http/query.ts";
 import { instanceMetrics } from "./metrics.ts";
 import { apiDocs, openapiPage } from "../http/openapi-page.ts";
@@ -53,11 +54,12 @@ export function createApp({
   const limitOf = bodyLimit(admin);
   return (
     new Elysia({ name: "shardctl-instance", seed: name, normalize: false })
-      .onRequest(({ set }) => {
+      .onRequest(({ set, request }) => {
         set.headers["x-shard-node"] = name;
         // The ring now; a request on an id is labelled again with the ring it ran under (RingGuard.serve).
         const ring = guard.ring;
         if (ring) set.headers[RING_HEADER] = ring.label;
+        checkHost(request);
       })
       .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
       // only `request` taken from the context: Elysia then prepares no more of it (headers, cookies) per request

@@ -2,7 +2,7 @@
  * One expense instance on a socket: open the store, bind, serve the app; `stop()`
  * lets requests in flight finish, then closes the store (and its pool).
  */
-import { hostPort, LISTENER, routable } from "../http/listen.ts";
+import { dated, hostPort, LISTENER, routable } from "../http/listen.ts";
 import { openStore } from "../store/open.ts";
 import { parseStoreUrl } from "../store/url.ts";
 import { ringLabel, type Ring } from "../ring/ring.ts";
@@ -122,7 +122,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
       if (!handle) return starting(nodeName);
       const routed = routable(request);
       if (routed !== request) peers.set(routed, bun.requestIP(request)?.address);
-      return handle(routed);
+      return request.method === "HEAD" ? dated(handle(routed)) : handle(routed);
     },
   });
   const realPort = server.port!;

@@ -14,6 +14,7 @@ import { NoQuery } from "../expenses/model.ts";
 import { expenseChanges, newExpense, pageRequest } from "../expenses/service.ts";
 import { RING_HEADER, type Ring } from "../ring/ring.ts";
 import type { Node } from "../ring/node.ts";
+import { checkHost } from "../http/listen.ts";
 import { rejectRepeatedQuery } from "../http/query.ts";
 import { MAX_BODY_BYTES, parseJsonText, readBodyText } from "../http/body.ts";
 import { answerError } from "../http/errors.ts";
@@ -194,6 +195,7 @@ export function createRouterApp({
   }
 
   return new Elysia({ name: "shardctl-router", normalize: false })
+    .onRequest(({ request }) => checkHost(request))
     .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
     .onParse({ as: "global" }, async ({ request }) => {
       const text = await readBodyText(request);

@@ -7,7 +7,7 @@ import { accounted } from "../http/accounting.ts";
 import { INTERNAL } from "../http/errors.ts";
 import { HttpMetrics, ringMetric } from "../http/metrics.ts";
 import { jsonLine, stdoutLog, textLine, type LineFormat, type LogFormat, type RequestLog } from "../http/request-log.ts";
-import { hostPort, LISTENER, routable } from "../http/listen.ts";
+import { dated, hostPort, LISTENER, routable } from "../http/listen.ts";
 import type { Ring } from "../ring/ring.ts";
 import { createRouterApp, defaultDeadlineMs } from "./app.ts";
 import { FollowedRing } from "./followed-ring.ts";
@@ -99,7 +99,7 @@ export function startRouter({
     fetch: (request, bun) => {
       const routed = routable(request);
       if (routed !== request) peers.set(routed, bun.requestIP(request)?.address);
-      return handle(routed);
+      return request.method === "HEAD" ? dated(handle(routed)) : handle(routed);
     },
   });
 
