@@ -5,7 +5,9 @@
  * (retries + 1) x timeout. So when a node has failed without a break for `openAfterMs`
  * (and at least `minFailures` times), the circuit opens: requests waiting to retry and
  * new ones fail at once without being sent, and the attempts still in flight are
- * abandoned. After `probeAfterMs` one request goes through as a probe; an answer
+ * abandoned. Every `probeAfterMs` while it is open, the circuit asks the node whether it
+ * is ready again (`probe`: the client asks its GET /readyz) and closes once it is; without
+ * a `probe`, one request goes through as the probe after `probeAfterMs`, and its answer
  * closes the circuit again.
  *
  * What counts as a failure: a refused or broken connection, a timeout, and a 5xx without
@@ -20,15 +22,20 @@ export interface CircuitOptions {
   readonly openAfterMs?: number;
   /** ...and at least this many failures. Default 3. */
   readonly minFailures?: number;
-  /** Once open, let one request through as a probe after this long. Default 30000 ms. */
+  /** Once open, let one request through as a probe after this long. Default 3000 ms: a node back a moment later is used again. */
   readonly probeAfterMs?: number;
   /** The clock, in ms (tests). Default performance.now. */
   readonly now?: () => number;
+  /**
+   * Asked every probeAfterMs while the circuit is open: resolves true when the node can take
+   * requests again (then the circuit closes). Without it, one request is let through as the probe.
+   */
+  readonly probe?: () => Promise<boolean>;
 }
 
 export const DEFAULT_OPEN_AFTER_MS = 4000;
 export const DEFAULT_MIN_FAILURES = 3;
-export const DEFAULT_PROBE_AFTER_MS = 30_000;
+export const DEFAULT_PROBE_AFTER_MS = 3000;
 
 /** What made a circuit open: the last failure, or a failed pre-flight check. */
 export interface CircuitCause {
@@ -59,6 +66,9 @@ export class Circuit {
   readonly #minFailures: number;
   readonly #probeAfterMs: number;
   readonly #now: () => number;
+  readonly #probe: (() => Promise<boolean>) | undefined;
+  /** The next probe while open (with `probe`). */
+  #probeTimer: ReturnType<typeof setTimeout> | undefined;
   #state: "closed" | "open" | "probing" = "closed";
   #failures = 0;
   /** When the first attempt of the current run of failures was sent. */
@@ -76,6 +86,7 @@ export class Circuit {
     this.#minFailures = options.minFailures ?? DEFAULT_MIN_FAILURES;
     this.#probeAfterMs = options.probeAfterMs ?? DEFAULT_PROBE_AFTER_MS;
     this.#now = options.now ?? (() => performance.now());
+    this.#probe = options.probe;
   }
 
   /** Aborts (with the ShardRequestError to report) when the circuit opens. */
@@ -94,7 +105,7 @@ export class Circuit {
    */
   admit(attemptsMade = 0): void {
     if (this.#state === "closed") return;
-    if (this.#state === "open" && this.#now() - this.#openedAt >= this.#probeAfterMs) {
+    if (this.#state === "open" && !this.#probe && this.#now() - this.#openedAt >= this.#probeAfterMs) {
       this.#state = "probing";
       this.#abort = new AbortController();
       return;
@@ -109,6 +120,9 @@ export class Circuit {
     this.#state = "closed";
     this.#failures = 0;
     this.#failingSince = undefined;
+    clearTimeout(this.#probeTimer);
+    // the requests from now on get a signal that has not aborted
+    if (this.#abort.signal.aborted) this.#abort = new AbortController();
   }
 
   /** An attempt sent at `sentAt` failed. */
@@ -154,6 +168,21 @@ export class Circuit {
     this.#openedAt = this.#now();
     this.#cause = cause;
     this.#abort.abort(this.#error("no answer, gave up: node down", 1));
+    if (this.#probe) this.#probeLater();
+  }
+
+  /** In probeAfterMs, asks `probe` whether the node is ready: closes the circuit if so, else asks again later. */
+  #probeLater(): void {
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = setTimeout(async () => {
+      if (this.#state !== "open") return;
+      const ready = await this.#probe!().catch(() => false);
+      if (this.#state !== "open") return;
+      if (ready) this.answered();
+      else this.#probeLater();
+    }, this.#probeAfterMs);
+    // a run that is over does not wait for the next probe
+    this.#probeTimer.unref?.();
   }
 
   #error(what: string, attempts: number, unsent = false): ShardRequestError {

@@ -55,6 +55,8 @@ export interface ShardResponse {
   /** The X-Shard-Ring header: the ring the instance answered under, or null (an instance without a ring). */
   readonly ring: string | null;
   readonly attempts: number;
+  /** The answer's Retry-After, in milliseconds, when it has one. */
+  readonly retryAfterMs?: number;
 }
 
 export interface ShardRequest {
@@ -127,6 +129,7 @@ export async function callShard(node: Target, request: ShardRequest, options: Ca
           servedBy: res.headers.get("x-shard-node"),
           ring: res.headers.get(RING_HEADER),
           attempts: attempt,
+          ...(retryAfter !== undefined && { retryAfterMs: retryAfter }),
         };
       }
       waitMs = retryAfter === undefined ? undefined : Math.min(retryAfter, maxRetryAfterMs);

@@ -118,4 +118,50 @@ describe("Circuit", () => {
     expect(circuit.snapshot()).toMatchObject({ state: "closed", failures: 0 });
     expect(admitError(circuit)).toBeUndefined();
   });
+
+  test("with a probe: while open, readiness is asked every probeAfterMs, no request goes through meanwhile, and ready closes it", async () => {
+    const asked: number[] = [];
+    let ready = false;
+    const circuit = new Circuit(node, {
+      probeAfterMs: 30,
+      probe: async () => {
+        asked.push(performance.now());
+        return ready;
+      },
+    });
+    const openedAt = performance.now();
+    circuit.trip(refused);
+    const abortedBefore = circuit.signal;
+    await Bun.sleep(100);
+    // asked a few times, each after the delay; every request meanwhile refused unsent (none is the probe)
+    expect(asked.length).toBeGreaterThanOrEqual(2);
+    expect(asked[0]! - openedAt).toBeGreaterThanOrEqual(25);
+    for (let i = 0; i < 5; i++) expect(admitError(circuit)?.unsent).toBe(true);
+    expect(circuit.snapshot().state).toBe("open");
+    ready = true;
+    await Bun.sleep(80);
+    expect(circuit.snapshot()).toMatchObject({ state: "closed", failures: 0 });
+    expect(admitError(circuit)).toBeUndefined();
+    // the requests from now on are not aborted by the opening that is over
+    expect([abortedBefore.aborted, circuit.signal.aborted]).toEqual([true, false]);
+    const count = asked.length;
+    await Bun.sleep(80);
+    expect(asked.length).toBe(count); // closed: no more probes
+  });
+
+  test("with a probe that fails (throws), the circuit stays open and asks again", async () => {
+    let calls = 0;
+    const circuit = new Circuit(node, {
+      probeAfterMs: 20,
+      probe: async () => {
+        calls++;
+        throw new Error("no answer");
+      },
+    });
+    circuit.trip(refused);
+    await Bun.sleep(100);
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(circuit.snapshot().state).toBe("open");
+    circuit.answered(); // stops the probes
+  });
 });
