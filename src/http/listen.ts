@@ -82,3 +82,22 @@ export async function dated(answer: Response | Promise<Response>): Promise<Respo
   if (!response.headers.has("date")) response.headers.set("date", new Date().toUTCString());
   return response;
 }
+
+/** The methods whose request changes something: they wait to see the connection settle (whenSettled). */
+export const isWrite = (method: string): boolean => method === "POST" || method === "PUT" || method === "DELETE";
+
+/**
+ * Bun 1.4.5 closes a connection without answering when it reads the next request on it (a
+ * pipelined one, or a chunked body's trailer, which it takes for one) while the answer of
+ * the request in hand is still pending: that answer is lost, though the request was done.
+ * So a write that is about to wait for I/O (a database, a node) first waits one turn of the
+ * event loop, in which Bun reads what else the client sent at once; if that closed the
+ * connection, `run` is not called and nothing is done (the 499 reaches nobody). What can
+ * still be lost: a request whose connection closes later, while it runs (see
+ * test/http/pipelining.test.ts).
+ */
+export async function whenSettled(request: Request, run: () => Promise<Response>): Promise<Response> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (request.signal.aborted) return new Response(null, { status: 499 });
+  return run();
+}

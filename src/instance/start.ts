@@ -2,7 +2,7 @@
  * One expense instance on a socket: open the store, bind, serve the app; `stop()`
  * lets requests in flight finish, then closes the store (and its pool).
  */
-import { dated, hostPort, LISTENER, routable } from "../http/listen.ts";
+import { dated, hostPort, isWrite, LISTENER, routable, whenSettled } from "../http/listen.ts";
 import { openStore } from "../store/open.ts";
 import { parseStoreUrl } from "../store/url.ts";
 import { ringLabel, type Ring } from "../ring/ring.ts";
@@ -97,7 +97,8 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   if (given && (name !== undefined || port !== 0)) checkMember(given, name ?? hostPort(host, port));
   // Bind first so that port 0 resolves before the default name and database are chosen;
   // until the store is open and the app exists, every request gets a JSON 503 "starting".
-  let handle: ((request: Request) => Response | Promise<Response>) | undefined;
+  let handle: ((request: Request) => Promise<Response>) | undefined;
+  let settleWrites = false;
   let nodeName = name ?? "";
   // Set once the store is open (still unset in the error hook below while it opens).
   let guard: RingGuard;
@@ -122,6 +123,10 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
       if (!handle) return starting(nodeName);
       const routed = routable(request);
       if (routed !== request) peers.set(routed, bun.requestIP(request)?.address);
+      // A write on MySQL waits for the database: it runs only once the client's connection is
+      // known to stay (whenSettled). SQLite answers within the turn, and Bun answers pipelined
+      // requests in order then: no wait, which would itself make Bun close the connection.
+      if (settleWrites && isWrite(request.method)) return whenSettled(request, () => handle!(routed));
       return request.method === "HEAD" ? dated(handle(routed)) : handle(routed);
     },
   });
@@ -164,6 +169,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     ...(log === false ? { note: () => {} } : {}),
   });
   handle = handler.handle;
+  settleWrites = store.dialect === "mysql";
 
   let stopping: Promise<void> | undefined;
   return {

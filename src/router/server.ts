@@ -7,7 +7,7 @@ import { accounted } from "../http/accounting.ts";
 import { INTERNAL } from "../http/errors.ts";
 import { HttpMetrics, ringMetric } from "../http/metrics.ts";
 import { jsonLine, stdoutLog, textLine, type LineFormat, type LogFormat, type RequestLog } from "../http/request-log.ts";
-import { dated, hostPort, LISTENER, routable } from "../http/listen.ts";
+import { dated, hostPort, isWrite, LISTENER, routable, whenSettled } from "../http/listen.ts";
 import type { Ring } from "../ring/ring.ts";
 import { createRouterApp, defaultDeadlineMs } from "./app.ts";
 import { FollowedRing } from "./followed-ring.ts";
@@ -99,6 +99,8 @@ export function startRouter({
     fetch: (request, bun) => {
       const routed = routable(request);
       if (routed !== request) peers.set(routed, bun.requestIP(request)?.address);
+      // a write is sent on to its node only once the client's connection is known to stay (whenSettled)
+      if (isWrite(request.method)) return whenSettled(request, () => handle(routed));
       return request.method === "HEAD" ? dated(handle(routed)) : handle(routed);
     },
   });
