@@ -120,7 +120,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
       return internalErrorResponse(nodeName, guard?.ring?.label);
     },
     fetch: (request, bun) => {
-      if (!handle) return starting(nodeName);
+      if (!handle) return request.method === "HEAD" ? dated(starting(nodeName)) : starting(nodeName);
       const routed = routable(request);
       if (routed !== request) peers.set(routed, bun.requestIP(request)?.address);
       // A write on MySQL waits for the database: it runs only once the client's connection is
