@@ -9,23 +9,13 @@ import { createRouterApp, FollowedRing, Upstream, type Router } from "../../src/
 import { ROUTER_ROUTES } from "../../src/router/routes.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { parseNodeList } from "../../src/ring/node.ts";
+import { expectTableOfApp } from "../support/routes.ts";
 import { routerFor, stubNode, type StubNode } from "./support.ts";
 
 test("every route of the router's app has its template and methods in router/routes.ts, and nothing else is there", () => {
   const ring = new Ring(parseNodeList("a=127.0.0.1:1"), { vnodes: 8 });
   const app = createRouterApp({ ring: new FollowedRing(ring, 1000, () => {}), upstream: new Upstream({ timeoutMs: 1000 }) });
-  const served = new Map<string, Set<string>>();
-  for (const r of app.routes.filter((r) => r.method !== "ALL")) {
-    const methods = served.get(r.path) ?? new Set<string>();
-    methods.add(r.method);
-    if (r.method === "GET") methods.add("HEAD");
-    served.set(r.path, methods);
-  }
-  for (const [path, methods] of served) {
-    const known = ROUTER_ROUTES.routeOf(path.replace(/:id/, "12"));
-    expect({ path, template: known?.template, methods: [...(known?.methods ?? [])].sort() }).toEqual({ path, template: path, methods: [...methods].sort() });
-  }
-  expect(ROUTER_ROUTES.routes.map((r) => r.template).sort()).toEqual([...served.keys()].sort());
+  expect(expectTableOfApp(app, ROUTER_ROUTES)).toBe(9);
 });
 
 describe("answers for routes the router has not", () => {
