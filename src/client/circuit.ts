@@ -5,10 +5,12 @@
  * (retries + 1) x timeout. So when a node has failed without a break for `openAfterMs`
  * (and at least `minFailures` times), the circuit opens: requests waiting to retry and
  * new ones fail at once without being sent, and the attempts still in flight are
- * abandoned. Every `probeAfterMs` while it is open, the circuit asks the node whether it
- * is ready again (`probe`: the client asks its GET /readyz) and closes once it is; without
- * a `probe`, one request goes through as the probe after `probeAfterMs`, and its answer
- * closes the circuit again.
+ * abandoned. A request that comes `probeAfterMs` or more after the circuit opened (or
+ * last asked) makes it ask the node whether it is ready again (`probe`: the client asks
+ * its GET /readyz), and it closes once the node is; that request still fails unsent. So a
+ * circuit asks only while requests come, and no timer outlives a run. Without a `probe`,
+ * one request goes through as the probe after `probeAfterMs`, and its answer closes the
+ * circuit again.
  *
  * What counts as a failure: a refused or broken connection, a timeout, and a 5xx without
  * Retry-After. A 5xx with Retry-After is a node that is alive and says when to come back;
@@ -27,8 +29,9 @@ export interface CircuitOptions {
   /** The clock, in ms (tests). Default performance.now. */
   readonly now?: () => number;
   /**
-   * Asked every probeAfterMs while the circuit is open: resolves true when the node can take
-   * requests again (then the circuit closes). Without it, one request is let through as the probe.
+   * Asked while the circuit is open, at most once every probeAfterMs and only when a request
+   * comes: resolves true when the node can take requests again (then the circuit closes).
+   * Without it, one request is let through as the probe.
    */
   readonly probe?: () => Promise<boolean>;
 }
@@ -67,8 +70,10 @@ export class Circuit {
   readonly #probeAfterMs: number;
   readonly #now: () => number;
   readonly #probe: (() => Promise<boolean>) | undefined;
-  /** The next probe while open (with `probe`). */
-  #probeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the circuit opened or `probe` was last asked (with `probe`). */
+  #askedAt = 0;
+  /** A `probe` is out. */
+  #asking = false;
   #state: "closed" | "open" | "probing" = "closed";
   #failures = 0;
   /** When the first attempt of the current run of failures was sent. */
@@ -105,7 +110,9 @@ export class Circuit {
    */
   admit(attemptsMade = 0): void {
     if (this.#state === "closed") return;
-    if (this.#state === "open" && !this.#probe && this.#now() - this.#openedAt >= this.#probeAfterMs) {
+    if (this.#state === "open" && this.#probe) {
+      if (!this.#asking && this.#now() - this.#askedAt >= this.#probeAfterMs) this.#ask();
+    } else if (this.#state === "open" && this.#now() - this.#openedAt >= this.#probeAfterMs) {
       this.#state = "probing";
       this.#abort = new AbortController();
       return;
@@ -120,7 +127,6 @@ export class Circuit {
     this.#state = "closed";
     this.#failures = 0;
     this.#failingSince = undefined;
-    clearTimeout(this.#probeTimer);
     // the requests from now on get a signal that has not aborted
     if (this.#abort.signal.aborted) this.#abort = new AbortController();
   }
@@ -168,21 +174,19 @@ export class Circuit {
     this.#openedAt = this.#now();
     this.#cause = cause;
     this.#abort.abort(this.#error("no answer, gave up: node down", 1));
-    if (this.#probe) this.#probeLater();
+    this.#askedAt = this.#openedAt;
   }
 
-  /** In probeAfterMs, asks `probe` whether the node is ready: closes the circuit if so, else asks again later. */
-  #probeLater(): void {
-    clearTimeout(this.#probeTimer);
-    this.#probeTimer = setTimeout(async () => {
-      if (this.#state !== "open") return;
-      const ready = await this.#probe!().catch(() => false);
-      if (this.#state !== "open") return;
-      if (ready) this.answered();
-      else this.#probeLater();
-    }, this.#probeAfterMs);
-    // a run that is over does not wait for the next probe
-    this.#probeTimer.unref?.();
+  /** Asks `probe` whether the node is ready, in the background: closes the circuit if so. */
+  #ask(): void {
+    this.#asking = true;
+    this.#askedAt = this.#now();
+    void this.#probe!()
+      .catch(() => false)
+      .then((ready) => {
+        this.#asking = false;
+        if (ready && this.#state === "open") this.answered();
+      });
   }
 
   #error(what: string, attempts: number, unsent = false): ShardRequestError {

@@ -119,49 +119,59 @@ describe("Circuit", () => {
     expect(admitError(circuit)).toBeUndefined();
   });
 
-  test("with a probe: while open, readiness is asked every probeAfterMs, no request goes through meanwhile, and ready closes it", async () => {
-    const asked: number[] = [];
+  test("with a probe: a request probeAfterMs after the opening makes it ask the node's readiness; ready closes it, for the requests after", async () => {
+    let t = 0;
+    let asked = 0;
     let ready = false;
     const circuit = new Circuit(node, {
-      probeAfterMs: 30,
+      probeAfterMs: 3000,
+      now: () => t,
       probe: async () => {
-        asked.push(performance.now());
+        asked++;
         return ready;
       },
     });
-    const openedAt = performance.now();
     circuit.trip(refused);
-    const abortedBefore = circuit.signal;
-    await Bun.sleep(100);
-    // asked a few times, each after the delay; every request meanwhile refused unsent (none is the probe)
-    expect(asked.length).toBeGreaterThanOrEqual(2);
-    expect(asked[0]! - openedAt).toBeGreaterThanOrEqual(25);
-    for (let i = 0; i < 5; i++) expect(admitError(circuit)?.unsent).toBe(true);
-    expect(circuit.snapshot().state).toBe("open");
+    const aborted = circuit.signal;
+    t = 2999;
+    expect(admitError(circuit)?.unsent).toBe(true);
+    expect(asked).toBe(0); // not yet: no probe before probeAfterMs
+    t = 3000;
+    expect(admitError(circuit)?.unsent).toBe(true); // this request asks, and still fails unsent
+    expect(admitError(circuit)?.unsent).toBe(true); // one ask at a time
+    await Bun.sleep(0);
+    expect([asked, circuit.snapshot().state]).toEqual([1, "open"]);
+    t = 4000;
+    expect(admitError(circuit)?.unsent).toBe(true); // asked 1 s ago: not again yet
+    await Bun.sleep(0);
+    expect(asked).toBe(1);
     ready = true;
-    await Bun.sleep(80);
-    expect(circuit.snapshot()).toMatchObject({ state: "closed", failures: 0 });
+    t = 6000;
+    expect(admitError(circuit)?.unsent).toBe(true);
+    await Bun.sleep(0);
+    expect([asked, circuit.snapshot().state, circuit.snapshot().failures]).toEqual([2, "closed", 0]);
     expect(admitError(circuit)).toBeUndefined();
     // the requests from now on are not aborted by the opening that is over
-    expect([abortedBefore.aborted, circuit.signal.aborted]).toEqual([true, false]);
-    const count = asked.length;
-    await Bun.sleep(80);
-    expect(asked.length).toBe(count); // closed: no more probes
+    expect([aborted.aborted, circuit.signal.aborted]).toEqual([true, false]);
   });
 
-  test("with a probe that fails (throws), the circuit stays open and asks again", async () => {
+  test("with a probe that fails (throws), the circuit stays open and asks again at the next request after probeAfterMs", async () => {
+    let t = 0;
     let calls = 0;
     const circuit = new Circuit(node, {
-      probeAfterMs: 20,
+      probeAfterMs: 1000,
+      now: () => t,
       probe: async () => {
         calls++;
         throw new Error("no answer");
       },
     });
     circuit.trip(refused);
-    await Bun.sleep(100);
-    expect(calls).toBeGreaterThanOrEqual(2);
-    expect(circuit.snapshot().state).toBe("open");
-    circuit.answered(); // stops the probes
+    for (const ms of [1000, 1500, 2000, 3000]) {
+      t = ms;
+      admitError(circuit);
+      await Bun.sleep(0);
+    }
+    expect([calls, circuit.snapshot().state]).toEqual([3, "open"]);
   });
 });
