@@ -3,7 +3,7 @@ import { errorMessage } from "../errors.ts";
 import { NoQuery } from "../expenses/model.ts";
 import type { ExpenseStore } from "../store/types.ts";
 
-/** /healthz: the process answers. /readyz: it can also reach its database right now (503 otherwise). */
+/** /healthz: the process answers. /readyz: it can also read every table it uses right now (503 otherwise). */
 export function healthFeature(store: ExpenseStore, node: string) {
   return new Elysia({ name: "health", seed: node })
     .get("/healthz", () => ({ status: "ok" as const, node }), {
@@ -34,10 +34,10 @@ export function healthFeature(store: ExpenseStore, node: string) {
             ready: t.Literal(false),
             node: t.String(),
             database: t.UnionEnum(["mysql", "sqlite"]),
-            message: t.String({ description: "why the database cannot serve: unreachable, locked, full, cannot write" }),
+            message: t.String({ description: "why the database cannot serve: unreachable, locked, full, cannot write, a table missing" }),
           }),
         },
-        detail: { summary: "Readiness: 200 when the database answers (and can write), 503 when it does not", tags: ["health"] },
+        detail: { summary: "Readiness: 200 when every table of the database can be read (and it can write), 503 naming why not", tags: ["health"] },
       },
     );
 }

@@ -3,6 +3,7 @@
  * the ring gives it. Nodes are asked at once, each with a short timeout and no retry,
  * so a probe answers within about two seconds whatever the nodes do.
  */
+import { t } from "elysia";
 import type { RingAnswer } from "../client/ring-adoption.ts";
 import type { Node } from "../ring/node.ts";
 import { RING_HEADER } from "../ring/ring.ts";
@@ -10,20 +11,21 @@ import type { Upstream } from "./upstream.ts";
 
 const PROBE_TIMEOUT_MS = 2000;
 
-export interface NodeReadiness {
-  readonly name: string;
-  readonly url: string;
-  readonly ready: boolean;
-  /** Why not, when not. */
-  readonly message?: string;
-}
+const NodeReadiness = t.Object({
+  name: t.String(),
+  url: t.String(),
+  ready: t.Boolean(),
+  message: t.Optional(t.String({ description: "why not, when not" })),
+});
+export type NodeReadiness = typeof NodeReadiness.static;
 
-export interface ReadinessReport {
-  readonly ready: boolean;
-  /** The nodes that are not ready, and why; absent when all are. */
-  readonly message?: string;
-  readonly nodes: readonly NodeReadiness[];
-}
+/** The router's /readyz answer (200 or 503). */
+export const ReadinessAnswer = t.Object({
+  ready: t.Boolean({ description: "every node answered its /readyz with 200 under its name" }),
+  message: t.Optional(t.String({ description: "the nodes that are not ready, and why; absent when all are" })),
+  nodes: t.Array(NodeReadiness),
+});
+export type ReadinessReport = typeof ReadinessAnswer.static;
 
 /** Told of each node's answer (its status and X-Shard-Ring), so that a newer ring can be adopted from a probe too. */
 export type ProbeAnswered = (node: Node, answer: RingAnswer) => Promise<unknown>;
