@@ -5,8 +5,12 @@
  * (retries + 1) x timeout. So when a node has failed without a break for `openAfterMs`
  * (and at least `minFailures` times), the circuit opens: requests waiting to retry and
  * new ones fail at once without being sent, and the attempts still in flight are
- * abandoned. After `probeAfterMs` one request goes through as a probe; an answer
- * closes the circuit again.
+ * abandoned. A request that comes `probeAfterMs` or more after the circuit opened (or
+ * last asked) makes it ask the node whether it is ready again (`probe`: the client asks
+ * its GET /readyz), and it closes once the node is; that request still fails unsent. So a
+ * circuit asks only while requests come, and no timer outlives a run. Without a `probe`,
+ * one request goes through as the probe after `probeAfterMs`, and its answer closes the
+ * circuit again.
  *
  * What counts as a failure: a refused or broken connection, a timeout, and a 5xx without
  * Retry-After. A 5xx with Retry-After is a node that is alive and says when to come back;
@@ -20,15 +24,21 @@ export interface CircuitOptions {
   readonly openAfterMs?: number;
   /** ...and at least this many failures. Default 3. */
   readonly minFailures?: number;
-  /** Once open, let one request through as a probe after this long. Default 30000 ms. */
+  /** Once open, let one request through as a probe after this long. Default 3000 ms: a node back a moment later is used again. */
   readonly probeAfterMs?: number;
   /** The clock, in ms (tests). Default performance.now. */
   readonly now?: () => number;
+  /**
+   * Asked while the circuit is open, at most once every probeAfterMs and only when a request
+   * comes: resolves true when the node can take requests again (then the circuit closes).
+   * Without it, one request is let through as the probe.
+   */
+  readonly probe?: () => Promise<boolean>;
 }
 
 export const DEFAULT_OPEN_AFTER_MS = 4000;
 export const DEFAULT_MIN_FAILURES = 3;
-export const DEFAULT_PROBE_AFTER_MS = 30_000;
+export const DEFAULT_PROBE_AFTER_MS = 3000;
 
 /** What made a circuit open: the last failure, or a failed pre-flight check. */
 export interface CircuitCause {
@@ -61,6 +71,11 @@ export class Circuit {
   readonly #minFailures: number;
   readonly #probeAfterMs: number;
   readonly #now: () => number;
+  readonly #probe: (() => Promise<boolean>) | undefined;
+  /** When the circuit opened or `probe` was last asked (with `probe`). */
+  #askedAt = 0;
+  /** A `probe` is out. */
+  #asking = false;
   #state: "closed" | "open" | "probing" = "closed";
   #failures = 0;
   /** When the first attempt of the current run of failures was sent. */
@@ -78,6 +93,7 @@ export class Circuit {
     this.#minFailures = options.minFailures ?? DEFAULT_MIN_FAILURES;
     this.#probeAfterMs = options.probeAfterMs ?? DEFAULT_PROBE_AFTER_MS;
     this.#now = options.now ?? (() => performance.now());
+    this.#probe = options.probe;
   }
 
   /** Aborts (with the ShardRequestError to report) when the circuit opens. */
@@ -96,7 +112,9 @@ export class Circuit {
    */
   admit(attemptsMade = 0): void {
     if (this.#state === "closed") return;
-    if (this.#state === "open" && this.#now() - this.#openedAt >= this.#probeAfterMs) {
+    if (this.#state === "open" && this.#probe) {
+      if (!this.#asking && this.#now() - this.#askedAt >= this.#probeAfterMs) this.#ask();
+    } else if (this.#state === "open" && this.#now() - this.#openedAt >= this.#probeAfterMs) {
       this.#state = "probing";
       this.#abort = new AbortController();
       return;
@@ -111,6 +129,8 @@ export class Circuit {
     this.#state = "closed";
     this.#failures = 0;
     this.#failingSince = undefined;
+    // the requests from now on get a signal that has not aborted
+    if (this.#abort.signal.aborted) this.#abort = new AbortController();
   }
 
   /** An attempt sent at `sentAt` failed. */
@@ -156,6 +176,19 @@ export class Circuit {
     this.#openedAt = this.#now();
     this.#cause = cause;
     this.#abort.abort(this.#error("gave up", 1));
+    this.#askedAt = this.#openedAt;
+  }
+
+  /** Asks `probe` whether the node is ready, in the background: closes the circuit if so. */
+  #ask(): void {
+    this.#asking = true;
+    this.#askedAt = this.#now();
+    void this.#probe!()
+      .catch(() => false)
+      .then((ready) => {
+        this.#asking = false;
+        if (ready && this.#state === "open") this.answered();
+      });
   }
 
   /** `not sent: node down: connection refused (...), found by the pre-flight check`. */

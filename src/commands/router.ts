@@ -48,7 +48,7 @@ export default defineCommand({
 
     // Names decide placement: under names the instances do not go by, the router would answer every request
     // 502 wrong_node. Checked as client run does; a node that does not answer yet is /readyz's to report.
-    const checked = await preflight(new ShardedExpenseClient({ ring, circuit: false, retries: 0 }));
+    const checked = await preflight(new ShardedExpenseClient({ ring, circuit: false, retries: 0 }), { graceMs: 0 });
     if (checked.misnamed.length > 0) throw new JobFailed(describeMisnamed(checked, "the router does not start"));
 
     let router: Router;

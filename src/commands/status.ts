@@ -11,7 +11,7 @@ import { clusterStatus, type ClusterStatus } from "../client/status.ts";
 import { errorMessage, JobFailed, UsageError } from "../errors.ts";
 import { ringInForce } from "./_ring.ts";
 import type { Ring } from "../ring/ring.ts";
-import { hostPort, hostProblem } from "../http/listen.ts";
+import { hostPort, hostProblem, LISTENER } from "../http/listen.ts";
 import { jsonArg, ringArgs, wideArg } from "./_args.ts";
 import { intOption, parseIds } from "./_parse.ts";
 
@@ -83,9 +83,9 @@ async function serveWeb(ring: Ring, host: string, port: number, intervalMs: numb
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
+      ...LISTENER,
       hostname: host,
       port,
-      development: false,
       async fetch(request) {
         const path = new URL(request.url).pathname;
         if (request.method !== "GET" && request.method !== "HEAD") return new Response("only GET\n", { status: 405, headers: { allow: "GET, HEAD" } });

@@ -6,18 +6,7 @@
  * `backticks` in descriptions show as code. No script or style from anywhere else, so
  * it works offline; the JSON document is linked for tools that want it.
  */
-import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
-import { VERSION } from "../version.ts";
-
-/**
- * The OpenAPI document at /openapi/json (an instance's, the router's), from the routes'
- * schemas. The plugin's own page loads its viewer from a CDN: `provider: null`, and
- * openapiPage() serves ours.
- */
-export function apiDocs(title: string, description: string) {
-  return openapi({ path: "/openapi", provider: null, documentation: { info: { title, version: VERSION, description } } });
-}
 
 const SPEC_PATH = "/openapi/json";
 
@@ -206,7 +195,7 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-/** GET /openapi and /openapi/: the page above (the JSON document is served by @elysiajs/openapi). */
+/** GET /openapi and /openapi/: the page above (the JSON document is served by openapi-document.ts). */
 export function openapiPage() {
   const page = () => new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
   return new Elysia({ name: "openapi-page" }).get("/openapi", page, { detail: { hide: true } }).get("/openapi/", page, { detail: { hide: true } });

@@ -11,7 +11,7 @@ export function databaseProblem(e: unknown): string {
   return e instanceof StoreUnavailable ? e.message : `database: ${errorMessage(e)}`;
 }
 
-/** /healthz: the process answers. /readyz: it can also reach its database right now (503 otherwise). */
+/** /healthz: the process answers. /readyz: it can also read every table it uses right now (503 otherwise). */
 export function healthFeature(store: ExpenseStore, node: string) {
   return new Elysia({ name: "health", seed: node })
     .get("/healthz", () => ({ status: "ok" as const, node }), {
@@ -42,10 +42,10 @@ export function healthFeature(store: ExpenseStore, node: string) {
             ready: t.Literal(false),
             node: t.String(),
             database: t.UnionEnum(["mysql", "sqlite"]),
-            message: t.String({ description: "why the database cannot serve: unreachable, locked, full, cannot write" }),
+            message: t.String({ description: "why the database cannot serve: unreachable, locked, full, cannot write, a table missing" }),
           }),
         },
-        detail: { summary: "Readiness: 200 when the database answers (and can write), 503 when it does not", tags: ["health"] },
+        detail: { summary: "Readiness: 200 when every table of the database can be read (and it can write), 503 naming why not", tags: ["health"] },
       },
     );
 }

@@ -13,7 +13,7 @@ import type { RingGuard } from "./ring-guard.ts";
 
 export const StatusBody = t.Object({
   node: t.String(),
-  ready: t.Boolean({ description: "the database answers now (as /readyz)" }),
+  ready: t.Boolean({ description: "every table of the database can be read now (as /readyz)" }),
   message: t.Optional(t.String({ description: "why the instance is not ready" })),
   version: t.String({ description: "shardctl's version", examples: [VERSION] }),
   database: t.UnionEnum(["mysql", "sqlite"]),

@@ -7,6 +7,7 @@
  * database does not serve); one that answers under another name says so, and the report
  * gives the --nodes value that names every address as its instance does.
  */
+import { t } from "elysia";
 import type { RingAnswer } from "../client/ring-adoption.ts";
 import { formatNodeList, type Node } from "../ring/node.ts";
 import { RING_HEADER } from "../ring/ring.ts";
@@ -14,24 +15,25 @@ import type { Upstream } from "./upstream.ts";
 
 const PROBE_TIMEOUT_MS = 2000;
 
-export interface NodeReadiness {
-  readonly name: string;
-  readonly url: string;
-  readonly ready: boolean;
-  /** Why not, when not. */
-  readonly message?: string;
-  /** The name it answered under (X-Shard-Node), when that is not its name in the ring. */
-  readonly answeredAs?: string;
-}
+const NodeReadiness = t.Object({
+  name: t.String(),
+  url: t.String(),
+  ready: t.Boolean(),
+  message: t.Optional(t.String({ description: "why not, when not: down (no answer), not ready (its database does not serve), or another name" })),
+  answeredAs: t.Optional(t.String({ description: "the name it answered under (X-Shard-Node), when that is not its name in the ring" })),
+});
+export type NodeReadiness = typeof NodeReadiness.static;
 
-export interface ReadinessReport {
-  readonly ready: boolean;
-  /** The nodes that are not ready, and why; absent when all are. */
-  readonly message?: string;
-  readonly nodes: readonly NodeReadiness[];
-  /** When some instance answers under another name: the --nodes value naming each address as its instance does. */
-  readonly matchingNodes?: string;
-}
+/** The router's /readyz answer (200 or 503). */
+export const ReadinessAnswer = t.Object({
+  ready: t.Boolean({ description: "every node answered its /readyz with 200 under its name" }),
+  message: t.Optional(t.String({ description: "the nodes that are not ready, and why; absent when all are" })),
+  nodes: t.Array(NodeReadiness),
+  matchingNodes: t.Optional(
+    t.String({ description: "when some instance answers under another name: the --nodes value naming each address as its instance does" }),
+  ),
+});
+export type ReadinessReport = typeof ReadinessAnswer.static;
 
 /** Told of each node's answer (its status and X-Shard-Ring), so that a newer ring can be adopted from a probe too. */
 export type ProbeAnswered = (node: Node, answer: RingAnswer) => Promise<unknown>;

@@ -118,4 +118,60 @@ describe("Circuit", () => {
     expect(circuit.snapshot()).toMatchObject({ state: "closed", failures: 0 });
     expect(admitError(circuit)).toBeUndefined();
   });
+
+  test("with a probe: a request probeAfterMs after the opening makes it ask the node's readiness; ready closes it, for the requests after", async () => {
+    let t = 0;
+    let asked = 0;
+    let ready = false;
+    const circuit = new Circuit(node, {
+      probeAfterMs: 3000,
+      now: () => t,
+      probe: async () => {
+        asked++;
+        return ready;
+      },
+    });
+    circuit.trip(refused);
+    const aborted = circuit.signal;
+    t = 2999;
+    expect(admitError(circuit)?.unsent).toBe(true);
+    expect(asked).toBe(0); // not yet: no probe before probeAfterMs
+    t = 3000;
+    expect(admitError(circuit)?.unsent).toBe(true); // this request asks, and still fails unsent
+    expect(admitError(circuit)?.unsent).toBe(true); // one ask at a time
+    await Bun.sleep(0);
+    expect([asked, circuit.snapshot().state]).toEqual([1, "open"]);
+    t = 4000;
+    expect(admitError(circuit)?.unsent).toBe(true); // asked 1 s ago: not again yet
+    await Bun.sleep(0);
+    expect(asked).toBe(1);
+    ready = true;
+    t = 6000;
+    expect(admitError(circuit)?.unsent).toBe(true);
+    await Bun.sleep(0);
+    expect([asked, circuit.snapshot().state, circuit.snapshot().failures]).toEqual([2, "closed", 0]);
+    expect(admitError(circuit)).toBeUndefined();
+    // the requests from now on are not aborted by the opening that is over
+    expect([aborted.aborted, circuit.signal.aborted]).toEqual([true, false]);
+  });
+
+  test("with a probe that fails (throws), the circuit stays open and asks again at the next request after probeAfterMs", async () => {
+    let t = 0;
+    let calls = 0;
+    const circuit = new Circuit(node, {
+      probeAfterMs: 1000,
+      now: () => t,
+      probe: async () => {
+        calls++;
+        throw new Error("no answer");
+      },
+    });
+    circuit.trip(refused);
+    for (const ms of [1000, 1500, 2000, 3000]) {
+      t = ms;
+      admitError(circuit);
+      await Bun.sleep(0);
+    }
+    expect([calls, circuit.snapshot().state]).toEqual([3, "open"]);
+  });
 });

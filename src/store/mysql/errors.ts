@@ -2,7 +2,7 @@
  * Which mysql2 errors mean "the database is not there" (503, never blamed on the client),
  * and the error inside drizzle's wrapper.
  */
-import { StoreLoginRefused, StoreUnavailable } from "../types.ts";
+import { StoreLoginRefused, StoreSchemaMissing, StoreUnavailable } from "../types.ts";
 
 /** Error codes that mean "the server is not there", not "your query is wrong". */
 const UNREACHABLE = new Set([
@@ -47,10 +47,22 @@ function described(d: DriverError): string {
   return d.code && !message.includes(d.code) ? `${d.code} ${message}`.trim() : message;
 }
 
-/** StoreUnavailable (or StoreLoginRefused) for a driver error that means the database is not usable; else undefined. */
+/**
+ * StoreUnavailable (or StoreLoginRefused, or StoreSchemaMissing for a table or database
+ * dropped under the instance) for a driver error that means the database is not usable; else undefined.
+ */
 export function unavailable(e: unknown): StoreUnavailable | undefined {
   const d = driverError(e);
-  if (d?.code && LOGIN_REFUSED.has(d.code)) return new StoreLoginRefused(`login refused: ${described(d)}`, { cause: e });
-  if (d && ((d.code && UNREACHABLE.has(d.code)) || d.fatal)) return new StoreUnavailable(`the database cannot be reached: ${described(d)}`, { cause: e });
+  if (d?.code === "ER_NO_SUCH_TABLE" || d?.code === "ER_BAD_DB_ERROR") {
+    // "Table 'shard1.expenses' doesn't exist", "Unknown database 'shard1'"
+    const name = /'(?:[^'.]*\.)?([^']*)'/.exec(d.message ?? "")?.[1] ?? "?";
+    return new StoreSchemaMissing(`${d.code === "ER_NO_SUCH_TABLE" ? "table" : "database"} ${name}`, { cause: e });
+  }
+  if (d?.code && LOGIN_REFUSED.has(d.code)) {
+    return new StoreLoginRefused(`login refused: ${described(d)}`, { cause: e });
+  }
+  if (d && ((d.code && UNREACHABLE.has(d.code)) || d.fatal)) {
+    return new StoreUnavailable(`the database cannot be reached: ${described(d)}`, { cause: e });
+  }
   return undefined;
 }
