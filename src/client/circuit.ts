@@ -17,7 +17,7 @@
  * any other answer is a node that works, and ends the run of failures.
  */
 import type { Node } from "../ring/node.ts";
-import { ShardRequestError, type FailureKind } from "./errors.ts";
+import { nodeCondition, ShardRequestError, type FailureKind } from "./errors.ts";
 
 export interface CircuitOptions {
   /** Open after failing without a break this long. Default 4000 ms: longer than a restart, far shorter than a timeout per id. */
@@ -61,6 +61,8 @@ export interface CircuitSnapshot {
   readonly retries: number;
   /** Why it is (or was last) open. */
   readonly openedBecause?: string;
+  /** What that says of the node, as `status` says it: `down` (no answer), `not ready` (503). */
+  readonly condition?: string;
 }
 
 export class Circuit {
@@ -117,9 +119,9 @@ export class Circuit {
       this.#abort = new AbortController();
       return;
     }
-    if (attemptsMade > 0) throw this.#error(`gave up after ${plural(attemptsMade, "attempt")}: node down`, attemptsMade);
+    if (attemptsMade > 0) throw this.#error(`gave up after ${plural(attemptsMade, "attempt")}`, attemptsMade);
     this.#unsent++;
-    throw this.#error("not sent, node down", 0, true);
+    throw this.#error("not sent", 0, true);
   }
 
   /** The node answered (any status but a 5xx without Retry-After). */
@@ -165,7 +167,7 @@ export class Circuit {
       failures: this.#failures,
       unsent: this.#unsent,
       retries: this.#retries,
-      ...(c && { openedBecause: `${c.reason}, ${c.why}` }),
+      ...(c && { openedBecause: `${c.reason}, ${c.why}`, condition: nodeCondition(c.kind, c.status) }),
     };
   }
 
@@ -173,7 +175,7 @@ export class Circuit {
     this.#state = "open";
     this.#openedAt = this.#now();
     this.#cause = cause;
-    this.#abort.abort(this.#error("no answer, gave up: node down", 1));
+    this.#abort.abort(this.#error("gave up", 1));
     this.#askedAt = this.#openedAt;
   }
 
@@ -189,9 +191,11 @@ export class Circuit {
       });
   }
 
+  /** `not sent: node down: connection refused (...), found by the pre-flight check`. */
   #error(what: string, attempts: number, unsent = false): ShardRequestError {
     const c = this.#cause!;
-    return new ShardRequestError(this.#node.name, this.#node.url, c.kind, `${what}: ${c.reason}, ${c.why}`, c.status, attempts, unsent);
+    const reason = `${what}: node ${nodeCondition(c.kind, c.status)}: ${c.reason}, ${c.why}`;
+    return new ShardRequestError(this.#node.name, this.#node.url, c.kind, reason, c.status, attempts, unsent);
   }
 }
 

@@ -265,10 +265,12 @@ export class ShardedExpenseClient {
       return { node, problem: { kind: e instanceof ShardRequestError ? e.kind : "network", reason: failureReason(e) } };
     }
     if (res.status === 200) return { node, answeredAs: res.servedBy };
+    // An instance that is not ready says why (its database): that is the reason, as `status` shows it.
+    const reason = res.status === 503 && res.servedBy !== null ? bodyMessage(res.body) : httpError(node, res).reason;
     return {
       node,
       answeredAs: res.servedBy,
-      problem: { kind: "http", reason: httpError(node, res).reason, status: res.status },
+      problem: { kind: "http", reason, status: res.status },
       ...(res.retryAfterMs !== undefined && { retryAfterMs: res.retryAfterMs }),
     };
   }

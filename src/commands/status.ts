@@ -6,6 +6,7 @@
 import { defineCommand } from "citty";
 import { renderClusterPage, STATUS_PATH } from "../cli-output/cluster-page.ts";
 import { renderStatus, summarizeStatus } from "../cli-output/status-report.ts";
+import { tableWidth } from "../cli-output/table.ts";
 import { clusterStatus, type ClusterStatus } from "../client/status.ts";
 import { errorMessage, JobFailed, UsageError } from "../errors.ts";
 import { ringInForce } from "./_ring.ts";
@@ -110,8 +111,10 @@ export default defineCommand({
   meta: {
     name: "status",
     description:
-      "Every node of the ring at a glance: up, ready, the ring it holds, records, version, database, time of the check, a rebalance's progress. " +
-      "Exit 1 when a node is down, not ready or on another ring (named). --watch redraws it; --web PORT serves it as a page that refreshes itself",
+      "Every node of the ring at a glance (--watch; --web for a page)\n\n" +
+      "Per node: its state (ready; not ready: it answers but its database does not serve; down: no answer), the ring it " +
+      "holds, records, version, database, time of the check, a rebalance's progress. Exit 1 when a node is down, not ready " +
+      "or on another ring (named). --watch redraws it; --web PORT serves it as a page that refreshes itself.",
   },
   args: {
     ...ringArgs,
@@ -126,7 +129,7 @@ export default defineCommand({
     const { ring } = ringInForce(args);
     const intervalS = intOption(args.interval, "interval", { min: 1, max: 3600 }) ?? 2;
     const intervalMs = intervalS * 1000;
-    const show = (s: ClusterStatus) => renderStatus(s, { maxWidth: args.wide ? Infinity : undefined });
+    const show = (s: ClusterStatus) => renderStatus(s, { maxWidth: tableWidth(args.wide) });
     if (args.web !== undefined) {
       if (args.watch || args.json) throw new UsageError("--web serves the page; give it without --watch and --json");
       const port = intOption(args.web, "web", { min: 0, max: 65535 })!;

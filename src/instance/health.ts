@@ -1,7 +1,15 @@
 import { Elysia, t } from "elysia";
 import { errorMessage } from "../errors.ts";
 import { NoQuery } from "../expenses/model.ts";
-import type { ExpenseStore } from "../store/types.ts";
+import { StoreUnavailable, type ExpenseStore } from "../store/types.ts";
+
+/**
+ * Why the database cannot serve, as /readyz and /status say it: a store's own message says
+ * it is the database ("the database cannot be reached: ..."); anything else is named so.
+ */
+export function databaseProblem(e: unknown): string {
+  return e instanceof StoreUnavailable ? e.message : `database: ${errorMessage(e)}`;
+}
 
 /** /healthz: the process answers. /readyz: it can also read every table it uses right now (503 otherwise). */
 export function healthFeature(store: ExpenseStore, node: string) {
@@ -22,7 +30,7 @@ export function healthFeature(store: ExpenseStore, node: string) {
             ready: false,
             node,
             database: store.dialect,
-            message: `database: ${errorMessage(e)}`,
+            message: databaseProblem(e),
           });
         }
       },

@@ -55,9 +55,9 @@ export function ringFeature(guard: RingGuard, admin: AdminPolicy, note: (line: s
           );
         }
         set.headers[RING_HEADER] = ring.label;
-        const was = result.previous ? `replaces ring ${result.previous.label}` : "(it had none)";
+        const was = result.previous ? `; it replaces ring ${result.previous.label}` : " (it had none)";
         const member = result.member ? "" : `; node ${guard.self} is not in it: it owns no ids and answers 421 for every one`;
-        note(`[${guard.self}] ring ${ring.label} adopted ${was}${member}`);
+        note(`node ${guard.self}: adopted ring ${ring.label}${was}${member}`);
         return ringDocument(ring);
       },
       {

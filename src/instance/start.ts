@@ -33,6 +33,11 @@ export interface InstanceOptions {
   adminToken?: string;
   /** How long a ring switch waits for the requests in flight; default 10 s. */
   ringSwitchTimeoutMs?: number;
+  /**
+   * Where the instance says what happens to it while it runs (its database going away and
+   * coming back), as `node <name>: <line>`; a command prefixes its name. Default stderr.
+   */
+  note?: (line: string) => void;
 }
 
 export interface Instance {
@@ -134,12 +139,13 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   // Set before the first await, so even an answer while the store opens names the node.
   nodeName = name ?? hostPort(host, realPort);
   const url = db ?? defaultDbUrl(realPort);
+  const note = options.note ?? ((line: string) => console.error(line));
   let store: ExpenseStore | undefined;
   let rebalancing: Rebalancing;
   let notes: readonly string[];
   try {
     if (given) checkMember(given, nodeName);
-    store = await openStore(url, (line) => console.error(`shardctl: node ${nodeName}: ${line}`));
+    store = await openStore(url, (line) => note(`node ${nodeName}: ${line}`));
     const checked = await checkRebalanceRing(store, given);
     const start = await ringAtStart(store, checked.given, nodeName);
     notes = [...checked.notes, ...start.notes];
@@ -166,7 +172,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     guard,
     admin,
     rebalancing,
-    ...(log === false ? { note: () => {} } : {}),
+    note: log === false ? () => {} : note,
   });
   handle = handler.handle;
   settleWrites = store.dialect === "mysql";

@@ -30,7 +30,8 @@ export class Availability {
     }
     if (this.down || !this.log) return;
     this.down = true;
-    this.log(`the database is unavailable: ${e.message}`);
+    // the store's messages say what is wrong with the database: "the database cannot be reached: ..."
+    this.log(e.message);
   }
 
   /** An operation succeeded: the database is there (said once after it was gone). */

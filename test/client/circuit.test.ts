@@ -64,7 +64,7 @@ describe("Circuit", () => {
     const e = admitError(circuit)!;
     expect(e).toBeInstanceOf(ShardRequestError);
     expect([e.kind, e.unsent, e.attempts]).toEqual(["refused", true, 0]);
-    expect(e.message).toBe("node n3 (http://127.0.0.1:5003): not sent, node down: connection refused, failing for 4.1 s, 3 attempts");
+    expect(e.message).toBe("node n3 (http://127.0.0.1:5003): not sent: node down: connection refused, failing for 4.1 s, 3 attempts");
     expect(circuit.snapshot()).toMatchObject({ state: "open", unsent: 1 });
   });
 
@@ -90,7 +90,7 @@ describe("Circuit", () => {
     at(10);
     circuit.failed(refused, 0);
     expect(signal.aborted).toBe(true);
-    expect((signal.reason as ShardRequestError).message).toContain("no answer, gave up: node down: connection refused");
+    expect((signal.reason as ShardRequestError).message).toContain("gave up: node down: connection refused");
   });
 
   test("trip opens it at once (a failed pre-flight check)", () => {
@@ -98,7 +98,7 @@ describe("Circuit", () => {
     circuit.trip({ kind: "http", reason: "HTTP 503: not ready", status: 503 });
     const e = admitError(circuit)!;
     expect([e.kind, e.status, e.unsent]).toEqual(["http", 503, true]);
-    expect(e.reason).toBe("not sent, node down: HTTP 503: not ready, found by the pre-flight check");
+    expect(e.reason).toBe("not sent: node not ready: HTTP 503: not ready, found by the pre-flight check");
   });
 
   test("after probeAfterMs one request goes through; its answer closes the circuit, its failure opens it again", () => {

@@ -90,7 +90,8 @@ describe("the pre-flight grace", () => {
         url: late.url,
         kind: "http",
         status: 503,
-        reason: "HTTP 503: the instance is starting: its database is not open yet; retry shortly",
+        // what the instance says, as status says it: "not ready" is the node's condition
+        reason: "the instance is starting: its database is not open yet; retry shortly",
       },
     ]);
     expect(client.circuits().find((c) => c.node === "c")!.state).toBe("open");

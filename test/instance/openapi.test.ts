@@ -102,4 +102,31 @@ describe("the /openapi page", () => {
     },
     60_000,
   );
+
+  test.skipIf(!!noBrowser)(
+    "the expense API comes first; each answer shows its schema's fields; `backticks` show as code",
+    async () => {
+      const dom = await dumpDom(`${instance.url}/openapi`);
+      // the first section, and its first route, are the expense API's (not 15 admin routes before it)
+      expect(/<h2 id="tag-[^"]+">([^<]*)<\/h2>/.exec(dom)![1]).toBe("expenses: the API");
+      expect(/<section class="op"><h3><span class="method">(\w+)<\/span><span class="path">([^<]*)</.exec(dom)!.slice(1)).toEqual(["POST", "/v1/expenses"]);
+      const firstOther = dom.search(/<h2 id="tag-(?!expenses)/);
+      const lastExpense = dom.lastIndexOf('<span class="path">/v1/expenses');
+      expect(lastExpense).toBeLessThan(firstOther);
+      // answers: the status, its reason, the body's fields (not "400: ErrorBody" or "200: object"), the table a click away
+      expect(dom).toContain('<summary><span class="status">400</span>Bad Request: ErrorBody { error, message, field?, errors? }</summary><table>');
+      expect(dom).toContain(
+        '<summary><span class="status">201</span>Created: Expense { id, name, email, category, description, link, estimated_costs, submit_date, status, decision_date }</summary>',
+      );
+      expect(dom).toContain('<summary><span class="status">200</span>OK: { status, node }</summary>');
+      expect(dom).not.toMatch(/>\d{3}: (ErrorBody|object)</);
+      // `ready` in the /status summary, `ring` in a field's rule
+      expect(dom).toContain("(200 even when not ready: read <code>ready</code>)");
+      expect(dom).toContain("the node that owns the id under <code>ring</code>");
+      expect(dom.replace(/<script>[\s\S]*<\/script>/, "")).not.toMatch(/`[a-z]+`/);
+      // a field of two types reads as both
+      expect(dom).toContain("<td><code>next</code></td><td>string | null</td>");
+    },
+    60_000,
+  );
 });

@@ -41,6 +41,12 @@ export function driverError(e: unknown): DriverError | undefined {
 /** The statement was refused because the primary key is stored already. */
 export const isDuplicateKey = (e: unknown) => driverError(e)?.code === "ER_DUP_ENTRY";
 
+/** The driver's message with its code, said once (`connect ECONNREFUSED 127.0.0.1:3306` has it already). */
+function described(d: DriverError): string {
+  const message = d.message ?? "";
+  return d.code && !message.includes(d.code) ? `${d.code} ${message}`.trim() : message;
+}
+
 /**
  * StoreUnavailable (or StoreLoginRefused, or StoreSchemaMissing for a table or database
  * dropped under the instance) for a driver error that means the database is not usable; else undefined.
@@ -53,10 +59,10 @@ export function unavailable(e: unknown): StoreUnavailable | undefined {
     return new StoreSchemaMissing(`${d.code === "ER_NO_SUCH_TABLE" ? "table" : "database"} ${name}`, { cause: e });
   }
   if (d?.code && LOGIN_REFUSED.has(d.code)) {
-    return new StoreLoginRefused(`login refused: ${d.code} ${d.message ?? ""}`.trim(), { cause: e });
+    return new StoreLoginRefused(`login refused: ${described(d)}`, { cause: e });
   }
   if (d && ((d.code && UNREACHABLE.has(d.code)) || d.fatal)) {
-    return new StoreUnavailable(`database unavailable: ${d.code ?? ""} ${d.message ?? ""}`.trim(), { cause: e });
+    return new StoreUnavailable(`the database cannot be reached: ${described(d)}`, { cause: e });
   }
   return undefined;
 }
