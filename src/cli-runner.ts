@@ -7,17 +7,20 @@
  *
  * Help: `shardctl help client run`, `shardctl client help run` and `shardctl client run
  * --help` are one thing; a command group named alone (`shardctl`, `shardctl client`)
- * prints its usage and exits 0.
+ * prints its usage and exits 0. `shardctl version` is `shardctl --version`.
  */
-import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
+import { runCommand, type ArgsDef, type CommandDef } from "citty";
+import { renderUsage, type UsageEntry } from "./cli-output/usage.ts";
 import { Interrupted, JobFailed, UsageError } from "./errors.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: a command of any argument shape (CommandDef is invariant in it)
 type AnyCommand = CommandDef<any>;
 
 export interface RunCliOptions {
-  /** Printed after the root command's usage (examples, where to read more). */
-  readonly epilogue?: string;
+  /** Printed after the root command's usage: examples, a command line and what it does. */
+  readonly examples?: readonly UsageEntry[];
+  /** The root usage's last paragraph (where to read more). */
+  readonly note?: string;
   /** `--version`: the line to print, and the object `--version --json` prints. Default: the root's meta.version. */
   readonly version?: () => { text: string; json: unknown };
 }
@@ -33,17 +36,19 @@ export async function runCli(root: AnyCommand, rawArgs: string[], options: RunCl
     const known = (await findLeaf(root, target)).path.length === target.length;
     return runCli(root, known ? [...target, "--help"] : target, options);
   }
+  // `shardctl version` is `shardctl --version`, as git, kubectl and docker have it.
+  if (path.length === 0 && rest[0] === "version" && !(subs && "version" in subs)) return runCli(root, ["--version", ...rest.slice(1)], options);
   const dashdash = rest.indexOf("--");
   const beforeDashdash = dashdash >= 0 ? rest.slice(0, dashdash) : rest;
   const flags = beforeDashdash.filter(isOption);
 
   if (flags.includes("--help") || flags.includes("-h")) {
-    console.log(`${await usage(root, cmd, path, options.epilogue)}\n`);
+    console.log(`${await usage(cmd, path, options)}\n`);
     return 0;
   }
   if (path.length === 0 && rest.some((a) => a === "--version" || a === "-v")) {
     const problem = optionProblem(VERSION_OPTIONS, flags);
-    if (problem || rest.some((a) => !isOption(a))) return usageError(name, problem ?? "--version takes only --json");
+    if (problem || rest.some((a) => !isOption(a))) return usageError(name, problem ?? "version (--version) takes only --json");
     const fallback = String((await resolve(root.meta))?.version ?? "unknown");
     const v = options.version?.() ?? { text: fallback, json: { version: fallback } };
     console.log(flags.includes("--json") ? JSON.stringify(v.json, null, 2) : v.text);
@@ -51,7 +56,7 @@ export async function runCli(root: AnyCommand, rawArgs: string[], options: RunCl
   }
   if (isGroup) {
     if (rest.length === 0) {
-      console.log(`${await usage(root, cmd, path, options.epilogue)}\n`);
+      console.log(`${await usage(cmd, path, options)}\n`);
       return 0;
     }
     const word = rest.find((a) => !isOption(a));
@@ -121,20 +126,43 @@ async function findLeaf(root: AnyCommand, rawArgs: string[]) {
   return { cmd, rest, path };
 }
 
-/** The command's usage with its whole path as its name (citty names it by its parent and itself only). */
-async function usage(root: AnyCommand, cmd: AnyCommand, path: string[], epilogue = ""): Promise<string> {
-  const parent = { meta: { ...(await resolve(root.meta)), name: ["shardctl", ...path.slice(0, -1)].join(" ") } };
-  const text = await renderUsage(cmd, path.length === 0 ? undefined : parent);
-  // citty pads every column and colours unconditionally: trim the padding, drop colour off a terminal.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes start with ESC
-  const plain = process.stdout.isTTY ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
-  const tail = path.length === 0 && epilogue ? `\n\n${epilogue.trim()}` : "";
-  return (
-    plain
-      .split("\n")
-      .map((l) => l.trimEnd())
-      .join("\n") + tail
-  );
+/** The command's usage with its whole path as its name; the root's with its version, examples and note. */
+async function usage(cmd: AnyCommand, path: string[], options: RunCliOptions): Promise<string> {
+  const meta = (await resolve(cmd.meta)) ?? {};
+  const args: ArgsDef = (await resolve(cmd.args)) ?? {};
+  const subs = (await resolve(cmd.subCommands)) ?? {};
+  const positionals: UsageEntry[] = [];
+  const flags: UsageEntry[] = [];
+  const synopsis: string[] = [];
+  for (const [name, def] of Object.entries(args)) {
+    if (def.type === "positional") {
+      const required = def.required !== false && def.default === undefined;
+      positionals.push({ label: name.toUpperCase(), description: def.description ?? "" });
+      synopsis.push(required ? `<${name.toUpperCase()}>` : `[${name.toUpperCase()}]`);
+      continue;
+    }
+    const hint = def.type === "string" || def.type === "enum" ? `=<${def.valueHint ?? name.toUpperCase()}>` : "";
+    const aliases = [(def as { alias?: string | string[] }).alias ?? []].flat().map((a) => `-${a}`);
+    flags.push({ label: [...aliases, `--${name}`].join(", ") + hint, description: def.description ?? "" });
+  }
+  const commands: UsageEntry[] = [];
+  for (const [name, sub] of Object.entries(subs)) {
+    const subMeta = await resolve((await resolve(sub))?.meta);
+    if (!subMeta?.hidden) commands.push({ label: name, description: subMeta?.description ?? "" });
+  }
+  if (flags.length > 0 || positionals.length > 0) synopsis.unshift("[OPTIONS]");
+  if (commands.length > 0) synopsis.push(commands.map((c) => c.label).join("|"));
+  const isRoot = path.length === 0;
+  return renderUsage({
+    name: isRoot ? String(meta.name ?? "shardctl") : ["shardctl", ...path].join(" "),
+    version: isRoot ? String(meta.version ?? "") || undefined : undefined,
+    description: meta.description ?? "",
+    synopsis: synopsis.join(" "),
+    positionals,
+    options: flags,
+    commands,
+    ...(isRoot && { examples: options.examples, note: options.note }),
+  });
 }
 
 interface OptionSpec {

@@ -12,7 +12,7 @@ export const root = defineCommand({
   meta: {
     name: "shardctl",
     version: VERSION,
-    description: "Client-side sharding for the expense service (MD5 consistent hash ring)",
+    description: "client-side sharding for the expense service (MD5 hash ring)",
   },
   subCommands: {
     serve: () => import("./commands/serve.ts").then((m) => m.default),
@@ -26,27 +26,27 @@ export const root = defineCommand({
   },
 });
 
-const EXAMPLES = `
-EXAMPLES
-
-  shardctl demo                                   three instances + run + verify, no MySQL needed
-  shardctl serve --port 5001                      one instance on ./data/shardctl-5001.sqlite
-  shardctl serve --port 5001 --db mysql://root@127.0.0.1:3306/expenses_1
-  shardctl router --port 5000                     one address for curl and Postman: each request goes to its owner
-  shardctl client run --ids 1..10                 POST each record to its owner, GET it back
-  shardctl client verify                          every id on its owner and nowhere else
-  shardctl ring show 1 2 3                        where ids go, and why
-  shardctl ring check --ring ring.json            does every instance hold this ring?
-  shardctl status --nodes ...                     every node: up, ready, ring, records, version
-  shardctl rebalance --to new.json                move records to the owners of a new ring, online
-  shardctl repair --nodes ...                     put stray records back on their owners, online
-
-Nodes: --nodes a=127.0.0.1:5001,b=127.0.0.1:5002 (or SHARDCTL_NODES); exit status 0 ok, 1 problem found, 2 bad usage.
-`;
+/** What the root's usage ends with: each example a command line and what it does. */
+const EXAMPLES = [
+  { label: "shardctl demo", description: "three instances + run + verify, no MySQL" },
+  { label: "shardctl serve --port 5001", description: "one instance on ./data/shardctl-5001.sqlite" },
+  { label: "shardctl serve --port 5001 --db mysql://root@127.0.0.1:3306/expenses_1", description: "one instance on MySQL" },
+  { label: "shardctl router --port 5000", description: "one address for curl: each id to its owner" },
+  { label: "shardctl client run --ids 1..10", description: "POST each record to its owner, GET it back" },
+  { label: "shardctl client verify", description: "every id on its owner and nowhere else" },
+  { label: "shardctl ring show 1 2 3", description: "where ids go, and why" },
+  { label: "shardctl ring check --ring ring.json", description: "does every instance hold this ring?" },
+  { label: "shardctl status --nodes ...", description: "every node: state, ring, records, version" },
+  { label: "shardctl rebalance --to new.json", description: "move records to a new ring's owners, online" },
+  { label: "shardctl repair --nodes ...", description: "put stray records back on their owners, online" },
+];
 
 /** What the runner needs beyond the command tree: the examples after the usage, the --version line. */
 export const cliOptions: RunCliOptions = {
-  epilogue: EXAMPLES,
+  examples: EXAMPLES,
+  note:
+    "Nodes: --nodes a=127.0.0.1:5001,b=127.0.0.1:5002 (or SHARDCTL_NODES). Exit status: 0 ok, 1 a problem found, 2 bad usage. " +
+    '"shardctl version" (or --version) prints the version.',
   version: () => {
     const v = versionInfo();
     return { text: describeVersion(v), json: v };

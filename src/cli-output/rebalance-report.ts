@@ -1,7 +1,11 @@
-/** What `shardctl rebalance` prints for people: the plan, then one line per step. */
-import type { Plan, RebalanceReport } from "../rebalance/report.ts";
-import { numeric, renderTable } from "./table.ts";
-import { count, plural } from "./words.ts";
+/**
+ * What `shardctl rebalance` prints for people: the plan, then one line per step; a run
+ * stopped by Ctrl-C says where it stopped, what is left, and the command that goes on.
+ */
+import { REBALANCE_STEPS, type RebalanceStep } from "../rebalance/protocol.ts";
+import type { Plan, RebalanceReport, Stopped } from "../rebalance/report.ts";
+import { numeric, renderTable, terminalWidth } from "./table.ts";
+import { count, plural, wrap } from "./words.ts";
 
 const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 
@@ -27,7 +31,42 @@ export function renderPlan(plan: Plan, { maxWidth }: { maxWidth?: number } = {})
   return [...lines, "", ...extra].join("\n");
 }
 
-export function renderRebalance(report: RebalanceReport, options: { maxWidth?: number } = {}): string {
+/** How far the step under way had got when the run stopped: `1,200 of 3,400 records copied`. */
+function progressOf({ during, progress: p }: Stopped): string {
+  if (during === "copy") return `${count(p.copied)} of ${plural(p.toCopy, "record")} copied`;
+  if (during === "verify") return `${count(p.verified ?? 0)} of ${plural(p.toCopy, "record")} compared`;
+  if (during === "cleanup") return `${count(p.cleaned ?? 0)} of ${plural(p.toCopy, "moved record")} deleted from their old owners`;
+  return "";
+}
+
+/**
+ * The end of an interrupted run's report: where it stopped, the steps left (that one
+ * included; no cleanup with `keepData`), where the cluster stands, and `resume`, the command
+ * that goes on.
+ */
+function renderStopped(
+  report: RebalanceReport,
+  stopped: Stopped,
+  { resume, keepData, maxWidth = terminalWidth() }: { resume?: string; keepData?: boolean; maxWidth?: number },
+): string[] {
+  const steps = REBALANCE_STEPS.filter((s): s is Exclude<RebalanceStep, "survey" | "lease"> => s !== "survey" && s !== "lease");
+  const from = Math.max(0, steps.indexOf(stopped.during as (typeof steps)[number]));
+  const left = steps.slice(from).filter((s) => !(s === "cleanup" && keepData));
+  const far = progressOf(stopped);
+  const beforeSwitch = steps.indexOf("switch") > from || (stopped.during === "switch" && report.switched.length === 0);
+  const stands = beforeSwitch
+    ? "No node has switched: clients are served as before, by the old ring's owners; what was copied stays and is compared, not copied again."
+    : `Every node holds ring ${report.to}; what is left is the old owners' cleanup and the finish.`;
+  return [
+    `stopped   during ${stopped.during} (Ctrl-C) after ${seconds(report.elapsedMs)}${far ? `: ${far}` : ""}`,
+    `left      ${left.join(", ")}`,
+    "",
+    ...wrap(`The rebalance stays where it is. ${stands}`, maxWidth),
+    ...(resume ? ["To go on, run the same command again:", `  ${resume}`] : ["To go on, run the same command again."]),
+  ];
+}
+
+export function renderRebalance(report: RebalanceReport, options: { maxWidth?: number; resume?: string; keepData?: boolean } = {}): string {
   const head = `rebalance ${report.from} -> ${report.to}`;
   if (report.outcome === "already-done") {
     return `${head}: done already, every node holds ring ${report.to}; nothing to do.`;
@@ -81,6 +120,7 @@ export function renderRebalance(report: RebalanceReport, options: { maxWidth?: n
         : `${plural(report.cleanup.deleted, "moved record")} deleted from their old owners`,
     );
   }
-  lines.push(`done in ${seconds(report.elapsedMs)}`);
+  if (report.outcome === "interrupted" && report.stopped) lines.push(...renderStopped(report, report.stopped, options));
+  else lines.push(`done in ${seconds(report.elapsedMs)}`);
   return lines.join("\n");
 }

@@ -1,11 +1,11 @@
 /** `ring check`'s report for people: one row per node, then what is wrong. */
 import { commonOtherRing, type RingCheckReport } from "../client/ring-check.ts";
-import { renderTable, shrinkable } from "./table.ts";
+import { optional, renderTable, shrinkable } from "./table.ts";
 import { plural } from "./words.ts";
 
 export function renderRingCheck(report: RingCheckReport, { maxWidth }: { maxWidth?: number } = {}): string {
   const table = renderTable(
-    ["node", "url", "ring", "state", shrinkable("problem")],
+    ["node", optional("url"), "ring", "state", shrinkable("problem")],
     report.rows.map((r) => [r.node, r.url, r.ring ?? "-", r.state, r.problem ?? ""]),
     [],
     { maxWidth },

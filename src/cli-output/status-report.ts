@@ -1,6 +1,6 @@
 /** `shardctl status` for people: one row per node, then what is wrong (or that all is well). */
 import type { ClusterStatus, NodeStatus } from "../client/status.ts";
-import { numeric, renderTable, shrinkable } from "./table.ts";
+import { numeric, optional, renderTable, shrinkable } from "./table.ts";
 import { count, plural } from "./words.ts";
 
 /** up and ready in one word: ready, not ready, down. */
@@ -19,21 +19,24 @@ export function rebalanceText(n: NodeStatus): string {
 
 export function renderStatus(status: ClusterStatus, { maxWidth }: { maxWidth?: number } = {}): string {
   const rebalancing = status.nodes.some((n) => n.rebalance !== null && n.rebalance.phase !== "done");
-  // host:port, as --nodes has it: the scheme is always http
+  // host:port, as --nodes has it (the scheme is always http); left out when every node is named by its address
+  const address = (n: NodeStatus) => n.url.replace(/^https?:\/\//, "");
+  const withAddress = status.nodes.some((n) => n.name !== address(n));
+  // Names, addresses and rings never give way; on a narrow terminal the check's time goes first, then version and db.
   const columns = [
     "node",
-    shrinkable("address", "middle"),
+    ...(withAddress ? ["address"] : []),
     "state",
     "ring",
     numeric("records"),
-    "version",
-    "db",
-    numeric("ms"),
-    ...(rebalancing ? [shrinkable("rebalance")] : []),
+    optional("version", 1),
+    optional("db", 2),
+    optional(numeric("ms"), 0),
+    ...(rebalancing ? [shrinkable("rebalance", "end", 3)] : []),
   ];
   const rows = status.nodes.map((n) => [
     n.name,
-    n.url.replace(/^https?:\/\//, ""),
+    ...(withAddress ? [address(n)] : []),
     stateOf(n),
     n.ring ?? (n.up ? "none" : "-"),
     n.records === null ? "-" : count(n.records),
@@ -44,7 +47,7 @@ export function renderStatus(status: ClusterStatus, { maxWidth }: { maxWidth?: n
   ]);
   const known = status.nodes.filter((n) => n.records !== null);
   const total = known.reduce((sum, n) => sum + n.records!, 0);
-  const footer = [["total", "", "", "", count(total), "", "", "", ...(rebalancing ? [""] : [])]];
+  const footer = [["total", ...(withAddress ? [""] : []), "", "", count(total), "", "", "", ...(rebalancing ? [""] : [])]];
   const table = renderTable(columns, rows, known.length > 1 ? footer : [], { maxWidth });
   const healthy = status.nodes.filter((n) => n.problem === null).length;
   const verdict = status.ok

@@ -2,7 +2,7 @@
 import type { LikelyCause } from "../client/diagnose.ts";
 import type { VerifyReport } from "../client/verify.ts";
 import { describeMisnamed } from "./preflight-report.ts";
-import { FULL_TABLE_LIMIT, numeric, renderTable, shrinkable } from "./table.ts";
+import { FULL_TABLE_LIMIT, numeric, optional, renderTable, shrinkable } from "./table.ts";
 import { count, listIds, plural } from "./words.ts";
 
 /** Empty when the pre-flight check stopped verify: summarizeVerifyFailures says why. */
@@ -11,7 +11,7 @@ export function renderVerify(report: VerifyReport, { maxWidth }: { maxWidth?: nu
   const parts: string[] = [];
   parts.push(
     renderTable(
-      ["node", "url", numeric("records"), shrinkable("listing")],
+      ["node", optional("url"), numeric("records"), shrinkable("listing")],
       report.nodes.map((n) => [n.node, n.url, count(n.records), n.error ? `FAILED: ${n.error}` : "ok"]),
       [],
       { maxWidth },

@@ -23,3 +23,24 @@ export function vnodesEach(ring: { vnodes: number; nodes: readonly { weight?: nu
   const weighted = ring.nodes.some((n) => (n.weight ?? 1) !== 1);
   return `${plural(ring.vnodes, "vnode")} ${weighted ? "per unit of weight" : "each"}`;
 }
+
+/**
+ * `text` as lines of at most `width` columns, broken at spaces; `indent` spaces before
+ * every line but the first (whose room is `width - first`). A word wider than the room
+ * (a URL, a list without spaces) stays whole on a line of its own.
+ */
+export function wrap(text: string, width: number, { indent = 0, first = indent }: { indent?: number; first?: number } = {}): string[] {
+  const lines: string[] = [];
+  let line = "";
+  let room = width - first;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line !== "" && Bun.stringWidth(line) + 1 + Bun.stringWidth(word) > room) {
+      lines.push(line);
+      line = "";
+      room = width - indent;
+    }
+    line = line === "" ? word : `${line} ${word}`;
+  }
+  if (line !== "" || lines.length === 0) lines.push(line);
+  return lines.map((l, i) => (i === 0 ? l : " ".repeat(indent) + l));
+}

@@ -5,30 +5,40 @@
  * (retries + 1) x timeout. So when a node has failed without a break for `openAfterMs`
  * (and at least `minFailures` times), the circuit opens: requests waiting to retry and
  * new ones fail at once without being sent, and the attempts still in flight are
- * abandoned. After `probeAfterMs` one request goes through as a probe; an answer
- * closes the circuit again.
+ * abandoned. A request that comes `probeAfterMs` or more after the circuit opened (or
+ * last asked) makes it ask the node whether it is ready again (`probe`: the client asks
+ * its GET /readyz), and it closes once the node is; that request still fails unsent. So a
+ * circuit asks only while requests come, and no timer outlives a run. Without a `probe`,
+ * one request goes through as the probe after `probeAfterMs`, and its answer closes the
+ * circuit again.
  *
  * What counts as a failure: a refused or broken connection, a timeout, and a 5xx without
  * Retry-After. A 5xx with Retry-After is a node that is alive and says when to come back;
  * any other answer is a node that works, and ends the run of failures.
  */
 import type { Node } from "../ring/node.ts";
-import { ShardRequestError, type FailureKind } from "./errors.ts";
+import { nodeCondition, ShardRequestError, type FailureKind } from "./errors.ts";
 
 export interface CircuitOptions {
   /** Open after failing without a break this long. Default 4000 ms: longer than a restart, far shorter than a timeout per id. */
   readonly openAfterMs?: number;
   /** ...and at least this many failures. Default 3. */
   readonly minFailures?: number;
-  /** Once open, let one request through as a probe after this long. Default 30000 ms. */
+  /** Once open, let one request through as a probe after this long. Default 3000 ms: a node back a moment later is used again. */
   readonly probeAfterMs?: number;
   /** The clock, in ms (tests). Default performance.now. */
   readonly now?: () => number;
+  /**
+   * Asked while the circuit is open, at most once every probeAfterMs and only when a request
+   * comes: resolves true when the node can take requests again (then the circuit closes).
+   * Without it, one request is let through as the probe.
+   */
+  readonly probe?: () => Promise<boolean>;
 }
 
 export const DEFAULT_OPEN_AFTER_MS = 4000;
 export const DEFAULT_MIN_FAILURES = 3;
-export const DEFAULT_PROBE_AFTER_MS = 30_000;
+export const DEFAULT_PROBE_AFTER_MS = 3000;
 
 /** What made a circuit open: the last failure, or a failed pre-flight check. */
 export interface CircuitCause {
@@ -51,6 +61,8 @@ export interface CircuitSnapshot {
   readonly retries: number;
   /** Why it is (or was last) open. */
   readonly openedBecause?: string;
+  /** What that says of the node, as `status` says it: `down` (no answer), `not ready` (503). */
+  readonly condition?: string;
 }
 
 export class Circuit {
@@ -59,6 +71,11 @@ export class Circuit {
   readonly #minFailures: number;
   readonly #probeAfterMs: number;
   readonly #now: () => number;
+  readonly #probe: (() => Promise<boolean>) | undefined;
+  /** When the circuit opened or `probe` was last asked (with `probe`). */
+  #askedAt = 0;
+  /** A `probe` is out. */
+  #asking = false;
   #state: "closed" | "open" | "probing" = "closed";
   #failures = 0;
   /** When the first attempt of the current run of failures was sent. */
@@ -76,6 +93,7 @@ export class Circuit {
     this.#minFailures = options.minFailures ?? DEFAULT_MIN_FAILURES;
     this.#probeAfterMs = options.probeAfterMs ?? DEFAULT_PROBE_AFTER_MS;
     this.#now = options.now ?? (() => performance.now());
+    this.#probe = options.probe;
   }
 
   /** Aborts (with the ShardRequestError to report) when the circuit opens. */
@@ -94,14 +112,16 @@ export class Circuit {
    */
   admit(attemptsMade = 0): void {
     if (this.#state === "closed") return;
-    if (this.#state === "open" && this.#now() - this.#openedAt >= this.#probeAfterMs) {
+    if (this.#state === "open" && this.#probe) {
+      if (!this.#asking && this.#now() - this.#askedAt >= this.#probeAfterMs) this.#ask();
+    } else if (this.#state === "open" && this.#now() - this.#openedAt >= this.#probeAfterMs) {
       this.#state = "probing";
       this.#abort = new AbortController();
       return;
     }
-    if (attemptsMade > 0) throw this.#error(`gave up after ${plural(attemptsMade, "attempt")}: node down`, attemptsMade);
+    if (attemptsMade > 0) throw this.#error(`gave up after ${plural(attemptsMade, "attempt")}`, attemptsMade);
     this.#unsent++;
-    throw this.#error("not sent, node down", 0, true);
+    throw this.#error("not sent", 0, true);
   }
 
   /** The node answered (any status but a 5xx without Retry-After). */
@@ -109,6 +129,8 @@ export class Circuit {
     this.#state = "closed";
     this.#failures = 0;
     this.#failingSince = undefined;
+    // the requests from now on get a signal that has not aborted
+    if (this.#abort.signal.aborted) this.#abort = new AbortController();
   }
 
   /** An attempt sent at `sentAt` failed. */
@@ -145,7 +167,7 @@ export class Circuit {
       failures: this.#failures,
       unsent: this.#unsent,
       retries: this.#retries,
-      ...(c && { openedBecause: `${c.reason}, ${c.why}` }),
+      ...(c && { openedBecause: `${c.reason}, ${c.why}`, condition: nodeCondition(c.kind, c.status) }),
     };
   }
 
@@ -153,12 +175,27 @@ export class Circuit {
     this.#state = "open";
     this.#openedAt = this.#now();
     this.#cause = cause;
-    this.#abort.abort(this.#error("no answer, gave up: node down", 1));
+    this.#abort.abort(this.#error("gave up", 1));
+    this.#askedAt = this.#openedAt;
   }
 
+  /** Asks `probe` whether the node is ready, in the background: closes the circuit if so. */
+  #ask(): void {
+    this.#asking = true;
+    this.#askedAt = this.#now();
+    void this.#probe!()
+      .catch(() => false)
+      .then((ready) => {
+        this.#asking = false;
+        if (ready && this.#state === "open") this.answered();
+      });
+  }
+
+  /** `not sent: node down: connection refused (...), found by the pre-flight check`. */
   #error(what: string, attempts: number, unsent = false): ShardRequestError {
     const c = this.#cause!;
-    return new ShardRequestError(this.#node.name, this.#node.url, c.kind, `${what}: ${c.reason}, ${c.why}`, c.status, attempts, unsent);
+    const reason = `${what}: node ${nodeCondition(c.kind, c.status)}: ${c.reason}, ${c.why}`;
+    return new ShardRequestError(this.#node.name, this.#node.url, c.kind, reason, c.status, attempts, unsent);
   }
 }
 

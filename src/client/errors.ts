@@ -49,6 +49,16 @@ export class ShardRequestError extends Error {
 }
 
 /**
+ * What a failure says of its node, in the words `status` uses for it: `down` (no answer:
+ * refused, timed out, the connection broke), `not ready` (it answers 503: its database
+ * does not serve), or the status it keeps answering.
+ */
+export function nodeCondition(kind: FailureKind, status?: number): string {
+  if (kind === "http") return status === 503 ? "not ready" : `answering HTTP ${status}`;
+  return kind === "refused" || kind === "timeout" || kind === "reset" || kind === "network" ? "down" : kind;
+}
+
+/**
  * Why a request failed, for a caller that names the node itself: a ShardRequestError's
  * reason (without its `node x (url):` prefix), else the error's message.
  */

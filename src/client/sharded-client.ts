@@ -32,6 +32,9 @@ import {
   type ShardResponse,
 } from "./transport.ts";
 
+/** The longest a readiness probe waits for its answer. */
+export const PROBE_TIMEOUT_MS = 2000;
+
 /** Per call: the caller's abort (Ctrl-C), after which the call fails as "interrupted". */
 export interface CallControl {
   readonly signal?: AbortSignal;
@@ -44,6 +47,8 @@ export interface Probe {
   readonly answeredAs?: string | null;
   /** Why it cannot take requests (no answer, or not ready); undefined when it can. */
   readonly problem?: { readonly kind: FailureKind; readonly reason: string; readonly status?: number };
+  /** The not-ready answer's Retry-After, in milliseconds. */
+  readonly retryAfterMs?: number;
 }
 
 export interface ShardedClientOptions extends RetryOptions {
@@ -121,7 +126,9 @@ export class ShardedExpenseClient {
     if (this.#circuitOptions === false) return undefined;
     let circuit = this.#circuits.get(node.name);
     if (!circuit) {
-      circuit = new Circuit(node, this.#circuitOptions);
+      // while open, the circuit asks the node's readiness every few seconds (a real request is never the probe)
+      const probe = async () => !(await this.#probe(node)).problem;
+      circuit = new Circuit(node, { probe, ...this.#circuitOptions });
       this.#circuits.set(node.name, circuit);
     }
     return circuit;
@@ -238,12 +245,15 @@ export class ShardedExpenseClient {
 
   /**
    * Asks node `name` who it is and whether it can take requests (`GET /readyz`, one
-   * attempt, at most 2 s), before a job sends it anything. Never throws: a node that
-   * does not answer, or is not ready, comes back with its `problem`.
+   * attempt, at most PROBE_TIMEOUT_MS), before a job sends it anything. Never throws: a node
+   * that does not answer, or is not ready, comes back with its `problem`.
    */
-  async probe(name: string): Promise<Probe> {
-    const node = this.node(name);
-    const timeoutMs = Math.min(this.#retry.timeoutMs ?? DEFAULT_TIMEOUT_MS, 2000);
+  probe(name: string): Promise<Probe> {
+    return this.#probe(this.node(name));
+  }
+
+  async #probe(node: Node): Promise<Probe> {
+    const timeoutMs = Math.min(this.timeoutMs, PROBE_TIMEOUT_MS);
     let res: ShardResponse;
     try {
       const ring = this.#ring;
@@ -255,7 +265,19 @@ export class ShardedExpenseClient {
       return { node, problem: { kind: e instanceof ShardRequestError ? e.kind : "network", reason: failureReason(e) } };
     }
     if (res.status === 200) return { node, answeredAs: res.servedBy };
-    return { node, answeredAs: res.servedBy, problem: { kind: "http", reason: httpError(node, res).reason, status: res.status } };
+    // An instance that is not ready says why (its database): that is the reason, as `status` shows it.
+    const reason = res.status === 503 && res.servedBy !== null ? bodyMessage(res.body) : httpError(node, res).reason;
+    return {
+      node,
+      answeredAs: res.servedBy,
+      problem: { kind: "http", reason, status: res.status },
+      ...(res.retryAfterMs !== undefined && { retryAfterMs: res.retryAfterMs }),
+    };
+  }
+
+  /** The per-attempt timeout of this client's requests (the pre-flight check's grace is as long). */
+  get timeoutMs(): number {
+    return this.#retry.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   /** Opens node `name`'s circuit: its requests fail unsent from now on (a failed pre-flight check). */

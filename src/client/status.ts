@@ -24,6 +24,8 @@ export interface RebalanceView {
   readonly to: string;
   readonly phase: string;
   readonly progress: { readonly step: string; readonly copied: number; readonly toCopy: number; readonly ratePerS?: number } | null;
+  /** When it finished here (ISO time, the instance's clock); null while it runs. */
+  readonly finished: string | null;
 }
 
 export interface NodeStatus {
@@ -144,5 +146,13 @@ function rebalanceOf(body: unknown): RebalanceView | null {
     p && typeof p.step === "string" && typeof p.copied === "number" && typeof p.toCopy === "number"
       ? { step: printable(p.step, 40), copied: p.copied, toCopy: p.toCopy, ...(typeof p.ratePerS === "number" ? { ratePerS: p.ratePerS } : {}) }
       : null;
-  return { job: printable(r.job, 100), from: printable(String(r.from), 40), to: printable(String(r.to), 40), phase: printable(r.phase, 40), progress };
+  const finished = typeof r.finished === "string" && !Number.isNaN(Date.parse(r.finished)) ? new Date(r.finished).toISOString() : null;
+  return {
+    job: printable(r.job, 100),
+    from: printable(String(r.from), 40),
+    to: printable(String(r.to), 40),
+    phase: printable(r.phase, 40),
+    progress,
+    finished,
+  };
 }

@@ -55,6 +55,8 @@ export interface ShardResponse {
   /** The X-Shard-Ring header: the ring the instance answered under, or null (an instance without a ring). */
   readonly ring: string | null;
   readonly attempts: number;
+  /** The answer's Retry-After, in milliseconds, when it has one. */
+  readonly retryAfterMs?: number;
 }
 
 export interface ShardRequest {
@@ -127,6 +129,7 @@ export async function callShard(node: Target, request: ShardRequest, options: Ca
           servedBy: res.headers.get("x-shard-node"),
           ring: res.headers.get(RING_HEADER),
           attempts: attempt,
+          ...(retryAfter !== undefined && { retryAfterMs: retryAfter }),
         };
       }
       waitMs = retryAfter === undefined ? undefined : Math.min(retryAfter, maxRetryAfterMs);
@@ -262,6 +265,12 @@ function classify(e: unknown, timeoutMs: number): { kind: FailureKind; reason: s
 }
 
 /**
+ * The most of a node's reason kept in a message: its whole explanation (a lease refusal
+ * names the job, the rings and why), yet bounded, since a broken node may send megabytes.
+ */
+export const MAX_REASON_CHARS = 4096;
+
+/**
  * Text a node sent, made safe to print on a terminal: control characters (escape
  * sequences, newlines, C1 codes) shown as U+FFFD, and clipped to `max` characters. A
  * broken or hostile node cannot redraw the screen or forge lines of a report.
@@ -272,20 +281,20 @@ export function printable(text: string, max = 200): string {
 }
 
 /**
- * The message of an answer's error body or its text, shortened and printable: every field
- * error of the `errors` array (`name: ...; email: ...`), else `message` (or `error`, `detail`).
- * (The message of a thrown error is errorMessage in src/errors.ts.)
+ * The message of an answer's error body or its text, whole (up to MAX_REASON_CHARS) and
+ * printable: every field error of the `errors` array (`name: ...; email: ...`), else
+ * `message` (or `error`, `detail`). (The message of a thrown error is errorMessage in src/errors.ts.)
  */
 export function bodyMessage(body: unknown): string {
-  if (typeof body === "string") return printable(body, 80);
+  if (typeof body === "string") return printable(body, MAX_REASON_CHARS);
   if (body && typeof body === "object") {
     const b = body as Record<string, unknown>;
     const fieldErrors = Array.isArray(b.errors) ? b.errors.map((x) => (x as { message?: unknown })?.message).filter((m) => typeof m === "string") : [];
-    if (fieldErrors.length > 1) return fieldErrors.map((m) => printable(m, 200)).join("; ");
+    if (fieldErrors.length > 1) return printable(fieldErrors.join("; "), MAX_REASON_CHARS);
     for (const key of ["message", "error", "detail"]) {
-      if (typeof b[key] === "string" && b[key] !== "") return printable(b[key], 80);
+      if (typeof b[key] === "string" && b[key] !== "") return printable(b[key], MAX_REASON_CHARS);
     }
-    return clip(JSON.stringify(body));
+    return printable(JSON.stringify(body), MAX_REASON_CHARS);
   }
   return "(no body)";
 }

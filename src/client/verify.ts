@@ -20,7 +20,7 @@ import { compareIds } from "../expenses/id.ts";
 import type { ExpenseCreate } from "../expenses/model.ts";
 import { compareRecord, type FieldDifference } from "./compare.ts";
 import { likelyCauses, type LikelyCause } from "./diagnose.ts";
-import { failureReason } from "./errors.ts";
+import { failureReason, ShardRequestError } from "./errors.ts";
 import { preflight, type PreflightReport } from "./preflight.ts";
 import { ringDisagreement } from "./ring-adoption.ts";
 import type { ShardedExpenseClient } from "./sharded-client.ts";
@@ -206,7 +206,14 @@ async function listEvery(client: ShardedExpenseClient, pageSize: number) {
       } catch (e) {
         listedThrough.set(n.name, last);
         const message = failureReason(e);
-        errors.push({ node: n.name, url: n.url, message: `listing failed after ${records} records: ${message}` });
+        // "listing not sent: node down: ..." when its node's circuit kept it back; else how far it got
+        const what =
+          e instanceof ShardRequestError && e.unsent
+            ? "listing"
+            : records === 0
+              ? "listing failed:"
+              : `listing failed after ${records.toLocaleString("en-US")} record${records === 1 ? "" : "s"}:`;
+        errors.push({ node: n.name, url: n.url, message: `${what} ${message}` });
         return { node: n.name, url: n.url, records, error: message };
       }
     }),

@@ -31,7 +31,7 @@ export const jsonArg = {
 } as const satisfies ArgsDef;
 
 export const wideArg = {
-  wide: { type: "boolean", description: "Tables as wide as their cells (else they fit 80 columns, long cells cut with …)" },
+  wide: { type: "boolean", description: "Every column in full (else tables fit the terminal, 80 columns off one: messages cut with …, details left out)" },
 } as const satisfies ArgsDef;
 
 export const idsArg = {

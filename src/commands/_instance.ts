@@ -47,9 +47,10 @@ function startFailure(e: unknown, context: StartContext): Error {
   const where = node === undefined ? undefined : `cannot start node ${node} on ${address}`;
   const lead = where === undefined ? "" : `${where}: `;
   if (e instanceof StoreLoginRefused) {
-    return new JobFailed(`${lead}cannot log in to ${what}: the server refused the login (check the user and password): ${e.message}`);
+    return new JobFailed(`${lead}cannot log in to ${what} (check the user and password): ${e.message}`);
   }
-  if (e instanceof StoreUnavailable) return new JobFailed(`${lead}cannot reach ${what}: ${e.message}`);
+  // the store's message says what is wrong with the database (the database cannot be reached: ...)
+  if (e instanceof StoreUnavailable) return new JobFailed(`${lead}cannot use ${what}: ${e.message}`);
   if (e instanceof Error && "code" in e && e.code === "EADDRNOTAVAIL") {
     return new UsageError(
       `${where ?? `cannot listen on ${address}`}: ${context.hostSource ?? "--host"} is no address of this machine (or does not resolve to one)`,

@@ -11,7 +11,7 @@ import { defineCommand } from "citty";
 import { renderRun, summarizeRunFailures } from "../cli-output/run-report.ts";
 import { renderVerify, summarizeVerifyFailures } from "../cli-output/verify-report.ts";
 import { renderViaRouter } from "../cli-output/via-router-report.ts";
-import { plural } from "../cli-output/words.ts";
+import { count, plural } from "../cli-output/words.ts";
 import { runRecords } from "../client/run.ts";
 import { ShardedExpenseClient } from "../client/sharded-client.ts";
 import { verifyRecords } from "../client/verify.ts";
@@ -35,8 +35,9 @@ export default defineCommand({
   meta: {
     name: "demo",
     description:
+      "Three instances, client run and verify in one process, no MySQL\n\n" +
       "Start three instances in this process (embedded SQLite in a temp dir, or --db), put the seed records on their owners, " +
-      "read them back, verify the placement, print the tables and stop. Needs no MySQL.",
+      "read them back, verify the placement, print the tables and stop.",
   },
   args: {
     nodes: {
@@ -76,7 +77,8 @@ export default defineCommand({
       throw new UsageError(`--db gives ${dbs.length} URL(s) for ${wanted.length} instances; give one per instance, comma-separated`);
     }
     for (const url of dbs) checkDbUrl(url);
-    const say = (line: string) => (args.json ? console.error(line) : console.log(line));
+    // with --json, stdout is the one document: these lines go to stderr, as every message there, after the command's name
+    const say = (line: string) => (args.json ? console.error(`shardctl demo: ${line.trimStart()}`) : console.log(line));
 
     const dataDir = args.db === undefined ? mkdtempSync(join(tmpdir(), "shardctl-demo-")) : undefined;
     const instances: Instance[] = [];
@@ -95,7 +97,7 @@ export default defineCommand({
         const db = dbs[i] ?? `sqlite:${join(dataDir!, `node-${node.name}.sqlite`)}`;
         const address = node.port === 0 ? `a free port of ${node.host}` : `${node.host}:${node.port}`;
         const instance = await startForCommand(
-          { host: node.host, port: node.port, db, name: node.name, log: false },
+          { host: node.host, port: node.port, db, name: node.name, log: false, note: (line) => console.error(`shardctl demo: ${line}`) },
           { what: `the database ${redact(db)}`, address, node: node.name },
         );
         instances.push(instance);
@@ -119,7 +121,7 @@ export default defineCommand({
       const client = new ShardedExpenseClient({ ring: demoRing });
       const records = recordsForIds(ids);
       if (args.router) {
-        router = startRouter({ port: 0, ring: client.ring, log: false });
+        router = startRouter({ port: 0, ring: client.ring, log: false, note: (line) => console.error(`shardctl demo: router: ${line}`) });
         say(`started the router at ${router.url}\n`);
         const viaRouter = await runViaRouter(router.url, records, client.ring);
         const verify = await verifyRecords(client, records);
@@ -131,7 +133,8 @@ export default defineCommand({
           console.log(`\nclient verify: every node's listing against the ring\n`);
           console.log(renderVerify(verify));
         }
-        if (!viaRouter.ok) throw new JobFailed(`${viaRouter.rows.filter((r) => !r.ok).length} of ${viaRouter.rows.length} ids failed through the router`);
+        if (!viaRouter.ok)
+          throw new JobFailed(`${count(viaRouter.rows.filter((r) => !r.ok).length)} of ${plural(viaRouter.rows.length, "id")} failed through the router`);
         if (!verify.ok) throw new JobFailed(summarizeVerifyFailures(verify));
         return;
       }

@@ -7,7 +7,9 @@
 import { defineCommand } from "citty";
 import { progressBar, type ProgressSink } from "../cli-output/progress.ts";
 import { renderRebalance } from "../cli-output/rebalance-report.ts";
-import { UsageError } from "../errors.ts";
+import { tableWidth } from "../cli-output/table.ts";
+import { Interrupted, UsageError } from "../errors.ts";
+import { RebalanceInterrupted } from "../rebalance/errors.ts";
 import type { ProgressEvent } from "../rebalance/report.ts";
 import { rebalance } from "../rebalance/run.ts";
 import { ringOfFile } from "./_ring.ts";
@@ -18,6 +20,7 @@ export default defineCommand({
   meta: {
     name: "rebalance",
     description:
+      "Move records to the owners of a new ring, online and resumable\n\n" +
       "Move every record whose owner differs between two rings to its new owner while clients keep reading and writing, " +
       "verify the copies, switch every instance (of both rings) to the new ring, then delete the moved records from their " +
       "old owners. Resumable: after a failure or a kill, run the same command again. Needs admin access to the instances " +
@@ -78,10 +81,32 @@ export default defineCommand({
         },
       });
       bar?.finish();
-      console.log(args.json ? JSON.stringify(report, null, 2) : renderRebalance(report, { maxWidth: args.wide ? Infinity : undefined }));
+      console.log(args.json ? JSON.stringify(report, null, 2) : renderRebalance(report, { maxWidth: tableWidth(args.wide) }));
+    } catch (e) {
+      if (!(e instanceof RebalanceInterrupted)) throw e;
+      // Ctrl-C: what was done, what is left and the command that goes on, on stdout (the plan kept); stderr says it once
+      bar?.finish();
+      const resume = resumeCommand(args);
+      if (args.json) console.log(JSON.stringify({ ...e.report, resume }, null, 2));
+      else console.log(renderRebalance(e.report, { maxWidth: tableWidth(args.wide), resume, keepData: args["keep-data"] }));
+      throw new Interrupted(
+        `interrupted during ${e.report.stopped.during}${args.json ? `; to go on: ${resume}` : " (above: what was done, what is left, how to go on)"}`,
+      );
     } finally {
       bar?.finish();
       process.off("SIGINT", onInterrupt);
     }
   },
 });
+
+/** The command that takes the rebalance up again: this one, with the options that decide the job. */
+function resumeCommand(args: { to?: string; from?: string; "keep-data"?: boolean; concurrency?: string }): string {
+  const quote = (v: string) => (/^[\w./:=@%+-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`);
+  return [
+    "shardctl rebalance",
+    ...(args.from === undefined ? [] : [`--from ${quote(args.from)}`]),
+    `--to ${quote(args.to!)}`,
+    ...(args["keep-data"] ? ["--keep-data"] : []),
+    ...(args.concurrency === undefined ? [] : [`--concurrency ${quote(args.concurrency)}`]),
+  ].join(" ");
+}

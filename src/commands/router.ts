@@ -3,6 +3,9 @@
  * Runs until SIGTERM/SIGINT, then stops gracefully (requests in flight finish).
  */
 import { defineCommand } from "citty";
+import { describeMisnamed } from "../cli-output/preflight-report.ts";
+import { preflight } from "../client/preflight.ts";
+import { ShardedExpenseClient } from "../client/sharded-client.ts";
 import { errorMessage, JobFailed } from "../errors.ts";
 import { formatNode } from "../ring/node.ts";
 import { ringInForce } from "./_ring.ts";
@@ -14,8 +17,10 @@ export default defineCommand({
   meta: {
     name: "router",
     description:
-      "Serve the expense API on one address and send each request to the owner of its id (for clients that do not place records " +
-      "themselves, such as curl); the listing merges every node's records",
+      "One address for the expense API; each request goes to its owner\n\n" +
+      "For clients that do not place records themselves, such as curl: each request goes to the owner of its id, and the " +
+      "listing merges every node's records. At start the router checks that each instance answers to its name in the node " +
+      "list (else it refuses, printing the --nodes that matches).",
   },
   args: {
     port: { type: "string", valueHint: "PORT", description: `TCP port; 0 picks a free one (default: ${DEFAULT_ROUTER_PORT})` },
@@ -41,9 +46,14 @@ export default defineCommand({
     const { ring, source } = ringInForce(args);
     const logFormat = logFormatOption(flagOrEnv(args["log-format"], "log-format", "SHARDCTL_LOG_FORMAT"));
 
+    // Names decide placement: under names the instances do not go by, the router would answer every request
+    // 502 wrong_node. Checked as client run does; a node that does not answer yet is /readyz's to report.
+    const checked = await preflight(new ShardedExpenseClient({ ring, circuit: false, retries: 0 }), { graceMs: 0 });
+    if (checked.misnamed.length > 0) throw new JobFailed(describeMisnamed(checked, "the router does not start"));
+
     let router: Router;
     try {
-      router = startRouter({ port, host, ring, timeoutMs, logFormat });
+      router = startRouter({ port, host, ring, timeoutMs, logFormat, note: (line) => console.error(`shardctl router: ${line}`) });
     } catch (e) {
       const inUse = e instanceof Error && "code" in e && e.code === "EADDRINUSE";
       throw new JobFailed(`cannot listen on ${host}:${port}: ${inUse ? "the address is in use" : errorMessage(e)}`);

@@ -19,8 +19,9 @@ export default defineCommand({
   meta: {
     name: "serve",
     description:
-      "Run one expense instance (the HTTP API under /v1/expenses). With ring options it is ring-aware: it answers 421 for ids " +
-      "it does not own, keeps its ring in its database, and takes PUT /ring from admins (env SHARDCTL_ADMIN_TOKEN; without it, loopback only)",
+      "Run one expense instance (the HTTP API under /v1/expenses)\n\n" +
+      "With ring options it is ring-aware: it answers 421 for ids it does not own, keeps its ring in its database, and takes " +
+      "PUT /ring from admins (env SHARDCTL_ADMIN_TOKEN; without it, loopback only). Its API docs are at /openapi.",
   },
   args: {
     port: { type: "string", valueHint: "PORT", description: "TCP port; 0 picks a free one; env SHARDCTL_PORT (default: 5001)" },
@@ -90,7 +91,7 @@ export default defineCommand({
 
     const what = db === undefined ? "the default database" : `the database ${redact(db)}${dbSource === "--db" ? "" : ` (from ${dbSource})`}`;
     const instance = await startForCommand(
-      { port, host, db, name, ring, adminToken: process.env.SHARDCTL_ADMIN_TOKEN, logFormat },
+      { port, host, db, name, ring, adminToken: process.env.SHARDCTL_ADMIN_TOKEN, logFormat, note: (line) => console.error(`shardctl serve: ${line}`) },
       { what, address: `${host}:${port}`, hostSource: hostOption?.source ?? "--host" },
     );
     for (const note of instance.notes) console.error(`shardctl serve: ${note}`);

@@ -6,11 +6,12 @@
 import { defineCommand } from "citty";
 import { renderClusterPage, STATUS_PATH } from "../cli-output/cluster-page.ts";
 import { renderStatus, summarizeStatus } from "../cli-output/status-report.ts";
+import { tableWidth } from "../cli-output/table.ts";
 import { clusterStatus, type ClusterStatus } from "../client/status.ts";
 import { errorMessage, JobFailed, UsageError } from "../errors.ts";
 import { ringInForce } from "./_ring.ts";
 import type { Ring } from "../ring/ring.ts";
-import { hostPort, hostProblem } from "../http/listen.ts";
+import { hostPort, hostProblem, LISTENER } from "../http/listen.ts";
 import { jsonArg, ringArgs, wideArg } from "./_args.ts";
 import { intOption, parseIds } from "./_parse.ts";
 
@@ -82,9 +83,9 @@ async function serveWeb(ring: Ring, host: string, port: number, intervalMs: numb
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
+      ...LISTENER,
       hostname: host,
       port,
-      development: false,
       async fetch(request) {
         const path = new URL(request.url).pathname;
         if (request.method !== "GET" && request.method !== "HEAD") return new Response("only GET\n", { status: 405, headers: { allow: "GET, HEAD" } });
@@ -110,8 +111,10 @@ export default defineCommand({
   meta: {
     name: "status",
     description:
-      "Every node of the ring at a glance: up, ready, the ring it holds, records, version, database, time of the check, a rebalance's progress. " +
-      "Exit 1 when a node is down, not ready or on another ring (named). --watch redraws it; --web PORT serves it as a page that refreshes itself",
+      "Every node of the ring at a glance (--watch; --web for a page)\n\n" +
+      "Per node: its state (ready; not ready: it answers but its database does not serve; down: no answer), the ring it " +
+      "holds, records, version, database, time of the check, a rebalance's progress. Exit 1 when a node is down, not ready " +
+      "or on another ring (named). --watch redraws it; --web PORT serves it as a page that refreshes itself.",
   },
   args: {
     ...ringArgs,
@@ -126,7 +129,7 @@ export default defineCommand({
     const { ring } = ringInForce(args);
     const intervalS = intOption(args.interval, "interval", { min: 1, max: 3600 }) ?? 2;
     const intervalMs = intervalS * 1000;
-    const show = (s: ClusterStatus) => renderStatus(s, { maxWidth: args.wide ? Infinity : undefined });
+    const show = (s: ClusterStatus) => renderStatus(s, { maxWidth: tableWidth(args.wide) });
     if (args.web !== undefined) {
       if (args.watch || args.json) throw new UsageError("--web serves the page; give it without --watch and --json");
       const port = intOption(args.web, "web", { min: 0, max: 65535 })!;

@@ -139,7 +139,8 @@ export const MAX_PAGE = 1000;
 
 export const PageQuery = t.Object({
   after: t.Optional(t.String({ format: "expense-id", description: ID_RULE })),
-  limit: t.Optional(t.String({ pattern: "^[1-9][0-9]{0,3}$", description: `must be an integer from 1 to ${MAX_PAGE} (default ${DEFAULT_PAGE})` })),
+  // 1..999 or 1000 (MAX_PAGE): the pattern alone says what the service takes
+  limit: t.Optional(t.String({ pattern: "^(?:[1-9][0-9]{0,2}|1000)$", description: `must be an integer from 1 to ${MAX_PAGE} (default ${DEFAULT_PAGE})` })),
 });
 
 /** Routes other than the list take no query parameters: any is rejected (422) like an unknown field. */

@@ -1,7 +1,8 @@
 /**
  * Request bodies: JSON, at most MAX_BODY_BYTES. The limit is enforced while reading,
  * so a body without Content-Length (chunked) is cut off too, and the answer is our own
- * JSON 413 with X-Shard-Node rather than a bare one from the socket layer.
+ * JSON 413 with X-Shard-Node rather than a bare one from the socket layer, given after a
+ * bounded lingering read of the rest (LINGER_BYTES, LINGER_MS).
  */
 import { ApiError, errorMessage } from "../errors.ts";
 import { clip } from "./errors.ts";
@@ -12,22 +13,68 @@ const tooLarge = (limit: number) => new ApiError(413, "body_too_large", `body: l
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * Lingering close, as nginx does it: after deciding on a 413, the rest of the body is read
+ * and dropped, at most LINGER_BYTES in all and for LINGER_MS, before the answer (with
+ * Connection: close). A client that writes its whole body before it reads (Python's
+ * http.client, urllib) then reads the 413; closing with its body unread would reset the
+ * connection under it (a broken pipe). Past either bound the connection is closed anyway:
+ * nobody can make the server read without end.
+ */
+export const LINGER_BYTES = 8 << 20;
+export const LINGER_MS = 2000;
+
+/** What discard needs of a body's reader. */
+interface BodyReader {
+  read(): Promise<{ done: boolean; value?: Uint8Array }>;
+  cancel(): Promise<void>;
+}
+
 async function readLimited(request: Request, limit: number): Promise<string> {
   const length = request.headers.get("content-length");
   if (length !== null) {
-    if (Number(length) > limit) throw tooLarge(limit);
+    if (Number(length) > limit) {
+      // a body longer than the bound would be cut off anyway: not worth reading any of it
+      if (Number(length) <= LINGER_BYTES) await discard(request.body?.getReader(), LINGER_BYTES);
+      throw tooLarge(limit);
+    }
     // The socket layer holds the body to its declared length: read it the fast, native way.
     return utf8.decode(await request.arrayBuffer());
   }
   if (!request.body) return "";
+  const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await discard(reader, LINGER_BYTES - size);
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
   }
   return utf8.decode(Buffer.concat(chunks));
+}
+
+/** Reads and drops the rest of a body: until it ends, `bytes` more were read, or LINGER_MS passed; then lets go of it. */
+async function discard(reader: BodyReader | undefined, bytes: number): Promise<void> {
+  if (!reader) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), LINGER_MS)));
+  try {
+    for (let left = bytes; left > 0; ) {
+      const next = await Promise.race([reader.read(), late]);
+      if (next === undefined || next.done) return;
+      left -= next.value?.byteLength ?? 0;
+    }
+  } catch {
+    // the client went away: nothing more to read
+  } finally {
+    clearTimeout(timer);
+    reader.cancel().catch(() => {});
+  }
 }
 
 /** Content types of an HTML form: a body in them is no JSON, however it looks. */

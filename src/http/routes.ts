@@ -2,7 +2,7 @@
  * A server's routes by template: what a request counts under in /metrics and the logs (a
  * template, never the raw path: ids would make one series per record), and the methods
  * answered on a path (405 with Allow for the others). Each server declares its own table
- * (instance/routes.ts; the router filters the instance's).
+ * (instance/routes.ts, router/routes.ts).
  */
 
 export interface KnownRoute {

@@ -12,9 +12,11 @@ import { answerError } from "../http/errors.ts";
 import { healthFeature } from "./health.ts";
 import { accounted } from "../http/accounting.ts";
 import { HttpMetrics } from "../http/metrics.ts";
+import { checkHost } from "../http/listen.ts";
 import { rejectRepeatedQuery } from "../http/query.ts";
 import { instanceMetrics } from "./metrics.ts";
-import { apiDocs, openapiPage } from "../http/openapi-page.ts";
+import { ADMIN_TAG, ANY_ROUTE_ERRORS, apiDocs } from "../http/openapi-document.ts";
+import { openapiPage } from "../http/openapi-page.ts";
 import { jsonLine, stdoutLog, textLine, type LogFormat, type RequestLog } from "../http/request-log.ts";
 import { statusFeature } from "./status.ts";
 import { RingGuard } from "./ring-guard.ts";
@@ -44,6 +46,14 @@ export interface AppOptions {
   metrics?: HttpMetrics;
 }
 
+/** The tags of an instance's routes, in the order its document lists them: the expense API first, admin last. */
+const INSTANCE_TAGS = [
+  { name: "expenses", description: "The expense records this shard holds: the service's API" },
+  { name: "health", description: "Liveness, readiness, the instance at a glance, metrics" },
+  { name: "ring", description: "The ring this instance holds" },
+  { name: ADMIN_TAG, description: "Admin (a bearer token, or loopback): change the ring; the endpoints a rebalance drives the instance with" },
+];
+
 /** The Elysia app of an instance. Requests are logged and counted around it: see `createHandler`. */
 export function createApp({
   store,
@@ -58,26 +68,34 @@ export function createApp({
   const limitOf = repairBodyLimit(admin, bodyLimit(admin));
   return (
     new Elysia({ name: "shardctl-instance", seed: name, normalize: false })
-      .onRequest(({ set }) => {
+      .onRequest(({ set, request }) => {
         set.headers["x-shard-node"] = name;
         // The ring now; a request on an id is labelled again with the ring it ran under (RingGuard.serve).
         const ring = guard.ring;
         if (ring) set.headers[RING_HEADER] = ring.label;
+        checkHost(request);
       })
       .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
       // only `request` taken from the context: Elysia then prepares no more of it (headers, cookies) per request
       .onParse({ as: "global" }, ({ request }) => parseJsonBody({ request }, limitOf(request)))
       .onError({ as: "global" }, ({ code, error, request, set }) => answerError(name, code, error, request, set, INSTANCE_ROUTES))
       .use(
-        apiDocs(
-          "shardctl expense instance",
-          "One shard of the expense service. Every answer carries X-Shard-Node, and X-Shard-Ring (<epoch>:<fingerprint>) " +
+        apiDocs({
+          title: "shardctl expense instance",
+          description:
+            "One shard of the expense service. Every answer carries X-Shard-Node, and X-Shard-Ring (<epoch>:<fingerprint>) " +
             "when the instance has a ring. Errors are JSON {error, message, field}: malformed JSON 400, " +
             "missing/unknown/invalid field 422, duplicate id 409, body over 64 KiB 413, a body that is not sent as JSON (a " +
             "form) 415, method not served on a known path 405 (with Allow), database unreachable 503. A ring-aware instance " +
             "answers 421 {error: misdirected, message, id, owner: {name, url}, ring} for an id it does not own, and " +
             "executes nothing. Query parameters a route does not take, or given twice, are 422.",
-        ),
+          tags: INSTANCE_TAGS,
+          errors: { ...ANY_ROUTE_ERRORS, "503": "the instance is starting (its database is not open yet), or its database cannot serve now" },
+          headers: {
+            "X-Shard-Node": { description: "the name of the node that answered", required: true },
+            "X-Shard-Ring": { description: "the ring it answered under, <epoch>:<fingerprint>, when it has a ring" },
+          },
+        }),
       )
       .use(openapiPage())
       .use(healthFeature(store, name))

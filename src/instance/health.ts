@@ -1,9 +1,17 @@
 import { Elysia, t } from "elysia";
 import { errorMessage } from "../errors.ts";
 import { NoQuery } from "../expenses/model.ts";
-import type { ExpenseStore } from "../store/types.ts";
+import { StoreUnavailable, type ExpenseStore } from "../store/types.ts";
 
-/** /healthz: the process answers. /readyz: it can also reach its database right now (503 otherwise). */
+/**
+ * Why the database cannot serve, as /readyz and /status say it: a store's own message says
+ * it is the database ("the database cannot be reached: ..."); anything else is named so.
+ */
+export function databaseProblem(e: unknown): string {
+  return e instanceof StoreUnavailable ? e.message : `database: ${errorMessage(e)}`;
+}
+
+/** /healthz: the process answers. /readyz: it can also read every table it uses right now (503 otherwise). */
 export function healthFeature(store: ExpenseStore, node: string) {
   return new Elysia({ name: "health", seed: node })
     .get("/healthz", () => ({ status: "ok" as const, node }), {
@@ -22,7 +30,7 @@ export function healthFeature(store: ExpenseStore, node: string) {
             ready: false,
             node,
             database: store.dialect,
-            message: `database: ${errorMessage(e)}`,
+            message: databaseProblem(e),
           });
         }
       },
@@ -34,10 +42,10 @@ export function healthFeature(store: ExpenseStore, node: string) {
             ready: t.Literal(false),
             node: t.String(),
             database: t.UnionEnum(["mysql", "sqlite"]),
-            message: t.String({ description: "why the database cannot serve: unreachable, locked, full, cannot write" }),
+            message: t.String({ description: "why the database cannot serve: unreachable, locked, full, cannot write, a table missing" }),
           }),
         },
-        detail: { summary: "Readiness: 200 when the database answers (and can write), 503 when it does not", tags: ["health"] },
+        detail: { summary: "Readiness: 200 when every table of the database can be read (and it can write), 503 naming why not", tags: ["health"] },
       },
     );
 }

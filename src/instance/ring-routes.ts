@@ -4,7 +4,8 @@
  */
 import { Elysia } from "elysia";
 import { ApiError } from "../errors.ts";
-import { RingBody } from "../http/ring-body.ts";
+import { ADMIN_TAG } from "../http/openapi-document.ts";
+import { RingBody, RingFileBody } from "../http/ring-body.ts";
 import { ErrorBody, NoQuery } from "../expenses/model.ts";
 import { RING_HEADER } from "../ring/ring.ts";
 import { authorizeAdmin, type AdminPolicy } from "./admin.ts";
@@ -54,9 +55,9 @@ export function ringFeature(guard: RingGuard, admin: AdminPolicy, note: (line: s
           );
         }
         set.headers[RING_HEADER] = ring.label;
-        const was = result.previous ? `replaces ring ${result.previous.label}` : "(it had none)";
+        const was = result.previous ? `; it replaces ring ${result.previous.label}` : " (it had none)";
         const member = result.member ? "" : `; node ${guard.self} is not in it: it owns no ids and answers 421 for every one`;
-        note(`[${guard.self}] ring ${ring.label} adopted ${was}${member}`);
+        note(`node ${guard.self}: adopted ring ${ring.label}${was}${member}`);
         return ringDocument(ring);
       },
       {
@@ -66,7 +67,10 @@ export function ringFeature(guard: RingGuard, admin: AdminPolicy, note: (line: s
           summary:
             "Admin: adopt a ring (a ring file with an epoch larger than this instance's). Authorization: Bearer <SHARDCTL_ADMIN_TOKEN>; " +
             "without that variable, loopback only. The ring is saved to the database before it is in force; no request runs under a mix of the two",
-          tags: ["ring"],
+          tags: [ADMIN_TAG],
+          // the body is read by requestRing (its own messages, 422 invalid_ring), not by a schema: described here
+          // (a t schema is JSON Schema, which the typings of an OpenAPI schema object do not know)
+          requestBody: { required: true, content: { "application/json": { schema: RingFileBody as never } } },
         },
       },
     );

@@ -2,7 +2,7 @@
  * One expense instance on a socket: open the store, bind, serve the app; `stop()`
  * lets requests in flight finish, then closes the store (and its pool).
  */
-import { hostPort, routable } from "../http/listen.ts";
+import { dated, hostPort, isWrite, LISTENER, routable, whenSettled } from "../http/listen.ts";
 import { openStore } from "../store/open.ts";
 import { parseStoreUrl } from "../store/url.ts";
 import { ringLabel, type Ring } from "../ring/ring.ts";
@@ -34,6 +34,11 @@ export interface InstanceOptions {
   adminToken?: string;
   /** How long a ring switch waits for the requests in flight; default 10 s. */
   ringSwitchTimeoutMs?: number;
+  /**
+   * Where the instance says what happens to it while it runs (its database going away and
+   * coming back), as `node <name>: <line>`; a command prefixes its name. Default stderr.
+   */
+  note?: (line: string) => void;
 }
 
 export interface Instance {
@@ -98,13 +103,15 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   if (given && (name !== undefined || port !== 0)) checkMember(given, name ?? hostPort(host, port));
   // Bind first so that port 0 resolves before the default name and database are chosen;
   // until the store is open and the app exists, every request gets a JSON 503 "starting".
-  let handle: ((request: Request) => Response | Promise<Response>) | undefined;
+  let handle: ((request: Request) => Promise<Response>) | undefined;
+  let settleWrites = false;
   let nodeName = name ?? "";
   // Set once the store is open (still unset in the error hook below while it opens).
   let guard: RingGuard;
   // The peer address of a request routed under another Request object (see routable).
   const peers = new WeakMap<Request, string | undefined>();
   const server: Bun.Server<undefined> = Bun.serve({
+    ...LISTENER,
     port,
     hostname: host,
     // The app's own limit (MAX_BODY_BYTES, body.ts) answers every oversized body with a JSON
@@ -112,31 +119,34 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     // body, so it never buffers more than the limit. Bun's own check would answer first, with
     // a bare 413, for anything above this backstop: keep it out of the way.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    // Never Bun's development error page (HTML with source lines) to a client: an error that
-    // escapes the app is logged and answered with the JSON error body.
-    development: false,
+    // An error that escapes the app is logged and answered with the JSON error body.
     error: (e) => {
       console.error(`[${nodeName}] unhandled error:`, e);
       // the last-resort 500 carries the ring in force, as every answer does
       return internalErrorResponse(nodeName, guard?.ring?.label);
     },
     fetch: (request, bun) => {
-      if (!handle) return starting(nodeName);
+      if (!handle) return request.method === "HEAD" ? dated(starting(nodeName)) : starting(nodeName);
       const routed = routable(request);
       if (routed !== request) peers.set(routed, bun.requestIP(request)?.address);
-      return handle(routed);
+      // A write on MySQL waits for the database: it runs only once the client's connection is
+      // known to stay (whenSettled). SQLite answers within the turn, and Bun answers pipelined
+      // requests in order then: no wait, which would itself make Bun close the connection.
+      if (settleWrites && isWrite(request.method)) return whenSettled(request, () => handle!(routed));
+      return request.method === "HEAD" ? dated(handle(routed)) : handle(routed);
     },
   });
   const realPort = server.port!;
   // Set before the first await, so even an answer while the store opens names the node.
   nodeName = name ?? hostPort(host, realPort);
   const url = db ?? defaultDbUrl(realPort);
+  const note = options.note ?? ((line: string) => console.error(line));
   let store: ExpenseStore | undefined;
   let rebalancing: Rebalancing;
   let notes: readonly string[];
   try {
     if (given) checkMember(given, nodeName);
-    store = await openStore(url, (line) => console.error(`shardctl: node ${nodeName}: ${line}`));
+    store = await openStore(url, (line) => note(`node ${nodeName}: ${line}`));
     const checked = await checkRebalanceRing(store, given);
     const start = await ringAtStart(store, checked.given, nodeName);
     notes = [...checked.notes, ...start.notes];
@@ -164,9 +174,10 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     admin,
     rebalancing,
     repairing: new Repairing(nodeName, store, guard, () => rebalancing.unfinished),
-    ...(log === false ? { note: () => {} } : {}),
+    note: log === false ? () => {} : note,
   });
   handle = handler.handle;
+  settleWrites = store.dialect === "mysql";
 
   let stopping: Promise<void> | undefined;
   return {

@@ -4,16 +4,16 @@
  * (Prometheus text). Neither costs a scan: the record count is the store's own figure.
  */
 import { Elysia, t } from "elysia";
-import { errorMessage } from "../errors.ts";
 import { ErrorBody, NoQuery } from "../expenses/model.ts";
 import type { ExpenseStore } from "../store/types.ts";
 import { VERSION } from "../version.ts";
 import { type HttpMetrics, metricsFeature } from "../http/metrics.ts";
+import { databaseProblem } from "./health.ts";
 import type { RingGuard } from "./ring-guard.ts";
 
 export const StatusBody = t.Object({
   node: t.String(),
-  ready: t.Boolean({ description: "the database answers now (as /readyz)" }),
+  ready: t.Boolean({ description: "every table of the database can be read now (as /readyz)" }),
   message: t.Optional(t.String({ description: "why the instance is not ready" })),
   version: t.String({ description: "shardctl's version", examples: [VERSION] }),
   database: t.UnionEnum(["mysql", "sqlite"]),
@@ -36,7 +36,7 @@ export function statusFeature(store: ExpenseStore, guard: RingGuard, metrics: Ht
         try {
           await store.ping();
         } catch (e) {
-          message = `database: ${errorMessage(e)}`;
+          message = databaseProblem(e);
         }
         return {
           node: guard.self,

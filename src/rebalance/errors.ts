@@ -4,9 +4,20 @@
  * and the node and record when there are ones. Running the same command again resumes.
  */
 import { failureReason } from "../client/errors.ts";
-import { JobFailed } from "../errors.ts";
+import { Interrupted, JobFailed } from "../errors.ts";
 import type { Participant } from "./participant.ts";
 import type { RebalanceStep } from "./protocol.ts";
+import type { RebalanceReport } from "./report.ts";
+
+/** Stopped by Ctrl-C at a safe point: exit 130, with the report of what this run did until then. */
+export class RebalanceInterrupted extends Interrupted {
+  constructor(
+    message: string,
+    readonly report: RebalanceReport & { readonly outcome: "interrupted"; readonly stopped: NonNullable<RebalanceReport["stopped"]> },
+  ) {
+    super(message);
+  }
+}
 
 export class RebalanceFailed extends JobFailed {
   constructor(

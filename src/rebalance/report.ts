@@ -4,7 +4,7 @@
  * renders it; --json prints it as it is).
  */
 import type { Takeover } from "./lease.ts";
-import type { FenceFigures, PlanAnswer, RebalanceStep } from "./protocol.ts";
+import type { FenceFigures, PlanAnswer, RebalanceProgress, RebalanceStep } from "./protocol.ts";
 import type { Survey } from "./survey.ts";
 import type { PassCounts } from "./sync.ts";
 
@@ -47,8 +47,15 @@ export type StepTimes = Partial<Record<RebalanceStep, number>> & {
   done?: number;
 };
 
+/** Where a run stopped by Ctrl-C was: the step under way, and the job's progress then. */
+export interface Stopped {
+  readonly during: RebalanceStep;
+  readonly progress: RebalanceProgress;
+}
+
 export interface RebalanceReport {
-  readonly outcome: "done" | "already-done" | "dry-run";
+  /** interrupted: stopped by Ctrl-C (the report of RebalanceInterrupted: what was done until then). */
+  readonly outcome: "done" | "already-done" | "dry-run" | "interrupted";
   readonly job: string;
   readonly from: string;
   readonly to: string;
@@ -66,5 +73,7 @@ export interface RebalanceReport {
   readonly cleanup?: { readonly deleted: number } | { readonly kept: true };
   /** Milliseconds each step of this run took, in order (survey and lease included). */
   readonly steps: Readonly<StepTimes>;
+  /** An interrupted run: where it stopped. */
+  readonly stopped?: Stopped;
   readonly elapsedMs: number;
 }

@@ -24,7 +24,7 @@
 import { Interrupted } from "../errors.ts";
 import type { Ring } from "../ring/ring.ts";
 import { catchUp } from "./change-log.ts";
-import { onNode, RebalanceFailed } from "./errors.ts";
+import { onNode, RebalanceFailed, RebalanceInterrupted } from "./errors.ts";
 import { checkLogEmpty, notVerified, replayUnderFence } from "./fence.ts";
 import { Lease } from "./lease.ts";
 import type { Participant } from "./participant.ts";
@@ -83,6 +83,12 @@ export async function rebalance(options: RebalanceOptions): Promise<RebalanceRep
     await job.run();
   } catch (e) {
     await lease.release();
+    // Ctrl-C: what this run did until then goes with the error, for the command to print
+    if (e instanceof Interrupted) {
+      const stopped = { during: clock.current ?? "lease", progress: job.progress };
+      const report = { ...base, outcome: "interrupted" as const, tookOver, ...job.report, switched: job.switched, stopped, elapsedMs: elapsedMs() };
+      throw new RebalanceInterrupted(e.message, report);
+    }
     throw e;
   } finally {
     job.close();
@@ -179,6 +185,11 @@ class Job {
     this.lease.stopHeartbeat();
     await Promise.all(this.#leased.map((n) => onNode("finish", n, () => n.finish(this.lease.token, { ...this.#progress }, this.report.fence))));
     this.clock.end();
+  }
+
+  /** The job's progress as it stands (the nodes' heartbeats carry it too). */
+  get progress(): RebalanceProgress {
+    return { ...this.#progress };
   }
 
   close(): void {

@@ -8,27 +8,41 @@
  * the owner's answer is passed on as it is, with X-Shard-Url (the instance's address)
  * and X-Request-Id beside its X-Shard-Node.
  */
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import { expenseModels, expenseRoutes } from "../expenses/index.ts";
-import { NoQuery } from "../expenses/model.ts";
+import { ErrorBody, NoQuery } from "../expenses/model.ts";
 import { expenseChanges, newExpense, pageRequest } from "../expenses/service.ts";
 import { RING_HEADER, type Ring } from "../ring/ring.ts";
 import type { Node } from "../ring/node.ts";
+import { checkHost } from "../http/listen.ts";
 import { rejectRepeatedQuery } from "../http/query.ts";
 import { MAX_BODY_BYTES, parseJsonText, readBodyText } from "../http/body.ts";
 import { answerError } from "../http/errors.ts";
-import { INSTANCE_ROUTES } from "../instance/routes.ts";
 import { HttpMetrics, metricsFeature } from "../http/metrics.ts";
-import { apiDocs, openapiPage } from "../http/openapi-page.ts";
+import { ANY_ROUTE_ERRORS, apiDocs } from "../http/openapi-document.ts";
+import { openapiPage } from "../http/openapi-page.ts";
 
 import { ringDocument } from "../ring/ring-file.ts";
 import { RingBody } from "../http/ring-body.ts";
-import { badAnswer, failedRequest, RouterError, wrongNode } from "./errors.ts";
+import { badAnswer, failedRequest, RouterError, RouterErrorAnswer, wrongNode } from "./errors.ts";
 import type { FollowedRing } from "./followed-ring.ts";
 import { headersToClient, headersToInstance, requestIdOf } from "./headers.ts";
 import { mergedPage, InvalidListing, type NodePage } from "./listing.ts";
-import { readiness } from "./readiness.ts";
+import { ReadinessAnswer, readiness } from "./readiness.ts";
+import { ROUTER_ROUTES } from "./routes.ts";
 import { deadlineReason, leftOf, type Deadline, type Upstream, type UpstreamAnswer, type UpstreamMethod } from "./upstream.ts";
+
+/**
+ * An expense route as the router serves it: an instance's, and the router's own answers
+ * when the owner gives no usable one (its handlers answer Responses, which Elysia does not
+ * check: the schemas are the document's).
+ */
+function routed<R extends { readonly response: object }>(route: R) {
+  return {
+    ...route,
+    response: { ...route.response, 502: RouterErrorAnswer, 503: t.Union([RouterErrorAnswer, ErrorBody]), 504: RouterErrorAnswer },
+  } as R;
+}
 
 /** No stored record is larger than the largest body an instance accepts, plus its status fields. */
 const RECORD_ANSWER_BYTES = MAX_BODY_BYTES + 4096;
@@ -194,6 +208,7 @@ export function createRouterApp({
   }
 
   return new Elysia({ name: "shardctl-router", normalize: false })
+    .onRequest(({ request }) => checkHost(request))
     .onTransform({ as: "global" }, ({ request }) => rejectRepeatedQuery(request.url))
     .onParse({ as: "global" }, async ({ request }) => {
       const text = await readBodyText(request);
@@ -208,24 +223,44 @@ export function createRouterApp({
         set.status = error.status;
         return error.body;
       }
-      // the 405s answer by the instance's table: the routes a router forwards are an instance's
-      return answerError("router", code, error, request, set, INSTANCE_ROUTES);
+      return answerError("router", code, error, request, set, ROUTER_ROUTES);
     })
     .use(
-      apiDocs(
-        "shardctl router",
-        "The expense API of an instance in front of the whole cluster: each request goes to the owner of its id on the " +
+      apiDocs({
+        title: "shardctl router",
+        description:
+          "The expense API of an instance in front of the whole cluster: each request goes to the owner of its id on the " +
           "ring, and the owner's answer comes back with its X-Shard-Node, plus X-Shard-Url (the instance's address) and " +
           "X-Request-Id. The listing merges every node's records in id order. An owner with no usable answer: 503 " +
           "node_unavailable, 504 node_timeout, 504 outcome_unknown (a POST that may have been stored: it is never sent " +
           "twice), 502 bad_answer or wrong_node; each names the node and the cause. Requests are validated as an instance " +
           "validates them, before any node is contacted.",
-      ),
+        tags: [
+          { name: "expenses", description: "The expense API, each request sent to the owner of its id" },
+          { name: "health", description: "Liveness and readiness of the router and its nodes, metrics" },
+          { name: "ring", description: "The ring the router places records with" },
+        ],
+        errors: ANY_ROUTE_ERRORS,
+        headers: {
+          "X-Shard-Node": { description: "the node that answered; absent on the router's own answers (no node was asked, or none answered)" },
+          "X-Shard-Url": { description: "the address of the node that answered, with X-Shard-Node" },
+          "X-Shard-Ring": { description: "the ring the node answered under, when it has one" },
+          "X-Request-Id": { description: "the request's id, passed on to the node: the client's own, or one the router made" },
+        },
+      }),
     )
     .use(openapiPage())
     .use(metricsFeature(metrics, "requests by method, route template and status, latency, in flight, ring"))
     .get("/healthz", () => ({ status: "ok" as const, role: "router" as const, ring: followed.ring.label, nodes: followed.ring.nodes.length }), {
       query: NoQuery,
+      response: {
+        200: t.Object({
+          status: t.Literal("ok"),
+          role: t.Literal("router"),
+          ring: t.String({ description: "the label of the ring in force" }),
+          nodes: t.Integer({ description: "the nodes of that ring" }),
+        }),
+      },
       detail: { summary: "Liveness of the router itself", tags: ["health"] },
     })
     .get(
@@ -238,6 +273,7 @@ export function createRouterApp({
       },
       {
         query: NoQuery,
+        response: { 200: ReadinessAnswer, 503: ReadinessAnswer },
         detail: { summary: "Readiness: 200 when every node is ready, else 503 naming those that are not", tags: ["health"] },
       },
     )
@@ -249,7 +285,7 @@ export function createRouterApp({
     .model(expenseModels)
     .group("/v1/expenses", (api) =>
       api
-        .post("", ({ body, request }) => relay(request, "POST", newExpense(body).id, "/v1/expenses"), expenseRoutes.create)
+        .post("", ({ body, request }) => relay(request, "POST", newExpense(body).id, "/v1/expenses"), routed(expenseRoutes.create))
         .get(
           "",
           async ({ query, request }) => {
@@ -270,15 +306,15 @@ export function createRouterApp({
             if (followed.ring.epoch > ring.epoch) page = await pageUnder(followed.ring);
             return Response.json(page, { headers: { "x-request-id": requestId(request) } });
           },
-          expenseRoutes.list,
+          routed(expenseRoutes.list),
         )
-        .get("/:id", ({ params, request }) => relay(request, "GET", params.id, `/v1/expenses/${params.id}`), expenseRoutes.get)
+        .get("/:id", ({ params, request }) => relay(request, "GET", params.id, `/v1/expenses/${params.id}`), routed(expenseRoutes.get))
         .put(
           "/:id",
           ({ params, body, request }) => relay(request, "PUT", expenseChanges(params.id, body).key, `/v1/expenses/${params.id}`),
-          expenseRoutes.update,
+          routed(expenseRoutes.update),
         )
-        .delete("/:id", ({ params, request }) => relay(request, "DELETE", params.id, `/v1/expenses/${params.id}`), expenseRoutes.remove),
+        .delete("/:id", ({ params, request }) => relay(request, "DELETE", params.id, `/v1/expenses/${params.id}`), routed(expenseRoutes.remove)),
     );
 }
 

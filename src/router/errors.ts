@@ -9,6 +9,7 @@
  *   502 bad_answer        an answer no instance gives (too large, a listing out of order, not JSON)
  *   502 wrong_node        the instance at the node's address answers under another name
  */
+import { t } from "elysia";
 import type { ErrorBody } from "../expenses/model.ts";
 import type { Node } from "../ring/node.ts";
 import type { UpstreamFailure, UpstreamMethod } from "./upstream.ts";
@@ -19,6 +20,18 @@ export interface RouterErrorBody extends ErrorBody {
   readonly url: string;
   readonly cause: string;
 }
+
+/** RouterErrorBody as a schema, for the router's document. */
+export const RouterErrorAnswer = t.Object(
+  {
+    error: t.UnionEnum(["node_unavailable", "node_timeout", "outcome_unknown", "bad_answer", "wrong_node"]),
+    message: t.String({ description: "names the node, its address and what happened" }),
+    node: t.String({ description: "the owner's name" }),
+    url: t.String({ description: "the owner's address" }),
+    cause: t.String({ description: "what failed: refused, unresolved, timeout, reset, too-large, wrong-node, invalid-answer, http-5xx" }),
+  },
+  { description: "the owner gave no usable answer; the request went to no other node" },
+);
 
 export class RouterError extends Error {
   override readonly name = "RouterError";

@@ -70,7 +70,7 @@ export class FollowedRing {
     }
     const follow = await read;
     if (follow.kind === "adopt" && follow.ring.epoch > this.#ring.epoch) {
-      this.note(`shardctl router: adopted ring ${follow.ring.label} from node ${node.name} (${node.url}); it replaces ring ${this.#ring.label}`);
+      this.note(`adopted ring ${follow.ring.label} from node ${node.name} (${node.url}); it replaces ring ${this.#ring.label}`);
       this.#ring = follow.ring;
     }
     return answer.status === 421 && this.#ring.epoch > placedWith.epoch ? this.#ring : undefined;

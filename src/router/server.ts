@@ -7,12 +7,11 @@ import { accounted } from "../http/accounting.ts";
 import { INTERNAL } from "../http/errors.ts";
 import { HttpMetrics, ringMetric } from "../http/metrics.ts";
 import { jsonLine, stdoutLog, textLine, type LineFormat, type LogFormat, type RequestLog } from "../http/request-log.ts";
-import { UNMATCHED } from "../http/routes.ts";
-import { routeOf } from "../instance/routes.ts";
-import { hostPort, routable } from "../http/listen.ts";
+import { dated, hostPort, isWrite, LISTENER, routable, whenSettled } from "../http/listen.ts";
 import type { Ring } from "../ring/ring.ts";
 import { createRouterApp, defaultDeadlineMs } from "./app.ts";
 import { FollowedRing } from "./followed-ring.ts";
+import { ROUTER_ROUTES } from "./routes.ts";
 import { Upstream, type UpstreamOptions } from "./upstream.ts";
 
 export const DEFAULT_ROUTER_PORT = 5000;
@@ -56,13 +55,6 @@ const routerTextLine: LineFormat = (e) => {
   return `${textLine(e)}${node ? ` -> ${node}` : ""} req=${e.response?.headers.get("x-request-id") ?? "-"}`;
 };
 
-/** The routes a router serves: the instance's API, health, ring, metrics and docs (no admin routes). */
-const ROUTER_ROUTES = new Set(["/v1/expenses", "/v1/expenses/:id", "/healthz", "/readyz", "/ring", "/metrics", "/openapi", "/openapi/", "/openapi/json"]);
-const routerRoute = (path: string) => {
-  const template = routeOf(path)?.template;
-  return template !== undefined && ROUTER_ROUTES.has(template) ? template : UNMATCHED;
-};
-
 export function startRouter({
   port,
   host = "127.0.0.1",
@@ -90,14 +82,14 @@ export function startRouter({
   const handle = accounted(app.fetch, {
     node: "router",
     metrics,
-    routeOf: routerRoute,
+    routeOf: ROUTER_ROUTES.templateOf,
     log: out.log && { format: logFormat === "json" ? jsonLine : routerTextLine, write: out.log },
   });
 
   server = Bun.serve({
+    ...LISTENER,
     port,
     hostname: host,
-    development: false,
     // The app answers an oversized body with the same JSON 413 as an instance (body.ts).
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // A connection waits for its answer until the request's deadline, which answers a 504 first:
@@ -107,7 +99,9 @@ export function startRouter({
     fetch: (request, bun) => {
       const routed = routable(request);
       if (routed !== request) peers.set(routed, bun.requestIP(request)?.address);
-      return handle(routed);
+      // a write is sent on to its node only once the client's connection is known to stay (whenSettled)
+      if (isWrite(request.method)) return whenSettled(request, () => handle(routed));
+      return request.method === "HEAD" ? dated(handle(routed)) : handle(routed);
     },
   });
 

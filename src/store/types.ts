@@ -47,6 +47,23 @@ export class StoreUnavailable extends Error {
 }
 
 /**
+ * A table the instance uses, or its whole database, does not exist: dropped (or renamed)
+ * under the running instance. The statement did nothing. Unavailable (503, not ready) until
+ * it is back; said once in the log, not once per request.
+ */
+export class StoreSchemaMissing extends StoreUnavailable {
+  override readonly name = "StoreSchemaMissing";
+
+  /** `missing`: what is gone, `table expenses` or `database shard1`. */
+  constructor(
+    readonly missing: string,
+    options?: ErrorOptions,
+  ) {
+    super(`the ${missing} does not exist (dropped while the instance runs?)`, options);
+  }
+}
+
+/**
  * The database server answered but refused the login (wrong user or password, or no
  * access to the database): still unavailable to requests, but at start the message
  * says so rather than "cannot reach".

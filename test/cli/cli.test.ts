@@ -41,6 +41,19 @@ describe("help and usage", () => {
     }
   });
 
+  test("a command's summary is its help's first line; its details follow; the list of commands shows the summary alone", async () => {
+    const root = (await shardctl("--help")).stdout.split("\n");
+    const run = (await shardctl("help", "client", "run")).stdout.split("\n");
+    const client = (await shardctl("help", "client")).stdout.split("\n");
+    const summary = run[0]!;
+    expect(summary).toBe("POST each record to its owner, GET it back and compare");
+    expect(run[2]).toStartWith("POST each record to the node that owns its id");
+    expect(client).toContain(`  run     ${summary}`);
+    // every command of the root on one line of its own
+    const commands = root.slice(root.indexOf("COMMANDS") + 2, root.indexOf("", root.indexOf("COMMANDS") + 2));
+    expect(commands.map((l) => l.trim().split(/\s+/)[0])).toEqual(["serve", "router", "client", "ring", "status", "rebalance", "demo"]);
+  });
+
   test("--json --json is bad usage like any option given twice", async () => {
     const r = await shardctl("client", "ring", "--json", "--json");
     expect([r.code, r.stdout]).toEqual([2, ""]);
@@ -61,5 +74,14 @@ describe("--version", () => {
     const json = await shardctl("--version", "--json");
     expect(JSON.parse(json.stdout)).toEqual({ version: pkg.version, commit, bun: Bun.version, build: "source" });
     expect((await shardctl("-v", "--json", "--json")).code).toBe(2);
+  });
+
+  test("shardctl version is shardctl --version, as git, kubectl and docker have it", async () => {
+    const version = await shardctl("version");
+    expect([version.code, version.stderr]).toEqual([0, ""]);
+    expect(version.stdout).toBe((await shardctl("--version")).stdout);
+    expect((await shardctl("version", "--json")).stdout).toBe((await shardctl("--version", "--json")).stdout);
+    const extra = await shardctl("version", "now");
+    expect([extra.code, extra.stderr.split("\n")[0]]).toEqual([2, "shardctl: version (--version) takes only --json"]);
   });
 });

@@ -64,7 +64,7 @@ describe("Circuit", () => {
     const e = admitError(circuit)!;
     expect(e).toBeInstanceOf(ShardRequestError);
     expect([e.kind, e.unsent, e.attempts]).toEqual(["refused", true, 0]);
-    expect(e.message).toBe("node n3 (http://127.0.0.1:5003): not sent, node down: connection refused, failing for 4.1 s, 3 attempts");
+    expect(e.message).toBe("node n3 (http://127.0.0.1:5003): not sent: node down: connection refused, failing for 4.1 s, 3 attempts");
     expect(circuit.snapshot()).toMatchObject({ state: "open", unsent: 1 });
   });
 
@@ -90,7 +90,7 @@ describe("Circuit", () => {
     at(10);
     circuit.failed(refused, 0);
     expect(signal.aborted).toBe(true);
-    expect((signal.reason as ShardRequestError).message).toContain("no answer, gave up: node down: connection refused");
+    expect((signal.reason as ShardRequestError).message).toContain("gave up: node down: connection refused");
   });
 
   test("trip opens it at once (a failed pre-flight check)", () => {
@@ -98,7 +98,7 @@ describe("Circuit", () => {
     circuit.trip({ kind: "http", reason: "HTTP 503: not ready", status: 503 });
     const e = admitError(circuit)!;
     expect([e.kind, e.status, e.unsent]).toEqual(["http", 503, true]);
-    expect(e.reason).toBe("not sent, node down: HTTP 503: not ready, found by the pre-flight check");
+    expect(e.reason).toBe("not sent: node not ready: HTTP 503: not ready, found by the pre-flight check");
   });
 
   test("after probeAfterMs one request goes through; its answer closes the circuit, its failure opens it again", () => {
@@ -117,5 +117,61 @@ describe("Circuit", () => {
     circuit.answered();
     expect(circuit.snapshot()).toMatchObject({ state: "closed", failures: 0 });
     expect(admitError(circuit)).toBeUndefined();
+  });
+
+  test("with a probe: a request probeAfterMs after the opening makes it ask the node's readiness; ready closes it, for the requests after", async () => {
+    let t = 0;
+    let asked = 0;
+    let ready = false;
+    const circuit = new Circuit(node, {
+      probeAfterMs: 3000,
+      now: () => t,
+      probe: async () => {
+        asked++;
+        return ready;
+      },
+    });
+    circuit.trip(refused);
+    const aborted = circuit.signal;
+    t = 2999;
+    expect(admitError(circuit)?.unsent).toBe(true);
+    expect(asked).toBe(0); // not yet: no probe before probeAfterMs
+    t = 3000;
+    expect(admitError(circuit)?.unsent).toBe(true); // this request asks, and still fails unsent
+    expect(admitError(circuit)?.unsent).toBe(true); // one ask at a time
+    await Bun.sleep(0);
+    expect([asked, circuit.snapshot().state]).toEqual([1, "open"]);
+    t = 4000;
+    expect(admitError(circuit)?.unsent).toBe(true); // asked 1 s ago: not again yet
+    await Bun.sleep(0);
+    expect(asked).toBe(1);
+    ready = true;
+    t = 6000;
+    expect(admitError(circuit)?.unsent).toBe(true);
+    await Bun.sleep(0);
+    expect([asked, circuit.snapshot().state, circuit.snapshot().failures]).toEqual([2, "closed", 0]);
+    expect(admitError(circuit)).toBeUndefined();
+    // the requests from now on are not aborted by the opening that is over
+    expect([aborted.aborted, circuit.signal.aborted]).toEqual([true, false]);
+  });
+
+  test("with a probe that fails (throws), the circuit stays open and asks again at the next request after probeAfterMs", async () => {
+    let t = 0;
+    let calls = 0;
+    const circuit = new Circuit(node, {
+      probeAfterMs: 1000,
+      now: () => t,
+      probe: async () => {
+        calls++;
+        throw new Error("no answer");
+      },
+    });
+    circuit.trip(refused);
+    for (const ms of [1000, 1500, 2000, 3000]) {
+      t = ms;
+      admitError(circuit);
+      await Bun.sleep(0);
+    }
+    expect([calls, circuit.snapshot().state]).toEqual([3, "open"]);
   });
 });

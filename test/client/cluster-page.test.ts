@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { chromiumMissing, dumpDom } from "../support/chromium.ts";
+import { chromiumMissing, dumpDom, layoutOf } from "../support/chromium.ts";
 import { runCli } from "../support/cli.ts";
 import { freePort, waitFor } from "../support/net.ts";
 import { localNodes, referenceOwner, ringOf, startCluster, type RingCluster } from "../support/cluster.ts";
@@ -95,22 +95,86 @@ describe("the cluster page", () => {
     60_000,
   );
 
+  /** A node that answers as an instance taking part in a rebalance (`rebalance` as GET /ring shows it). */
+  function inRebalance(name: string, rebalance: Record<string, unknown>) {
+    return Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch(request) {
+        const path = new URL(request.url).pathname;
+        const headers = { "x-shard-node": name };
+        if (path === "/status")
+          return Response.json({ node: name, ready: true, version: "0.1.0", database: "mysql", records: 3403, ring: null, uptime_s: 1 }, { headers });
+        if (path === "/ring") return Response.json({ epoch: 0, fingerprint: "x", vnodes: 160, nodes: [], label: "x", rebalance }, { headers });
+        return new Response("no", { status: 404, headers });
+      },
+    });
+  }
+
+  test.skipIf(!!noBrowser)(
+    "a finished rebalance shows as finished, with when; not as 'done 3,403/3,403 (done)'",
+    async () => {
+      const finished = new Date(Date.now() - 60_000);
+      const node = inRebalance("r", {
+        job: "0:aaaa -> 1:bbbb",
+        from: "0:aaaa",
+        to: "1:bbbb",
+        phase: "done",
+        finished: finished.toISOString(),
+        progress: { step: "done", copied: 3403, toCopy: 3403 },
+      });
+      const web = await statusWeb(["--nodes", `r=127.0.0.1:${node.port}`]);
+      try {
+        const dom = await dumpDom(web.url);
+        const cell = /<td class="rebalance"[^>]*>(.*?)<\/td>/s.exec(/<tr data-node="r">(.*?)<\/tr>/s.exec(dom)![1]!)![1]!;
+        expect(cell).toMatch(/^<span class="ok">finished<\/span> \d{1,2}:\d{2}:\d{2}( [AP]M)?<div class="muted">3,403 records copied<\/div>$/);
+        expect(/<tbody>.*<\/tbody>/s.exec(dom)![0]).not.toContain("(done)");
+      } finally {
+        expect(await web.stop()).toBe(0);
+        node.stop(true);
+      }
+    },
+    60_000,
+  );
+
+  test.skipIf(!!noBrowser)(
+    "at 1280x800 it reads without scrolling sideways, its text (the ring's legend too) at 12 px and up, with an address and a rebalance column",
+    async () => {
+      // the three real nodes, and one in a rebalance with a long name: the address column and the rebalance column shown
+      const node = inRebalance("rebalancing-node-on-its-way", {
+        job: "0:aaaaaaaaaaaaaaaa -> 1:bbbbbbbbbbbbbbbb",
+        from: "0:aaaaaaaaaaaaaaaa",
+        to: "1:bbbbbbbbbbbbbbbb",
+        phase: "copying",
+        progress: { step: "copy", copied: 1200, toCopy: 3400 },
+      });
+      const list = `${nodes},rebalancing-node-on-its-way=127.0.0.1:${node.port}`;
+      const web = await statusWeb(["--nodes", list]);
+      try {
+        const layout = await layoutOf(web.url);
+        expect(layout.innerWidth).toBe(1280);
+        expect(layout.scrollWidth).toBeLessThanOrEqual(layout.innerWidth);
+        expect(layout.svgs).toHaveLength(1);
+        expect(layout.svgs[0]!.smallestText).toBeGreaterThanOrEqual(12);
+        expect(layout.smallestText).toBeGreaterThanOrEqual(12);
+      } finally {
+        expect(await web.stop()).toBe(0);
+        node.stop(true);
+      }
+    },
+    60_000,
+  );
+
   test.skipIf(!!noBrowser)(
     "a node down shows as down, and a rebalance's progress is drawn",
     async () => {
       // one real node, one that is down, and one that answers as a node in a rebalance
-      const rebalancing = Bun.serve({
-        port: 0,
-        hostname: "127.0.0.1",
-        fetch(request) {
-          const path = new URL(request.url).pathname;
-          const headers = { "x-shard-node": "r" };
-          if (path === "/status")
-            return Response.json({ node: "r", ready: true, version: "0.1.0", database: "mysql", records: 42, ring: null, uptime_s: 1 }, { headers });
-          const rebalance = { job: "0:aaaa -> 1:bbbb", from: "0:aaaa", to: "1:bbbb", phase: "copying", progress: { step: "copy", copied: 120, toCopy: 300 } };
-          if (path === "/ring") return Response.json({ epoch: 0, fingerprint: "x", vnodes: 160, nodes: [], label: "x", rebalance }, { headers });
-          return new Response("no", { status: 404, headers });
-        },
+      const rebalancing = inRebalance("r", {
+        job: "0:aaaa -> 1:bbbb",
+        from: "0:aaaa",
+        to: "1:bbbb",
+        phase: "copying",
+        progress: { step: "copy", copied: 120, toCopy: 300 },
       });
       const downPort = await freePort();
       const a = cluster.ring.node("a")!;

@@ -93,9 +93,21 @@ describe("client run with a ring other than the instances'", () => {
     const c = await cluster({ epoch: 2, vnodes: 160 });
     const r = await runCli("client", "run", "--ids", "1..150", "--ring", ringFile(c.ring, { epoch: 1, vnodes: 40 }));
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`holds a newer ring: using ring ${c.ring.label} instead of 1:`);
+    // once per adoption, after the command's name as every message
+    expect(r.stderr.match(/holds a newer ring/g)).toHaveLength(1);
+    expect(r.stderr).toMatch(new RegExp(`^shardctl client run: node \\S+ holds a newer ring: using ring ${c.ring.label} instead of 1:`, "m"));
     const stored = expectOnlyOwners(c.ids, c.ring);
     expect(stored.size).toBe(150);
+  });
+
+  test("client verify with an older ring adopts the instances' ring and says so once, not once per node", async () => {
+    const c = await cluster({ epoch: 2, vnodes: 160 });
+    expect((await runCli("client", "run", "--ids", "1..60", "--ring", ringFile(c.ring, { epoch: 2, vnodes: 160 }))).code).toBe(0);
+    const r = await runCli("client", "verify", "--ids", "1..60", "--ring", ringFile(c.ring, { epoch: 1, vnodes: 40 }));
+    expect(r.code).toBe(0);
+    expect(r.stderr.split("\n").filter(Boolean)).toEqual([
+      expect.stringMatching(new RegExp(`^shardctl client verify: node [abc] holds a newer ring: using ring ${c.ring.label} instead of 1:[0-9a-f]{16}$`)),
+    ]);
   });
 
   test("a newer ring than the instances': they are named as the stale ones (exit 1); none lands on a non-owner", async () => {

@@ -95,7 +95,7 @@ describe("runRecords", () => {
       for (const r of down) {
         expect(r.post).toMatchObject({ ok: false, outcome: "refused", unsent: true });
         expect(r.post.message).toBe(
-          `node 1 (${nodeUrl("1")}): not sent, node down: connection refused (is the instance running?), found by the pre-flight check`,
+          `node 1 (${nodeUrl("1")}): not sent: node down: connection refused (is the instance running?), found by the pre-flight check`,
         );
       }
       expect(up.every((r) => r.ok)).toBe(true);

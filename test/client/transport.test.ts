@@ -1,8 +1,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { callShard, bodyMessage, httpError } from "../../src/client/transport.ts";
+import { callShard, bodyMessage, httpError, MAX_REASON_CHARS } from "../../src/client/transport.ts";
 import { ShardRequestError } from "../../src/client/errors.ts";
 import { freePort } from "../support/net.ts";
 import { endlessBody } from "./fake-nodes.ts";
+
+/** The rebalance lease refusal of issue 20, whose explanation came after the first 80 characters. */
+const LEASE_REFUSAL =
+  "node b cannot start rebalance 4:0123456789abcdef -> 5:aa1c0123456789ab: it holds ring 3:fedcba9876543210, neither the " +
+  "rebalance's old ring nor its new one; give it one of them (shardctl rebalance --from the ring it holds) or repair it first";
 
 // A real HTTP server whose answers the tests script per path.
 let hits = new Map<string, number>();
@@ -51,6 +56,10 @@ const server = Bun.serve({
           },
           { status: 422, headers },
         );
+      case "/lease-refused": // a long reason, as a rebalance's lease refusal gives it
+        return Response.json({ error: "ring_mismatch", message: LEASE_REFUSAL }, { status: 409, headers });
+      case "/huge-reason": // a reason far longer than any an instance gives, with control characters
+        return Response.json({ error: "x", message: `\x1b[2J${"why ".repeat(5000)}` }, { status: 500, headers });
       case "/ok":
         return Response.json({ echo: req.method === "POST" ? await req.json() : null }, { status: 200, headers });
       case "/ring-echo": // the request's X-Shard-Ring back, as an instance's answer header
@@ -77,6 +86,20 @@ describe("httpError", () => {
   test("a 422 lists every field error of the body's errors array, not only the first", async () => {
     const res = await callShard(node, { method: "POST", path: "/many-field-errors", body: {} }, { retries: 0 });
     expect(httpError(node, res).reason).toBe("HTTP 422: email: must be an address; submit_date: must be dd-mm-yyyy; link: must be an http(s) URL");
+  });
+
+  test("a node's reason is kept whole (a lease refusal's explanation included)", async () => {
+    const res = await callShard(node, { method: "POST", path: "/lease-refused", body: {} }, { retries: 0 });
+    expect(httpError(node, res).reason).toBe(`HTTP 409: ${LEASE_REFUSAL}`);
+  });
+
+  test("a reason is bounded at MAX_REASON_CHARS, its control characters neutralised", async () => {
+    const res = await callShard(node, { method: "GET", path: "/huge-reason" }, { retries: 0 });
+    const reason = httpError(node, res).reason;
+    expect(reason.startsWith("HTTP 500: \ufffd[2Jwhy why")).toBe(true);
+    expect(reason.endsWith("...")).toBe(true);
+    expect(reason.length).toBe("HTTP 500: ".length + MAX_REASON_CHARS + 3);
+    expect(MAX_REASON_CHARS).toBeGreaterThanOrEqual(2048);
   });
 
   test("an answer without X-Shard-Node is said to come from something that is not an instance", async () => {

@@ -140,7 +140,7 @@ describe.skipIf(!!mysqlUnavailable)("shardctl binary: three MariaDBs, three inst
     for (const r of onDown) {
       expect(r.post.outcome).toBe("refused");
       expect(r.post.message).toBe(
-        `node shard2 (${downUrl}): not sent, node down: connection refused (is the instance running?), found by the pre-flight check`,
+        `node shard2 (${downUrl}): not sent: node down: connection refused (is the instance running?), found by the pre-flight check`,
       );
     }
     expect(rows.filter((r) => r.node !== "shard2").every((r) => r.ok)).toBe(true);

@@ -1,8 +1,9 @@
 /**
  * The HTTP API of one instance, as the contract states it, driven through
  * the instance's handler (`createHandler`: the app with its request log; no socket). Every implementation of the store runs this same suite
- * (api.sqlite.test.ts, api.mysql.test.ts). Every answer is checked for X-Shard-Node,
- * and every rejected request is followed by a check that nothing was stored.
+ * (api.sqlite.test.ts, api.mysql.test.ts). Every answer is checked for X-Shard-Node and
+ * against the instance's OpenAPI document (test/support/openapi-check.ts), and every
+ * rejected request is followed by a check that nothing was stored.
  */
 import { describe, expect, test } from "bun:test";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
@@ -10,6 +11,7 @@ import { createHandler } from "../../src/instance/app.ts";
 import { MAX_BODY_BYTES } from "../../src/http/body.ts";
 import type { ExpenseStore } from "../../src/store/types.ts";
 import { useStores } from "../store/fixtures.ts";
+import { documentChecker, type DocumentChecker } from "../support/openapi-check.ts";
 
 const NODE = "node-under-test";
 
@@ -19,6 +21,19 @@ export interface Answer {
   text: string;
   json: any;
 }
+
+/**
+ * The instance's OpenAPI document, read once from an app such as the harness makes (every
+ * harness app has the same routes), as a checker of answers.
+ */
+let checker: Promise<DocumentChecker> | undefined;
+const documentOf = (app: { handle(request: Request): Promise<Response> }) =>
+  (checker ??= app
+    .handle(new Request("http://localhost/openapi/json"))
+    .then(async (r) => documentChecker((await r.json()) as Parameters<typeof documentChecker>[0])));
+
+/** The routes of the document itself, which it does not list (test/http/openapi.test.ts checks them). */
+const DOCS_ROUTES = new Set(["/openapi", "/openapi/", "/openapi/json"]);
 
 export function harness(store: ExpenseStore) {
   const lines: string[] = [];
@@ -42,6 +57,10 @@ export function harness(store: ExpenseStore) {
     }
     // The contract: every answer, success or error, names the node.
     expect(res.headers.get("x-shard-node")).toBe(NODE);
+    // ... and is as the instance's OpenAPI document says: status, headers, content type, body
+    if (!DOCS_ROUTES.has(path.split("?")[0]!)) {
+      expect((await documentOf(app)).problems(method, path, { status: res.status, headers: res.headers, text })).toEqual([]);
+    }
     return { status: res.status, headers: res.headers, text, json };
   }
   return { app, call, lines };
@@ -374,12 +393,15 @@ export function runApiContract(name: string, open: () => Promise<ExpenseStore>) 
       expect((await call("GET", "/v1/expenses")).json).toEqual({ items: [storedForm("1")], next: null });
     });
 
-    test("field errors found after the schema (limit over 1000, a PUT that changes the id) also list `errors`", async () => {
+    test("field errors list `errors`, whether the schema finds them (limit over 1000) or a rule after it (a PUT that changes the id)", async () => {
       const { call } = await fresh();
       await call("POST", "/v1/expenses", record("1"));
-      const limit = await call("GET", "/v1/expenses?limit=1001");
-      expect(limit.status).toBe(422);
-      expect(limit.json.errors).toEqual([{ field: "limit", message: limit.json.message }]);
+      for (const over of ["1001", "9999"]) {
+        const limit = await call("GET", `/v1/expenses?limit=${over}`);
+        expect(limit.status).toBe(422);
+        expect(limit.json.message).toBe(`limit: must be an integer from 1 to 1000 (default 100), got "${over}"`);
+        expect(limit.json.errors).toEqual([{ field: "limit", message: limit.json.message }]);
+      }
       const put = await call("PUT", "/v1/expenses/1", { id: "2" });
       expect(put.status).toBe(422);
       expect(put.json.errors).toEqual([{ field: "id", message: put.json.message }]);

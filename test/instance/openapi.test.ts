@@ -41,15 +41,16 @@ describe("/openapi/json", () => {
     expect(body(op("post", "/v1/expenses"))).toBe("#/components/schemas/ExpenseCreate");
     expect(body(op("put", "/v1/expenses/{id}"))).toBe("#/components/schemas/ExpenseUpdate");
     expect(Object.keys(op("post", "/v1/expenses").requestBody.content)).toEqual(["application/json"]);
-    expect(answers(op("post", "/v1/expenses"))).toEqual(["201", "400", "409", "413", "415", "421", "422", "503"]);
-    expect(answers(op("put", "/v1/expenses/{id}"))).toEqual(["202", "400", "404", "413", "415", "421", "422", "503"]);
-    expect(answers(op("delete", "/v1/expenses/{id}"))).toEqual(["204", "404", "421", "422", "503"]);
-    expect(answers(op("get", "/v1/expenses/{id}"))).toEqual(["200", "404", "421", "422", "503"]);
-    expect(answers(op("get", "/v1/expenses"))).toEqual(["200", "422", "503"]);
-    expect(answers(op("get", "/readyz"))).toEqual(["200", "503"]);
-    expect(answers(op("get", "/healthz"))).toEqual(["200"]);
-    expect(answers(op("get", "/status"))).toEqual(["200", "422"]);
-    expect(answers(op("get", "/metrics"))).toEqual(["200", "422"]);
+    // every operation also has 400 (a second Host), 422 (a query parameter it does not take), 500 and 503 (starting)
+    expect(answers(op("post", "/v1/expenses"))).toEqual(["201", "400", "409", "413", "415", "421", "422", "500", "503"]);
+    expect(answers(op("put", "/v1/expenses/{id}"))).toEqual(["202", "400", "404", "413", "415", "421", "422", "500", "503"]);
+    expect(answers(op("delete", "/v1/expenses/{id}"))).toEqual(["204", "400", "404", "421", "422", "500", "503"]);
+    expect(answers(op("get", "/v1/expenses/{id}"))).toEqual(["200", "400", "404", "421", "422", "500", "503"]);
+    expect(answers(op("get", "/v1/expenses"))).toEqual(["200", "400", "422", "500", "503"]);
+    expect(answers(op("get", "/readyz"))).toEqual(["200", "400", "422", "500", "503"]);
+    expect(answers(op("get", "/healthz"))).toEqual(["200", "400", "422", "500", "503"]);
+    expect(answers(op("get", "/status"))).toEqual(["200", "400", "422", "500", "503"]);
+    expect(answers(op("get", "/metrics"))).toEqual(["200", "400", "422", "500", "503"]);
     expect(params(op("get", "/v1/expenses"))).toEqual(["query:after", "query:limit"]);
     for (const method of ["get", "put", "delete"]) expect(params(op(method, "/v1/expenses/{id}"))).toEqual(["path:id"]);
     expect(op("post", "/v1/expenses").responses["201"].content["application/json"].schema.$ref).toBe("#/components/schemas/Expense");
@@ -98,6 +99,33 @@ describe("the /openapi page", () => {
         expect(dom).toContain("must be a date that exists, as dd-mm-yyyy");
         expect(dom).toContain('<a id="spec" href="/openapi/json">');
       }
+    },
+    60_000,
+  );
+
+  test.skipIf(!!noBrowser)(
+    "the expense API comes first; each answer shows its schema's fields; `backticks` show as code",
+    async () => {
+      const dom = await dumpDom(`${instance.url}/openapi`);
+      // the first section, and its first route, are the expense API's (not 15 admin routes before it)
+      expect(/<h2 id="tag-[^"]+">([^<]*)<\/h2>/.exec(dom)![1]).toBe("expenses: the API");
+      expect(/<section class="op"><h3><span class="method">(\w+)<\/span><span class="path">([^<]*)</.exec(dom)!.slice(1)).toEqual(["POST", "/v1/expenses"]);
+      const firstOther = dom.search(/<h2 id="tag-(?!expenses)/);
+      const lastExpense = dom.lastIndexOf('<span class="path">/v1/expenses');
+      expect(lastExpense).toBeLessThan(firstOther);
+      // answers: the status, its reason, the body's fields (not "400: ErrorBody" or "200: object"), the table a click away
+      expect(dom).toContain('<summary><span class="status">400</span>Bad Request: ErrorBody { error, message, field?, errors? }</summary><table>');
+      expect(dom).toContain(
+        '<summary><span class="status">201</span>Created: Expense { id, name, email, category, description, link, estimated_costs, submit_date, status, decision_date }</summary>',
+      );
+      expect(dom).toContain('<summary><span class="status">200</span>OK: { status, node }</summary>');
+      expect(dom).not.toMatch(/>\d{3}: (ErrorBody|object)</);
+      // `ready` in the /status summary, `ring` in a field's rule
+      expect(dom).toContain("(200 even when not ready: read <code>ready</code>)");
+      expect(dom).toContain("the node that owns the id under <code>ring</code>");
+      expect(dom.replace(/<script>[\s\S]*<\/script>/, "")).not.toMatch(/`[a-z]+`/);
+      // a field of two types reads as both
+      expect(dom).toContain("<td><code>next</code></td><td>string | null</td>");
     },
     60_000,
   );

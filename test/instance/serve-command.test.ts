@@ -27,6 +27,7 @@ async function serve(args: string[], env: Record<string, string>, cwd?: string) 
   });
   return {
     line,
+    stderr: () => stderr,
     async stop() {
       proc.kill("SIGTERM");
       await proc.exited;
@@ -34,6 +35,26 @@ async function serve(args: string[], env: Record<string, string>, cwd?: string) 
     },
   };
 }
+
+describe("what serve says on stderr", () => {
+  test("every line after the command's name: the start, a ring adopted at run time, the stop", async () => {
+    const port = await freePort();
+    const s = await serve(["--name", "a", "--port", String(port), "--nodes", `a=127.0.0.1:${port}`, "--db", "sqlite::memory:"], {});
+    try {
+      const next = { epoch: 1, vnodes: 160, nodes: [{ name: "a", url: `http://127.0.0.1:${port}` }] };
+      const put = await fetch(`http://127.0.0.1:${port}/ring`, { method: "PUT", body: JSON.stringify(next), headers: { "content-type": "application/json" } });
+      expect(put.status).toBe(200);
+      const label = put.headers.get("x-shard-ring")!;
+      await waitFor(() => (s.stderr().includes(`adopted ring ${label}`) ? true : undefined));
+    } finally {
+      await s.stop();
+    }
+    const lines = s.stderr().trimEnd().split("\n");
+    // one rule: "shardctl serve: ", not "[a] ring ... adopted" or "shardctl: node a: ..."
+    expect(lines.filter((l) => !l.startsWith("shardctl serve: "))).toEqual([]);
+    expect(lines).toContainEqual(expect.stringMatching(/^shardctl serve: node a: adopted ring 1:[0-9a-f]{16}; it replaces ring 0:[0-9a-f]{16}$/));
+  });
+});
 
 describe("serve reads SHARDCTL_NAME, SHARDCTL_PORT, SHARDCTL_HOST; flags win", () => {
   const stops: (() => Promise<void>)[] = [];

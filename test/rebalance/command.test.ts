@@ -3,7 +3,7 @@
  * (exit 2, nothing changed), a second rebalance refused naming the first (exit 1), the
  * text report, --keep-data, and the move itself on the embedded store.
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, spyOn, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
@@ -257,6 +257,55 @@ describe("shardctl rebalance stopped on the way (the library, on SQLite instance
       const report = await rebalance({ from: c.old, to: c.next });
       expect([report.outcome, report.found, report.tookOver]).toEqual(["done", "unfinished", undefined]);
       await expectPlacedOnce(c, new Map(ids.map((id) => [id, seedRow(id)])));
+    });
+  });
+
+  test("the command on Ctrl-C: the plan, what was done, what is left and the command that goes on, on stdout; one line on stderr; exit 130", async () => {
+    await withCluster(JOINING, 2000, async (c, ids) => {
+      // Ctrl-C as the copy starts: when the command first reads the records of an old owner
+      const realFetch = globalThis.fetch;
+      let pressed = false;
+      const spy = spyOn(globalThis, "fetch").mockImplementation(((input: string | URL | Request, init?: RequestInit) => {
+        if (!pressed && String(input instanceof Request ? input.url : input).includes("/rebalance/records")) {
+          pressed = true;
+          process.emit("SIGINT");
+        }
+        return realFetch(input, init);
+      }) as typeof fetch);
+      let r: Awaited<ReturnType<typeof runCli>>;
+      try {
+        r = await runCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--keep-data");
+      } finally {
+        spy.mockRestore();
+      }
+      expect(pressed).toBe(true);
+      expect(r.code).toBe(130);
+      const out = r.stdout.split("\n");
+      // the plan table is kept
+      expect(out[0]).toBe(`rebalance ${c.old.label} -> ${c.next.label}`);
+      expect(out).toContainEqual(expect.stringMatching(/^from\s+to\s+records$/));
+      expect(out).toContainEqual(expect.stringMatching(/^moves\s+[\d,]+$/));
+      // where it stopped, how far it got, what is left (--keep-data: no cleanup), where the cluster stands, how to go on
+      expect(out).toContainEqual(expect.stringMatching(/^stopped {3}during copy \(Ctrl-C\) after [\d.]+ m?s: [\d,]+ of [\d,]+ records copied$/));
+      expect(out).toContain("left      copy, catch-up, verify, fence, switch, finish");
+      // wrapped at words to 80 columns off a terminal
+      const at = out.findIndex((l) => l.startsWith("The rebalance stays where it is."));
+      expect(out.slice(at, out.indexOf("To go on, run the same command again:")).join(" ")).toBe(
+        "The rebalance stays where it is. No node has switched: clients are served as before, by the old ring's owners; what was copied stays and is compared, not copied again.",
+      );
+      for (const line of out) if (!line.startsWith("  shardctl rebalance ")) expect(Bun.stringWidth(line)).toBeLessThanOrEqual(80);
+      const resume = `shardctl rebalance --from ${c.oldFile} --to ${c.newFile} --keep-data`;
+      expect(out.slice(-2)).toEqual(["To go on, run the same command again:", `  ${resume}`]);
+      // said once: stderr does not repeat it
+      expect(r.stderr).toBe("shardctl rebalance: interrupted during copy (above: what was done, what is left, how to go on)");
+      // the command printed goes on and completes
+      const again = await runCli(...resume.split(" ").slice(1));
+      expect(again.code).toBe(0);
+      expect(again.stdout.split("\n")[0]).toBe(`rebalance ${c.old.label} -> ${c.next.label} (an unfinished run taken up)`);
+      for (const i of c.instances.values()) expect((await call(i.url, "GET", "/ring")).json.label).toBe(c.next.label);
+      // --keep-data: every record on its new owner, the moved ones still on their old owners too
+      const rows = await c.rows();
+      for (const id of ids) expect(rows.get(c.newOwner(id))!.get(id)).toEqual(seedRow(id));
     });
   });
 

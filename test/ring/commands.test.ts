@@ -29,6 +29,7 @@ const json = async (...argv: string[]) => {
 
 const DEFAULT: RefNode[] = [{ name: "127.0.0.1:5001" }, { name: "127.0.0.1:5002" }, { name: "127.0.0.1:5003" }];
 const SEED = ["--vnodes", "1", "--nodes", "1=127.0.0.1:5001,2=127.0.0.1:5002,3=127.0.0.1:5003"];
+const SEED_NODES: RefNode[] = [{ name: "1" }, { name: "2" }, { name: "3" }];
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => String(a + i));
 
@@ -52,28 +53,26 @@ describe("ring show", () => {
     for (const r of rows) expect(r.vnode).toStartWith(`${r.node}:`);
   });
 
-  test("the table names the columns and marks a wrap; --wide shows the whole hashes", async () => {
+  test("the table names the columns and marks a wrap; --wide shows the urls too", async () => {
     const r = await shardctl("ring", "show", ...SEED, "3", "--wide");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^id\s+node\s+url\s+md5\(id\)\s+point\s+vnode$/m);
-    expect(r.stdout).toMatch(/^\s*3\s+1\s+http:\/\/127\.0\.0\.1:5001\s+eccbc87e4b5ce2fe28308fd9f2a7baf3\s+c4ca4238a0b923820dcc509a6f75849b\s+1 \(wrapped\)$/m);
+    // one point per node: no vnode numbers, the point is md5("1")
+    expect(r.stdout).toMatch(/^id\s+node\s+md5\(id\)\s+point\s+url$/m);
+    expect(r.stdout).toMatch(/^\s*3\s+1\s+eccbc87e4b5ce2fe28308fd9f2a7baf3\s+c4ca4238a0b923820dcc509a6f75849b \(wrapped\)\s+http:\/\/127\.0\.0\.1:5001$/m);
+    expect(r.stdout).toContain('The point of a node with one point is md5("<node>").');
   });
 
-  test("without --wide every line fits 80 columns: the hashes are shortened, then the urls in the middle", async () => {
+  test("without --wide the hashes stay whole (they are what the command shows); the url gives way to fit 80 columns", async () => {
     const r = await shardctl("ring", "show", "1", "2", "3");
     expect(r.code).toBe(0);
-    for (const line of r.stdout.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
     const ref = refPoints(DEFAULT, 160);
+    expect(r.stdout).toMatch(/^id\s+node\s+md5\(id\)\s+point\s+vnode$/m);
     const row = r.stdout.split("\n").find((l) => /^ *2 /.test(l))!;
-    const [, node, url, hash, point, vnode] = row.trim().split(/\s+/);
-    expect([node, url, vnode]).toEqual([refOwner(ref, "2"), `http://${refOwner(ref, "2")}`, expect.stringMatching(/^127\.0\.0\.1:500\d:\d+$/)]);
-    expect(hash).toMatch(/^[0-9a-f]{6,}…$/);
-    expect(md5("2")).toStartWith(hash!.slice(0, -1));
-    expect(point).toMatch(/^[0-9a-f]{6,}…$/);
-
-    const longIds = await shardctl("ring", "show", "1", "100000");
-    for (const line of longIds.stdout.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
-    expect(longIds.stdout).toMatch(/^100000 {2}\S+ {2}http:\/\/\S*…\S*:500\d {2}/m);
+    const [, node, hash, point, vnode] = row.trim().split(/\s+/);
+    expect(node).toBe(refOwner(ref, "2"));
+    expect(hash).toBe(md5("2"));
+    expect(point).toBe(md5(`${node}:${vnode}`));
+    expect(r.stdout).toContain('The point of vnode i is md5("<node>:<i>").');
   });
 
   test.each([["007"], ["7.0"], ["+7"], ["x"], ["9007199254740992"]])("a non-canonical id %j is a usage error", async (id) => {
@@ -145,6 +144,19 @@ describe("ring stats", () => {
     for (const n of DEFAULT) expect(r.stdout).toMatch(new RegExp(`^${n.name}\\s+1\\s+160\\s+\\d+\\.\\d{4}%`, "m"));
     expect(r.stdout).toMatch(/^max\/mean\s+1\.\d{4}\s+1\.\d{4}$/m);
   });
+
+  test("counts have thousands separators, as in every other table", async () => {
+    const s = await json("ring", "stats");
+    const r = await shardctl("ring", "stats");
+    for (const n of s.nodes) {
+      const shown = n.sample.ids.toLocaleString("en-US");
+      expect(shown).toContain(",");
+      expect(r.stdout).toMatch(new RegExp(`^${n.node}\\s+1\\s+160\\s+\\d+\\.\\d{4}%\\s+${shown}\\s`, "m"));
+    }
+    const diff = await shardctl("ring", "diff", "--add", "d=127.0.0.1:5004");
+    expect(diff.stdout).toMatch(/^moves\s+\d+\.\d{4}%\s+\d{1,3},\d{3}\s/m);
+    expect(diff.stdout).toContain("all 100,000 sample ids");
+  });
 });
 
 describe("ring diff", () => {
@@ -200,47 +212,107 @@ describe("ring diff", () => {
 });
 
 describe("ring draw", () => {
-  test("an SVG with one tick per point, the sample ids, a legend, and arcs in node colors", async () => {
+  /** The picture's parts, read back from the SVG. */
+  const num = (a: string, name: string) => Number(new RegExp(`\\b${name}="([-\\d.]+)"`).exec(a)![1]);
+  const group = (svg: string, cls: string) => new RegExp(`<g class="${cls}"[^>]*>([\\s\\S]*?)</g>`).exec(svg)?.[1];
+  const colorsOf = (svg: string, cls: string) => [...group(svg, cls)!.matchAll(/stroke="(#[0-9a-f]{6}|hsl\([^)]*\))"/g)].map((m) => m[1]!);
+  /** The legend's rows: name and share as printed. */
+  const legendRows = (svg: string) =>
+    [...svg.matchAll(/<g class="legend-node">[\s\S]*?font-size="14">([^<]*)<\/text>\s*<text class="share"[^>]*>([^<]*)<\/text>/g)].map((m) => [m[1], m[2]]);
+  const share = (arc: bigint) => `${(Number((arc * 10n ** 8n) / (1n << 128n)) / 10 ** 6).toFixed(2)}%`;
+
+  test("the seed ring: three coloured arcs, a tick and a label per point, each id a dot and a chip in its owner's colour", async () => {
     const r = await shardctl("ring", "draw", ...SEED, "--ids", "1..10");
     expect(r.code).toBe(0);
-    expect(r.stdout).toStartWith('<svg xmlns="http://www.w3.org/2000/svg"');
-    expect(r.stdout.trimEnd()).toEndWith("</svg>");
-    // 3 point ticks and the dashed zero mark.
-    expect(r.stdout.match(/<g class="ticks"[^>]*>([\s\S]*?)<\/g>/)![1]!.match(/<line /g)?.length).toBe(3);
-    expect(r.stdout.match(/<line [^>]*class="zero"/g)?.length).toBe(1);
-    // One dot per sample id, titled with its hash and owner.
-    expect(r.stdout.match(/<circle class="id" /g)?.length).toBe(10);
-    expect(r.stdout).toContain(`<title>id 1: md5 ${md5("1")} -&gt; 2 (2)</title>`);
-    // With one point per node, each point owns one arc: three arcs, three colors.
-    const arcs = [...r.stdout.matchAll(/<path d="M [^"]*" stroke="(#[0-9a-f]{6})"\/>/g)].map((m) => m[1]);
-    expect(arcs.length).toBe(3);
-    expect(new Set(arcs).size).toBe(3);
-    for (const name of ["1", "2", "3"]) expect(r.stdout).toContain(`>${name}</text>`);
-    // The legend says what the marks are.
-    for (const mark of ["thick arc: ", "tick: a point", "dot: a sample id", "dashes: the id&apos;s walk clockwise", "dashed mark at the top: 0 = 2^128"]) {
-      expect(r.stdout).toContain(mark);
+    const svg = r.stdout;
+    expect(svg).toStartWith('<svg xmlns="http://www.w3.org/2000/svg"');
+    expect(svg.trimEnd()).toEndWith("</svg>");
+    // one point per node: each owns one arc of the band, three arcs, three colours
+    const band = colorsOf(svg, "arcs");
+    expect(band.length).toBe(3);
+    expect(new Set(band).size).toBe(3);
+    // the points: a tick each (few of them), labelled with the node's name in its colour; the dashed zero mark
+    expect(group(svg, "ticks")!.match(/<line /g)?.length).toBe(3);
+    expect(svg.match(/<line [^>]*class="zero"/g)?.length).toBe(1);
+    for (const name of ["1", "2", "3"]) expect(svg).toMatch(new RegExp(`<text class="point-label" [^>]*fill="#[0-9a-f]{6}" font-weight="bold">${name}</text>`));
+    // every id: a dot titled with its hash and owner, and a chip (not a bare number like a node's label) tied to it
+    expect(svg.match(/<circle class="id" /g)?.length).toBe(10);
+    expect(svg).toContain(`<title>id 1: md5 ${md5("1")} -&gt; 2 (2)</title>`);
+    expect(svg.match(/<rect class="id-chip" /g)?.length).toBe(10);
+    const colorOf = new Map(legendRows(svg).map(([name], i) => [name, band[["1", "2", "3"].indexOf(name!)] ?? String(i)]));
+    const ref = refPoints(SEED_NODES, 1);
+    for (let id = 1; id <= 10; id++) {
+      const owner = refOwner(ref, String(id));
+      const chip = new RegExp(
+        `<line class="leader" [^>]*stroke="([^"]+)" stroke-width="1.2"/>\\s*<rect class="id-chip" [^>]*stroke="([^"]+)"[^>]*/>\\s*<text class="id-label" [^>]*>${id}</text>`,
+      ).exec(svg)!;
+      expect({ id, leader: chip[1], chip: chip[2] }).toEqual({ id, leader: colorOf.get(owner), chip: colorOf.get(owner) });
     }
+    // the legend: each node's exact share of the circle, as the reference computes it
+    const arcs = refArcs(ref);
+    expect(legendRows(svg)).toEqual(["1", "2", "3"].map((name) => [name, share(arcs.get(name)!)]));
+    // and the shares again as one arc per node in the middle
+    expect(colorsOf(svg, "shares")).toEqual(["1", "2", "3"].map((n) => colorOf.get(n)!));
+    for (const mark of [
+      "band: the circle, each part in the colour of its owner",
+      "tick: a point",
+      "dot and chip: a sample id",
+      "dashes: the id&apos;s walk clockwise",
+    ]) {
+      expect(svg).toContain(mark);
+    }
+  });
+
+  test("160 vnodes: the band of merged arcs shows ownership, no barcode of 480 ticks unless asked for (--ticks)", async () => {
+    const r = await shardctl("ring", "draw");
+    expect(r.code).toBe(0);
+    expect(group(r.stdout, "ticks")).toBeUndefined();
+    expect(r.stdout).toContain("the 480 points are not drawn (ring draw --ticks)");
+    const asked = await shardctl("ring", "draw", "--ticks");
+    expect(group(asked.stdout, "ticks")!.match(/<line /g)?.length).toBe(480);
+    const arcs = refArcs(refPoints(DEFAULT, 160));
+    expect(legendRows(r.stdout)).toEqual(DEFAULT.map((n) => [n.name, share(arcs.get(n.name)!)]));
+  });
+
+  test("30 nodes of 160 vnodes: a legend row (colour, share, bar) per node in two columns, one share arc each, no text under 12 px", async () => {
+    const nodes: RefNode[] = Array.from({ length: 30 }, (_, i) => ({ name: `n${i + 1}` }));
+    const r = await shardctl("ring", "draw", "--nodes", nodes.map((n, i) => `${n.name}=10.0.0.${i + 1}:5001`).join(","));
+    expect(r.code).toBe(0);
+    const arcs = refArcs(refPoints(nodes, 160));
+    expect(legendRows(r.stdout)).toEqual(nodes.map((n) => [n.name, share(arcs.get(n.name)!)]));
+    const colors = colorsOf(r.stdout, "shares");
+    expect(colors).toHaveLength(30);
+    expect(new Set(colors).size).toBe(30);
+    expect(r.stdout.match(/<rect class="bar" /g)?.length).toBe(30);
+    // two columns: the 16th row starts a second column, level with the first
+    const rows = [...r.stdout.matchAll(/<g class="legend-node">[\s\S]*?<rect x="(\d+)" y="(\d+)"/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]) }));
+    expect(rows[15]!.y).toBe(rows[0]!.y);
+    expect(rows[15]!.x).toBeGreaterThan(rows[0]!.x);
+    for (const m of r.stdout.matchAll(/font-size="(\d+)"/g)) expect(Number(m[1])).toBeGreaterThanOrEqual(12);
+    // the picture fits a 1280 px window's width
+    expect(num(r.stdout.match(/^<svg [^>]*>/)![0], "width")).toBeLessThanOrEqual(1240);
   });
 
   test.each([
     ["the seed ring, 40 ids", [...SEED, "--ids", "1..40"]],
     ["24 points with long labels, ids 1..40", ["--vnodes", "8", "--ids", "1..40"]],
     ["8 nodes, 3 points each, crowded labels", ["--vnodes", "3", "--nodes", "a=h:1,b=h:2,c=h:3,d=h:4,e=h:5,f=h:6,g=h:7,h=h:8", "--ids", "100..139"]],
-  ])("labels cover no tick, no dot and no other label: %s", async (_, argv) => {
+  ])("labels and chips cover no tick, no dot and no other label: %s", async (_, argv) => {
     const r = await shardctl("ring", "draw", ...argv);
     expect(r.code).toBe(0);
-    const num = (a: string, name: string) => Number(new RegExp(`${name}="([-\\d.]+)"`).exec(a)![1]);
-    // Every label as a box, with 7.2 px a character (0.6 em of 12 px sans-serif, wider than its digits and most letters).
-    const labels = [...r.stdout.matchAll(/<text class="(point|id)-label" ([^>]*)>([^<]*)<\/text>/g)].map((m) => {
-      const [x, y, w] = [num(m[2]!, "x"), num(m[2]!, "y"), m[3]!.replace(/&[a-z]+;/g, "&").length * 7.2];
-      const anchor = /text-anchor="(\w+)"/.exec(m[2]!)![1];
-      const x1 = anchor === "start" ? x : anchor === "end" ? x - w : x - w / 2;
-      return { text: m[3]!, x1, x2: x1 + w, y1: y - 6, y2: y + 6 };
+    // point labels as boxes, 8.1 px a character (0.62 em of 13 px sans-serif, wider than its digits and most letters); chips as drawn
+    const points = [...r.stdout.matchAll(/<text class="point-label" ([^>]*)>([^<]*)<\/text>/g)].map((m) => {
+      const [x, y, w] = [num(m[1]!, "x"), num(m[1]!, "y"), m[2]!.replace(/&[a-z]+;/g, "&").length * 8.1];
+      const x1 = /text-anchor="start"/.test(m[1]!) ? x : x - w;
+      return { text: m[2]!, x1, x2: x1 + w, y1: y - 6.5, y2: y + 6.5 };
     });
-    expect(labels.length).toBeGreaterThan(20);
-    const ticks = [...r.stdout.match(/<g class="ticks"[^>]*>([\s\S]*?)<\/g>/)![1]!.matchAll(/<line ([^>]*)\/>/g)].map((m) =>
-      ["x1", "y1", "x2", "y2"].map((k) => num(m[1]!, k)),
-    );
+    const chips = [...r.stdout.matchAll(/<rect class="id-chip" ([^>]*)\/>\s*<text class="id-label" [^>]*>([^<]*)<\/text>/g)].map((m) => {
+      const [x, y] = [num(m[1]!, "x"), num(m[1]!, "y")];
+      return { text: `id ${m[2]}`, x1: x, x2: x + num(m[1]!, "width"), y1: y, y2: y + num(m[1]!, "height") };
+    });
+    const labels = [...points, ...chips];
+    expect(chips.length).toBeGreaterThan(30);
+    const ticks = [...(group(r.stdout, "ticks") ?? "").matchAll(/<line ([^>]*)\/>/g)].map((m) => ["x1", "y1", "x2", "y2"].map((k) => num(m[1]!, k)));
     const dots = [...r.stdout.matchAll(/<circle class="id" ([^>]*)\/>/g)].map((m) => [num(m[1]!, "cx"), num(m[1]!, "cy")]);
     const inBox = (b: (typeof labels)[number], x: number, y: number, pad = 0) => x > b.x1 - pad && x < b.x2 + pad && y > b.y1 - pad && y < b.y2 + pad;
     for (const b of labels) {
@@ -286,22 +358,26 @@ describe("ring draw", () => {
     const owners = refPoints(nodes, 20).map((p) => p.node);
     const runs = owners.filter((o, i) => o !== owners[(i + owners.length - 1) % owners.length]).length;
     expect(runs).toBeLessThan(60);
-    expect(r.stdout.match(/<path d="M [^"]*" stroke="#/g)?.length).toBe(runs);
+    const band = /<g class="arcs"[^>]*>([\s\S]*?)<\/g>/.exec(r.stdout)![1]!;
+    expect(band.match(/<path d="M [^"]*" stroke="#/g)?.length).toBe(runs);
     const solo = await shardctl("ring", "draw", "--nodes", "solo=h:1", "--vnodes", "5", "--ids", "1");
-    expect(solo.stdout.match(/<circle cx="0" cy="0" r="240"/g)?.length).toBe(1);
-    expect(solo.stdout.match(/<path d="M [^"]*" stroke="#/g)).toBeNull();
+    const soloBand = /<g class="arcs"[^>]*>([\s\S]*?)<\/g>/.exec(solo.stdout)![1]!;
+    expect(soloBand.match(/<circle cx="0" cy="0" r="200"/g)?.length).toBe(1);
+    expect(soloBand.match(/<path /g)).toBeNull();
   });
 
-  test("the picture is wide enough for its longest legend line (default nodes, long names and urls)", async () => {
+  test("the picture is wide enough for every text in it (default nodes, long names and urls)", async () => {
     for (const argv of [[], ["--nodes", "a-very-long-node-name-for-production=somehost.example.internal:5001,b=h:2"]]) {
       const r = await shardctl("ring", "draw", ...argv);
       expect(r.code).toBe(0);
       const width = Number(r.stdout.match(/^<svg [^>]*width="(\d+)"/)![1]);
-      // Legend text starts 22 px right of the "Nodes" heading; 11px sans-serif averages at least 5.5px a character.
-      const lx = Number(r.stdout.match(/<text x="(\d+)" y="80" font-weight="bold">Nodes<\/text>/)![1]) + 22;
-      const lines = [...r.stdout.matchAll(new RegExp(`<text x="${lx}" [^>]*>([^<]*)</text>`, "g"))].map((m) => m[1]!.replace(/&[a-z]+;/g, "&"));
-      expect(lines.length).toBeGreaterThanOrEqual(4);
-      for (const line of lines) expect(lx + line.length * 5.5).toBeLessThan(width);
+      // text outside the ring's group (title, legend, key), at 0.5 em a character, ends inside the picture
+      const outside = r.stdout.replace(/<g class="ring"[\s\S]*?\n<\/g>/, "");
+      const texts = [...outside.matchAll(/<text x="([\d.]+)" [^>]*font-size="(\d+)"[^>]*>([^<]*)<\/text>/g)];
+      expect(texts.length).toBeGreaterThanOrEqual(8);
+      for (const [, x, size, text] of texts) {
+        expect({ text, fits: Number(x) + text!.replace(/&[a-z]+;/g, "&").length * 0.5 * Number(size) < width }).toEqual({ text, fits: true });
+      }
     }
   });
 

@@ -82,12 +82,36 @@ describe("the command as a process", () => {
     }
   });
 
+  test("--nodes naming the instances otherwise: the router does not start (exit 1), and prints the --nodes that matches", async () => {
+    // the addresses of a, b and c under other names: every request would be answered 502 wrong_node
+    const misnamed = cluster.nodes.map((n, i) => `n${i}=${n.url.slice("http://".length)}`).join(",");
+    const { SHARDCTL_RING: _, SHARDCTL_NODES: __, ...env } = process.env;
+    const proc = Bun.spawn([process.execPath, CLI, "router", "--port", "0", "--nodes", misnamed], { stdout: "pipe", stderr: "pipe", env });
+    try {
+      const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "still running")]);
+      const stderr = await new Response(proc.stderr).text();
+      expect(code).toBe(1);
+      expect(stderr).toBe(
+        [
+          "shardctl router: the node names do not match the instances' (X-Shard-Node); the router does not start",
+          ...cluster.nodes.map((n, i) => `  ${n.url} answers as node "${n.name}", but the node list calls it "n${i}"`),
+          "Names decide placement. To use the names the instances go by, run with:",
+          `  --nodes ${cluster.nodeList}`,
+          "or start each instance with --name set to its name in the node list.",
+          "",
+        ].join("\n"),
+      );
+    } finally {
+      proc.kill("SIGKILL");
+    }
+  }, 30_000);
+
   test("SIGTERM while a request waits on its owner: the request still gets its answer", async () => {
     const node = heldNode("n");
     const router = await spawnRouter(["--nodes", `n=${node.url.slice("http://".length)}`]);
     try {
       const pending = fetch(`${router.url}/v1/expenses/1`);
-      await waitFor(() => (node.seen.length > 0 ? true : undefined));
+      await waitFor(() => (node.seen.some((r) => r.path === "/v1/expenses/1") ? true : undefined));
       router.proc.kill("SIGTERM");
       await waitFor(() => (router.stderr().includes("SIGTERM: finishing requests in flight") ? true : undefined));
       node.release();

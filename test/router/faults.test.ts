@@ -70,7 +70,7 @@ describe("an owner that is down", () => {
     expect(ready.status).toBe(503);
     expect(ready.json.ready).toBe(false);
     expect(ready.json.nodes.filter((n: { ready: boolean }) => !n.ready).map((n: { name: string }) => n.name)).toEqual(["d"]);
-    expect(ready.json.message).toStartWith(`not ready: node d (${dUrl}): connection refused`);
+    expect(ready.json.message).toStartWith(`not ready: node d (${dUrl}): down: connection refused`);
     const listing = await call(router.url, "GET", "/v1/expenses");
     expect([listing.status, listing.json.error, listing.json.node]).toEqual([503, "node_unavailable", "d"]);
     expect(listing.json.message).toContain("the listing needs every node");
@@ -221,7 +221,10 @@ describe("nodes that answer, but not as the ring says", () => {
       expect([r.status, r.json.error, r.json.node]).toEqual([502, "wrong_node", "x"]);
       expect(r.json.message).toContain('answered as node "a"');
       const ready = await call(router.url, "GET", "/readyz");
-      expect([ready.status, ready.json.nodes[0].message]).toEqual([503, 'answers as node "a" (X-Shard-Node)']);
+      expect([ready.status, ready.json.nodes[0].message]).toEqual([503, 'answers as node "a" (X-Shard-Node), but the router\'s node list calls it "x"']);
+      // and the node list that would match, as client run prints it
+      expect(ready.json.message).toEndWith(`; the node list that matches the instances: --nodes a=${instance.url.slice("http://".length)}`);
+      expect(ready.json.matchingNodes).toBe(`a=${instance.url.slice("http://".length)}`);
     } finally {
       await router.stop();
     }

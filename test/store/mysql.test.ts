@@ -14,9 +14,9 @@ describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
   runStoreContract("mysql", () => openStore(mariadb.db()));
 
   let rows = 0;
-  runRowContract("mysql", async () => {
+  runRowContract("mysql", async (log) => {
     const database = `rows_${rows++}`;
-    const store = await openStore(server().url(database));
+    const store = await openStore(server().url(database), log);
     const other = await mysql.createConnection({ host: "127.0.0.1", port: server().port, user: "root", database });
     return { store, sql: (statement) => other.query(statement), end: () => other.end() };
   });

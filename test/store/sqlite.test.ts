@@ -16,9 +16,9 @@ let n = 0;
 runStoreContract("sqlite (file)", () => openStore(`sqlite:${join(dir, `contract-${n++}.sqlite`)}`));
 
 // (a second connection needs a file: an in-memory database is private to its connection)
-runRowContract("sqlite (file)", async () => {
+runRowContract("sqlite (file)", async (log) => {
   const path = join(dir, `rows-${n++}.sqlite`);
-  const store = await openStore(`sqlite:${path}`);
+  const store = await openStore(`sqlite:${path}`, log);
   const other = new Database(path);
   return { store, sql: async (statement) => other.exec(statement), end: async () => other.close() };
 });

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { Expense } from "../../src/expenses/model.ts";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import type { StoredRebalance } from "../../src/rebalance/records.ts";
-import type { ExpenseStore } from "../../src/store/types.ts";
+import type { StoreLog } from "../../src/store/availability.ts";
+import { StoreSchemaMissing, type ExpenseStore } from "../../src/store/types.ts";
 import { useStores } from "./fixtures.ts";
 
 /** A stored record as the service would produce it from the seed's test data. */
@@ -383,14 +384,15 @@ export interface StoreWithSql {
   end(): Promise<void>;
 }
 
-export function runRowContract(name: string, open: () => Promise<StoreWithSql>) {
+/** `log` receives the store's availability lines (the instance sends them to stderr). */
+export function runRowContract(name: string, open: (log?: StoreLog) => Promise<StoreWithSql>) {
   describe(`ExpenseStore contract, rows written by other hands: ${name}`, () => {
     const opened: StoreWithSql[] = [];
     afterEach(async () => {
       await Promise.all(opened.splice(0).flatMap((o) => [o.end(), o.store.close()]));
     });
-    const fresh = async () => {
-      const o = await open();
+    const fresh = async (log?: StoreLog) => {
+      const o = await open(log);
       opened.push(o);
       return o;
     };
@@ -411,6 +413,37 @@ export function runRowContract(name: string, open: () => Promise<StoreWithSql>) 
       }
       await sql("UPDATE rebalance SET phase = 'copying'");
       expect(await store.loadRebalance()).toEqual(storedRebalance("t1"));
+    });
+
+    test("a table gone under the store: ping and every operation on it fail as StoreSchemaMissing naming it, said once; back, ready again", async () => {
+      const lines: string[] = [];
+      const { store, sql } = await fresh((line) => lines.push(line));
+      await store.insert(stored("1"));
+      await sql("ALTER TABLE expenses RENAME TO expenses_away");
+      const missing = "the table expenses does not exist (dropped while the instance runs?)";
+      for (let i = 0; i < 3; i++) {
+        await expect(store.ping()).rejects.toThrow(missing);
+        const failure = await store.get("1").catch((e: unknown) => e);
+        expect([failure instanceof StoreSchemaMissing, (failure as Error).message]).toEqual([true, missing]);
+        await expect(store.insert(stored("2"))).rejects.toBeInstanceOf(StoreSchemaMissing);
+      }
+      // a table that is there still serves
+      expect(await store.loadRing()).toBeUndefined();
+      expect(lines).toEqual([`the database cannot serve requests: ${missing}`]);
+      await sql("ALTER TABLE expenses_away RENAME TO expenses");
+      await expect(store.ping()).resolves.toBeUndefined();
+      expect(await store.get("1")).toEqual(stored("1"));
+      expect(lines).toEqual([`the database cannot serve requests: ${missing}`, "the database's tables are all there again"]);
+    });
+
+    test("each table the store uses is checked by ping", async () => {
+      const { store, sql } = await fresh();
+      for (const table of ["instance_ring", "rebalance", "rebalance_changes"]) {
+        await sql(`ALTER TABLE ${table} RENAME TO ${table}_away`);
+        await expect(store.ping()).rejects.toThrow(`the table ${table} does not exist`);
+        await sql(`ALTER TABLE ${table}_away RENAME TO ${table}`);
+        await expect(store.ping()).resolves.toBeUndefined();
+      }
     });
   });
 }

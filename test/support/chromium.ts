@@ -41,9 +41,60 @@ async function runChromium(url: string, extra: string[]): Promise<string> {
   }
 }
 
-/** The DOM after the page's scripts ran for up to `budgetMs` of virtual time. */
-export function dumpDom(url: string, budgetMs = 10_000): Promise<string> {
-  return runChromium(url, [`--virtual-time-budget=${budgetMs}`, "--dump-dom"]);
+/** The DOM after the page's scripts ran for up to `budgetMs` of virtual time, in a window `width` x `height`. */
+export function dumpDom(url: string, budgetMs = 10_000, { width = 1280, height = 800 } = {}): Promise<string> {
+  return runChromium(url, [`--virtual-time-budget=${budgetMs}`, `--window-size=${width},${height}`, "--hide-scrollbars", "--dump-dom"]);
+}
+
+/**
+ * How a page lays out in a window `width` x `height`, once its own script has run for
+ * `afterMs`: the page is served again from a local harness (same origin, every other path
+ * passed on to `url`) with a measuring script added, and read back from the DOM.
+ */
+export async function layoutOf(url: string, { width = 1280, height = 800, afterMs = 1500 } = {}): Promise<PageLayout> {
+  const base = new URL(url);
+  const html = await (await fetch(url)).text();
+  const probe = `<script>setTimeout(() => {
+  const root = document.documentElement;
+  const svgs = [...document.querySelectorAll("svg")].map((svg) => {
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    const sizes = [...svg.querySelectorAll("text")].map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
+    return { width: svg.getBoundingClientRect().width, smallestText: Math.min(...sizes) };
+  });
+  const texts = [...document.body.querySelectorAll("*")].filter((e) => !e.closest("svg") && e.childNodes.length && [...e.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim()));
+  const measured = { innerWidth, scrollWidth: root.scrollWidth, svgs, smallestText: Math.min(...texts.map((e) => parseFloat(getComputedStyle(e).fontSize))) };
+  const pre = document.createElement("pre");
+  pre.id = "layout";
+  pre.textContent = JSON.stringify(measured);
+  document.body.appendChild(pre);
+}, ${afterMs});</script>`;
+  const harness = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === base.pathname) return new Response(html.replace("</body>", `${probe}</body>`), { headers: { "content-type": "text/html; charset=utf-8" } });
+      return fetch(new URL(path, base));
+    },
+  });
+  try {
+    const dom = await dumpDom(`http://127.0.0.1:${harness.port}${base.pathname}`, afterMs + 3000, { width, height });
+    const json = /<pre id="layout">([^<]*)<\/pre>/.exec(dom)?.[1];
+    if (json === undefined) throw new Error(`the measuring script did not run on ${url}`);
+    return JSON.parse(json.replaceAll("&quot;", '"').replaceAll("&amp;", "&")) as PageLayout;
+  } finally {
+    harness.stop(true);
+  }
+}
+
+export interface PageLayout {
+  readonly innerWidth: number;
+  /** Wider than innerWidth: the page scrolls sideways. */
+  readonly scrollWidth: number;
+  /** Each SVG as drawn: its width and the smallest of its texts, in CSS px after scaling. */
+  readonly svgs: readonly { width: number; smallestText: number }[];
+  /** The smallest text of the page outside its SVGs, in CSS px. */
+  readonly smallestText: number;
 }
 
 /** A PNG of the page, `width` x `height`, after its scripts ran for up to `budgetMs` of virtual time. */

@@ -32,14 +32,18 @@ export const requestArgs = {
   },
 } as const satisfies ArgsDef;
 
-export function clientFromArgs(args: { nodes?: string; vnodes?: string; ring?: string; timeout?: string; retries?: string }): ShardedExpenseClient {
+/** The client of `command` (`client run`): what it says while it works starts with `shardctl <command>:`, as every message does. */
+export function clientFromArgs(
+  args: { nodes?: string; vnodes?: string; ring?: string; timeout?: string; retries?: string },
+  command: string,
+): ShardedExpenseClient {
   return new ShardedExpenseClient({
     ring: ringInForce(args).ring,
     timeoutMs: intOption(args.timeout, "timeout", { min: 1, max: 600_000 }),
     retries: intOption(args.retries, "retries", { min: 0, max: 20 }),
     // On stderr, so that --json output stays one document.
     onRingAdopted: (ring, previous, from) =>
-      console.error(`shardctl: node ${from.name} holds a newer ring: using ring ${ring.label} instead of ${previous.label}`),
+      console.error(`shardctl ${command}: node ${from.name} holds a newer ring: using ring ${ring.label} instead of ${previous.label}`),
   });
 }
 

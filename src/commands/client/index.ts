@@ -3,7 +3,7 @@ import { defineCommand } from "citty";
 export default defineCommand({
   meta: {
     name: "client",
-    description: "The sharding client: put each record on its owner, check the cluster, show the mapping",
+    description: "The sharding client: place records, check them, show the mapping",
   },
   subCommands: {
     run: () => import("./run.ts").then((m) => m.default),

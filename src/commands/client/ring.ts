@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { numeric, renderTable } from "../../cli-output/table.ts";
+import { numeric, optional, renderTable } from "../../cli-output/table.ts";
+import { count } from "../../cli-output/words.ts";
 import { ringInForce } from "../_ring.ts";
 import { idsArg, jsonArg, ringArgs } from "../_args.ts";
 import { parseIds } from "../_parse.ts";
@@ -7,7 +8,7 @@ import { parseIds } from "../_parse.ts";
 export default defineCommand({
   meta: {
     name: "ring",
-    description: "Print which node owns each id (no HTTP): the mapping `client run` uses",
+    description: "Print which node owns each id (no HTTP)\n\nThe mapping `client run` uses, and how many ids each node owns.",
   },
   args: { ...ringArgs, ...idsArg, ...jsonArg },
   run({ args }) {
@@ -22,7 +23,7 @@ export default defineCommand({
     }
     console.log(
       renderTable(
-        [numeric("id"), "node", "url"],
+        [numeric("id"), "node", optional("url")],
         rows.map((r) => [r.id, r.node, r.url]),
       ),
     );
@@ -31,8 +32,8 @@ export default defineCommand({
     console.log();
     console.log(
       renderTable(
-        ["node", "url", numeric("ids")],
-        ring.nodes.map((n) => [n.name, n.url, String(counts.get(n.name))]),
+        ["node", optional("url"), numeric("ids")],
+        ring.nodes.map((n) => [n.name, n.url, count(counts.get(n.name)!)]),
       ),
     );
   },

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { progressBar } from "../../cli-output/progress.ts";
 import { renderRun, summarizeRunFailures } from "../../cli-output/run-report.ts";
+import { tableWidth } from "../../cli-output/table.ts";
 import { runRecords } from "../../client/run.ts";
 import { Interrupted, JobFailed } from "../../errors.ts";
 import { idsArg, jsonArg, ringArgs, wideArg } from "../_args.ts";
@@ -11,6 +12,7 @@ export default defineCommand({
   meta: {
     name: "run",
     description:
+      "POST each record to its owner, GET it back and compare\n\n" +
       "POST each record to the node that owns its id, then GET it back from its owner and compare field by field. " +
       "Re-runs are safe: an id already stored with the same content counts as done. Exit 1 if any id failed, 130 on Ctrl-C " +
       "(after printing what was done).",
@@ -26,7 +28,7 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    const client = clientFromArgs(args);
+    const client = clientFromArgs(args, "client run");
     const concurrency = intOption(args.concurrency, "concurrency", { min: 1, max: 1024 }) ?? 8;
     const records = await recordsFromArgs(args);
 
@@ -48,12 +50,11 @@ export default defineCommand({
       process.off("SIGINT", onInterrupt);
     }
 
-    if (args.json) console.log(JSON.stringify(report, null, 2));
-    else {
-      const text = renderRun(report, { allRows: args.table, maxWidth: args.wide ? Infinity : undefined });
-      if (text) console.log(text);
-    }
-    if (report.interrupted) throw new Interrupted(summarizeRunFailures(report));
-    if (!report.ok) throw new JobFailed(summarizeRunFailures(report));
+    const text = args.json ? JSON.stringify(report, null, 2) : renderRun(report, { allRows: args.table, maxWidth: tableWidth(args.wide) });
+    if (text) console.log(text);
+    // The report on stdout ends with the summary line; with --json, stderr is where people read it.
+    const summarizing = { summaryShown: !args.json && text !== "" };
+    if (report.interrupted) throw new Interrupted(summarizeRunFailures(report, summarizing));
+    if (!report.ok) throw new JobFailed(summarizeRunFailures(report, summarizing));
   },
 });

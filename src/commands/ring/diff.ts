@@ -5,7 +5,7 @@ import { assertDistinct, HashRing, NodeListError, parseNode, percentOf, RingErro
 import { ringInForce } from "../_ring.ts";
 import { jsonArg, ringArgs } from "../_args.ts";
 import { numeric, renderTable } from "../../cli-output/table.ts";
-import { plural, vnodesEach } from "../../cli-output/words.ts";
+import { count, plural, vnodesEach } from "../../cli-output/words.ts";
 import { parseSample, percent, sampleArg, shareJson } from "./_shared.ts";
 
 interface Change {
@@ -42,8 +42,8 @@ export default defineCommand({
   meta: {
     name: "diff",
     description:
-      "What adding or removing a node would move: the share of the hash space and of a sample of ids going from which " +
-      "node to which, and proof that nothing else moves",
+      "What adding or removing a node would move\n\n" +
+      "The share of the hash space and of a sample of ids going from which node to which, and proof that nothing else moves.",
   },
   args: {
     add: { type: "string", valueHint: "NAME=HOST:PORT[:WEIGHT]", description: "A node to add (with --remove as well: a replacement)" },
@@ -105,7 +105,7 @@ export default defineCommand({
         from,
         to,
         percentOf(s.space),
-        String(s.keys),
+        count(s.keys),
         percent(n === 0 ? 0 : s.keys / n),
       ];
       const rows = moves.map((t) => row(t.from, t.to, t));
@@ -114,8 +114,8 @@ export default defineCommand({
       const onto = [change.removed !== undefined && `leaves ${change.removed}`, change.added && `moves onto ${change.added.name}`].filter(Boolean);
       console.log(
         stray.length === 0
-          ? `\nNothing else moves: over the whole 2^128 circle and all ${n} sample ids, ` + `every key keeps its node or ${onto.join(" or ")}.`
-          : `\nUNEXPECTED: ${stray.length} transfers between nodes the change does not touch.`,
+          ? `\nNothing else moves: over the whole 2^128 circle and all ${plural(n, "sample id")}, ` + `every key keeps its node or ${onto.join(" or ")}.`
+          : `\nUNEXPECTED: ${plural(stray.length, "transfer")} between nodes the change does not touch.`,
       );
     }
     if (stray.length > 0) {

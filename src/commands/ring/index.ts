@@ -4,7 +4,9 @@ import { defineCommand } from "citty";
 export default defineCommand({
   meta: {
     name: "ring",
-    description: "Inspect the consistent hash ring: where ids go, how balanced it is, what a change would move, which ring the instances hold",
+    description:
+      "Inspect the hash ring: placement, balance, changes, the rings held\n\n" +
+      "Where ids go, how balanced the ring is, what a change would move, a picture of it, and which ring the instances hold.",
   },
   subCommands: {
     show: () => import("./show.ts").then((m) => m.default),

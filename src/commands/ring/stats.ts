@@ -4,13 +4,15 @@ import { fractionOf, percentOf, sampleShares, spaceShares } from "../../ring/ind
 import { ringInForce } from "../_ring.ts";
 import { jsonArg, ringArgs } from "../_args.ts";
 import { numeric, renderTable } from "../../cli-output/table.ts";
-import { plural, vnodesEach } from "../../cli-output/words.ts";
+import { count, plural, vnodesEach } from "../../cli-output/words.ts";
 import { maxOverFair, parseSample, percent, sampleArg, shareJson } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
     name: "stats",
-    description: "Balance of the ring: per node its points, its exact share of the 2^128 hash space (arc lengths) and of a sample of ids, and max/mean of both",
+    description:
+      "Balance of the ring: each node's share of the hash space and of ids\n\n" +
+      "Per node its points, its exact share of the 2^128 hash space (arc lengths) and of a sample of ids, and max/mean of both.",
   },
   args: { ...ringArgs, ...sampleArg, ...jsonArg },
   run({ args }) {
@@ -40,9 +42,9 @@ export default defineCommand({
     const rows = ring.nodes.map((n) => [
       n.name,
       String(n.weight),
-      String(points.get(n.name)),
+      count(points.get(n.name)!),
       percentOf(space.get(n.name)!),
-      String(ids.get(n.name)),
+      count(ids.get(n.name)!),
       percent(idFractions.get(n.name)!),
     ]);
     const foot = ["max/mean", "", "", balance.space.toFixed(4), "", balance.sample.toFixed(4)];

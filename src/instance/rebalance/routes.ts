@@ -9,6 +9,7 @@ import { ErrorBody, NoQuery } from "../../expenses/model.ts";
 import { authorizeAdmin, type AdminPolicy } from "../admin.ts";
 import { MAX_BODY_BYTES } from "../../http/body.ts";
 import { pathOf } from "../../http/errors.ts";
+import { ADMIN_TAG, DOCUMENTED_ANSWERS } from "../../http/openapi-document.ts";
 import {
   ChangesAnswer,
   ChangesRequest,
@@ -56,7 +57,27 @@ export function bodyLimit(admin: AdminPolicy): (request: Request) => number {
  * item on every page, a quarter of the endpoint's CPU; their 200 is described in words.
  */
 const errors = { 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 422: ErrorBody, 503: ErrorBody };
-const tags = ["rebalance"];
+const tags = [ADMIN_TAG];
+
+/** The bulk reads' 200, for the document only (see `errors`): records as GET /v1/expenses/<id> answers them. */
+const EXPENSE = { $ref: "#/components/schemas/Expense" };
+const bulkAnswer = (description: string, item: object, next: boolean) => ({
+  200: {
+    description,
+    content: {
+      "application/json": {
+        schema: {
+          type: "object",
+          required: next ? ["items", "next"] : ["items"],
+          properties: {
+            items: { type: "array", items: item },
+            ...(next ? { next: { type: ["string", "null"], description: "the last id scanned (pass as ?after=), or null when the table ended" } } : {}),
+          },
+        },
+      },
+    },
+  },
+});
 const admin = "Admin (Authorization: Bearer <SHARDCTL_ADMIN_TOKEN>; without that variable, loopback only). ";
 
 export function rebalanceFeature(rebalancing: Rebalancing, policy: AdminPolicy) {
@@ -195,6 +216,16 @@ export function rebalanceFeature(rebalancing: Rebalancing, policy: AdminPolicy) 
           description:
             "200: {items: [record + peer (the new owner, or the old one)], next: the last id scanned (pass as ?after=), or null when the table ended}",
           tags,
+          [DOCUMENTED_ANSWERS]: bulkAnswer(
+            "the records, each with its peer, in id order",
+            {
+              allOf: [
+                EXPENSE,
+                { type: "object", required: ["peer"], properties: { peer: { type: "string", description: "the new owner (out), or the old one (in)" } } },
+              ],
+            },
+            true,
+          ),
         },
       },
     )
@@ -212,6 +243,7 @@ export function rebalanceFeature(rebalancing: Rebalancing, policy: AdminPolicy) 
           summary: `${admin}The records stored under these ids (absent ones left out), whoever owns them`,
           description: "200: {items: [record]}, in id order",
           tags,
+          [DOCUMENTED_ANSWERS]: bulkAnswer("the records stored under the ids asked for, in id order", EXPENSE, false),
         },
       },
     )

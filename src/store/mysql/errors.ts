@@ -2,7 +2,7 @@
  * Which mysql2 errors mean "the database is not there" (503, never blamed on the client),
  * and the error inside drizzle's wrapper.
  */
-import { StoreLoginRefused, StoreUnavailable } from "../types.ts";
+import { StoreLoginRefused, StoreSchemaMissing, StoreUnavailable } from "../types.ts";
 
 /** Error codes that mean "the server is not there", not "your query is wrong". */
 const UNREACHABLE = new Set([
@@ -41,14 +41,28 @@ export function driverError(e: unknown): DriverError | undefined {
 /** The statement was refused because the primary key is stored already. */
 export const isDuplicateKey = (e: unknown) => driverError(e)?.code === "ER_DUP_ENTRY";
 
-/** StoreUnavailable (or StoreLoginRefused) for a driver error that means the database is not usable; else undefined. */
+/** The driver's message with its code, said once (`connect ECONNREFUSED 127.0.0.1:3306` has it already). */
+function described(d: DriverError): string {
+  const message = d.message ?? "";
+  return d.code && !message.includes(d.code) ? `${d.code} ${message}`.trim() : message;
+}
+
+/**
+ * StoreUnavailable (or StoreLoginRefused, or StoreSchemaMissing for a table or database
+ * dropped under the instance) for a driver error that means the database is not usable; else undefined.
+ */
 export function unavailable(e: unknown): StoreUnavailable | undefined {
   const d = driverError(e);
+  if (d?.code === "ER_NO_SUCH_TABLE" || d?.code === "ER_BAD_DB_ERROR") {
+    // "Table 'shard1.expenses' doesn't exist", "Unknown database 'shard1'"
+    const name = /'(?:[^'.]*\.)?([^']*)'/.exec(d.message ?? "")?.[1] ?? "?";
+    return new StoreSchemaMissing(`${d.code === "ER_NO_SUCH_TABLE" ? "table" : "database"} ${name}`, { cause: e });
+  }
   if (d?.code && LOGIN_REFUSED.has(d.code)) {
-    return new StoreLoginRefused(`login refused: ${d.code} ${d.message ?? ""}`.trim(), { cause: e });
+    return new StoreLoginRefused(`login refused: ${described(d)}`, { cause: e });
   }
   if (d && ((d.code && UNREACHABLE.has(d.code)) || d.fatal)) {
-    return new StoreUnavailable(`database unavailable: ${d.code ?? ""} ${d.message ?? ""}`.trim(), { cause: e });
+    return new StoreUnavailable(`the database cannot be reached: ${described(d)}`, { cause: e });
   }
   return undefined;
 }

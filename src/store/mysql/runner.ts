@@ -6,7 +6,7 @@
 import type mysql from "mysql2/promise";
 import type { PoolConnection as CoreConnection } from "mysql2";
 import type { Availability } from "../availability.ts";
-import { StoreUnavailable } from "../types.ts";
+import { StoreSchemaMissing, StoreUnavailable } from "../types.ts";
 import { driverError, unavailable } from "./errors.ts";
 
 /**
@@ -88,8 +88,8 @@ export function runner(pool: mysql.Pool, availability: Availability, options: Ru
           resolve(value as T);
         } else {
           const error = unavailable(e) ?? e;
-          // the connection broke under a statement: the server may have applied it
-          if (connection && error !== e && error instanceof StoreUnavailable) error.outcomeUnknown = true;
+          // the connection broke under a statement: the server may have applied it (not so a statement on a missing table)
+          if (connection && error !== e && error instanceof StoreUnavailable && !(error instanceof StoreSchemaMissing)) error.outcomeUnknown = true;
           availability.failed(error);
           reject(error);
         }

@@ -13,9 +13,13 @@ import { expenseRecords } from "./expense-records.ts";
 import { rebalanceRecords } from "./rebalance-records.ts";
 import { ringRecords } from "./ring-records.ts";
 import { runner } from "./runner.ts";
+import { expenses, instanceRing, rebalance, rebalanceChanges } from "./schema.ts";
+import { tablesProbe } from "../tables-probe.ts";
 import type { Rows } from "./statement.ts";
 
 const PING_TIMEOUT_MS = 2_000;
+/** Readiness: every table the instance uses can be read (tables-probe.ts). */
+const READY_PROBE = tablesProbe([expenses, instanceRing, rebalance, rebalanceChanges]);
 const MIGRATION_LOCK_WAIT_S = 30;
 /** A count again (after a write of unknown outcome) may scan a big table: it gets longer than an API operation. */
 const COUNT_DEADLINE_MS = 120_000;
@@ -44,7 +48,8 @@ export async function openMysqlStore(target: MysqlTarget, tuning: MysqlStoreOpti
     ...ringRecords(db, run),
     ...rebalanceRecords(db, run, count, target.timeoutMs),
     async ping() {
-      await run((s) => s.execute("SELECT 1", []), Math.min(PING_TIMEOUT_MS, target.timeoutMs));
+      await run((s) => s.execute(READY_PROBE, []), Math.min(PING_TIMEOUT_MS, target.timeoutMs));
+      availability.tablesFound();
       count.retry();
     },
     stats: () => ({ records: count.records, unavailable: availability.unavailable, pool: poolFigures(pool, target.poolSize) }),

@@ -3,12 +3,12 @@
  * loop: a statement that waits for another process's lock would stall every request,
  * /healthz included. So a locked file fails at once (busy_timeout 0, connection.ts) and the
  * operation is tried again after a pause that lets the loop run, until BUSY_WAIT_MS have
- * passed; then it is a 503, as is a full disk or an I/O error.
+ * passed; then it is a 503, as is a full disk, an I/O error or a table dropped under it.
  */
 import type { Database } from "bun:sqlite";
 import type { Availability } from "../availability.ts";
 import { StoreUnavailable } from "../types.ts";
-import { isBusy, unavailableCode, unavailableMessage } from "./errors.ts";
+import { isBusy, missingTable, unavailableCode, unavailableMessage } from "./errors.ts";
 
 /** How long an operation waits for another process's lock on the file before it is a 503. */
 const BUSY_WAIT_MS = 1000;
@@ -39,7 +39,11 @@ export function runner(client: Database, availability: Availability): Runner {
         return value;
       } catch (e) {
         const code = unavailableCode(e);
-        if (code === undefined) throw e;
+        if (code === undefined) {
+          const missing = missingTable(e);
+          if (missing) availability.failed(missing);
+          throw missing ?? e;
+        }
         deadline ??= performance.now() + BUSY_WAIT_MS;
         if (isBusy(code) && performance.now() + pause < deadline) {
           await Bun.sleep(pause);

@@ -13,6 +13,8 @@ import { expenseRecords } from "./expense-records.ts";
 import { rebalanceRecords } from "./rebalance-records.ts";
 import { ringRecords } from "./ring-records.ts";
 import { runner } from "./runner.ts";
+import { expenses, instanceRing, rebalance, rebalanceChanges } from "./schema.ts";
+import { tablesProbe } from "../tables-probe.ts";
 
 export interface SqliteStoreOptions {
   /** Told when the database goes away and comes back. */
@@ -28,6 +30,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   const availability = new Availability(options.log);
   const { run, write, writeFault } = runner(client, availability);
   const probeWrite = writeProbe(client);
+  const probe = tablesProbe([expenses, instanceRing, rebalance, rebalanceChanges]);
   const countRecords = () => client.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM expenses").get()!.n;
   const count = new RowCount(countRecords(), () => run(countRecords));
 
@@ -37,7 +40,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     ...ringRecords(db, run, write),
     ...rebalanceRecords(client, db, run, write, count),
     async ping() {
-      await run(() => client.query("SELECT 1").get());
+      await run(() => client.query(probe).get());
+      availability.tablesFound();
       // After a write failed for want of space or I/O, ready again only once the database can grow.
       if (writeFault()) await run(() => probeWrite.immediate(), true);
       count.retry();
