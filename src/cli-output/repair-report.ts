@@ -1,6 +1,6 @@
 /** What `shardctl repair` prints for people: the nodes, the stray copies by node and owner, what was done, what is left. */
 import type { RepairReport } from "../repair/report.ts";
-import { FULL_TABLE_LIMIT, numeric, renderTable, shrinkable } from "./table.ts";
+import { FULL_TABLE_LIMIT, numeric, optional, renderTable, shrinkable } from "./table.ts";
 import { count, listIds } from "./words.ts";
 
 const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
@@ -13,7 +13,7 @@ export function renderRepair(report: RepairReport, { maxWidth }: { maxWidth?: nu
   const parts = [`repair by ring ${report.ring} (${from})${dry ? ": dry run, nothing changed" : ""}`];
   parts.push(
     renderTable(
-      ["node", shrinkable("url", "middle"), shrinkable("ring"), numeric("records"), numeric("off owner")],
+      ["node", optional("url"), optional("ring", 1), numeric("records"), numeric("off owner")],
       report.nodes.map((n) => [n.node, n.url, n.ring ?? "none", count(n.records), count(n.strays)]),
       [],
       { maxWidth },

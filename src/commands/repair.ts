@@ -8,6 +8,7 @@
 import { defineCommand } from "citty";
 import { progressBar, type ProgressSink } from "../cli-output/progress.ts";
 import { renderRepair, summarizeRepairFailure } from "../cli-output/repair-report.ts";
+import { tableWidth } from "../cli-output/table.ts";
 import { JobFailed, UsageError } from "../errors.ts";
 import { PREFERENCES, type Prefer } from "../repair/report.ts";
 import { repair } from "../repair/run.ts";
@@ -19,6 +20,7 @@ export default defineCommand({
   meta: {
     name: "repair",
     description:
+      "Put every record on its owner and off other nodes, online\n\n" +
       "Put every record on its owner under the ring the instances hold (or, when they hold none, the ring of --nodes/--ring), " +
       "and delete the copies on nodes that do not own them, while clients keep reading and writing. Where a stray copy differs " +
       "from the owner's, the owner's is kept (--prefer) and the difference reported. Safe to stop and run again. Needs admin " +
@@ -66,7 +68,7 @@ export default defineCommand({
         },
       });
       bar?.finish();
-      console.log(args.json ? JSON.stringify(report, null, 2) : renderRepair(report, { maxWidth: args.wide ? Infinity : undefined }));
+      console.log(args.json ? JSON.stringify(report, null, 2) : renderRepair(report, { maxWidth: tableWidth(args.wide) }));
       if (report.outcome === "unresolved") throw new JobFailed(summarizeRepairFailure(report));
     } finally {
       bar?.finish();
