@@ -21,6 +21,7 @@ export const root = defineCommand({
     ring: () => import("./commands/ring/index.ts").then((m) => m.default),
     status: () => import("./commands/status.ts").then((m) => m.default),
     rebalance: () => import("./commands/rebalance.ts").then((m) => m.default),
+    repair: () => import("./commands/repair.ts").then((m) => m.default),
     demo: () => import("./commands/demo.ts").then((m) => m.default),
   },
 });
@@ -37,6 +38,7 @@ const EXAMPLES = [
   { label: "shardctl ring check --ring ring.json", description: "does every instance hold this ring?" },
   { label: "shardctl status --nodes ...", description: "every node: state, ring, records, version" },
   { label: "shardctl rebalance --to new.json", description: "move records to a new ring's owners, online" },
+  { label: "shardctl repair --nodes ...", description: "put stray records back on their owners, online" },
 ];
 
 /** What the runner needs beyond the command tree: the examples after the usage, the --version line. */

@@ -40,6 +40,7 @@ const RULES: Record<string, { forbidden: readonly string[]; except?: readonly st
   instance: { forbidden: ["router", "client", "commands", "cli-output"] },
   client: { forbidden: ["http", "instance", "store", "router", "rebalance", "commands", "cli-output"] },
   rebalance: { forbidden: ["http", "instance", "store", "router", "commands", "cli-output"] },
+  repair: { forbidden: ["http", "instance", "store", "router", "commands", "cli-output"] },
   router: { forbidden: ["store", "instance", "rebalance", "commands", "cli-output"] },
   "cli-output": { forbidden: ["http", "instance", "store", "router", "commands"] },
 };

@@ -49,6 +49,14 @@ export function renderVerify(report: VerifyReport, { maxWidth }: { maxWidth?: nu
 }
 
 export function describeCause(cause: LikelyCause): string {
+  if (cause.kind === "short-node-list") {
+    const left = cause.left.length === 1 ? `node ${cause.left[0]}` : `nodes ${cause.left.join(" and ")}`;
+    return (
+      `the records were written with a node list that left out ${left}: ${count(cause.fit)} of ${count(cause.of)} records are where ` +
+      `--nodes ${cause.nodes} puts them, or on their owner among the nodes it leaves out (the ring in force: ${count(cause.fitInForce)}). ` +
+      `shardctl repair with the full node list puts them on their owners.`
+    );
+  }
   if (cause.kind === "shared-database") {
     const [a, b] = cause.nodes;
     return `nodes ${a} and ${b} list the same ${plural(cause.records, "record")}: two instances answering from one database? Give each instance its own --db.`;
@@ -56,7 +64,8 @@ export function describeCause(cause: LikelyCause): string {
   return (
     `the records were placed by another ring: ${count(cause.fit)} of ${count(cause.of)} records are where ` +
     `--nodes ${cause.nodes} --vnodes ${cause.vnodes} puts them (the ring in force: ${count(cause.fitInForce)}). ` +
-    `Check --nodes, --vnodes and --ring against the ring the data was written with.`
+    `Check --nodes, --vnodes and --ring against the ring the data was written with; if the ring in force is the right one, ` +
+    `shardctl repair puts the records on their owners under it.`
   );
 }
 

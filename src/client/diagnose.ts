@@ -18,6 +18,17 @@ import { formatNodeList, nodeAddress, type Node } from "../ring/node.ts";
 import { Ring } from "../ring/ring.ts";
 
 export type LikelyCause =
+  | {
+      readonly kind: "short-node-list";
+      /** The nodes the list left out. */
+      readonly left: readonly string[];
+      /** The node list the records fit (the ring in force without them). */
+      readonly nodes: string;
+      /** Record copies found where that list puts them (or on their owner among the nodes left out), of all found, and where the ring in force puts them. */
+      readonly fit: number;
+      readonly of: number;
+      readonly fitInForce: number;
+    }
   | { readonly kind: "shared-database"; readonly nodes: readonly [string, string]; readonly records: number }
   | {
       readonly kind: "other-ring";
@@ -43,14 +54,64 @@ const CONVINCING = 0.95;
  * verify found off their owner (misplaced and extra).
  */
 export function likelyCauses(ring: Ring, listings: ReadonlyMap<string, readonly string[]>, offOwner: number): LikelyCause[] {
-  const causes: LikelyCause[] = [...sharedDatabases(listings)];
   const copies = [...listings].flatMap(([name, ids]) => ids.map((id) => ({ id, url: ring.node(name)!.url })));
+  // A few records suffice: a ring without a node moves that node's records only, so every other one fits it too.
+  const short = offOwner >= SHORT_LIST_MIN ? shortNodeList(ring, copies) : undefined;
+  if (short) return [short];
+  const causes: LikelyCause[] = [...sharedDatabases(listings)];
   // "Many": at least ten copies and a tenth of what was found.
   if (offOwner >= 10 && offOwner >= copies.length / 10 && causes.length === 0) {
     const other = otherRing(ring, copies);
     if (other) causes.push(other);
   }
   return causes;
+}
+
+/** Records off their owner it takes to name a short node list. */
+const SHORT_LIST_MIN = 3;
+
+/** Copies (sampled) that `r` puts where they were found. */
+const fitOf = (r: Ring, of: readonly { id: string; url: string }[]) => of.reduce((n, c) => n + (r.ownerOf(c.id).url === c.url ? 1 : 0), 0);
+
+/**
+ * The ring in force without one node (or two, of four nodes or more) that fits the records
+ * where the ring in force does not: the node list they were written with left those out.
+ */
+function shortNodeList(ring: Ring, copies: readonly { id: string; url: string }[]): LikelyCause | undefined {
+  const step = Math.max(1, Math.floor(copies.length / SAMPLE));
+  const sample = copies.filter((_, i) => i % step === 0);
+  const inForce = fitOf(ring, sample);
+  const names = ring.nodes.map((n) => n.name);
+  const omissions: string[][] = names.length > 1 ? names.map((n) => [n]) : [];
+  if (names.length >= 4 && names.length <= 8) {
+    for (let i = 0; i < names.length; i++) for (let j = i + 1; j < names.length; j++) omissions.push([names[i]!, names[j]!]);
+  }
+  // A record on its owner among the nodes left out fits too: written there before, with the whole list.
+  const fitting = (candidate: Ring, left: readonly string[], of: readonly { id: string; url: string }[]) => {
+    const leftUrls = new Set(left.map((name) => ring.node(name)!.url));
+    return of.reduce((n, c) => n + (candidate.ownerOf(c.id).url === c.url || (leftUrls.has(c.url) && ring.ownerOf(c.id).url === c.url) ? 1 : 0), 0);
+  };
+  // ...and most of the copies off their owner must be where the short list puts them (not a few strays anywhere)
+  const off = copies.filter((c) => ring.ownerOf(c.id).url !== c.url);
+  let best: { ring: Ring; left: string[]; fit: number } | undefined;
+  for (const left of omissions) {
+    const candidate = new Ring(
+      ring.nodes.filter((n) => !left.includes(n.name)),
+      { vnodes: ring.vnodes },
+    );
+    const fit = fitting(candidate, left, sample);
+    if (!best || fit > best.fit) best = { ring: candidate, left, fit };
+  }
+  if (!best || best.fit < CONVINCING * sample.length || best.fit <= inForce) return undefined;
+  if (fitOf(best.ring, off) < CONVINCING * off.length) return undefined;
+  return {
+    kind: "short-node-list",
+    left: best.left,
+    nodes: formatNodeList(best.ring.nodes),
+    fit: fitting(best.ring, best.left, copies),
+    of: copies.length,
+    fitInForce: fitOf(ring, copies),
+  };
 }
 
 function* sharedDatabases(listings: ReadonlyMap<string, readonly string[]>): Generator<LikelyCause> {
@@ -70,7 +131,6 @@ function* sharedDatabases(listings: ReadonlyMap<string, readonly string[]>): Gen
 function otherRing(ring: Ring, copies: readonly { id: string; url: string }[]): LikelyCause | undefined {
   const step = Math.max(1, Math.floor(copies.length / SAMPLE));
   const sample = copies.filter((_, i) => i % step === 0);
-  const fitOf = (r: Ring, of: readonly { id: string; url: string }[]) => of.reduce((n, c) => n + (r.ownerOf(c.id).url === c.url ? 1 : 0), 0);
   const inForce = fitOf(ring, sample);
   let best: { ring: Ring; fit: number } | undefined;
   for (const nodes of namings(ring.nodes)) {

@@ -25,6 +25,8 @@ import type { Rebalancing } from "./rebalance/rebalancing.ts";
 import { RING_HEADER } from "../ring/ring.ts";
 import { ringFeature } from "./ring-routes.ts";
 import { INSTANCE_ROUTES } from "./routes.ts";
+import type { Repairing } from "./repair/repairing.ts";
+import { repairBodyLimit, repairFeature } from "./repair/routes.ts";
 
 export interface AppOptions {
   store: ExpenseStore;
@@ -38,6 +40,8 @@ export interface AppOptions {
   note?: (line: string) => void;
   /** The instance's part in rebalances (the /rebalance admin endpoints); default: none. */
   rebalancing?: Rebalancing;
+  /** The instance's part in repairs (the /repair admin endpoints, and the turns writes take with them); default: none. */
+  repairing?: Repairing;
   /** What GET /metrics shows; default: a registry of its own. */
   metrics?: HttpMetrics;
 }
@@ -58,9 +62,10 @@ export function createApp({
   admin = { peerAddress: () => undefined },
   note = (line) => console.error(line),
   rebalancing,
+  repairing,
   metrics = new HttpMetrics(),
 }: AppOptions) {
-  const limitOf = bodyLimit(admin);
+  const limitOf = repairBodyLimit(admin, bodyLimit(admin));
   return (
     new Elysia({ name: "shardctl-instance", seed: name, normalize: false })
       .onRequest(({ set, request }) => {
@@ -97,7 +102,8 @@ export function createApp({
       .use(statusFeature(store, guard, metrics))
       .use(ringFeature(guard, admin, note, rebalancing))
       .use(rebalancing ? rebalanceFeature(rebalancing, admin) : new Elysia({ name: "no-rebalance" }))
-      .use(expensesFeature(new ExpenseService(store), guard))
+      .use(repairing ? repairFeature(repairing, admin) : new Elysia({ name: "no-repair" }))
+      .use(expensesFeature(new ExpenseService(store), repairing ? repairing.guarding(guard) : guard))
   );
 }
 

@@ -24,6 +24,8 @@ export const INSTANCE_ROUTES = routeTable([
     methods: ["POST"],
   })),
   { template: "/rebalance/records", methods: ["GET", "HEAD", "POST"] },
+  // the repair's admin endpoints (repair/routes.ts)
+  ...["strays", "look", "begin", "place", "replace", "remove", "touch", "end"].map((name) => ({ template: `/repair/${name}`, methods: ["POST"] })),
   { template: "/v1/expenses/:id", methods: ["GET", "HEAD", "PUT", "DELETE"] },
 ]);
 

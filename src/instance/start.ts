@@ -10,6 +10,7 @@ import type { ExpenseStore } from "../store/types.ts";
 import { createHandler, type LogFormat, type RequestLog } from "./app.ts";
 import { internalErrorResponse } from "../http/errors.ts";
 import { Rebalancing } from "./rebalance/rebalancing.ts";
+import { Repairing } from "./repair/repairing.ts";
 import { checkMember, RingGuard, ringAtStart, RingStartError, type Adoption, type GivenRing } from "./ring-guard.ts";
 
 export interface InstanceOptions {
@@ -172,6 +173,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     guard,
     admin,
     rebalancing,
+    repairing: new Repairing(nodeName, store, guard, () => rebalancing.unfinished),
     note: log === false ? () => {} : note,
   });
   handle = handler.handle;

@@ -1,33 +1,46 @@
 /**
- * The merge of a sync pass (sync.ts): each node's moving records of one side in id order,
- * page by page, and the cursor whose head comes first.
+ * The merge of a sync pass (sync.ts), and of a repair's scan (src/repair/): each node's
+ * records of one kind in id order, page by page, and the cursor whose head comes first.
  */
 import { compareIds } from "../expenses/id.ts";
 import { onNode } from "./errors.ts";
 import type { Participant } from "./participant.ts";
 import type { MovingRecord, RebalanceStep, RecordsPage } from "./protocol.ts";
 
-/** A node's moving records of one side in id order, the next page asked for while this one is read. */
-export class Cursor {
-  #items: MovingRecord[] = [];
+/** A page of records in id order, and the `after` of the next page (null: none). */
+export interface IdPage<T> {
+  readonly items: readonly T[];
+  readonly next: string | null;
+}
+
+/** A node's records in id order, the next page asked for while this one is read. */
+export class Cursor<T extends { readonly id: string } = MovingRecord, N extends Pick<Participant, "name" | "url"> = Participant> {
+  #items: readonly T[] = [];
   #at = 0;
-  #next: Promise<RecordsPage> | undefined;
+  #next: Promise<IdPage<T>> | undefined;
 
   private constructor(
-    readonly node: Participant,
-    private readonly side: "out" | "in",
-    private readonly step: RebalanceStep,
-    private readonly pageSize: number,
+    readonly node: N,
+    private readonly read: (after: string | undefined) => Promise<IdPage<T>>,
   ) {}
 
-  static async open(node: Participant, side: "out" | "in", step: RebalanceStep, pageSize: number): Promise<Cursor> {
-    const c = new Cursor(node, side, step, pageSize);
+  /** The records leaving (out) or coming to (in) `node` in a rebalance, `pageSize` a page; a failure is a RebalanceFailed of `step`. */
+  static open(node: Participant, side: "out" | "in", step: RebalanceStep, pageSize: number): Promise<Cursor> {
+    return Cursor.over(node, (after): Promise<RecordsPage> => onNode(step, node, () => node.records(side, after, pageSize)));
+  }
+
+  /** The pages `read` answers for `node`, from the start. */
+  static async over<T extends { readonly id: string }, N extends Pick<Participant, "name" | "url">>(
+    node: N,
+    read: (after: string | undefined) => Promise<IdPage<T>>,
+  ): Promise<Cursor<T, N>> {
+    const c = new Cursor(node, read);
     c.#next = c.#fetch(undefined);
     await c.#load();
     return c;
   }
 
-  get head(): MovingRecord | undefined {
+  get head(): T | undefined {
     return this.#items[this.#at];
   }
 
@@ -37,8 +50,8 @@ export class Cursor {
     if (this.#at >= this.#items.length && this.#next) await this.#load();
   }
 
-  #fetch(after: string | undefined): Promise<RecordsPage> {
-    const p = onNode(this.step, this.node, () => this.node.records(this.side, after, this.pageSize));
+  #fetch(after: string | undefined): Promise<IdPage<T>> {
+    const p = this.read(after);
     p.catch(() => {}); // read (and thrown) by #load; never an unhandled rejection meanwhile
     return p;
   }
@@ -56,8 +69,8 @@ export class Cursor {
 }
 
 /** The cursor whose head has the smallest id, or undefined when all are done. */
-export function lowest(cursors: readonly Cursor[]): Cursor | undefined {
-  let best: Cursor | undefined;
+export function lowest<C extends { readonly head: { readonly id: string } | undefined }>(cursors: readonly C[]): C | undefined {
+  let best: C | undefined;
   for (const c of cursors) if (c.head && (!best || compareIds(c.head.id, best.head!.id) < 0)) best = c;
   return best;
 }

@@ -1,13 +1,12 @@
 /**
  * The participant over HTTP (participant.ts): an instance's GET /ring, and the admin
  * endpoints of src/instance/rebalance/routes.ts, through the client's transport
- * (timeouts, retries with backoff, Retry-After). Every endpoint that changes something is
- * safe to send again.
+ * (timeouts, retries with backoff, Retry-After; admin-client.ts). Every endpoint that
+ * changes something is safe to send again.
  */
-import { bodyMessage, callShard, type ShardResponse } from "../client/transport.ts";
 import type { Expense } from "../expenses/model.ts";
-import type { Node } from "../ring/node.ts";
-import { AdminAnswerError, type Participant, type RingAnswer } from "./participant.ts";
+import { AdminClient, kindOf, type SendOptions } from "./admin-client.ts";
+import type { Participant, RingAnswer } from "./participant.ts";
 import {
   type ChangesAnswer,
   type CleanupAnswer,
@@ -23,52 +22,21 @@ import {
   type RecordsPage,
 } from "./protocol.ts";
 
-export interface AdminOptions {
-  /** SHARDCTL_ADMIN_TOKEN, sent as a bearer token; none: the instances must take admin requests from this (loopback) address. */
-  readonly adminToken?: string;
-  /** Tries after a refused connection, a timeout or a 5xx (default 8: about 12 s, enough for an instance to restart). */
-  readonly retries?: number;
-  /** Per-attempt timeout of the short requests (default 10 s); bulk ones get six times as long. */
-  readonly timeoutMs?: number;
-}
+export type { AdminOptions } from "./admin-client.ts";
 
-/** The largest answer of a bulk request (a page of records). */
-const MAX_BULK_ANSWER_BYTES = 256 << 20;
-
-export class NodeAdmin implements Participant {
-  readonly #headers: Record<string, string>;
-  readonly #retries: number;
-  readonly #timeoutMs: number;
-
-  constructor(
-    readonly node: Node,
-    { adminToken, retries = 8, timeoutMs = 10_000 }: AdminOptions = {},
-  ) {
-    this.#headers = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
-    this.#retries = retries;
-    this.#timeoutMs = timeoutMs;
-  }
-
-  get name(): string {
-    return this.node.name;
-  }
-
-  get url(): string {
-    return this.node.url;
-  }
-
+export class NodeAdmin extends AdminClient implements Participant {
   /** GET /ring: the ring document, or undefined when the instance has none (404). */
   async ring(): Promise<RingAnswer | undefined> {
-    const res = await this.#send("GET", "/ring", undefined, { retries: 1, timeoutMs: 3000 });
+    const res = await this.send("GET", "/ring", undefined, { retries: 1, timeoutMs: 3000 });
     if (res.status === 404) return undefined;
-    return { doc: this.#expect(res, "GET /ring") as never, servedBy: res.servedBy };
+    return { doc: this.expect(res, "GET /ring") as never, servedBy: res.servedBy };
   }
 
   /** GET /rebalance: the rebalance the node takes part in, or undefined. */
   async detail(): Promise<RebalanceDetail | undefined> {
-    const res = await this.#send("GET", "/rebalance");
+    const res = await this.send("GET", "/rebalance");
     if (res.status === 404 && kindOf(res.body) === REBALANCE_ERRORS.noRebalance) return undefined;
-    return this.#expect(res, "GET /rebalance") as RebalanceDetail;
+    return this.expect(res, "GET /rebalance") as RebalanceDetail;
   }
 
   lease(request: LeaseRequest): Promise<RebalanceDetail> {
@@ -81,11 +49,11 @@ export class NodeAdmin implements Participant {
   }
 
   phase(token: string, phase: FencePhase, next?: string): Promise<RebalanceSummary> {
-    return this.#post("phase", { token, phase, next }, { timeoutMs: 3 * this.#timeoutMs });
+    return this.#post("phase", { token, phase, next }, { timeoutMs: 3 * this.timeoutMs });
   }
 
   switchRing(token: string): Promise<{ label: string }> {
-    return this.#post("switch", { token }, { timeoutMs: 3 * this.#timeoutMs });
+    return this.#post("switch", { token }, { timeoutMs: 3 * this.timeoutMs });
   }
 
   finish(token: string, progress?: RebalanceProgress, fence?: FenceFigures): Promise<RebalanceSummary> {
@@ -106,8 +74,8 @@ export class NodeAdmin implements Participant {
 
   async records(side: "out" | "in", after: string | undefined, limit: number): Promise<RecordsPage> {
     const query = `side=${side}&limit=${limit}${after === undefined ? "" : `&after=${after}`}`;
-    const res = await this.#send("GET", `/rebalance/records?${query}`, undefined, { bulk: true });
-    return this.#expect(res, `GET /rebalance/records?${query}`) as RecordsPage;
+    const res = await this.send("GET", `/rebalance/records?${query}`, undefined, { bulk: true });
+    return this.expect(res, `GET /rebalance/records?${query}`) as RecordsPage;
   }
 
   async fetch(ids: readonly string[]): Promise<Expense[]> {
@@ -131,33 +99,7 @@ export class NodeAdmin implements Participant {
   }
 
   async #post<T>(endpoint: string, body: unknown, options?: SendOptions): Promise<T> {
-    const res = await this.#send("POST", `/rebalance/${endpoint}`, body, options);
-    return this.#expect(res, `POST /rebalance/${endpoint}`) as T;
+    const res = await this.send("POST", `/rebalance/${endpoint}`, body, options);
+    return this.expect(res, `POST /rebalance/${endpoint}`) as T;
   }
-
-  #send(method: "GET" | "POST", path: string, body?: unknown, { retries = this.#retries, timeoutMs, bulk = false }: SendOptions = {}): Promise<ShardResponse> {
-    return callShard(
-      this.node,
-      { method, path, body, headers: this.#headers, maxAnswerBytes: bulk ? MAX_BULK_ANSWER_BYTES : undefined },
-      { retries, timeoutMs: timeoutMs ?? (bulk ? 6 * this.#timeoutMs : this.#timeoutMs) },
-    );
-  }
-
-  #expect(res: ShardResponse, what: string): unknown {
-    if (res.status >= 200 && res.status < 300) return res.body;
-    throw new AdminAnswerError(this.node.name, res.status, kindOf(res.body), what, bodyMessage(res.body), res.body);
-  }
-}
-
-/** The `error` of an error body, or "". */
-function kindOf(body: unknown): string {
-  const kind = (body as { error?: unknown } | undefined)?.error;
-  return typeof kind === "string" ? kind : "";
-}
-
-interface SendOptions {
-  readonly retries?: number;
-  readonly timeoutMs?: number;
-  /** Many records in the body or the answer: a longer timeout, a larger answer. */
-  readonly bulk?: boolean;
 }

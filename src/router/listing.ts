@@ -11,11 +11,14 @@
  * any node holds more, so the next page starts exactly after it: nothing twice, nothing
  * skipped.
  *
- * The same id on two nodes (a copy left by a move) is listed once: the copy of the node
- * that owns it, else the first.
+ * A record is listed from its owner only, under the ring in force (`ownerOf`): a copy on
+ * any other node (left by a move, a `rebalance --keep-data` or an abort, or written with a
+ * wrong node list) is never listed as live, just as GET /v1/expenses/<id> never reads it.
+ * A node whose pages hold such copies is read on, page by page (each page larger, up to
+ * the instances' limit), until it gives enough of its own.
  */
 import { canonicalId, compareIds } from "../expenses/id.ts";
-import type { Expense, ExpensePage } from "../expenses/model.ts";
+import { type Expense, type ExpensePage, MAX_PAGE } from "../expenses/model.ts";
 import type { Node } from "../ring/node.ts";
 
 /** One page of one node's listing, as the instance answered it. */
@@ -53,9 +56,27 @@ class NodeCursor {
     this.#last = after;
   }
 
+  /** Records of its last page that were not its own (skipped). */
+  #skipped = 0;
+  /** The size of its last read. */
+  #asked = 0;
+
   /** The next record, or undefined when none is buffered. */
   get head(): Expense | undefined {
     return this.#buffer[this.#at];
+  }
+
+  /** Passes over the buffered records this node does not own under `ownerOf`. */
+  skipOthers(ownerOf: (id: string) => Node): void {
+    while (this.head !== undefined && ownerOf(this.head.id).name !== this.node.name) {
+      this.#at++;
+      this.#skipped++;
+    }
+  }
+
+  /** How many records to ask for when `wanted` are still missing: more after a page of others' copies. */
+  readSize(wanted: number): number {
+    return this.#skipped > 0 ? Math.min(MAX_PAGE, Math.max(wanted, 2 * this.#asked)) : wanted;
   }
 
   /** True when the buffer is used up but the node holds more. */
@@ -73,6 +94,8 @@ class NodeCursor {
   }
 
   async read(limit: number): Promise<void> {
+    this.#asked = limit;
+    this.#skipped = 0;
     const page = await this.readPage(this.node, this.#last, limit);
     for (const record of page.items) {
       const given = (record as { id?: unknown } | null)?.id;
@@ -93,8 +116,8 @@ class NodeCursor {
 }
 
 /**
- * The router's page: up to `limit` records after `after` from all `nodes`, in id order.
- * `ownerOf` decides which copy of an id held twice is listed.
+ * The router's page: up to `limit` records after `after` from all `nodes`, in id order,
+ * each from the node `ownerOf` names (the copies on other nodes are passed over).
  */
 export async function mergedPage(
   nodes: readonly Node[],
@@ -106,18 +129,19 @@ export async function mergedPage(
   const cursors = nodes.map((node) => new NodeCursor(node, after, readPage));
   const items: Expense[] = [];
   while (items.length < limit) {
+    for (const c of cursors) c.skipOthers(ownerOf);
     const starved = cursors.filter((c) => c.needsPage);
-    if (starved.length > 0) await Promise.all(starved.map((c) => c.read(limit - items.length)));
+    if (starved.length > 0) {
+      await Promise.all(starved.map((c) => c.read(c.readSize(limit - items.length))));
+      continue;
+    }
     let first: NodeCursor | undefined;
     for (const c of cursors) {
       if (c.head !== undefined && (first === undefined || compareIds(c.head.id, first.head!.id) < 0)) first = c;
     }
     if (first === undefined) break;
-    const id = first.head!.id;
-    const holders = cursors.filter((c) => c.head?.id === id);
-    const chosen = holders.length === 1 ? first : (holders.find((c) => c.node.name === ownerOf(id).name) ?? first);
-    items.push(chosen.head!);
-    for (const c of holders) c.take();
+    items.push(first.head!);
+    first.take();
   }
   const more = cursors.some((c) => c.hasMore);
   return { items, next: more && items.length > 0 ? items[items.length - 1]!.id : null };

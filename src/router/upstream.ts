@@ -165,6 +165,8 @@ export class Upstream {
     let refusals = 0;
     let replays = 0;
     let reached = false;
+    /** The first failure of an attempt that may have reached the instance: what the answer's cause says, whatever later attempts met. */
+    let reaching: { cause: UpstreamCause; reason: string } | undefined;
     if (leftOf(request.deadline) <= 0) {
       return { ok: false, node, cause: "timeout", reason: `${deadlineReason(request.deadline!)} before it was sent here`, attempts: 0, mayHaveReached: false };
     }
@@ -193,13 +195,18 @@ export class Upstream {
         if (failure.cause === "timeout" && attemptMs < timeoutMs) failure.reason = `no answer before ${deadlineReason(request.deadline!)}`;
       }
       reached ||= failure.left;
+      if (failure.left) reaching ??= { cause: failure.cause, reason: failure.reason };
       const again =
         leftOf(request.deadline) > 0 &&
         (failure.left ? failure.cause !== "too-large" && request.method !== "POST" && replays++ < 1 : refusals++ < refusedRetries);
       const fail = (): UpstreamFailure => {
         const tries = attempt === 1 ? "" : ` after ${attempt} attempts`;
         const hint = failure.hint === undefined ? "" : ` (${failure.hint})`;
-        return { ok: false, node, cause: failure.cause, reason: failure.reason + tries + hint, attempts: attempt, mayHaveReached: reached };
+        // A last attempt that never left (refused) says nothing of an earlier one that may have
+        // reached the instance: the cause is that earlier one's, and the reason tells both.
+        const earlier = !failure.left && reaching !== undefined ? reaching : undefined;
+        const reason = earlier ? `${earlier.reason}, then ${failure.reason}` : failure.reason;
+        return { ok: false, node, cause: earlier?.cause ?? failure.cause, reason: reason + tries + hint, attempts: attempt, mayHaveReached: reached };
       };
       if (!again) return fail();
       if (!failure.left) {

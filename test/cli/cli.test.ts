@@ -51,7 +51,7 @@ describe("help and usage", () => {
     expect(client).toContain(`  run     ${summary}`);
     // every command of the root on one line of its own
     const commands = root.slice(root.indexOf("COMMANDS") + 2, root.indexOf("", root.indexOf("COMMANDS") + 2));
-    expect(commands.map((l) => l.trim().split(/\s+/)[0])).toEqual(["serve", "router", "client", "ring", "status", "rebalance", "demo"]);
+    expect(commands.map((l) => l.trim().split(/\s+/)[0])).toEqual(["serve", "router", "client", "ring", "status", "rebalance", "repair", "demo"]);
   });
 
   test("--json --json is bad usage like any option given twice", async () => {

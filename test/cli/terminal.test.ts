@@ -95,7 +95,7 @@ describe("--help on a terminal", () => {
     expect(widest(r.lines)).toBeLessThanOrEqual(cols);
     const at = r.lines.indexOf("COMMANDS");
     const commands = r.lines.slice(at + 2, r.lines.indexOf("", at + 2));
-    expect(commands.map((l) => l.trim().split(/\s+/)[0])).toEqual(["serve", "router", "client", "ring", "status", "rebalance", "demo"]);
+    expect(commands.map((l) => l.trim().split(/\s+/)[0])).toEqual(["serve", "router", "client", "ring", "status", "rebalance", "repair", "demo"]);
     // the note at the end, wrapped at spaces: its words come back whole when the lines are joined
     const end = r.lines
       .slice(r.lines.findIndex((l) => l.startsWith("Nodes: ")))

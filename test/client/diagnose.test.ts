@@ -1,4 +1,4 @@
-/** verify names the likely cause: records of another ring, two instances on one database. */
+/** verify names the likely cause: a node list that left a node out, records of another ring, two instances on one database. */
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,7 +36,8 @@ describe("records placed by another ring", () => {
     expect(report.causes).toEqual([{ kind: "other-ring", nodes: cluster().nodeList, vnodes: 1, fit: 200, of: 200, fitInForce: onTheirOwner }]);
     expect(describeCause(report.causes[0]!)).toBe(
       `the records were placed by another ring: 200 of 200 records are where --nodes ${cluster().nodeList} --vnodes 1 puts them ` +
-        `(the ring in force: ${onTheirOwner}). Check --nodes, --vnodes and --ring against the ring the data was written with.`,
+        `(the ring in force: ${onTheirOwner}). Check --nodes, --vnodes and --ring against the ring the data was written with; if the ring in ` +
+        "force is the right one, shardctl repair puts the records on their owners under it.",
     );
   });
 
@@ -59,6 +60,46 @@ describe("records placed by another ring", () => {
     const report = await verifyRecords(new ShardedExpenseClient({ nodes: cluster().nodeList }), recordsForIds(wanted));
     expect(report.misplaced.length).toBe(6);
     expect(report.causes).toEqual([]);
+  });
+});
+
+describe("records written with a node list that left a node out (finding 4 of issue 18)", () => {
+  const cluster = useCluster({ nodes: ["1", "2", "3"] });
+  const urlOf = (name: string) => cluster().nodes.find((n) => n.name === name)!.url;
+  const full = refOwnerOf([{ name: "1" }, { name: "2" }, { name: "3" }]);
+  const short = refOwnerOf([{ name: "1" }, { name: "2" }]);
+
+  test("every record where the list without node 3 puts it: verify names that list and the repair, not a shared database", async () => {
+    const wanted = ids(1, 60);
+    for (const id of wanted) await post(urlOf(short(id)), id);
+    const report = await verifyRecords(new ShardedExpenseClient({ nodes: cluster().nodeList }), recordsForIds(wanted));
+    const misplaced = wanted.filter((id) => full(id) !== short(id)).length;
+    expect(report.misplaced.length).toBe(misplaced);
+    const shortList = cluster().nodeList.split(",").slice(0, 2).join(",");
+    expect(report.causes).toEqual([{ kind: "short-node-list", left: ["3"], nodes: shortList, fit: 60, of: 60, fitInForce: 60 - misplaced }]);
+    expect(describeCause(report.causes[0]!)).toBe(
+      `the records were written with a node list that left out node 3: 60 of 60 records are where --nodes ${shortList} puts them, or on ` +
+        `their owner among the nodes it leaves out (the ring in force: ${60 - misplaced}). shardctl repair with the full node list puts them on their owners.`,
+    );
+  });
+
+  test("written first with the whole list, later without node 3: still named (node 3's own records are where they belong)", async () => {
+    for (const id of ids(1, 40)) await post(urlOf(full(id)), id);
+    for (const id of ids(41, 80)) await post(urlOf(short(id)), id);
+    const report = await verifyRecords(new ShardedExpenseClient({ nodes: cluster().nodeList }), recordsForIds(ids(1, 80)));
+    expect(report.causes).toMatchObject([{ kind: "short-node-list", left: ["3"], fit: 80, of: 80 }]);
+  });
+
+  test("too few records off their owner (two) name no cause", async () => {
+    const wanted = ids(1, 200)
+      .filter((id) => full(id) === short(id))
+      .slice(0, 20);
+    const off = ids(1, 200)
+      .filter((id) => full(id) !== short(id))
+      .slice(0, 2);
+    for (const id of [...wanted, ...off]) await post(urlOf(short(id)), id);
+    const report = await verifyRecords(new ShardedExpenseClient({ nodes: cluster().nodeList }), recordsForIds([...wanted, ...off]));
+    expect([report.misplaced.length, report.causes]).toEqual([2, []]);
   });
 });
 
@@ -96,6 +137,16 @@ describe("two instances on one database", () => {
 });
 
 describe("likelyCauses on its own", () => {
+  test("four nodes, two left out of the list: both named", async () => {
+    const { likelyCauses } = await import("../../src/client/diagnose.ts");
+    const { Ring } = await import("../../src/ring/ring.ts");
+    const nodes = ["a", "b", "c", "d"].map((name, i) => ({ name, url: `http://127.0.0.1:${5001 + i}`, weight: 1 }));
+    const short = refOwnerOf([{ name: "a" }, { name: "c" }]);
+    const placed = ids(1, 400);
+    const listings = new Map(nodes.map((n) => [n.name, placed.filter((id) => short(id) === n.name)]));
+    expect(likelyCauses(new Ring(nodes, { vnodes: 160 }), listings, 200)).toMatchObject([{ kind: "short-node-list", left: ["b", "d"], fit: 400, of: 400 }]);
+  });
+
   test("of rings that fit the records equally, the default (160 points) is named, not one that merely ties", async () => {
     const { likelyCauses } = await import("../../src/client/diagnose.ts");
     const { Ring } = await import("../../src/ring/ring.ts");

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { createApp, createHandler } from "../../src/instance/app.ts";
 import { Rebalancing } from "../../src/instance/rebalance/rebalancing.ts";
+import { Repairing } from "../../src/instance/repair/repairing.ts";
 import { isoTime } from "../../src/http/request-log.ts";
 import { RingGuard } from "../../src/instance/ring-guard.ts";
 import { INSTANCE_ROUTES, routeOf } from "../../src/instance/routes.ts";
@@ -21,7 +22,7 @@ const CLI = join(import.meta.dir, "../../src/cli.ts");
 test("every route of the app has its template and methods in routes.ts", async () => {
   const store = await openStore("sqlite::memory:");
   const guard = new RingGuard("r", store, undefined);
-  const app = createApp({ store, name: "r", guard, rebalancing: await Rebalancing.load("r", store, guard) });
+  const app = createApp({ store, name: "r", guard, rebalancing: await Rebalancing.load("r", store, guard), repairing: new Repairing("r", store, guard) });
   expect(expectTableOfApp(app, INSTANCE_ROUTES)).toBeGreaterThan(20);
   expect(routeOf("/v1/expenses/12/x")).toBeUndefined();
   expect(routeOf("/v1/expenses//")).toBeUndefined();

@@ -8,7 +8,6 @@
  * faults on cue (`fault`: a call fails as an unreachable node's would, nothing done;
  * `lost`: a call is done but its answer lost).
  */
-import { ApiError } from "../../src/errors.ts";
 import { compareIds } from "../../src/expenses/id.ts";
 import type { Expense } from "../../src/expenses/model.ts";
 import { checkImport } from "../../src/instance/rebalance/import.ts";
@@ -16,7 +15,7 @@ import { detailOf, moveOf, type RebalanceRecord, stateFor, summaryOf } from "../
 import { leftovers, movingPage, planOf } from "../../src/instance/rebalance/scan.ts";
 import { Transitions } from "../../src/instance/rebalance/transitions.ts";
 import { decide } from "../../src/instance/ring-guard.ts";
-import { AdminAnswerError, type Participant, type RingAnswer } from "../../src/rebalance/participant.ts";
+import type { Participant, RingAnswer } from "../../src/rebalance/participant.ts";
 import type {
   ChangesAnswer,
   CleanupAnswer,
@@ -33,6 +32,7 @@ import type {
 import type { ChangeEntry } from "../../src/rebalance/records.ts";
 import type { Ring } from "../../src/ring/ring.ts";
 import { ringDocument } from "../../src/ring/ring-file.ts";
+import { answeredAs } from "../support/admin-answer.ts";
 
 /** A call of the Participant interface, by its name. */
 export type Call = Exclude<keyof Participant, "name" | "url">;
@@ -239,15 +239,8 @@ export class FakeParticipant implements Participant {
   async #call<T>(call: Call, request: string, work: () => T | Promise<T>): Promise<T> {
     this.calls.push(call);
     this.fault?.(call);
-    let answer: T;
-    try {
-      answer = await work();
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      const body = { error: e.kind, message: e.message, ...(e.field === undefined ? {} : { field: e.field }), ...e.more.body };
-      throw new AdminAnswerError(this.name, e.status, e.kind, request, e.message, body);
-    }
+    const answer = await answeredAs(this.name, request, work);
     this.lost?.(call);
-    return answer === undefined ? answer : JSON.parse(JSON.stringify(answer));
+    return answer;
   }
 }

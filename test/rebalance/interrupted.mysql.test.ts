@@ -10,11 +10,10 @@
  * node then), and the copy waits on a gap lock on the target's expenses table.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { join } from "node:path";
 import mysql from "mysql2/promise";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { mysqlUnavailable } from "../support/mariadb.ts";
-import { runCli } from "../support/cli.ts";
+import { killRunningCli, runCli, spawnCli } from "../support/cli.ts";
 import { waitFor } from "../support/net.ts";
 import { call } from "../support/http.ts";
 import { expectPlacedOnce, JOINING, range, RebalanceCluster, seedRow, withCluster } from "./cluster.ts";
@@ -22,25 +21,8 @@ import { useMariaDBServers } from "../support/cluster.ts";
 
 setDefaultTimeout(180_000);
 
-const repo = join(import.meta.dir, "../..");
-const running = new Set<Bun.Subprocess>();
-
 /** `bun src/cli.ts rebalance --from OLD --to NEW --json` as a child process. */
-function spawnRebalance(c: RebalanceCluster) {
-  const proc = Bun.spawn([process.execPath, "src/cli.ts", "rebalance", "--from", c.oldFile, "--to", c.newFile, "--json"], {
-    cwd: repo,
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, SHARDCTL_ADMIN_TOKEN: "" },
-  });
-  running.add(proc);
-  const result = (async () => {
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    running.delete(proc);
-    return { code, stdout, stderr, signal: proc.signalCode };
-  })();
-  return { proc, result };
-}
+const spawnRebalance = (c: RebalanceCluster) => spawnCli("rebalance", "--from", c.oldFile, "--to", c.newFile, "--json");
 
 /** A connection to node `name`'s database. */
 function connect(c: RebalanceCluster, name: string) {
@@ -64,10 +46,7 @@ async function finishAndCheck(c: RebalanceCluster, ids: readonly string[], outco
 
 describe.skipIf(!!mysqlUnavailable)("a rebalance killed or disturbed, then run again (MariaDB)", () => {
   const databases = useMariaDBServers(2, "interrupted");
-  afterEach(async () => {
-    for (const p of running) p.kill("SIGKILL");
-    await Promise.all([...running].map((p) => p.exited));
-  });
+  afterEach(killRunningCli);
 
   test("SIGKILL at random moments, then a run to completion: nothing lost or duplicated; once more: exit 0, nothing done", async () => {
     await withCluster({ ...JOINING, db: databases() }, 12_000, async (c, ids) => {

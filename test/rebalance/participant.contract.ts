@@ -12,12 +12,13 @@
 import { describe, expect, test } from "bun:test";
 import { hostname } from "node:os";
 import type { Expense } from "../../src/expenses/model.ts";
-import { AdminAnswerError, type Participant } from "../../src/rebalance/participant.ts";
+import type { Participant } from "../../src/rebalance/participant.ts";
 import { REBALANCE_ERRORS, type RebalanceErrorKind } from "../../src/rebalance/protocol.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import { ringDocument } from "../../src/ring/ring-file.ts";
 import { refOwnerOf } from "../ring/reference.ts";
 import { stored } from "../store/store.contract.ts";
+import { refusal } from "../support/admin-answer.ts";
 
 export interface ContractCluster {
   readonly from: Ring;
@@ -52,15 +53,6 @@ let tokens = 0;
 const newToken = () => `contract-token-${tokens++}-${Math.random().toString(36).slice(2, 10)}`;
 const holder = () => ({ pid: process.pid, host: hostname(), since: new Date().toISOString() });
 
-/** The refusal `work` ends in: its status and kind. */
-async function refusal(work: Promise<unknown>): Promise<{ status: number; kind: string }> {
-  const e = await work.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(e instanceof AdminAnswerError)) throw new Error(`expected a refusal, got ${e === undefined ? "an answer" : String(e)}`);
-  return { status: e.status, kind: e.kind };
-}
 const refused = (status: number, kind: RebalanceErrorKind) => ({ status, kind });
 
 export function runParticipantContract(name: string, start: () => Promise<ContractCluster>) {

@@ -167,6 +167,35 @@ describe("an owner that drops the connection before answering", () => {
   });
 });
 
+describe("an owner that drops the connection, then is gone (finding 6 of issue 18)", () => {
+  test("a PUT whose first attempt may have reached it: the cause is that attempt's (reset), not the refused retries', and the message says both", async () => {
+    let connections = 0;
+    // Reads the first request, closes the connection without a word and stops listening: the retries are refused.
+    const listener = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open: () => void connections++,
+        data: (socket) => {
+          socket.end();
+          listener.stop(true);
+        },
+      },
+    });
+    const router = routerFor([{ name: "gone", url: `http://127.0.0.1:${listener.port}` }]);
+    try {
+      const put = await call(router.url, "PUT", "/v1/expenses/61", '{"name":"Maybe"}');
+      expect([put.status, put.json.error, put.json.cause, put.json.node]).toEqual([503, "node_unavailable", "reset", "gone"]);
+      expect(put.json.message).toMatch(
+        /^node gone \(http:\/\/127\.0\.0\.1:\d+\): the connection closed before the answer was complete, then connection refused after \d attempts \(is the instance running\?\); the PUT may or may not have been applied; not sent to any other node$/,
+      );
+      expect(connections).toBe(1);
+    } finally {
+      await router.stop();
+    }
+  });
+});
+
 describe("nodes that answer, but not as the ring says", () => {
   let instance: Instance;
   let capped: StubNode;

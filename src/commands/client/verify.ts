@@ -15,7 +15,8 @@ export default defineCommand({
       "Check that each id is on its owner, and nowhere else\n\n" +
       "Check that each id is on its owner with the expected content, and (reading every node's listing) that no record " +
       "sits on a node that does not own it and none is stored twice; names the likely cause when the pattern is clear " +
-      "(another ring, two instances on one database). Exit 1 on any missing, mismatched, misplaced or extra record.",
+      "(a node list that left a node out, another ring, two instances on one database; shardctl repair puts misplaced records on " +
+      "their owners). Exit 1 on any missing, mismatched, misplaced or extra record.",
   },
   args: {
     ...ringArgs,

@@ -10,15 +10,20 @@ import { canonicalProblem } from "../../expenses/service.ts";
 import { REBALANCE_ERRORS } from "../../rebalance/protocol.ts";
 import type { RingMove } from "../../ring/move.ts";
 
-/** Throws the ApiError for the first record of `put`, or id of `put` and `deleted`, that node `self` may not take in `move`. */
-export function checkImport(self: string, move: RingMove, put: readonly Expense[], deleted: readonly string[]): void {
-  for (const record of put) {
+/** Throws the 422 naming the first record of `records` that is not a stored record in canonical form (canonicalProblem), and its field. */
+export function checkCanonical(records: readonly Expense[]): void {
+  for (const record of records) {
     const problem = canonicalProblem(record);
     if (problem) {
       const got = JSON.stringify(problem.value)?.slice(0, 80);
       throw new ApiError(422, "invalid_field", `records: expense ${record.id}: ${problem.field} ${problem.rule}, got ${got}`, problem.field);
     }
   }
+}
+
+/** Throws the ApiError for the first record of `put`, or id of `put` and `deleted`, that node `self` may not take in `move`. */
+export function checkImport(self: string, move: RingMove, put: readonly Expense[], deleted: readonly string[]): void {
+  checkCanonical(put);
   for (const id of [...put.map((r) => r.id), ...deleted]) {
     const side = move.side(self, id);
     if (side !== "in") {
