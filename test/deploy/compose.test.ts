@@ -31,7 +31,7 @@ describe("compose.yml", () => {
       const url = services[shard]!.environment!.SHARDCTL_DB!.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1");
       const target = parseStoreUrl(url, "SHARDCTL_DB");
       if (target.dialect !== "mysql") throw new Error(`${shard}: not a MySQL URL`);
-      const database = services[target.host]!;
+      const database = services[target.members[0]!.host]!;
       expect({ shard, image: database.image }).toEqual({ shard, image: "mariadb:10.11" });
       expect(target.user).not.toBe("root");
       expect({ shard, user: target.user, database: target.database }).toEqual({
@@ -39,7 +39,7 @@ describe("compose.yml", () => {
         user: database.environment!.MARIADB_USER!,
         database: database.environment!.MARIADB_DATABASE!,
       });
-      expect(services[shard]!.depends_on).toHaveProperty(target.host);
+      expect(services[shard]!.depends_on).toHaveProperty(target.members[0]!.host);
     }
     const users = shards.map((s) => services[s]!.environment!.SHARDCTL_DB!.split("//")[1]!.split(":")[0]);
     expect(new Set(users).size).toBe(3);

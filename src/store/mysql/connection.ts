@@ -43,8 +43,8 @@ export function runnerOptions(target: MysqlTarget): RunnerOptions {
 
 function access(target: MysqlTarget) {
   return {
-    host: target.host,
-    port: target.port,
+    host: target.members[0]!.host,
+    port: target.members[0]!.port,
     user: target.user,
     password: target.password,
     connectTimeout: CONNECT_TIMEOUT_MS,
