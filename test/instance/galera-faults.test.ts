@@ -11,6 +11,7 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { type Instance, startInstance } from "../../src/instance/index.ts";
 import { type GaleraMember, galeraUnavailable, useGalera } from "../support/galera.ts";
+import { runCli } from "../support/cli.ts";
 import { call } from "../support/http.ts";
 import { waitFor } from "../support/net.ts";
 import { parsePrometheusText, sampleValue } from "../support/prom-text.ts";
@@ -71,6 +72,15 @@ describe.skipIf(!!galeraUnavailable)("an instance on a three-member Galera clust
       expect(value("shardctl_galera_flow_control_paused_seconds_total", { member: member(1).address })).toBeGreaterThanOrEqual(0);
       expect(value("shardctl_galera_member_moves_total")).toBe(0);
       expect((await call(inst.url, "GET", "/readyz")).status).toBe(200);
+      // shardctl status reads them: a row per member, the one in use marked
+      const report = await runCli("status", "--nodes", `g=${new URL(inst.url).host}`, "--json");
+      expect(JSON.parse(report.stdout).nodes[0].galera).toEqual({
+        member: member(1).address,
+        since: status.database.since,
+        members: [1, 0, 2].map((i) => ({ address: member(i).address, state: "Synced", clusterSize: 3, inUse: i === 1, usable: true, problem: null })),
+      });
+      const table = (await runCli("status", "--nodes", `g=${new URL(inst.url).host}`)).stdout;
+      expect(table).toContain(`g     ${member(1).address}  Synced        3  yes, `);
     } finally {
       await inst.stop();
     }

@@ -113,7 +113,7 @@ describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
     await expect(opening).rejects.toBeInstanceOf(StoreUnavailable);
     await expect(opening).rejects.toThrow(
       `no member of the Galera cluster is usable: 127.0.0.1:${server().port} is not a Galera member (no wsrep provider: wsrep_on is off); ` +
-        `127.0.0.1:${port} is down: ECONNREFUSED`,
+        `127.0.0.1:${port} is down: connect ECONNREFUSED`,
     );
     // nothing was created on the plain server: a plain server is never used as a member
     const c = await mysql.createConnection({ host: "127.0.0.1", port: server().port, user: "root" });

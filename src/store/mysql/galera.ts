@@ -63,9 +63,12 @@ export interface GaleraOptions {
   readonly migrationLockWaitS: number;
 }
 
+/** An error in a line: the driver's code and message (the message alone when it names the code). */
 const reason = (e: unknown) => {
   const d = driverError(e);
-  return d ? `${d.code ?? d.errno}${d.message ? `: ${d.message}` : ""}` : e instanceof Error ? e.message : String(e);
+  if (!d) return e instanceof Error ? e.message : String(e);
+  const code = String(d.code ?? d.errno);
+  return d.message?.includes(code) ? d.message : `${code}${d.message ? `: ${d.message}` : ""}`;
 };
 
 /** One member of the cluster: its checks, and (while in use) its pool. */
