@@ -34,7 +34,7 @@ import { toRow } from "../src/store/row.ts";
 import { DEFAULT_POOL } from "../src/store/url.ts";
 import { startMariaDB } from "../test/support/mariadb.ts";
 import { freePort, waitFor } from "../test/support/net.ts";
-import { cpuMicros } from "./proc.ts";
+import { type Cell, measure, medianCell } from "./measure.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
@@ -44,35 +44,6 @@ const OPS = (process.env.BENCH_OPS ?? "POST,PUT,GET").split(",").map((op) => op.
 const BASELINE = process.env.BENCH_BASELINE;
 for (const op of OPS) if (!["POST", "PUT", "GET"].includes(op)) throw new Error(`BENCH_OPS: unknown operation ${op} (POST, PUT, GET)`);
 if (BASELINE && !existsSync(join(BASELINE, "src/cli.ts"))) throw new Error(`BENCH_BASELINE: ${BASELINE}/src/cli.ts not found`);
-
-interface Cell {
-  rate: number;
-  /** CPU microseconds per operation: this process, the serve process, mariadbd. */
-  cpu: (number | undefined)[];
-}
-
-/** Runs `op(i)` from `concurrency` workers for `seconds`: operations per second and CPU per operation of `pids`. */
-async function measure(concurrency: number, seconds: number, pids: number[], op: (i: number) => Promise<void>): Promise<Cell> {
-  let next = 0;
-  let done = 0;
-  const before = pids.map(cpuMicros);
-  const deadline = performance.now() + seconds * 1000;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        await op(next++);
-        done++;
-      }
-    }),
-  );
-  const rate = done / ((performance.now() - start) / 1000);
-  const cpu = pids.map(cpuMicros).map((t, k) => (t === undefined || before[k] === undefined ? undefined : (t - before[k]) / done));
-  return { rate, cpu };
-}
-
-/** The round with the median rate. */
-const medianCell = (cells: Cell[]) => [...cells].sort((a, b) => a.rate - b.rate)[cells.length >> 1]!;
 
 /** One serve process under test: this checkout's, or the baseline's. */
 interface Service {

@@ -129,7 +129,12 @@ interface Ports {
   sst: number;
 }
 
-function optionFile(dir: string, me: Ports, all: readonly Ports[], name: string): string {
+export interface GaleraOptions {
+  /** More wsrep_provider_options, `;`-separated (e.g. evs.suspect_timeout=PT2S), after base_port and gcache.size. */
+  readonly providerOptions?: string;
+}
+
+function optionFile(dir: string, me: Ports, all: readonly Ports[], name: string, options: GaleraOptions): string {
   return [
     "[mysqld]",
     `datadir=${join(dir, "data")}`,
@@ -152,7 +157,7 @@ function optionFile(dir: string, me: Ports, all: readonly Ports[], name: string)
     `wsrep_cluster_name=${name}`,
     `wsrep_cluster_address=gcomm://${all.map((p) => `127.0.0.1:${p.gcomm}`).join(",")}`,
     `wsrep_node_address=127.0.0.1:${me.gcomm}`,
-    `wsrep_provider_options=base_port=${me.gcomm};gcache.size=32M`,
+    `wsrep_provider_options=base_port=${me.gcomm};gcache.size=32M${options.providerOptions ? `;${options.providerOptions}` : ""}`,
     `wsrep_sst_receive_address=127.0.0.1:${me.sst}`,
     `wsrep_node_incoming_address=127.0.0.1:${me.sql}`,
     "wsrep_sst_method=rsync",
@@ -193,7 +198,7 @@ export async function wsrepStatus(port: number, timeoutMs = 1000): Promise<Wsrep
  * Starts `n` members (default 3) and resolves when they form one synced cluster. When
  * anything fails, every member started is killed and the temp dir removed before the error.
  */
-export async function startGalera(n = 3): Promise<GaleraCluster> {
+export async function startGalera(n = 3, options: GaleraOptions = {}): Promise<GaleraCluster> {
   if (galeraUnavailable) throw new Error(galeraUnavailable);
   const dir = mkdtempSync(join(tmpdir(), "shardctl-galera-"));
   own(dir);
@@ -214,7 +219,7 @@ export async function startGalera(n = 3): Promise<GaleraCluster> {
   const members: Member[] = ports.map((p, i) => {
     const memberDir = join(dir, `m${i + 1}`);
     mkdirSync(join(memberDir, "tmp"), { recursive: true });
-    writeFileSync(join(memberDir, "my.cnf"), optionFile(memberDir, p, ports, name));
+    writeFileSync(join(memberDir, "my.cnf"), optionFile(memberDir, p, ports, name, options));
     chownTree(memberDir);
     return new Member(i, p.sql, memberDir);
   });
