@@ -38,6 +38,8 @@ const PROBE_TIMEOUT_MS = 2000;
  * yet evicted (evs.suspect_timeout, 5 s by default), that takes as long as the eviction.
  */
 const BARRIER_TIMEOUT_MS = 15_000;
+/** How long the member in use may show an older view than another member's before it is left (views change a moment apart). */
+const VIEW_GRACE_MS = 1500;
 
 const NO_ANSWER = `no answer within ${PROBE_TIMEOUT_MS} ms (frozen, or overloaded?)`;
 
@@ -75,6 +77,8 @@ const reason = (e: unknown) => {
 class Member {
   readonly address: string;
   last: Check = { down: "not checked yet" };
+  /** Since when its last checks found it on an older view of the cluster than another member's (performance.now()). */
+  behindSince: number | undefined;
   private probeConnection: Promise<mysql.Connection> | undefined;
   private probing: Promise<Check> | undefined;
   /** While in use: the pool, its runner, and how to answer the operations on it when the store moves away. */
@@ -277,7 +281,7 @@ export class GaleraMembers {
   async ping(probe: string, timeoutMs: number): Promise<void> {
     const m = this.current;
     if (m) {
-      await m.check();
+      await this.check([m]);
       const problem = this.problemOf(m);
       if (problem !== undefined && m === this.current) {
         void this.move(m, problem);
@@ -322,7 +326,7 @@ export class GaleraMembers {
 
   /** An operation on `m` failed as if the database were not there: check it now, and move if it is unusable. */
   private suspect(m: Member) {
-    void m.check().then(() => {
+    void this.check([m]).then(() => {
       const problem = this.problemOf(m);
       if (problem !== undefined && m === this.current) return this.move(m, problem);
     });
@@ -344,7 +348,7 @@ export class GaleraMembers {
   }
 
   private checkAll() {
-    return Promise.all(this.members.map((m) => m.check()));
+    return this.check(this.members);
   }
 
   /** The usable members, in the URL's order. */
@@ -361,17 +365,43 @@ export class GaleraMembers {
     if (s.wsrep_cluster_status !== "Primary") return `is outside the primary component (${s.wsrep_cluster_status}: quorum lost, or cut off from the others)`;
     if (s.wsrep_local_state_comment !== "Synced") return `is ${s.wsrep_local_state_comment}, not Synced (a donor, desynced, or still joining)`;
     if (s.wsrep_ready !== "ON") return "is not ready (wsrep_ready OFF)";
-    const uuid = this.clusterUuid ?? this.members.map(statusOf).find((o) => o?.wsrep_cluster_status === "Primary")?.wsrep_cluster_state_uuid;
+    const uuid = this.cluster;
     if (s.wsrep_cluster_state_uuid !== uuid) return `belongs to another cluster (state ${s.wsrep_cluster_state_uuid}, this shard's is ${uuid})`;
+    const view = Number(s.wsrep_cluster_conf_id ?? 0);
+    const newest = this.newestView(uuid);
+    // members install a new view a moment apart: the member in use is left for an old one only when it keeps it (a freeze, a cut)
+    const lagging = m === this.current && (m.behindSince === undefined || performance.now() - m.behindSince < VIEW_GRACE_MS);
+    if (view < newest && !lagging) {
+      return `holds an old view of the cluster (configuration ${view}, the others ${newest}): it was frozen or cut off and has not caught up`;
+    }
+    return undefined;
+  }
+
+  /** The shard's cluster (wsrep_cluster_state_uuid): the one it opened on; before that, the first primary component's in the URL's order. */
+  private get cluster(): string | undefined {
+    return this.clusterUuid ?? this.members.map(statusOf).find((o) => o?.wsrep_cluster_status === "Primary")?.wsrep_cluster_state_uuid;
+  }
+
+  /** The newest view (wsrep_cluster_conf_id) of the primary component of cluster `uuid`, among the members' last checks. */
+  private newestView(uuid: string | undefined): number {
     const views = this.members
       .map(statusOf)
       .filter((o) => o?.wsrep_cluster_status === "Primary" && o.wsrep_cluster_state_uuid === uuid)
       .map((o) => Number(o!.wsrep_cluster_conf_id ?? 0));
     // a primary component's configurations are counted from 1 (outside one it is 2^64 - 1, filtered out above)
-    const newest = Math.max(0, ...views);
-    const view = Number(s.wsrep_cluster_conf_id ?? 0);
-    if (view < newest) return `holds an old view of the cluster (configuration ${view}, the others ${newest}): it was frozen or cut off and has not caught up`;
-    return undefined;
+    return Math.max(0, ...views);
+  }
+
+  /** Checks `members` now, then notes which hold an older view than the newest (and since when). */
+  private async check(members: readonly Member[]): Promise<void> {
+    await Promise.all(members.map((m) => m.check()));
+    const newest = this.newestView(this.cluster);
+    for (const m of this.members) {
+      const s = statusOf(m);
+      const behind = s !== undefined && Number(s.wsrep_cluster_conf_id ?? 0) < newest;
+      if (!behind) m.behindSince = undefined;
+      else m.behindSince ??= performance.now();
+    }
   }
 
   /** Every member's problem, or that it is usable, for a message. */
