@@ -45,7 +45,7 @@ describe.skipIf(!!galeraUnavailable)("an instance on a three-member Galera clust
   const report = (what: string, writers: Writers, fault: number) => {
     const first = writers.firstAckAfter(fault);
     console.log(
-      `[galera] ${what}: first acknowledged write ${first === undefined ? "never" : `${Math.round(first - fault)} ms`} after it; ` +
+      `[galera] ${what}: the first write sent after it acknowledged ${first === undefined ? "never" : `${Math.round(first - fault)} ms`} after it; ` +
         `longest time without one ${Math.round(writers.longestGapAfter(fault))} ms; ${writers.stats.acknowledged} writes acknowledged, ` +
         `${writers.stats.unavailable} answered 503 and sent again`,
     );

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { createServer } from "node:net";
 import mysql from "mysql2/promise";
 import { installDbBinary, serverBinary } from "./mariadb.ts";
-import { freePort, waitFor } from "./net.ts";
+import { waitFor } from "./net.ts";
 import { skipBecause } from "./skip.ts";
 
 export const GALERA_PROVIDER = ["/usr/lib/galera/libgalera_smm.so", "/usr/lib64/galera-4/libgalera_smm.so", "/usr/lib/galera-4/libgalera_smm.so"].find(
@@ -106,12 +106,33 @@ process.on("exit", () => {
   }
 });
 
-/** A port free now whose next port is free too (a member's group port: IST listens on base + 1). */
-async function freePair(taken: Set<number>): Promise<number> {
+/**
+ * `span` ports in a row that are free now, below the kernel's range of ephemeral ports. A
+ * member keeps its ports across restarts, and a port of that range may be taken meanwhile as
+ * the local end of any outgoing connection (the test's own pools among them): a member that
+ * restarts would then fail to listen (its IST port, base_port + 1, most often).
+ */
+async function quietPorts(taken: Set<number>, span: number): Promise<number> {
+  const top = ephemeralStart() - span;
   for (;;) {
-    const port = await freePort();
-    if (port >= 65535 || taken.has(port) || taken.has(port + 1)) continue;
-    if (await canBind(port + 1)) return port;
+    const port = QUIET_FROM + Math.floor(Math.random() * (top - QUIET_FROM));
+    const range = Array.from({ length: span }, (_, i) => port + i);
+    if (range.some((p) => taken.has(p))) continue;
+    if ((await Promise.all(range.map(canBind))).every(Boolean)) {
+      for (const p of range) taken.add(p);
+      return port;
+    }
+  }
+}
+
+const QUIET_FROM = 10_000;
+
+function ephemeralStart(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return low > QUIET_FROM + 1000 ? low : 32768;
+  } catch {
+    return 32768;
   }
 }
 
@@ -157,7 +178,9 @@ function optionFile(dir: string, me: Ports, all: readonly Ports[], name: string,
     `wsrep_cluster_name=${name}`,
     `wsrep_cluster_address=gcomm://${all.map((p) => `127.0.0.1:${p.gcomm}`).join(",")}`,
     `wsrep_node_address=127.0.0.1:${me.gcomm}`,
-    `wsrep_provider_options=base_port=${me.gcomm};gcache.size=32M${options.providerOptions ? `;${options.providerOptions}` : ""}`,
+    // the group communication and IST on 127.0.0.1 too (by default they listen on every address)
+    `wsrep_provider_options=base_port=${me.gcomm};gmcast.listen_addr=tcp://127.0.0.1:${me.gcomm};ist.recv_addr=127.0.0.1:${me.gcomm + 1};` +
+      `gcache.size=32M${options.providerOptions ? `;${options.providerOptions}` : ""}`,
     `wsrep_sst_receive_address=127.0.0.1:${me.sst}`,
     `wsrep_node_incoming_address=127.0.0.1:${me.sql}`,
     "wsrep_sst_method=rsync",
@@ -205,15 +228,9 @@ export async function startGalera(n = 3, options: GaleraOptions = {}): Promise<G
   const taken = new Set<number>();
   const ports: Ports[] = [];
   for (let i = 0; i < n; i++) {
-    const gcomm = await freePair(taken);
-    taken.add(gcomm).add(gcomm + 1);
-    let sql = await freePort();
-    while (taken.has(sql)) sql = await freePort();
-    taken.add(sql);
-    let sst = await freePort();
-    while (taken.has(sst)) sst = await freePort();
-    taken.add(sst);
-    ports.push({ sql, gcomm, sst });
+    // the group port and the IST port above it
+    const gcomm = await quietPorts(taken, 2);
+    ports.push({ sql: await quietPorts(taken, 1), gcomm, sst: await quietPorts(taken, 1) });
   }
   const name = `shardctl_test_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
   const members: Member[] = ports.map((p, i) => {

@@ -23,8 +23,8 @@ export class Writers {
   readonly model = new Map<string, string | null>();
   /** Answers no client should ever see (a 500, a 404 for a PUT of a stored id, a 409 for a new id, ...). */
   readonly unexpected: string[] = [];
-  /** performance.now() of every acknowledged write. */
-  readonly acks: number[] = [];
+  /** Every acknowledged write: when it was sent and when its answer came (performance.now()). */
+  readonly acks: { sent: number; at: number }[] = [];
   /** Every write sent, with when it was sent and its answer's status (for "none acknowledged after ..."). */
   readonly sent: { at: number; status: number; what: string }[] = [];
   private unavailable = 0;
@@ -54,19 +54,19 @@ export class Writers {
     }
   }
 
-  /** The first acknowledgement after `t` (performance.now()), if any. */
+  /** When the first write sent after `t` (performance.now()) was acknowledged, if one was. */
   firstAckAfter(t: number): number | undefined {
-    return this.acks.find((a) => a > t);
+    return this.acks.find((a) => a.sent > t)?.at;
   }
 
   /** The longest time between two acknowledgements after `t` (or from `t` to the first). */
   longestGapAfter(t: number): number {
     let previous = t;
     let longest = 0;
-    for (const a of this.acks) {
-      if (a <= t) continue;
-      longest = Math.max(longest, a - previous);
-      previous = a;
+    for (const { at } of this.acks) {
+      if (at <= t) continue;
+      longest = Math.max(longest, at - previous);
+      previous = at;
     }
     return longest;
   }
@@ -124,7 +124,7 @@ export class Writers {
         text = String(e);
       }
       this.sent.push({ at, status, what: `${method} ${path}` });
-      if (status >= 200 && status < 300) this.acks.push(performance.now());
+      if (status >= 200 && status < 300) this.acks.push({ sent: at, at: performance.now() });
       if (done.includes(status) || (unknown && doneAfterUnknown.includes(status))) return status;
       if (status === 503 || status === 0) {
         unknown = true;
