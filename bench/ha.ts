@@ -22,7 +22,7 @@ import { openStore } from "../src/store/index.ts";
 import { startGalera } from "../test/support/galera.ts";
 import { startMariaDB } from "../test/support/mariadb.ts";
 import { freePort, waitFor } from "../test/support/net.ts";
-import { type Cell, measure, medianCell } from "./measure.ts";
+import { type Cell, expenseRequests, measure, medianCell, ready } from "./measure.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
@@ -63,14 +63,7 @@ try {
     const base = `http://127.0.0.1:${port}`;
     const dbPids = label === "plain" ? () => [plain.pid] : () => galera.members.flatMap((m) => (m.pid === undefined ? [] : [m.pid]));
     services.push({ label, base, proc, dbPids, ids: 0 });
-    await waitFor(
-      () =>
-        fetch(`${base}/readyz`).then(
-          (r) => (r.ok ? true : undefined),
-          () => undefined,
-        ),
-      { timeoutMs: 30_000 },
-    );
+    await ready(base, 30_000);
   }
   const [plainService, galeraService] = services as [Service, Service];
   // the Galera instance's move lines, kept for the failover report
@@ -84,20 +77,7 @@ try {
     }
   })();
 
-  const http = {
-    POST: async (s: Service) => {
-      const id = String(++s.ids);
-      const r = await fetch(`${s.base}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(id)) });
-      if (r.status !== 201) throw new Error(`${s.label} POST ${id}: ${r.status} ${await r.text()}`);
-      await r.arrayBuffer();
-    },
-    GET: async (s: Service, i: number) => {
-      const id = (i % s.ids) + 1;
-      const r = await fetch(`${s.base}/v1/expenses/${id}`);
-      if (r.status !== 200) throw new Error(`${s.label} GET ${id}: ${r.status}`);
-      await r.json();
-    },
-  };
+  const http = expenseRequests;
   const pidsOf = (s: Service) => [process.pid, s.proc.pid, ...s.dbPids()];
 
   // warm-up: JIT, pools, connections; and rows for GET

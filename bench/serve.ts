@@ -33,8 +33,8 @@ import { openStore } from "../src/store/index.ts";
 import { toRow } from "../src/store/row.ts";
 import { DEFAULT_POOL } from "../src/store/url.ts";
 import { startMariaDB } from "../test/support/mariadb.ts";
-import { freePort, waitFor } from "../test/support/net.ts";
-import { type Cell, measure, medianCell } from "./measure.ts";
+import { freePort } from "../test/support/net.ts";
+import { type Cell, expenseRequests, measure, medianCell, ready } from "./measure.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
@@ -77,14 +77,7 @@ try {
     });
     const base = `http://127.0.0.1:${port}`;
     services.push({ label, base, proc, ids: 0 });
-    await waitFor(
-      () =>
-        fetch(`${base}/readyz`).then(
-          (r) => (r.ok ? true : undefined),
-          () => undefined,
-        ),
-      { timeoutMs: 20_000 },
-    );
+    await ready(base, 20_000);
   }
 
   // The callback pool: the same call the store makes (no promise wrapper, which captures
@@ -109,27 +102,7 @@ try {
   const UPDATE = "UPDATE expenses SET status = ? WHERE id = ?";
   const STATUSES = ["approved", "rejected", "pending"] as const;
 
-  const http = {
-    POST: async (s: Service) => {
-      const id = String(++s.ids);
-      const r = await fetch(`${s.base}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(id)) });
-      if (r.status !== 201) throw new Error(`${s.label} POST ${id}: ${r.status} ${await r.text()}`);
-      await r.arrayBuffer();
-    },
-    // PUT changes the status of a stored record; the raw side runs the UPDATE and reads the row back.
-    PUT: async (s: Service, i: number) => {
-      const id = (i % s.ids) + 1;
-      const r = await fetch(`${s.base}/v1/expenses/${id}`, { method: "PUT", body: JSON.stringify({ status: STATUSES[i % 3] }) });
-      if (r.status !== 202) throw new Error(`${s.label} PUT ${id}: ${r.status} ${await r.text()}`);
-      await r.json();
-    },
-    GET: async (s: Service, i: number) => {
-      const id = (i % s.ids) + 1;
-      const r = await fetch(`${s.base}/v1/expenses/${id}`);
-      if (r.status !== 200) throw new Error(`${s.label} GET ${id}: ${r.status}`);
-      await r.json();
-    },
-  };
+  const http = expenseRequests;
   const rawOps = {
     POST: async () => {
       const id = String(++rawId);

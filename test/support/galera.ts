@@ -420,8 +420,34 @@ class Cluster implements GaleraCluster {
 
   async heal(timeoutMs = 120_000) {
     for (const m of this.members) if (m.frozen) m.thaw();
+    await this.primary();
     await Promise.all(this.members.filter((m) => !m.running).map((m) => m.start()));
     await this.synced(timeoutMs);
+  }
+
+  /**
+   * Makes sure a primary component runs for the stopped members to join, as an operator would
+   * after a test left the cluster without one: from a running member (pc.bootstrap), or, with
+   * none running, by bootstrapping the first member again from its data (safe_to_bootstrap).
+   */
+  private async primary() {
+    const running = this.members.filter((m) => m.running);
+    if (running.length === 0) {
+      const first = this.members[0]!;
+      const state = join(first.dir, "data", "grastate.dat");
+      if (existsSync(state)) writeFileSync(state, readFileSync(state, "utf8").replace(/^safe_to_bootstrap: *0/m, "safe_to_bootstrap: 1"));
+      await first.launch(true);
+      return;
+    }
+    // a member that just thawed or lost its peers needs a moment to say where it stands
+    const deadline = performance.now() + 15_000;
+    for (;;) {
+      const states = await Promise.all(running.map((m) => m.wsrep()));
+      if (states.some((w) => w?.wsrep_cluster_status === "Primary")) return;
+      if (performance.now() > deadline) break;
+      await Bun.sleep(500);
+    }
+    await running[0]!.sql("SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'");
   }
 
   async stop() {
