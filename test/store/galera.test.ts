@@ -12,7 +12,7 @@ import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { migrate, type Migration } from "../../src/store/migrate.ts";
 import { migrationTarget } from "../../src/store/mysql/migration-lock.ts";
 import { openStore } from "../../src/store/index.ts";
-import type { ExpenseStore } from "../../src/store/types.ts";
+import { type ExpenseStore, StoreUnavailable } from "../../src/store/types.ts";
 import { harness } from "../instance/api.contract.ts";
 import { type GaleraCluster, galeraUnavailable, useGalera } from "../support/galera.ts";
 import { freePort, waitFor } from "../support/net.ts";
@@ -133,6 +133,45 @@ describe.skipIf(!!galeraUnavailable)("mysql store on a three-member Galera clust
       await member(1)
         .sql("SET GLOBAL wsrep_desync = OFF")
         .catch(() => {});
+    }
+  }, 60_000);
+
+  test("an operation still on the member being left is answered then (503, its outcome unknown), not at its deadline; re-run, it settles", async () => {
+    try {
+      await galera().heal();
+      // a long deadline, so that only the move can answer the blocked insert soon
+      const { store, lines } = await open(`${fresh("cut")}?timeout=30000`);
+      expect(store.stats().cluster!.member).toBe(member(0).address);
+      const database = `cut_${n - 1}`;
+      // a read lock on every table of the member in use: the store's insert, sent at once, waits on it there; and Galera
+      // desyncs a member under FLUSH TABLES WITH READ LOCK, so the store moves, and the insert waiting there is answered then
+      const locker = await mysql.createConnection({ host: "127.0.0.1", port: member(0).port, user: "root", database });
+      try {
+        await locker.query("FLUSH TABLES WITH READ LOCK");
+        const started = performance.now();
+        const answer = await store.insert(stored("1")).then(
+          () => "inserted",
+          (e: unknown) => e,
+        );
+        const took = performance.now() - started;
+        expect(answer).toBeInstanceOf(StoreUnavailable);
+        expect((answer as StoreUnavailable).outcomeUnknown).toBe(true);
+        expect((answer as Error).message).toContain(`moved away from database member ${member(0).address}, which is Donor/Desynced`);
+        expect(took).toBeLessThan(15_000);
+        // the move goes on behind the answer: the barrier on the next member, then its line
+        const moved = `moved from database member ${member(0).address} to ${member(1).address}`;
+        await waitFor(() => (lines.some((l) => l.includes(moved)) ? true : undefined));
+      } finally {
+        // released, the insert left on the old member may still run there: "may have been applied"
+        await locker.query("UNLOCK TABLES");
+        await locker.end();
+      }
+      // the client's re-run settles it: stored either way, exactly once
+      await store.insert(stored("1"));
+      expect(await store.get("1")).toEqual(stored("1"));
+      expect((await member(1).records(database)).map((r) => r.id)).toEqual(["1"]);
+    } finally {
+      await closeAll();
     }
   }, 60_000);
 

@@ -82,7 +82,7 @@ class Member {
   private probeConnection: Promise<mysql.Connection> | undefined;
   private probing: Promise<Check> | undefined;
   /** While in use: the pool, its runner, and how to answer the operations on it when the store moves away. */
-  private inUse: { pool: mysql.Pool; run: Runner; abandon: (why: string) => void; abandoned: Promise<never> } | undefined;
+  private inUse: { pool: mysql.Pool; run: Runner; inFlight: Set<(why: string) => void> } | undefined;
 
   constructor(
     readonly server: DatabaseServer,
@@ -136,26 +136,23 @@ class Member {
   /** Opens its pool: operations may be lent it from now on. */
   use(sessionSetup: string, availability: Availability) {
     const pool = openPool(this.target, this.server, sessionSetup);
-    let abandon!: (why: string) => void;
-    const abandoned = new Promise<never>((_, reject) => {
-      abandon = (why) => reject(new Abandoned(why));
-    });
-    abandoned.catch(() => {});
-    this.inUse = { pool, run: runner(pool, availability, runnerOptions(this.target)), abandon, abandoned };
+    this.inUse = { pool, run: runner(pool, availability, runnerOptions(this.target)), inFlight: new Set() };
   }
 
   /** Runs `work` on its pool; an operation still on it when the store moves away is answered StoreUnavailable then. */
   serve<T>(work: Parameters<Runner>[0], deadlineMs: number): Promise<T> {
     const on = this.inUse;
     if (!on) return Promise.reject(new StoreUnavailable(`database member ${this.address} is no longer in use`));
-    const running = on.run(work, deadlineMs) as Promise<T>;
-    running.catch(() => {});
-    return Promise.race([running, on.abandoned]).catch((e: unknown) => {
-      if (!(e instanceof Abandoned)) throw e;
-      // it may have reached the server: a write's outcome is not known
-      const moved = new StoreUnavailable(`${e.message}; the operation was cut off there`);
-      moved.outcomeUnknown = true;
-      throw moved;
+    return new Promise<T>((resolve, reject) => {
+      // what abandon() calls: the answer comes now, whatever the operation does later (its own settling is ignored then)
+      const cut = (why: string) => {
+        // it may have reached the server: a write's outcome is not known
+        const moved = new StoreUnavailable(`${why}; the operation was cut off there`);
+        moved.outcomeUnknown = true;
+        reject(moved);
+      };
+      on.inFlight.add(cut);
+      (on.run(work, deadlineMs) as Promise<T>).then(resolve, reject).finally(() => on.inFlight.delete(cut));
     });
   }
 
@@ -164,7 +161,8 @@ class Member {
     const on = this.inUse;
     this.inUse = undefined;
     if (!on) return;
-    on.abandon(why);
+    for (const cut of on.inFlight) cut(why);
+    on.inFlight.clear();
     dropPool(on.pool);
   }
 
@@ -184,8 +182,6 @@ class Member {
     return this.inUse?.pool;
   }
 }
-
-class Abandoned extends Error {}
 
 /** The members of one shard's Galera cluster, the one in use, and the moves between them. */
 export class GaleraMembers {
