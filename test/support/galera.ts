@@ -13,7 +13,7 @@
  * alive at exit is sent SIGKILL.
  */
 import { afterAll, beforeAll } from "bun:test";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
@@ -93,6 +93,34 @@ export interface GaleraCluster {
   /** Brings every member back (thaws the frozen, starts the stopped), then waits until synced(). */
   heal(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The processes below `pid` (children, their children, ...), read from /proc; none without it. */
+function descendants(pid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  const parent = new Map<number, number>();
+  for (const e of entries) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {}
+  }
+  const found: number[] = [];
+  const below = (p: number) => {
+    for (const [child, of] of parent) {
+      if (of === p) {
+        found.push(child);
+        below(child);
+      }
+    }
+  };
+  below(pid);
+  return found;
 }
 
 /** Processes of every cluster this test process started, killed at exit if still alive. */
@@ -334,8 +362,15 @@ class Member implements GaleraMember {
   async kill() {
     const proc = this.proc;
     if (!proc || !this.running) return;
+    // a state transfer runs in processes of its own (wsrep_sst_rsync, rsync): they go too, by PID
+    const children = descendants(proc.pid);
     proc.kill("SIGKILL");
     await proc.exited;
+    for (const pid of children) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {}
+    }
     this.frozen = false;
   }
 
@@ -457,7 +492,16 @@ class Cluster implements GaleraCluster {
         await m.kill();
       }),
     );
-    rmSync(this.dir, { recursive: true, force: true });
+    // a process that was still writing there (a state transfer's) may recreate a file while the tree goes: try again
+    for (let attempt = 1; ; attempt++) {
+      try {
+        rmSync(this.dir, { recursive: true, force: true });
+        return;
+      } catch (e) {
+        if (attempt >= 5) throw e;
+        await Bun.sleep(200);
+      }
+    }
   }
 }
 
