@@ -5,7 +5,8 @@
  * restarted; quorum lost (two of three killed). After each, every acknowledged write is on
  * every surviving member with its acknowledged content (read by SQL), no deleted record is
  * back, nothing else is there; how long writes were unavailable is printed. GET /status,
- * /metrics and /readyz show the members.
+ * /metrics, /readyz and shardctl status show the members; reads after a move, through the
+ * router too, see every write before it.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { seedRecord } from "../../src/expenses/seed-data.ts";
@@ -15,6 +16,7 @@ import { runCli } from "../support/cli.ts";
 import { call } from "../support/http.ts";
 import { waitFor } from "../support/net.ts";
 import { parsePrometheusText, sampleValue } from "../support/prom-text.ts";
+import { routerFor } from "../router/support.ts";
 import { expectModel, Writers } from "../support/writers.ts";
 
 setDefaultTimeout(180_000);
@@ -209,21 +211,24 @@ describe.skipIf(!!galeraUnavailable)("an instance on a three-member Galera clust
     });
   });
 
-  test("reads right after a move see every write acknowledged before it", async () => {
+  test("reads right after a move see every write acknowledged before it, through the router too", async () => {
     await galera().heal();
     const { inst } = await instance();
+    const router = routerFor([{ name: "g", url: inst.url }]);
     try {
       const ids = Array.from({ length: 300 }, (_, i) => String(i + 1));
-      for (const id of ids) expect((await call(inst.url, "POST", "/v1/expenses", seedRecord(id))).status).toBe(201);
+      for (const id of ids) expect((await call(router.url, "POST", "/v1/expenses", seedRecord(id))).status).toBe(201);
       await member(0).kill();
       // the first answer after the move, then every id: none is missing
-      await waitFor(async () => ((await call(inst.url, "GET", `/v1/expenses/${ids.at(-1)}`)).status === 200 ? true : undefined), {
+      await waitFor(async () => ((await call(router.url, "GET", `/v1/expenses/${ids.at(-1)}`)).status === 200 ? true : undefined), {
         timeoutMs: 30_000,
         intervalMs: 20,
       });
-      for (const id of ids) expect({ id, status: (await call(inst.url, "GET", `/v1/expenses/${id}`)).status }).toEqual({ id, status: 200 });
+      for (const id of ids) expect({ id, status: (await call(router.url, "GET", `/v1/expenses/${id}`)).status }).toEqual({ id, status: 200 });
       expect(await inUse(inst)).toBe(member(1).address);
+      expect((await call(router.url, "GET", "/readyz")).status).toBe(200);
     } finally {
+      await router.stop();
       await inst.stop();
     }
   });
