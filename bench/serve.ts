@@ -33,8 +33,8 @@ import { openStore } from "../src/store/index.ts";
 import { toRow } from "../src/store/row.ts";
 import { DEFAULT_POOL } from "../src/store/url.ts";
 import { startMariaDB } from "../test/support/mariadb.ts";
-import { freePort, waitFor } from "../test/support/net.ts";
-import { cpuMicros } from "./proc.ts";
+import { freePort } from "../test/support/net.ts";
+import { type Cell, expenseRequests, measure, medianCell, ready } from "./measure.ts";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
@@ -44,35 +44,6 @@ const OPS = (process.env.BENCH_OPS ?? "POST,PUT,GET").split(",").map((op) => op.
 const BASELINE = process.env.BENCH_BASELINE;
 for (const op of OPS) if (!["POST", "PUT", "GET"].includes(op)) throw new Error(`BENCH_OPS: unknown operation ${op} (POST, PUT, GET)`);
 if (BASELINE && !existsSync(join(BASELINE, "src/cli.ts"))) throw new Error(`BENCH_BASELINE: ${BASELINE}/src/cli.ts not found`);
-
-interface Cell {
-  rate: number;
-  /** CPU microseconds per operation: this process, the serve process, mariadbd. */
-  cpu: (number | undefined)[];
-}
-
-/** Runs `op(i)` from `concurrency` workers for `seconds`: operations per second and CPU per operation of `pids`. */
-async function measure(concurrency: number, seconds: number, pids: number[], op: (i: number) => Promise<void>): Promise<Cell> {
-  let next = 0;
-  let done = 0;
-  const before = pids.map(cpuMicros);
-  const deadline = performance.now() + seconds * 1000;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        await op(next++);
-        done++;
-      }
-    }),
-  );
-  const rate = done / ((performance.now() - start) / 1000);
-  const cpu = pids.map(cpuMicros).map((t, k) => (t === undefined || before[k] === undefined ? undefined : (t - before[k]) / done));
-  return { rate, cpu };
-}
-
-/** The round with the median rate. */
-const medianCell = (cells: Cell[]) => [...cells].sort((a, b) => a.rate - b.rate)[cells.length >> 1]!;
 
 /** One serve process under test: this checkout's, or the baseline's. */
 interface Service {
@@ -106,14 +77,7 @@ try {
     });
     const base = `http://127.0.0.1:${port}`;
     services.push({ label, base, proc, ids: 0 });
-    await waitFor(
-      () =>
-        fetch(`${base}/readyz`).then(
-          (r) => (r.ok ? true : undefined),
-          () => undefined,
-        ),
-      { timeoutMs: 20_000 },
-    );
+    await ready(base, 20_000);
   }
 
   // The callback pool: the same call the store makes (no promise wrapper, which captures
@@ -138,27 +102,7 @@ try {
   const UPDATE = "UPDATE expenses SET status = ? WHERE id = ?";
   const STATUSES = ["approved", "rejected", "pending"] as const;
 
-  const http = {
-    POST: async (s: Service) => {
-      const id = String(++s.ids);
-      const r = await fetch(`${s.base}/v1/expenses`, { method: "POST", body: JSON.stringify(seedRecord(id)) });
-      if (r.status !== 201) throw new Error(`${s.label} POST ${id}: ${r.status} ${await r.text()}`);
-      await r.arrayBuffer();
-    },
-    // PUT changes the status of a stored record; the raw side runs the UPDATE and reads the row back.
-    PUT: async (s: Service, i: number) => {
-      const id = (i % s.ids) + 1;
-      const r = await fetch(`${s.base}/v1/expenses/${id}`, { method: "PUT", body: JSON.stringify({ status: STATUSES[i % 3] }) });
-      if (r.status !== 202) throw new Error(`${s.label} PUT ${id}: ${r.status} ${await r.text()}`);
-      await r.json();
-    },
-    GET: async (s: Service, i: number) => {
-      const id = (i % s.ids) + 1;
-      const r = await fetch(`${s.base}/v1/expenses/${id}`);
-      if (r.status !== 200) throw new Error(`${s.label} GET ${id}: ${r.status}`);
-      await r.json();
-    },
-  };
+  const http = expenseRequests;
   const rawOps = {
     POST: async () => {
       const id = String(++rawId);

@@ -41,7 +41,7 @@ export function renderStatus(status: ClusterStatus, { maxWidth }: { maxWidth?: n
     n.ring ?? (n.up ? "none" : "-"),
     n.records === null ? "-" : count(n.records),
     n.version ?? "-",
-    n.database ?? "-",
+    n.galera ? "galera" : (n.database ?? "-"),
     n.latencyMs === null ? "-" : n.latencyMs.toFixed(0),
     ...(rebalancing ? [rebalanceText(n)] : []),
   ]);
@@ -53,7 +53,49 @@ export function renderStatus(status: ClusterStatus, { maxWidth }: { maxWidth?: n
   const verdict = status.ok
     ? `all ${plural(status.nodes.length, "node")} up, ready and on ring ${status.ring}`
     : `${healthy} of ${plural(status.nodes.length, "node")} up, ready and on ring ${status.ring}`;
-  return `${table}\n\n${verdict}`;
+  const members = renderMembers(status, maxWidth);
+  return [table, ...(members ? [members] : []), verdict].join("\n\n");
+}
+
+/**
+ * The database members of the nodes whose database is a Galera cluster, one row each: its
+ * state, the cluster's size as it sees it, which one the node uses (and for how long), and
+ * why the node may not use one; then a line per node with members it may not use.
+ */
+function renderMembers(status: ClusterStatus, maxWidth: number | undefined): string | undefined {
+  const nodes = status.nodes.filter((n) => n.galera !== null);
+  if (nodes.length === 0) return undefined;
+  const anyProblem = nodes.some((n) => n.galera!.members.some((m) => m.problem !== null));
+  const columns = ["node", shrinkable("member", "middle"), "state", numeric("cluster"), "in use", ...(anyProblem ? [shrinkable("problem")] : [])];
+  const at = Date.parse(status.at);
+  const rows = nodes.flatMap((n) =>
+    n.galera!.members.map((m) => [
+      n.name,
+      m.address,
+      m.state,
+      m.clusterSize === null ? "-" : String(m.clusterSize),
+      m.inUse ? `yes, ${sinceText(n.galera!.since, at)}` : "",
+      ...(anyProblem ? [m.problem ?? ""] : []),
+    ]),
+  );
+  const notes = nodes.flatMap((n) => {
+    const g = n.galera!;
+    const unusable = g.members.filter((m) => !m.usable).length;
+    if (g.member === null) return [`node ${n.name}: no database member is usable`];
+    return unusable === 0 ? [] : [`node ${n.name}: ${unusable} of ${plural(g.members.length, "database member")} not usable`];
+  });
+  return [renderTable(columns, rows, [], { maxWidth }), ...notes].join("\n");
+}
+
+/** How long a member has been in use: `2m 05s`, from its ISO start to the check's time. */
+function sinceText(since: string | null, at: number): string {
+  const started = since === null ? Number.NaN : Date.parse(since);
+  if (Number.isNaN(started) || Number.isNaN(at)) return "since ?";
+  const s = Math.max(0, Math.round((at - started) / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (v: number) => String(v).padStart(2, "0");
+  return h > 0 ? `${h}h ${pad(m)}m` : m > 0 ? `${m}m ${pad(s % 60)}s` : `${s}s`;
 }
 
 /** The failure message: each node that is down, not ready or on another ring, and why. */

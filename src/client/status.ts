@@ -28,6 +28,26 @@ export interface RebalanceView {
   readonly finished: string | null;
 }
 
+/** A member of a shard's Galera cluster, as the node's GET /status names it. */
+export interface MemberView {
+  readonly address: string;
+  /** wsrep_local_state_comment (Synced, Donor/Desynced, ...), or down. */
+  readonly state: string;
+  readonly clusterSize: number | null;
+  readonly inUse: boolean;
+  readonly usable: boolean;
+  /** Why the node may not use it; null when it may. */
+  readonly problem: string | null;
+}
+
+/** A shard on a Galera cluster: its members, the one in use and since when. */
+export interface GaleraView {
+  /** host:port of the member in use; null while none is usable. */
+  readonly member: string | null;
+  readonly since: string | null;
+  readonly members: readonly MemberView[];
+}
+
 export interface NodeStatus {
   readonly name: string;
   readonly url: string;
@@ -41,6 +61,8 @@ export interface NodeStatus {
   readonly records: number | null;
   readonly version: string | null;
   readonly database: "mysql" | "sqlite" | null;
+  /** Its database's Galera members, when its database is a Galera cluster; else null. */
+  readonly galera: GaleraView | null;
   /** Time of GET /status, in milliseconds; null when it did not answer. */
   readonly latencyMs: number | null;
   /** What is wrong with it, if anything (down, not ready, another ring, another name). */
@@ -90,7 +112,17 @@ const AGREEMENT_PROBLEM: Record<Exclude<RingAgreement, "agrees">, (held: string 
 
 async function nodeStatus(node: Node, ring: Ring, timeoutMs: number): Promise<NodeStatus> {
   const base = { name: node.name, url: node.url };
-  const none = { up: false, ready: false, ring: null, agreement: "unknown" as const, records: null, version: null, database: null, rebalance: null };
+  const none = {
+    up: false,
+    ready: false,
+    ring: null,
+    agreement: "unknown" as const,
+    records: null,
+    version: null,
+    database: null,
+    galera: null,
+    rebalance: null,
+  };
   const options = { timeoutMs, retries: 0 };
   let latencyMs = 0;
   const timed = async () => {
@@ -131,7 +163,8 @@ async function nodeStatus(node: Node, ring: Ring, timeoutMs: number): Promise<No
     agreement,
     records: typeof body.records === "number" ? body.records : null,
     version: typeof body.version === "string" ? printable(body.version, 40) : null,
-    database: body.database === "mysql" || body.database === "sqlite" ? body.database : null,
+    database: body.database === "mysql" || body.database === "sqlite" ? body.database : galeraOf(body.database) ? "mysql" : null,
+    galera: galeraOf(body.database),
     latencyMs,
     problem,
     rebalance: ringAnswer.status === "fulfilled" && ringAnswer.value.status === 200 ? rebalanceOf(ringAnswer.value.body) : null,
@@ -155,4 +188,20 @@ function rebalanceOf(body: unknown): RebalanceView | null {
     progress,
     finished,
   };
+}
+
+/** A Galera shard's `database` of GET /status (an object; a plain one is "mysql" or "sqlite"), made printable; null otherwise. */
+function galeraOf(database: unknown): GaleraView | null {
+  const d = database as { cluster?: unknown; member?: unknown; since?: unknown; members?: unknown } | null | undefined;
+  if (!d || typeof d !== "object" || d.cluster !== "galera" || !Array.isArray(d.members)) return null;
+  const text = (v: unknown, max: number) => (typeof v === "string" ? printable(v, max) : null);
+  const members = (d.members as Record<string, unknown>[]).slice(0, 16).map((m) => ({
+    address: text(m.address, 80) ?? "?",
+    state: text(m.state, 40) ?? "?",
+    clusterSize: typeof m.clusterSize === "number" ? m.clusterSize : null,
+    inUse: m.inUse === true,
+    usable: m.usable === true,
+    problem: text(m.problem, 200),
+  }));
+  return { member: text(d.member, 80), since: text(d.since, 40), members };
 }

@@ -30,7 +30,8 @@ export default defineCommand({
       type: "string",
       valueHint: "URL",
       description:
-        "mysql://user:pass@host:port/database[?pool=N&timeout=MS&queue=N] or sqlite:<path>; env SHARDCTL_DB (default: sqlite:./data/shardctl-<port>.sqlite)",
+        "mysql://user:pass@host:port/database[?pool=N&timeout=MS&queue=N] (several host:port, comma-separated: the members of a Galera " +
+        "cluster, used one at a time) or sqlite:<path>; env SHARDCTL_DB (default: sqlite:./data/shardctl-<port>.sqlite)",
     },
     name: {
       type: "string",

@@ -31,6 +31,41 @@ export interface StoreStats {
   readonly unavailable: number;
   /** The connection pool (MySQL); undefined for a store with one connection (SQLite). */
   readonly pool?: { readonly max: number; readonly busy: number; readonly idle: number; readonly waiting: number };
+  /** The members of a Galera cluster (a MySQL URL naming several servers); undefined for a store on one server. */
+  readonly cluster?: ClusterStats;
+}
+
+/** A Galera cluster as the store saw it at its last check of each member (about once a second). */
+export interface ClusterStats {
+  /** `host:port` of the member the store uses now; null while none is usable. */
+  readonly member: string | null;
+  /** Since when it uses that member (ISO time); null while none is usable. */
+  readonly since: string | null;
+  /** Moves from one member to another since the store opened. */
+  readonly moves: number;
+  /** Every member, in the URL's order. */
+  readonly members: readonly MemberStats[];
+}
+
+export interface MemberStats {
+  /** `host:port`, as the URL names it. */
+  readonly address: string;
+  /** wsrep_local_state_comment (`Synced`, `Donor/Desynced`, `Joining`, `Initialized`, ...), or `down` when it does not answer. */
+  readonly state: string;
+  /** wsrep_cluster_status: `Primary`, `non-Primary`, `Disconnected`; null when down. */
+  readonly component: string | null;
+  /** wsrep_cluster_size: the members of the cluster as this member sees it; null when down. */
+  readonly clusterSize: number | null;
+  /** The store uses it now. */
+  readonly inUse: boolean;
+  /** Primary, synced, ready and of the cluster's newest view: the store may use it. */
+  readonly usable: boolean;
+  /** Why it may not be used; null when it may. */
+  readonly problem: string | null;
+  /** wsrep_flow_control_paused_ns: nanoseconds replication spent paused by flow control (since the member started); null when down. */
+  readonly flowControlPausedNs: number | null;
+  /** wsrep_local_recv_queue: write-sets this member has received and not yet applied; null when down. */
+  readonly recvQueue: number | null;
 }
 
 /** The role of the ring in force in the instance_ring table (see RingRecords). */

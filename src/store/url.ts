@@ -1,7 +1,8 @@
 /**
  * `--db` values: `mysql://user:pass@host:port/database[?pool=N&timeout=MS&queue=N]`, `sqlite:<path>`,
- * `sqlite::memory:`. Parsing is separate from opening so that a malformed value is a
- * usage error (exit 2) while an unreachable database is a job failure (exit 1).
+ * `sqlite::memory:`. A MySQL URL may name several servers, `host1:port1,host2:port2,...`: the
+ * members of one Galera cluster (mysql/galera.ts). Parsing is separate from opening so that a
+ * malformed value is a usage error (exit 2) while an unreachable database is a job failure (exit 1).
  */
 import { resolve } from "node:path";
 import { StoreUrlError } from "./types.ts";
@@ -10,8 +11,11 @@ export type StoreTarget =
   | { dialect: "sqlite"; path: string }
   | {
       dialect: "mysql";
-      host: string;
-      port: number;
+      /**
+       * The servers, in the URL's order: one for a plain server; several for the members of a
+       * Galera cluster, the order being the order of preference (mysql/galera.ts).
+       */
+      members: readonly DatabaseServer[];
       user: string;
       password: string;
       database: string;
@@ -22,7 +26,19 @@ export type StoreTarget =
       queueLimit: number;
     };
 
+/** One database server of a URL. */
+export interface DatabaseServer {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `host:port` of a server, as logs and GET /status name a Galera member (an IPv6 host in brackets). */
+export const serverAddress = (s: DatabaseServer) => `${s.host.includes(":") ? `[${s.host}]` : s.host}:${s.port}`;
+
 export const DEFAULT_POOL = 16;
+export const DEFAULT_MYSQL_PORT = 3306;
+/** More members than a Galera cluster of one shard sensibly has is a typo, not a cluster. */
+const MAX_MEMBERS = 9;
 export const DEFAULT_TIMEOUT_MS = 3000;
 export const DEFAULT_QUEUE = 1000;
 
@@ -45,9 +61,10 @@ export function parseStoreUrl(url: string, source = "--db"): StoreTarget {
     return { dialect: "sqlite", path };
   }
   if (url.startsWith("mysql://")) {
+    const { first, members } = serverList(url, source);
     let u: URL;
     try {
-      u = new URL(url);
+      u = new URL(first);
     } catch {
       throw new StoreUrlError(`${source} "${redact(url)}" is not a URL; expected ${ACCEPTED}`);
     }
@@ -77,8 +94,7 @@ export function parseStoreUrl(url: string, source = "--db"): StoreTarget {
     };
     return {
       dialect: "mysql",
-      host: u.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1",
-      port: u.port === "" ? 3306 : Number(u.port),
+      members: members ?? [{ host: u.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1", port: u.port === "" ? DEFAULT_MYSQL_PORT : Number(u.port) }],
       user: decode(u.username, "user") || "root",
       password: decode(u.password, "password"),
       database,
@@ -88,6 +104,39 @@ export function parseStoreUrl(url: string, source = "--db"): StoreTarget {
     };
   }
   throw new StoreUrlError(`${source} "${redact(url)}" is not a known database URL; expected ${ACCEPTED}`);
+}
+
+/**
+ * A URL's servers when it names several (`host1:port1,host2:port2`), each checked alone; `first`
+ * is the URL with only the first of them, for the URL parser (which takes one host). A URL with
+ * one server is returned as it is, with no `members`: parsed as it always was.
+ */
+function serverList(url: string, source: string): { first: string; members?: DatabaseServer[] } {
+  const start = "mysql://".length;
+  const authority = url.slice(start).split(/[/?#]/, 1)[0]!;
+  const hostsAt = start + authority.lastIndexOf("@") + 1;
+  const list = url.slice(hostsAt, start + authority.length);
+  if (!list.includes(",")) return { first: url };
+  const members = list.split(",").map((text, i): DatabaseServer => {
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(text);
+    const port = m?.[2] === undefined ? DEFAULT_MYSQL_PORT : Number(m[2]);
+    if (!m || port < 1 || port > 65535) {
+      throw new StoreUrlError(
+        `${source} "${redact(url)}": member ${i + 1} of the server list, "${text}", is not host:port ` +
+          "(a Galera cluster's members are listed as host1:port1,host2:port2,...)",
+      );
+    }
+    return { host: m[1]!.replace(/^\[(.*)\]$/, "$1"), port };
+  });
+  if (members.length > MAX_MEMBERS)
+    throw new StoreUrlError(`${source} "${redact(url)}": ${members.length} servers; a shard's Galera cluster has at most ${MAX_MEMBERS}`);
+  const seen = new Set<string>();
+  for (const m of members) {
+    const address = serverAddress(m);
+    if (seen.has(address)) throw new StoreUrlError(`${source} "${redact(url)}": the server ${address} is listed twice`);
+    seen.add(address);
+  }
+  return { first: url.slice(0, hostsAt) + list.split(",")[0] + url.slice(start + authority.length), members };
 }
 
 /**
@@ -117,6 +166,7 @@ export function describeStoreUrl(url: string): string {
   const target = parseStoreUrl(url);
   if (target.dialect === "sqlite") return target.path === ":memory:" ? url : `sqlite:${resolve(target.path)}`;
   const shown = redact(url);
+  if (target.members.length > 1) return `${shown} (a Galera cluster of ${target.members.length} members: ${target.members.map(serverAddress).join(", ")})`;
   if (new URL(url).port !== "") return shown;
-  return `${shown} (port ${target.port}, the default: the URL names none)`;
+  return `${shown} (port ${target.members[0]!.port}, the default: the URL names none)`;
 }

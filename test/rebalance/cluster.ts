@@ -14,7 +14,7 @@ import { seedRecord } from "../../src/expenses/seed-data.ts";
 import { parseNodeList, type Node } from "../../src/ring/node.ts";
 import { Ring } from "../../src/ring/ring.ts";
 import type { Instance } from "../../src/instance/index.ts";
-import { openStore } from "../../src/store/index.ts";
+import { openStore, parseStoreUrl } from "../../src/store/index.ts";
 import { localNodes, startCluster, type Cluster } from "../support/cluster.ts";
 import { call } from "../support/http.ts";
 import { refOwnerOf } from "../ring/reference.ts";
@@ -172,14 +172,25 @@ export async function readRows(url: string): Promise<Row[]> {
       db.close();
     }
   }
-  const u = new URL(url);
-  const c = await mysql.createConnection({ host: u.hostname, port: Number(u.port), user: decodeURIComponent(u.username), database: u.pathname.slice(1) });
-  try {
-    const [rows] = await c.query<mysql.RowDataPacket[]>(sql);
-    return rows.map((r) => ({ id: String(r.id), name: String(r.name), cents: Number(r.cents), status: String(r.status) }));
-  } finally {
-    await c.end();
+  const target = parseStoreUrl(url);
+  if (target.dialect !== "mysql") throw new Error(`readRows: ${url} is no MySQL URL`);
+  // a Galera shard: the first member that answers, once it has applied every write the cluster ordered
+  let failure: unknown;
+  for (const { host, port } of target.members) {
+    const c = await mysql.createConnection({ host, port, user: target.user, password: target.password, database: target.database }).catch((e: unknown) => {
+      failure = e;
+      return undefined;
+    });
+    if (!c) continue;
+    try {
+      if (target.members.length > 1) await c.query("SET SESSION wsrep_sync_wait = 1");
+      const [rows] = await c.query<mysql.RowDataPacket[]>(sql);
+      return rows.map((r) => ({ id: String(r.id), name: String(r.name), cents: Number(r.cents), status: String(r.status) }));
+    } finally {
+      await c.end();
+    }
   }
+  throw failure;
 }
 
 /** The seed record of `id`, as a row holds it. */

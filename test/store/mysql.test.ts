@@ -106,6 +106,22 @@ describe.skipIf(!!mysqlUnavailable)("mysql store on a real MariaDB", () => {
     }
   });
 
+  test("a URL naming several servers that are no Galera members is refused at open, naming each server and why", async () => {
+    const port = await freePort();
+    const url = `mysql://root@127.0.0.1:${server().port},127.0.0.1:${port}/not_galera`;
+    const opening = openStore(url);
+    await expect(opening).rejects.toBeInstanceOf(StoreUnavailable);
+    await expect(opening).rejects.toThrow(
+      `no member of the Galera cluster is usable: 127.0.0.1:${server().port} is not a Galera member (no wsrep provider: wsrep_on is off); ` +
+        `127.0.0.1:${port} is down: connect ECONNREFUSED`,
+    );
+    // nothing was created on the plain server: a plain server is never used as a member
+    const c = await mysql.createConnection({ host: "127.0.0.1", port: server().port, user: "root" });
+    const [databases] = await c.query<mysql.RowDataPacket[]>("SHOW DATABASES LIKE 'not_galera'");
+    await c.end();
+    expect(databases).toEqual([]);
+  });
+
   test("an unreachable server is StoreUnavailable at open", async () => {
     const port = await freePort();
     await expect(openStore(`mysql://root@127.0.0.1:${port}/nothing`)).rejects.toBeInstanceOf(StoreUnavailable);

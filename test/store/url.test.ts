@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseStoreUrl, redact } from "../../src/store/url.ts";
+import { describeStoreUrl, parseStoreUrl, redact } from "../../src/store/url.ts";
 import { StoreUrlError } from "../../src/store/types.ts";
 import { runCli } from "../support/cli.ts";
 
@@ -67,5 +67,56 @@ describe("mysql URL parameters", () => {
     expect(() => parseStoreUrl("mysql://root@db/x?queue=0")).toThrow("queue (operations that may wait for a connection) must be an integer from 1 to 100000");
     expect(() => parseStoreUrl("mysql://root@db/x?pool=1000")).toThrow("pool (connections in the pool) must be an integer from 1 to 999");
     expect(() => parseStoreUrl("mysql://root@db/x?poool=3")).toThrow('unknown parameter "poool" (accepted: pool, timeout, queue)');
+  });
+});
+
+describe("a MySQL URL naming several servers (a Galera cluster's members)", () => {
+  test("the members in the URL's order, each with its port (3306 when left out); credentials and parameters as for one server", () => {
+    expect(parseStoreUrl("mysql://app:p%40ss,w@db1:3307,db2,10.0.0.3:3309/x?pool=4")).toMatchObject({
+      dialect: "mysql",
+      members: [
+        { host: "db1", port: 3307 },
+        { host: "db2", port: 3306 },
+        { host: "10.0.0.3", port: 3309 },
+      ],
+      user: "app",
+      password: "p@ss,w",
+      database: "x",
+      poolSize: 4,
+    });
+    expect(parseStoreUrl("mysql://root@[::1]:3307,[fd00::2]/x")).toMatchObject({
+      members: [
+        { host: "::1", port: 3307 },
+        { host: "fd00::2", port: 3306 },
+      ],
+    });
+    // one server is one member, parsed as always
+    expect(parseStoreUrl("mysql://root@db/x")).toMatchObject({ members: [{ host: "db", port: 3306 }] });
+  });
+
+  test("a malformed list is a StoreUrlError naming the member, never showing the password", () => {
+    const bad: [string, string][] = [
+      ["mysql://root:s3cret@db1:3307,,db3/x", 'member 2 of the server list, "", is not host:port'],
+      ["mysql://root:s3cret@db1:3307,db2:99999/x", 'member 2 of the server list, "db2:99999", is not host:port'],
+      ["mysql://root:s3cret@db1,db2:x/x", 'member 2 of the server list, "db2:x", is not host:port'],
+      ["mysql://root:s3cret@db1:3307,/x", 'member 2 of the server list, "", is not host:port'],
+      ["mysql://root:s3cret@db1:3307,db1:3307/x", "the server db1:3307 is listed twice"],
+      ["mysql://root:s3cret@db1,db1:3306/x", "the server db1:3306 is listed twice"],
+      [`mysql://root:s3cret@${Array.from({ length: 10 }, (_, i) => `db${i}`).join(",")}/x`, "10 servers; a shard's Galera cluster has at most 9"],
+    ];
+    for (const [url, message] of bad) {
+      expect(() => parseStoreUrl(url, "SHARDCTL_DB")).toThrow(StoreUrlError);
+      expect(() => parseStoreUrl(url, "SHARDCTL_DB")).toThrow(message);
+      try {
+        parseStoreUrl(url, "SHARDCTL_DB");
+      } catch (e) {
+        expect((e as Error).message).toStartWith('SHARDCTL_DB "mysql://root:***@');
+        expect((e as Error).message).not.toContain("s3cret");
+      }
+    }
+  });
+
+  test("serve's start-up line names the members", () => {
+    expect(describeStoreUrl("mysql://root:pw@db1:3307,db2/x")).toBe("mysql://root:***@db1:3307,db2/x (a Galera cluster of 2 members: db1:3307, db2:3306)");
   });
 });

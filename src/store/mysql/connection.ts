@@ -5,7 +5,7 @@
  */
 import mysql from "mysql2/promise";
 import { migrate } from "../migrate.ts";
-import type { StoreTarget } from "../url.ts";
+import type { DatabaseServer, StoreTarget } from "../url.ts";
 import { unavailable } from "./errors.ts";
 import { migrationTarget } from "./migration-lock.ts";
 import { migrations } from "./migrations.ts";
@@ -41,10 +41,11 @@ export function runnerOptions(target: MysqlTarget): RunnerOptions {
   return { deadlineMs: target.timeoutMs, attempts: LOCK_CONFLICT_ATTEMPTS, lockWaitMs: LOCK_WAIT_S * 1000 };
 }
 
-function access(target: MysqlTarget) {
+/** How to log in to `server`, one of the target's members. */
+export function access(target: MysqlTarget, server: DatabaseServer) {
   return {
-    host: target.host,
-    port: target.port,
+    host: server.host,
+    port: server.port,
     user: target.user,
     password: target.password,
     connectTimeout: CONNECT_TIMEOUT_MS,
@@ -53,20 +54,41 @@ function access(target: MysqlTarget) {
   };
 }
 
-/**
- * On one connection, before the pool opens: creates the database if missing, runs the
- * migrations (waiting up to `migrationLockWaitS` for another instance's), and counts the
- * records stored. Throws StoreUnavailable when the server cannot be reached.
- */
-export async function prepareDatabase(target: MysqlTarget, migrationLockWaitS: number): Promise<number> {
-  const setup = await mysql.createConnection(access(target)).catch((e: unknown) => {
+/** A connection of its own to `server` (not pooled); StoreUnavailable when it cannot be had. */
+export function connectTo(target: MysqlTarget, server: DatabaseServer, database?: string): Promise<mysql.Connection> {
+  return mysql.createConnection({ ...access(target, server), ...(database ? { database } : {}) }).catch((e: unknown) => {
     throw unavailable(e) ?? e;
   });
+}
+
+/** The server is a Galera member (wsrep_on): a server without the variable is not. */
+async function isGaleraMember(conn: mysql.Connection): Promise<boolean> {
   try {
+    const [[row]] = await conn.query<mysql.RowDataPacket[]>("SELECT @@GLOBAL.wsrep_on AS wsrep_on");
+    return Number(row?.wsrep_on) === 1;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * On one connection to `server`, before the pool opens: creates the database if missing, runs
+ * the migrations (waiting up to `migrationLockWaitS` for another instance's), and counts the
+ * records stored. On a Galera member the connection's reads wait for the cluster's writes
+ * (wsrep_sync_wait: the count and the migrations see what other members committed) and the
+ * migration lock is a replicated row (migration-lock.ts). Throws StoreUnavailable when the
+ * server cannot be reached.
+ */
+export async function prepareDatabase(target: MysqlTarget, server: DatabaseServer, migrationLockWaitS: number): Promise<number> {
+  const setup = await connectTo(target, server);
+  try {
+    const galera = await isGaleraMember(setup);
+    if (galera) await setup.query("SET SESSION wsrep_sync_wait = 1");
     await setup.query(STRICT_MODE);
     await setup.query(`CREATE DATABASE IF NOT EXISTS \`${target.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     await setup.query(`USE \`${target.database}\``);
-    await migrate(migrationTarget(setup, migrationLockWaitS), migrations);
+    const renewals = galera ? () => connectTo(target, server, target.database) : undefined;
+    await migrate(migrationTarget(setup, migrationLockWaitS, renewals), migrations);
     // Counted once, here, before the pool serves anything (RowCount keeps the figure from now on).
     const [[counted]] = await setup.query<mysql.RowDataPacket[]>(COUNT_RECORDS);
     return Number(counted!.n);
@@ -76,14 +98,14 @@ export async function prepareDatabase(target: MysqlTarget, migrationLockWaitS: n
 }
 
 /**
- * The pool of `target.poolSize` connections. Every pooled connection runs `sessionSetup`
+ * The pool of `target.poolSize` connections to `server`. Every pooled connection runs `sessionSetup`
  * before its first statement (mysql2 queues commands per connection, so it goes first).
  * Where it fails, the connection is closed before the next command is sent: that statement
  * fails (503) rather than run non-strict.
  */
-export function openPool(target: MysqlTarget, sessionSetup: string): mysql.Pool {
+export function openPool(target: MysqlTarget, server: DatabaseServer, sessionSetup: string): mysql.Pool {
   const pool = mysql.createPool({
-    ...access(target),
+    ...access(target, server),
     database: target.database,
     connectionLimit: target.poolSize,
     maxIdle: target.poolSize,
@@ -110,4 +132,15 @@ export function poolFigures(pool: mysql.Pool, max: number) {
   const open = core._allConnections.length;
   const idle = core._freeConnections.length;
   return { max, busy: open - idle, idle, waiting: core._connectionQueue.length };
+}
+
+/**
+ * Closes a pool at once: every connection dropped (a frozen server never answers a polite
+ * QUIT, so pool.end() could wait for ever), and operations waiting for a connection refused.
+ */
+export function dropPool(pool: mysql.Pool): void {
+  // as in poolFigures: mysql2's own list of the pool's connections (the version is pinned)
+  const core = pool.pool as unknown as { _allConnections: { toArray(): { destroy(): void }[] }; _closed: boolean };
+  for (const c of core._allConnections.toArray()) c.destroy();
+  pool.pool.end(() => {});
 }

@@ -17,6 +17,12 @@ const UNREACHABLE = new Set([
   "PROTOCOL_SEQUENCE_TIMEOUT",
   "ER_CON_COUNT_ERROR",
   "ER_SERVER_SHUTDOWN",
+  // A Galera member outside the primary component (or not yet synced): "WSREP has not yet
+  // prepared node for application use". It serves nothing; another member may.
+  "ER_UNKNOWN_COM_ERROR",
+  // A COMMIT that failed in the server: on Galera, the member left the primary component
+  // under it ("... provider status: Not connected to Primary Component").
+  "ER_ERROR_DURING_COMMIT",
 ]);
 
 /** Codes of a server that is there but refuses this login. */
